@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what armtune's build and test suite need, and nothing that is already there.
+#
+# The host crates build with any stable Rust. The eBPF crate needs a `core` for bpfel-unknown-none and
+# bpf-linker; rustup cannot download those here, so this follows the Debian route: Debian's rustc with
+# its prebuilt bpf `core`, and bpf-linker built against Debian's LLVM 22. Run it again at any time: each
+# step checks first and skips what is present.
+#
+# Usage: ci/setup.sh            (as root, or as a user with sudo)
+set -euo pipefail
+
+say() { printf 'ci/setup.sh: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    say "needs root to install packages: run it as root or install sudo"
+    exit 1
+fi
+
+if ! [ -r /etc/os-release ] || ! grep -qiE '^(ID|ID_LIKE)=.*(debian|ubuntu)' /etc/os-release; then
+    say "this script knows Debian and Ubuntu only; elsewhere install by hand: a Rust toolchain able to"
+    say "build for bpfel-unknown-none (nightly + rust-src), bpf-linker, gcc, make (see README, 'Building')"
+    exit 1
+fi
+
+# Packages the build and the tests need:
+#   rustc-web, libstd-rust-web-dev-bpf   Debian's rustc 1.96 with a prebuilt core for the eBPF target
+#   llvm-22-dev, libpolly-22-dev, zlib1g-dev, libzstd-dev   to build bpf-linker against LLVM 22
+#   gcc, make, libc6-dev                 to build the C workloads the integration tests profile
+#   pkg-config                           for -sys crates
+PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
+          gcc make libc6-dev pkg-config)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing ${missing[*]}"
+    "${SUDO[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    say "Debian packages present"
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    say "no cargo on PATH: install a stable Rust toolchain (rustup) first"
+    exit 1
+fi
+
+# bpf-linker 0.13 speaks LLVM 21-23; pin it so a new release cannot change the linker under CI.
+BPF_LINKER_VERSION=0.13.0
+if command -v bpf-linker >/dev/null 2>&1 && bpf-linker --version 2>/dev/null | grep -q "$BPF_LINKER_VERSION"; then
+    say "bpf-linker $BPF_LINKER_VERSION present"
+else
+    say "building bpf-linker $BPF_LINKER_VERSION against LLVM 22 (a few minutes, once)"
+    LLVM_PREFIX=/usr/lib/llvm-22 cargo install --locked --quiet bpf-linker \
+        --version "$BPF_LINKER_VERSION" --no-default-features --features llvm-22
+fi
+
+# tracefs is where tracepoint ids and formats live; the profiler mounts it too, but tests read it.
+if [ ! -e /sys/kernel/tracing/events ] && [ "$(id -u)" -eq 0 ]; then
+    mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || say "could not mount tracefs (not fatal)"
+fi
+
+say "ready"

@@ -1,0 +1,266 @@
+//! Flame graph rendering with inferno, and `armtune flame`: re-render a folded (or armtune JSON)
+//! profile, or draw the difference of two.
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader, Read, Write},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context, Result};
+use armtune_probes::{profile::Unit, Profile};
+use inferno::flamegraph::{
+    self,
+    color::{MultiPalette, Palette},
+};
+
+use crate::{output::OutputFile, Outcome};
+
+/// Arguments of `armtune flame`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  armtune flame profile.folded -o flame.svg\n  \
+    armtune flame --diff before.folded after.folded -o diff.svg"
+)]
+pub struct Args {
+    /// Folded stacks (`frame;frame count` lines) or an armtune JSON profile.
+    #[arg(required_unless_present = "diff", conflicts_with = "diff")]
+    input: Option<PathBuf>,
+    /// Draw AFTER coloured by its change from BEFORE (red grew, blue shrank).
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"])]
+    diff: Option<Vec<PathBuf>>,
+    /// The SVG to write.
+    #[arg(short, long, default_value = "flame.svg")]
+    output: PathBuf,
+    /// Title of the graph.
+    #[arg(long)]
+    title: Option<String>,
+    /// What one count means, shown in tooltips (default: the profile's unit, or "samples").
+    #[arg(long)]
+    count_name: Option<String>,
+}
+
+/// What a rendered flame graph says about itself.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    /// Title at the top.
+    pub title: String,
+    /// Line under the title (command, duration, samples).
+    pub subtitle: Option<String>,
+    /// What one count is, e.g. "samples".
+    pub count_name: String,
+}
+
+fn inferno_options(labels: &Labels) -> flamegraph::Options<'static> {
+    let mut opts = flamegraph::Options::default();
+    opts.title = labels.title.clone();
+    opts.subtitle = labels.subtitle.clone();
+    opts.count_name = labels.count_name.clone();
+    // Kernel frames (suffix _[k]) orange, C++/Rust paths yellow, other user code red.
+    opts.colors = Palette::Multi(MultiPalette::Perl);
+    opts.hash = true;
+    opts
+}
+
+/// Renders `profile` as an interactive SVG (search, zoom, tooltips). A profile without samples still
+/// produces an SVG that says so, and an error.
+pub fn render(profile: &Profile, labels: &Labels, out: impl Write) -> io::Result<()> {
+    let lines: Vec<String> = profile
+        .folded_lines()
+        .into_iter()
+        .map(|(s, w)| format!("{s} {w}"))
+        .collect();
+    let mut opts = inferno_options(labels);
+    flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
+}
+
+/// Renders the differential flame graph of two folded inputs: the shape of `after`, coloured by
+/// the change of each frame since `before`.
+pub fn render_diff(
+    before: impl BufRead,
+    after: impl BufRead,
+    labels: &Labels,
+    out: impl Write,
+) -> io::Result<()> {
+    let mut folded = Vec::new();
+    inferno::differential::from_readers(
+        inferno::differential::Options::default(),
+        before,
+        after,
+        &mut folded,
+    )?;
+    let mut opts = inferno_options(labels);
+    flamegraph::from_reader(&mut opts, folded.as_slice(), out)
+}
+
+/// Reads folded text or armtune JSON, by content.
+pub fn read_profile(path: &Path) -> Result<Profile> {
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{}: not an armtune JSON profile", path.display()));
+    }
+    Profile::read_folded(text.as_bytes(), Unit::samples())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// As folded text, whatever the input format, for the differential collapser.
+fn folded_text(path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    read_profile(path)?.write_folded(&mut out)?;
+    Ok(out)
+}
+
+/// `armtune flame`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let output = OutputFile::create(&args.output)?;
+    if let Some(diff) = &args.diff {
+        let (before, after) = (folded_text(&diff[0])?, folded_text(&diff[1])?);
+        if after.is_empty() {
+            bail!("{}: no stacks to draw", diff[1].display());
+        }
+        let labels = Labels {
+            title: args
+                .title
+                .clone()
+                .unwrap_or_else(|| "Differential flame graph".into()),
+            subtitle: Some(format!(
+                "{} → {} (red grew, blue shrank)",
+                diff[0].display(),
+                diff[1].display()
+            )),
+            count_name: args.count_name.clone().unwrap_or_else(|| "samples".into()),
+        };
+        output.write_with(|w| {
+            render_diff(
+                BufReader::new(before.as_slice()),
+                BufReader::new(after.as_slice()),
+                &labels,
+                w,
+            )
+        })?;
+    } else {
+        let input = args
+            .input
+            .as_ref()
+            .expect("clap requires input without --diff");
+        let profile = read_profile(input)?;
+        if profile.total() == 0 {
+            bail!("{}: no stacks to draw", input.display());
+        }
+        let labels = Labels {
+            title: args.title.clone().unwrap_or_else(|| "Flame Graph".into()),
+            subtitle: (!profile.meta.target.is_empty()).then(|| profile.meta.target.clone()),
+            count_name: args
+                .count_name
+                .clone()
+                .unwrap_or_else(|| profile.unit.label.clone()),
+        };
+        output.write_with(|w| render(&profile, &labels, w))?;
+    }
+    eprintln!("armtune: wrote {}", args.output.display());
+    Ok(Outcome(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use armtune_probes::{profile::Meta, Frame};
+    use quick_xml::{events::Event, Reader};
+
+    /// Parses the whole document (fails on malformed XML) and returns its text content.
+    fn svg_text(svg: &[u8]) -> String {
+        let mut reader = Reader::from_reader(svg);
+        let mut buf = Vec::new();
+        let mut text = String::new();
+        let mut depth = 0i32;
+        loop {
+            match reader.read_event_into(&mut buf).expect("well-formed SVG") {
+                Event::Start(_) => depth += 1,
+                Event::End(_) => depth -= 1,
+                Event::Text(t) => text.push_str(&t.unescape().unwrap()),
+                Event::Eof => break,
+                _ => {}
+            }
+            buf.clear();
+        }
+        assert_eq!(depth, 0, "unbalanced elements");
+        text
+    }
+
+    fn labels() -> Labels {
+        Labels {
+            title: "T".into(),
+            subtitle: Some("./demo, 2.0 s".into()),
+            count_name: "samples".into(),
+        }
+    }
+
+    #[test]
+    fn svg_is_well_formed_and_names_frames() {
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::user("hot<T>&"),
+            ],
+            70,
+        );
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::kernel("do_syscall_64"),
+            ],
+            30,
+        );
+        let mut svg = Vec::new();
+        render(&p, &labels(), &mut svg).unwrap();
+        let text = svg_text(&svg);
+        assert!(text.contains("hot<T>&"), "escaped names survive");
+        // The _[k] suffix picks the colour; inferno shows the bare name.
+        assert!(text.contains("do_syscall_64 ("));
+        assert!(text.contains("./demo, 2.0 s"), "subtitle");
+        let raw = String::from_utf8(svg).unwrap();
+        assert!(raw.contains("search"), "interactive search script");
+    }
+
+    #[test]
+    fn empty_profile_is_an_error_with_an_svg_saying_so() {
+        let p = Profile::new(Unit::samples(), Meta::default());
+        let mut svg = Vec::new();
+        assert!(render(&p, &labels(), &mut svg).is_err());
+        assert!(svg_text(&svg).contains("No valid input"));
+    }
+
+    #[test]
+    fn diff_colours_growth() {
+        let before = b"demo;main;a 50\ndemo;main;b 50\n";
+        let after = b"demo;main;a 90\ndemo;main;b 10\n";
+        let mut svg = Vec::new();
+        render_diff(&before[..], &after[..], &labels(), &mut svg).unwrap();
+        let text = svg_text(&svg);
+        assert!(text.contains("main"));
+        // inferno writes the change into each frame's tooltip.
+        assert!(text.contains('+') || text.contains('-'), "{text}");
+    }
+
+    #[test]
+    fn reads_json_and_folded_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        p.add(vec![Frame::process("x"), Frame::user("f")], 4);
+        let json = dir.path().join("p.json");
+        p.write_json(File::create(&json).unwrap()).unwrap();
+        let folded = dir.path().join("p.folded");
+        p.write_folded(File::create(&folded).unwrap()).unwrap();
+        assert_eq!(read_profile(&json).unwrap().stacks, p.stacks);
+        assert_eq!(read_profile(&folded).unwrap().stacks, p.stacks);
+        let err = read_profile(&dir.path().join("missing")).unwrap_err();
+        assert!(format!("{err:#}").contains("cannot read"));
+    }
+}

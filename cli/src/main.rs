@@ -1,0 +1,60 @@
+//! `armtune`: the command-line front of the armtune libraries. Thin by design: each subcommand parses
+//! its options, calls a library, and prints; `main` is the one place that turns errors into exit
+//! codes.
+
+mod doctor_cmd;
+mod flame;
+mod output;
+mod profile_cmd;
+mod progress;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// ARM64 performance-tuning toolkit.
+#[derive(Parser, Debug)]
+#[command(name = "armtune", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Profile CPU time of a command, some processes or the whole host into a flame graph.
+    Profile(profile_cmd::Args),
+    /// Render a folded-stack file as a flame graph, or two of them as a differential one.
+    Flame(flame::Args),
+    /// Check whether profiling can work here, and why not.
+    Doctor(doctor_cmd::Args),
+}
+
+/// How a subcommand ended: the code to exit with.
+pub struct Outcome(pub u8);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Profile(args) => profile_cmd::run(args),
+        Command::Flame(args) => flame::run(args),
+        Command::Doctor(args) => doctor_cmd::run(args),
+    };
+    match result {
+        Ok(Outcome(code)) => ExitCode::from(code),
+        Err(err) => {
+            // One line, the whole cause chain, no backtrace: the messages say what to do.
+            eprintln!("armtune: {err:#}");
+            ExitCode::from(exit_code_of(&err))
+        }
+    }
+}
+
+/// 130 for an interrupted start-up (as a shell reports Ctrl-C), 1 for everything else.
+fn exit_code_of(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<armtune_probes::Error>() {
+        Some(armtune_probes::Error::Interrupted) => 130,
+        _ => 1,
+    }
+}

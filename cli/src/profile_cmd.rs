@@ -1,0 +1,292 @@
+//! `armtune profile`: CPU flame graphs of a command, some processes, or the host.
+
+use std::{
+    ffi::OsString,
+    io::Write,
+    path::PathBuf,
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
+
+use anyhow::{bail, Result};
+use armtune_probes::{
+    session::Ended, spawn::ExitStatus, symbolize::Symbolizer, Options, Profile, Session, Target,
+};
+use clap::ValueEnum;
+
+use crate::{
+    flame::{self, Labels},
+    output::OutputFile,
+    progress::Progress,
+    summary, Outcome,
+};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Interactive flame graph (inferno).
+    Svg,
+    /// Folded stacks, one `frame;frame;frame count` per line.
+    Folded,
+    /// Stacks with counts and run facts, for scripts.
+    Json,
+}
+
+/// Arguments of `armtune profile`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    sudo armtune profile -- ./my-service --port 8080\n  \
+    sudo armtune profile --pid 1234 --duration 30 -o service.svg\n  \
+    sudo armtune profile --all --duration 10 --freq 999 --folded host.folded\n  \
+    sudo armtune profile --format json -o profile.json -- make -j4\n\n\
+    Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and still writes the output.")]
+pub struct Args {
+    /// Profile these running processes (repeat or comma-separate); processes they start are included.
+    #[arg(
+        short,
+        long = "pid",
+        value_name = "PID",
+        value_delimiter = ',',
+        conflicts_with = "all"
+    )]
+    pids: Vec<u32>,
+    /// Profile every process on the host.
+    #[arg(short, long)]
+    all: bool,
+    /// Stop after this long (seconds, or with a unit: 500ms, 30s, 2m). Default: until the command or
+    /// pids exit, or Ctrl-C.
+    #[arg(short, long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Samples per second on each CPU (software cpu-clock). 99 avoids lockstep with periodic work.
+    #[arg(short = 'F', long, default_value_t = 99)]
+    freq: u64,
+    /// Output file. Default: flame.svg for SVG; standard output for folded and JSON.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Output format. Default: from the output's extension (.json, .folded), else SVG.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Also write folded stacks here.
+    #[arg(long, value_name = "PATH")]
+    folded: Option<PathBuf>,
+    /// Keep threads apart instead of merging a process's threads.
+    #[arg(long)]
+    per_thread: bool,
+    /// Title of the flame graph.
+    #[arg(long)]
+    title: Option<String>,
+    /// Do not print the summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Entries of the kernel stack map; raise it when stacks are reported lost.
+    #[arg(long, default_value_t = armtune_common_defaults::STACKS, value_name = "N")]
+    stack_map_size: u32,
+    /// Entries of the kernel sample-count map; raise it when samples are reported lost.
+    #[arg(long, default_value_t = armtune_common_defaults::COUNTS, value_name = "N")]
+    count_map_size: u32,
+    /// The command to start and profile, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+mod armtune_common_defaults {
+    pub const STACKS: u32 = 32_768;
+    pub const COUNTS: u32 = 65_536;
+}
+
+/// Parses `1.5`, `500ms`, `30s`, `2m`, `1h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (examples: 10, 500ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use ms, s, m or h")),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("duration must be positive, got {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Why the profile stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Duration,
+    Interrupted,
+    Ended(Ended),
+}
+
+/// `armtune profile`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let target = match (args.command.is_empty(), args.pids.is_empty(), args.all) {
+        (false, true, false) => Target::Command(args.command.clone()),
+        (true, false, false) => Target::Pids(args.pids.clone()),
+        (true, true, true) => Target::All,
+        (true, true, false) => {
+            bail!("nothing to profile: give a command after `--`, --pid PID, or --all")
+        }
+        _ => bail!("give only one of: a command after `--`, --pid, --all"),
+    };
+    if args.freq == 0 {
+        bail!("--freq 0: the sampling frequency must be at least 1 Hz");
+    }
+    let format = args
+        .format
+        .unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
+            Some(e) if e == "json" => Format::Json,
+            Some(e) if e == "folded" => Format::Folded,
+            _ => Format::Svg,
+        });
+    // Open outputs before anything else, so a bad path costs nothing.
+    let main_path = match (&args.output, format) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Format::Svg) => Some(PathBuf::from("flame.svg")),
+        (None, _) => None,
+    };
+    let main_out = main_path.as_deref().map(OutputFile::create).transpose()?;
+    let folded_out = args.folded.as_deref().map(OutputFile::create).transpose()?;
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
+    }
+    let options = Options {
+        target: target.clone(),
+        frequency: args.freq,
+        per_thread: args.per_thread,
+        stack_entries: args.stack_map_size,
+        count_entries: args.count_map_size,
+    };
+    let mut session = Session::start(options, &interrupted)?;
+
+    let progress = Progress::new(args.duration);
+    let stop = loop {
+        if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            break Stop::Interrupted;
+        }
+        if args.duration.is_some_and(|d| session.elapsed() >= d) {
+            break Stop::Duration;
+        }
+        let wait = args.duration.map_or(Duration::from_millis(100), |d| {
+            d.saturating_sub(session.elapsed())
+                .min(Duration::from_millis(100))
+        });
+        if let Some(ended) = session.poll(wait)? {
+            break Stop::Ended(ended);
+        }
+        progress.update(session.elapsed(), args.duration, &session.counters()?);
+    };
+    progress.finish();
+
+    let (capture, child) = session.stop()?;
+    // The probes are detached; a command still running is told to stop and waited for.
+    let exit = match (stop, child) {
+        (Stop::Ended(Ended::CommandExited(status)), _) => Some(status),
+        (_, Some(mut child)) => {
+            child.signal(if stop == Stop::Interrupted {
+                libc::SIGINT
+            } else {
+                libc::SIGTERM
+            });
+            let status = child.wait();
+            // Ended by our own SIGTERM at the end of --duration: that is success, not the command's failure.
+            Some(
+                if stop == Stop::Duration && status == ExitStatus::Signal(libc::SIGTERM) {
+                    ExitStatus::Code(0)
+                } else {
+                    status
+                },
+            )
+        }
+        _ => None,
+    };
+
+    let profile = Symbolizer::new().profile(&capture);
+    write_outputs(&profile, &args, format, main_out, folded_out)?;
+    if !args.quiet {
+        eprint!("{}", summary::render(&profile));
+    }
+    if profile.total() == 0 {
+        eprintln!("armtune: no samples were taken: the target did not run on a CPU while profiled");
+    }
+    Ok(Outcome(match (stop, exit) {
+        (_, Some(status)) => status.shell_code().clamp(0, 255) as u8,
+        (Stop::Interrupted, None) => 0,
+        _ => 0,
+    }))
+}
+
+fn write_outputs(
+    profile: &Profile,
+    args: &Args,
+    format: Format,
+    main_out: Option<OutputFile>,
+    folded_out: Option<OutputFile>,
+) -> Result<()> {
+    let meta = &profile.meta;
+    let labels = Labels {
+        title: args
+            .title
+            .clone()
+            .unwrap_or_else(|| "CPU Flame Graph".into()),
+        subtitle: Some(format!(
+            "{} — {:.1} s, {} Hz, {} samples",
+            meta.target, meta.duration_secs, meta.frequency_hz, meta.samples
+        )),
+        count_name: profile.unit.label.clone(),
+    };
+    let write_main = |w: &mut dyn Write| match format {
+        Format::Svg => match flame::render(profile, &labels, &mut *w) {
+            // An empty profile still gets an SVG that says so.
+            Err(e) if profile.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
+            other => other,
+        },
+        Format::Folded => profile.write_folded(w),
+        Format::Json => profile.write_json(w),
+    };
+    match main_out {
+        Some(out) => {
+            let path = out.path().display().to_string();
+            out.write_with(write_main)?;
+            eprintln!("armtune: wrote {path}");
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            write_main(&mut lock)?;
+            lock.flush()?;
+        }
+    }
+    if let Some(out) = folded_out {
+        let path = out.path().display().to_string();
+        out.write_with(|w| profile.write_folded(w))?;
+        eprintln!("armtune: wrote {path}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("3d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("abc").is_err());
+    }
+}

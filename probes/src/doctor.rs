@@ -1,0 +1,274 @@
+//! `armtune doctor`: can `profile` work on this machine, and if not, why.
+//!
+//! Each check reports what it found; the probe-family checks really load and attach a tiny program
+//! of each kind, because a kernel config option being present does not mean the program type loads
+//! (lockdown, seccomp and missing symbols all get in the way).
+
+use std::path::Path;
+
+use aya::{
+    programs::{
+        perf_event::{perf_sw_ids, PerfEventScope, PerfTypeId, SamplePolicy},
+        KProbe, PerfEvent, RawTracePoint, TracePoint, UProbe,
+    },
+    Ebpf, EbpfLoader,
+};
+
+use crate::{object::EBPF_OBJECT, privileges, tracefs, Error};
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Works.
+    Ok,
+    /// Works partly, or a feature other than `profile` will miss it.
+    Warn,
+    /// `profile` cannot work until this is fixed.
+    Fail,
+    /// Informational.
+    Info,
+}
+
+/// One line of the doctor's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Outcome.
+    pub status: Status,
+    /// What was found, and what to do when it is not Ok.
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: &str, status: Status, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// All checks, in order. `profile` can work when none is [`Status::Fail`].
+pub fn run() -> Vec<Check> {
+    let mut checks = vec![kernel_version(), btf()];
+    checks.push(match tracefs::ensure_mounted() {
+        Ok(tracefs::Mount::Present(p)) => {
+            Check::new("tracefs", Status::Ok, format!("mounted at {}", p.display()))
+        }
+        Ok(tracefs::Mount::Mounted(p)) => Check::new(
+            "tracefs",
+            Status::Ok,
+            format!("was not mounted; mounted it at {}", p.display()),
+        ),
+        Err(e) => Check::new("tracefs", Status::Fail, e.to_string()),
+    });
+    checks.push(paranoid());
+    let caps = privileges::Capabilities::current();
+    let privileged = caps.missing_for_profiling().is_none();
+    checks.push(match caps.missing_for_profiling() {
+        None => Check::new(
+            "capabilities",
+            Status::Ok,
+            "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) held",
+        ),
+        Some(missing) => Check::new(
+            "capabilities",
+            Status::Fail,
+            format!("missing {missing}: run with sudo"),
+        ),
+    });
+    if privileged {
+        checks.extend(probe_families());
+    } else {
+        for family in FAMILIES {
+            checks.push(Check::new(
+                family,
+                Status::Info,
+                "not tried: needs the capabilities above",
+            ));
+        }
+    }
+    checks
+}
+
+/// Whether `profile` can work given these checks.
+pub fn profile_ready(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.status != Status::Fail)
+}
+
+const FAMILIES: [&str; 5] = [
+    "perf_event",
+    "tracepoint",
+    "raw tracepoint",
+    "uprobe",
+    "kprobe",
+];
+
+fn kernel_version() -> Check {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let mut nums = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    // The ring buffer that carries process events arrived in 5.8.
+    if (major, minor) >= (5, 8) {
+        Check::new(
+            "kernel",
+            Status::Ok,
+            format!("{release} (5.8 or later needed)"),
+        )
+    } else {
+        Check::new(
+            "kernel",
+            Status::Fail,
+            format!("{release}: armtune needs Linux 5.8 or later (BPF ring buffer)"),
+        )
+    }
+}
+
+fn btf() -> Check {
+    if Path::new("/sys/kernel/btf/vmlinux").exists() {
+        Check::new("BTF", Status::Ok, "/sys/kernel/btf/vmlinux present")
+    } else {
+        Check::new(
+            "BTF",
+            Status::Warn,
+            "no /sys/kernel/btf/vmlinux: CPU profiles work; BTF-typed programs will use their fallbacks",
+        )
+    }
+}
+
+fn paranoid() -> Check {
+    match std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid") {
+        Ok(v) => Check::new(
+            "perf_event_paranoid",
+            Status::Info,
+            format!("{} (does not limit CAP_PERFMON or root)", v.trim()),
+        ),
+        Err(_) => Check::new(
+            "perf_event_paranoid",
+            Status::Fail,
+            "no /proc/sys/kernel/perf_event_paranoid: kernel built without perf events",
+        ),
+    }
+}
+
+fn probe_families() -> Vec<Check> {
+    let mut ebpf = match EbpfLoader::new().load(EBPF_OBJECT) {
+        Ok(e) => e,
+        Err(e) => {
+            let err = Error::bpf("loading the eBPF object", e).to_string();
+            return FAMILIES
+                .iter()
+                .map(|f| Check::new(f, Status::Fail, err.clone()))
+                .collect();
+        }
+    };
+    vec![
+        family(
+            "perf_event",
+            true,
+            try_perf_event(&mut ebpf),
+            "cpu-clock sampling: what `profile` uses",
+        ),
+        family(
+            "tracepoint",
+            true,
+            try_tracepoint(&mut ebpf),
+            "sched tracepoints: following forks and execs",
+        ),
+        family(
+            "raw tracepoint",
+            false,
+            try_raw_tracepoint(&mut ebpf),
+            "scheduler events without BTF",
+        ),
+        family("uprobe", false, try_uprobe(&mut ebpf), "allocator events"),
+        family(
+            "kprobe",
+            false,
+            try_kprobe(&mut ebpf),
+            "not used by armtune; shown for comparison",
+        ),
+    ]
+}
+
+fn family(name: &str, required: bool, result: Result<(), Error>, role: &str) -> Check {
+    match result {
+        Ok(()) => Check::new(name, Status::Ok, format!("loads and attaches ({role})")),
+        Err(e) if required => Check::new(name, Status::Fail, format!("{e} ({role})")),
+        Err(e) => Check::new(name, Status::Warn, format!("{e} ({role})")),
+    }
+}
+
+fn try_perf_event(ebpf: &mut Ebpf) -> Result<(), Error> {
+    let prog: &mut PerfEvent = ebpf.program_mut("armtune_cpu").unwrap().try_into().unwrap();
+    prog.load().map_err(|e| Error::bpf("load", e))?;
+    let link = prog
+        .attach(
+            PerfTypeId::Software,
+            perf_sw_ids::PERF_COUNT_SW_CPU_CLOCK as u64,
+            PerfEventScope::AllProcessesOneCpu { cpu: 0 },
+            SamplePolicy::Frequency(1),
+            false,
+        )
+        .map_err(|e| Error::bpf("attach to cpu-clock", e))?;
+    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+}
+
+fn try_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
+    let prog: &mut TracePoint = ebpf
+        .program_mut("armtune_exec")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    prog.load().map_err(|e| Error::bpf("load", e))?;
+    let link = prog
+        .attach("sched", "sched_process_exec")
+        .map_err(|e| Error::bpf("attach to sched:sched_process_exec", e))?;
+    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+}
+
+fn try_raw_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
+    let prog: &mut RawTracePoint = ebpf
+        .program_mut("armtune_dr_raw")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    prog.load().map_err(|e| Error::bpf("load", e))?;
+    let link = prog
+        .attach("sched_switch")
+        .map_err(|e| Error::bpf("attach to sched_switch", e))?;
+    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+}
+
+fn try_uprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
+    let prog: &mut UProbe = ebpf
+        .program_mut("armtune_dr_up")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    prog.load().map_err(|e| Error::bpf("load", e))?;
+    let link = prog
+        .attach(Some("getpid"), 0, "libc", None)
+        .map_err(|e| Error::bpf("attach to libc getpid", e))?;
+    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+}
+
+fn try_kprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
+    let prog: &mut KProbe = ebpf
+        .program_mut("armtune_dr_kp")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    prog.load().map_err(|e| Error::bpf("load", e))?;
+    let link = prog
+        .attach("vfs_read", 0)
+        .map_err(|e| Error::bpf("attach to vfs_read", e))?;
+    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+}

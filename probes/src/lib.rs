@@ -1,0 +1,26 @@
+//! User side of `armtune profile`: load the embedded eBPF object, attach it for a command, some pids
+//! or the whole host, drain what the kernel aggregated, and turn addresses into named stacks.
+//!
+//! The kernel-facing part is [`session`]; everything after [`session::Session::stop`] works on plain
+//! data ([`session::Capture`], [`profile::Profile`]) so it can be tested without a kernel. This crate
+//! renders nothing: SVG, terminal tables and progress lines belong to the `armtune` binary.
+//!
+//! Deliberately absent: kprobes (off on many locked-down kernels, and on this project's CI kernel),
+//! perf.data files, and any dependency on BTF for the CPU profiler.
+
+pub mod capture;
+pub mod doctor;
+pub mod error;
+pub mod object;
+pub mod privileges;
+pub mod procmaps;
+pub mod profile;
+pub mod session;
+pub mod spawn;
+pub mod symbolize;
+pub mod tracefs;
+
+pub use capture::{Capture, RawSample};
+pub use error::{Error, Result};
+pub use profile::{Frame, FrameKind, Profile};
+pub use session::{Options, Session, Target};

@@ -1,0 +1,460 @@
+//! A profile as plain data: stacks of named frames with a weight, and the folded / JSON forms that
+//! flame graph tools and scripts read.
+
+use std::{
+    collections::HashMap,
+    io::{self, BufRead, Write},
+};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a frame ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameKind {
+    /// The root frame naming the process (its comm).
+    Process,
+    /// User-space code.
+    User,
+    /// Kernel code.
+    Kernel,
+    /// A marker, such as a lost stack.
+    Marker,
+}
+
+/// One frame of a stack.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct Frame {
+    /// Function name (demangled), or `[module]` / `[unknown]` when no symbol is known.
+    pub name: String,
+    /// Where it ran.
+    pub kind: FrameKind,
+}
+
+/// Suffix that marks kernel frames in folded stacks, as perf's and inferno's collapsers write it.
+pub const KERNEL_SUFFIX: &str = "_[k]";
+
+impl Frame {
+    /// A user-space frame.
+    pub fn user(name: impl Into<String>) -> Frame {
+        Frame {
+            name: name.into(),
+            kind: FrameKind::User,
+        }
+    }
+    /// A kernel frame.
+    pub fn kernel(name: impl Into<String>) -> Frame {
+        Frame {
+            name: name.into(),
+            kind: FrameKind::Kernel,
+        }
+    }
+    /// The root frame of a process.
+    pub fn process(name: impl Into<String>) -> Frame {
+        Frame {
+            name: name.into(),
+            kind: FrameKind::Process,
+        }
+    }
+    /// A marker frame.
+    pub fn marker(name: impl Into<String>) -> Frame {
+        Frame {
+            name: name.into(),
+            kind: FrameKind::Marker,
+        }
+    }
+
+    /// The frame as one folded-stack element: `;` separates frames, so it cannot appear in one, and
+    /// kernel frames carry [`KERNEL_SUFFIX`] so flame graphs colour them apart.
+    pub fn folded_name(&self) -> String {
+        let clean: String = self
+            .name
+            .chars()
+            .map(|c| if c == ';' || c == '\n' { ':' } else { c })
+            .collect();
+        match self.kind {
+            FrameKind::Kernel => clean + KERNEL_SUFFIX,
+            _ => clean,
+        }
+    }
+
+    fn from_folded(element: &str, is_root: bool) -> Frame {
+        if let Some(name) = element.strip_suffix(KERNEL_SUFFIX) {
+            Frame::kernel(name)
+        } else if is_root {
+            Frame::process(element)
+        } else {
+            Frame::user(element)
+        }
+    }
+}
+
+/// What the weights count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Short name used in titles and tables, e.g. "samples".
+    pub name: String,
+    /// How one unit is described in the flame graph, e.g. "samples" or "us off-CPU".
+    pub label: String,
+}
+
+impl Unit {
+    /// CPU samples.
+    pub fn samples() -> Unit {
+        Unit {
+            name: "samples".into(),
+            label: "samples".into(),
+        }
+    }
+}
+
+/// Losses reported at the end of a profile: never silent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Losses {
+    /// User stacks lost to stack-map collisions or a full map.
+    pub user_stacks: u64,
+    /// Kernel stacks lost the same way.
+    pub kernel_stacks: u64,
+    /// Samples dropped because the count map was full.
+    pub samples: u64,
+    /// Process events (mapping captures) dropped because the ring buffer was full.
+    pub events: u64,
+}
+
+impl Losses {
+    /// Whether anything was lost.
+    pub fn any(&self) -> bool {
+        self.user_stacks + self.kernel_stacks + self.samples + self.events > 0
+    }
+}
+
+/// Facts about how a profile was taken, for titles and for scripts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// What was profiled: the command line, `pid 123`, or `all processes`.
+    pub target: String,
+    /// Wall time profiled, seconds.
+    pub duration_secs: f64,
+    /// Sampling frequency, Hz (0 when not sampling).
+    pub frequency_hz: u64,
+    /// Samples counted by the kernel.
+    pub samples: u64,
+    /// What was lost.
+    pub lost: Losses,
+}
+
+/// Stacks (root first) with their weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// What the weights count.
+    pub unit: Unit,
+    /// How it was taken.
+    pub meta: Meta,
+    /// Stack to weight; each stack is root first (process, then user frames, then kernel frames).
+    #[serde(with = "stacks_as_list")]
+    pub stacks: HashMap<Vec<Frame>, u64>,
+}
+
+/// One function's share of a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionShare {
+    /// The function (frame name, with the kernel suffix for kernel frames).
+    pub name: String,
+    /// Weight where it is the leaf.
+    pub self_weight: u64,
+    /// Weight of stacks it appears in (counted once per stack, so recursion does not inflate it).
+    pub total_weight: u64,
+}
+
+impl Profile {
+    /// An empty profile.
+    pub fn new(unit: Unit, meta: Meta) -> Profile {
+        Profile {
+            unit,
+            meta,
+            stacks: HashMap::new(),
+        }
+    }
+
+    /// Adds `weight` to `stack`.
+    pub fn add(&mut self, stack: Vec<Frame>, weight: u64) {
+        if weight > 0 {
+            *self.stacks.entry(stack).or_insert(0) += weight;
+        }
+    }
+
+    /// Sum of all weights.
+    pub fn total(&self) -> u64 {
+        self.stacks.values().sum()
+    }
+
+    /// Stacks sorted by folded text, the order flame graph tools expect and diffs stay stable in.
+    pub fn folded_lines(&self) -> Vec<(String, u64)> {
+        let mut lines: Vec<(String, u64)> = self
+            .stacks
+            .iter()
+            .map(|(stack, w)| {
+                (
+                    stack
+                        .iter()
+                        .map(Frame::folded_name)
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                    *w,
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// Writes the folded form: `frame;frame;frame weight` per line.
+    pub fn write_folded(&self, mut out: impl Write) -> io::Result<()> {
+        for (stack, weight) in self.folded_lines() {
+            writeln!(out, "{stack} {weight}")?;
+        }
+        Ok(())
+    }
+
+    /// Reads a folded file (as written by armtune, inferno-collapse-* or stackcollapse-*.pl).
+    /// Kernel frames are recognised by their `_[k]` suffix; the first frame is taken as the process.
+    pub fn read_folded(input: impl BufRead, unit: Unit) -> Result<Profile, String> {
+        let mut profile = Profile::new(unit, Meta::default());
+        for (n, line) in input.lines().enumerate() {
+            let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
+            let line = line.trim_end();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (stack, weight) = line.rsplit_once(' ').ok_or_else(|| {
+                format!("line {}: expected `frames count`, found {line:?}", n + 1)
+            })?;
+            let weight: u64 = weight
+                .parse()
+                .map_err(|_| format!("line {}: count {weight:?} is not a whole number", n + 1))?;
+            let frames = stack
+                .split(';')
+                .enumerate()
+                .map(|(i, f)| Frame::from_folded(f, i == 0))
+                .collect();
+            profile.add(frames, weight);
+        }
+        profile.meta.samples = profile.total();
+        Ok(profile)
+    }
+
+    /// Writes the JSON form (see the README for its fields).
+    pub fn write_json(&self, out: impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(out, self).map_err(io::Error::other)
+    }
+
+    /// Functions ordered by self weight, and by total weight.
+    pub fn top_functions(&self, n: usize) -> (Vec<FunctionShare>, Vec<FunctionShare>) {
+        let mut shares: HashMap<String, FunctionShare> = HashMap::new();
+        for (stack, &weight) in &self.stacks {
+            let mut seen: Vec<&Frame> = Vec::with_capacity(stack.len());
+            for frame in stack.iter().filter(|f| f.kind != FrameKind::Process) {
+                if seen.contains(&frame) {
+                    continue;
+                }
+                seen.push(frame);
+                let name = frame.folded_name();
+                shares
+                    .entry(name.clone())
+                    .or_insert(FunctionShare {
+                        name,
+                        self_weight: 0,
+                        total_weight: 0,
+                    })
+                    .total_weight += weight;
+            }
+            if let Some(leaf) = stack.last().filter(|f| f.kind != FrameKind::Process) {
+                shares.get_mut(&leaf.folded_name()).unwrap().self_weight += weight;
+            }
+        }
+        let mut by_self: Vec<FunctionShare> = shares
+            .values()
+            .filter(|s| s.self_weight > 0)
+            .cloned()
+            .collect();
+        by_self.sort_by(|a, b| {
+            b.self_weight
+                .cmp(&a.self_weight)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        by_self.truncate(n);
+        let mut by_total: Vec<FunctionShare> = shares.into_values().collect();
+        by_total.sort_by(|a, b| {
+            b.total_weight
+                .cmp(&a.total_weight)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        by_total.truncate(n);
+        (by_self, by_total)
+    }
+}
+
+mod stacks_as_list {
+    //! JSON has no tuple keys: stacks serialize as a list of `{frames, weight}`, heaviest first.
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        frames: Vec<Frame>,
+        weight: u64,
+    }
+
+    pub fn serialize<S: Serializer>(
+        stacks: &HashMap<Vec<Frame>, u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut list: Vec<Entry> = stacks
+            .iter()
+            .map(|(f, w)| Entry {
+                frames: f.clone(),
+                weight: *w,
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            b.weight
+                .cmp(&a.weight)
+                .then_with(|| a.frames.cmp(&b.frames))
+        });
+        list.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<Vec<Frame>, u64>, D::Error> {
+        let list = Vec::<Entry>::deserialize(d)?;
+        let mut map = HashMap::new();
+        for e in list {
+            *map.entry(e.frames).or_insert(0) += e.weight;
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Profile {
+        let mut p = Profile::new(
+            Unit::samples(),
+            Meta {
+                target: "demo".into(),
+                ..Meta::default()
+            },
+        );
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::user("hot"),
+            ],
+            30,
+        );
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::user("cold"),
+            ],
+            10,
+        );
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::user("write"),
+                Frame::kernel("ksys_write"),
+            ],
+            5,
+        );
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::user("hot"),
+            ],
+            2,
+        );
+        p
+    }
+
+    #[test]
+    fn folded_is_sorted_and_merges_equal_stacks() {
+        let mut out = Vec::new();
+        sample().write_folded(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "demo;main;cold 10\ndemo;main;hot 32\ndemo;main;write;ksys_write_[k] 5\n"
+        );
+    }
+
+    #[test]
+    fn folded_round_trips_including_kernel_frames() {
+        let p = sample();
+        let mut out = Vec::new();
+        p.write_folded(&mut out).unwrap();
+        let back = Profile::read_folded(out.as_slice(), Unit::samples()).unwrap();
+        assert_eq!(back.stacks, p.stacks);
+        assert_eq!(back.meta.samples, 47);
+    }
+
+    #[test]
+    fn separators_inside_names_are_replaced() {
+        let f = Frame::user("operator;weird\nname");
+        assert_eq!(f.folded_name(), "operator:weird:name");
+    }
+
+    #[test]
+    fn bad_folded_lines_name_the_line() {
+        let err = Profile::read_folded("a;b 1\na;b x\n".as_bytes(), Unit::samples()).unwrap_err();
+        assert!(err.starts_with("line 2:"), "{err}");
+        let err = Profile::read_folded("nocount\n".as_bytes(), Unit::samples()).unwrap_err();
+        assert!(err.starts_with("line 1:"), "{err}");
+    }
+
+    #[test]
+    fn json_round_trips_and_lists_heaviest_first() {
+        let p = sample();
+        let mut out = Vec::new();
+        p.write_json(&mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["stacks"][0]["weight"], 32);
+        assert_eq!(v["stacks"][0]["frames"][2]["name"], "hot");
+        assert_eq!(v["stacks"][2]["frames"][3]["kind"], "kernel");
+        let back: Profile = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn top_functions_by_self_and_total() {
+        let mut p = sample();
+        // Recursion must not count a stack twice in the total.
+        p.add(
+            vec![
+                Frame::process("demo"),
+                Frame::user("main"),
+                Frame::user("rec"),
+                Frame::user("rec"),
+            ],
+            3,
+        );
+        let (by_self, by_total) = p.top_functions(10);
+        assert_eq!(by_self[0].name, "hot");
+        assert_eq!(by_self[0].self_weight, 32);
+        assert_eq!(by_total[0].name, "main");
+        assert_eq!(by_total[0].total_weight, 50);
+        let rec = by_total.iter().find(|s| s.name == "rec").unwrap();
+        assert_eq!((rec.self_weight, rec.total_weight), (3, 3));
+        assert!(by_total.iter().any(|s| s.name == "ksys_write_[k]"));
+        assert!(
+            by_self.iter().all(|s| s.name != "demo"),
+            "process frame is not a function"
+        );
+    }
+}

@@ -1,0 +1,470 @@
+//! A running profile: the eBPF object loaded and attached for a target, polled until it stops, then
+//! drained into a [`Capture`].
+
+use std::{
+    collections::{HashMap, HashSet},
+    ffi::OsString,
+    os::fd::AsRawFd,
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
+
+use armtune_common::{counter, proc_event, ProcEvent, SampleKey};
+use aya::{
+    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
+    programs::{
+        perf_event::{perf_sw_ids, PerfEventLinkId, PerfEventScope, PerfTypeId, SamplePolicy},
+        PerfEvent, TracePoint,
+    },
+    util::online_cpus,
+    Ebpf, EbpfLoader,
+};
+
+use crate::{
+    capture::{Capture, RawSample},
+    object::EBPF_OBJECT,
+    privileges::Capabilities,
+    procmaps::MapsStore,
+    profile::{Losses, Meta},
+    spawn::{self, Child, ExitStatus},
+    tracefs, Error, Result,
+};
+
+/// What to profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Start this command (program and arguments) and profile it and every process it starts.
+    Command(Vec<OsString>),
+    /// Profile these running processes (and processes they start during the run).
+    Pids(Vec<u32>),
+    /// Profile every process on the host.
+    All,
+}
+
+impl Target {
+    /// How the target is named in titles.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Command(argv) => argv
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Target::Pids(pids) => {
+                let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+                format!("pid {}", list.join(", "))
+            }
+            Target::All => "all processes".into(),
+        }
+    }
+}
+
+/// How to profile.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to profile.
+    pub target: Target,
+    /// Samples per second per CPU.
+    pub frequency: u64,
+    /// Keep threads apart (key samples by thread id too).
+    pub per_thread: bool,
+    /// Entries of the stack-trace map; more means fewer collisions and more kernel memory.
+    pub stack_entries: u32,
+    /// Entries of the sample-count map.
+    pub count_entries: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: Target::All,
+            frequency: 99,
+            per_thread: false,
+            stack_entries: armtune_common::DEFAULT_STACK_ENTRIES,
+            count_entries: armtune_common::DEFAULT_COUNT_ENTRIES,
+        }
+    }
+}
+
+/// Live counters, for the progress line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Samples counted.
+    pub samples: u64,
+    /// Losses so far.
+    pub lost: Losses,
+    /// Child processes the fork tracepoint added to the target.
+    pub children: u64,
+}
+
+/// Why polling says the profile should end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The spawned command exited.
+    CommandExited(ExitStatus),
+    /// Every `--pid` process is gone.
+    PidsExited,
+}
+
+/// How often the mappings of live processes are read again (to catch dlopen).
+const MAPS_REFRESH: Duration = Duration::from_secs(2);
+
+/// A loaded, attached profiler.
+pub struct Session {
+    ebpf: Ebpf,
+    perf_links: Vec<PerfEventLinkId>,
+    events: RingBuf<MapData>,
+    maps: MapsStore,
+    live: HashSet<u32>,
+    child: Option<Child>,
+    pids: Vec<u32>,
+    options: Options,
+    started: Instant,
+    last_refresh: Instant,
+}
+
+impl Session {
+    /// Loads and attaches the CPU profiler for `options.target`. A spawned command is started only
+    /// after every probe is attached; `interrupted` set meanwhile aborts with nothing left behind.
+    pub fn start(options: Options, interrupted: &AtomicBool) -> Result<Session> {
+        if options.frequency == 0 {
+            return Err(Error::Invalid(
+                "--freq must be at least 1 (samples per second per CPU)".into(),
+            ));
+        }
+        if let Some(max) = max_sample_rate().filter(|&max| options.frequency > max) {
+            return Err(Error::Invalid(format!(
+                "--freq {} is above this kernel's limit of {max} Hz (kernel.perf_event_max_sample_rate)",
+                options.frequency
+            )));
+        }
+        if let Some(missing) = Capabilities::current().missing_for_profiling() {
+            return Err(Error::Privileges { missing });
+        }
+        if let Target::Command(argv) = &options.target {
+            // A typo in the command should not cost a probe load first.
+            spawn::resolve(argv.first().ok_or_else(|| Error::Invalid("no command given after `--`".into()))?)?;
+        }
+        let pids = match &options.target {
+            Target::Pids(pids) => pids
+                .iter()
+                .map(|&p| process_of(p))
+                .collect::<Result<Vec<u32>>>()?,
+            _ => Vec::new(),
+        };
+        let tracing = tracefs::ensure_mounted()?;
+        let fork = tracefs::Format::read(tracing.path(), "sched", "sched_process_fork")?;
+        let child_pid_offset = fork.offset_of("sched", "child_pid")?;
+        raise_memlock_limit();
+
+        let filter: u8 = u8::from(options.target != Target::All);
+        let per_thread: u8 = options.per_thread.into();
+        let mut ebpf = EbpfLoader::new()
+            .set_global("FILTER_TARGETS", &filter, true)
+            .set_global("PER_THREAD", &per_thread, true)
+            .set_global("FORK_CHILD_PID_OFFSET", &child_pid_offset, true)
+            .set_max_entries("STACKS", options.stack_entries)
+            .set_max_entries("COUNTS", options.count_entries)
+            .load(EBPF_OBJECT)
+            .map_err(|e| Error::bpf("loading the eBPF object", e))?;
+
+        let pending = match &options.target {
+            Target::Command(argv) => Some(spawn::spawn_gated(argv)?),
+            _ => None,
+        };
+        {
+            let mut targets: BpfHashMap<_, u32, u8> =
+                BpfHashMap::try_from(ebpf.map_mut("TARGETS").unwrap())
+                    .map_err(|e| Error::bpf("opening the target map", e))?;
+            for pid in pids
+                .iter()
+                .copied()
+                .chain(pending.as_ref().map(|p| p.pid()))
+            {
+                targets
+                    .insert(pid, 1, 0)
+                    .map_err(|e| Error::bpf(format!("adding pid {pid} to the targets"), e))?;
+            }
+        }
+
+        for (program, name) in [
+            ("armtune_fork", "sched_process_fork"),
+            ("armtune_exec", "sched_process_exec"),
+        ] {
+            let tp: &mut TracePoint = ebpf.program_mut(program).unwrap().try_into().unwrap();
+            tp.load()
+                .map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+            tp.attach("sched", name)
+                .map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
+        }
+        let perf_links = attach_cpu_clock(&mut ebpf, options.frequency)?;
+        let events = RingBuf::try_from(ebpf.take_map("EVENTS").unwrap())
+            .map_err(|e| Error::bpf("opening the event ring buffer", e))?;
+
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let child = pending.map(|p| p.release()).transpose()?;
+        let now = Instant::now();
+        Ok(Session {
+            ebpf,
+            perf_links,
+            events,
+            maps: MapsStore::new(),
+            live: HashSet::new(),
+            child,
+            pids,
+            options,
+            started: now,
+            last_refresh: now,
+        })
+    }
+
+    /// Pid of the spawned command, if any.
+    pub fn child_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::pid)
+    }
+
+    /// Time since the probes were attached.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Waits up to `timeout` for process events, captures mappings of new processes, and says
+    /// whether the target has ended.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Option<Ended>> {
+        let mut fd = libc::pollfd {
+            fd: self.events.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; EINTR (Ctrl-C) just returns early.
+        unsafe { libc::poll(&mut fd, 1, timeout.as_millis().min(i32::MAX as u128) as i32) };
+        while let Some(item) = self.events.next() {
+            if item.len() < std::mem::size_of::<ProcEvent>() {
+                continue;
+            }
+            // SAFETY: the kernel side writes exactly a ProcEvent; read_unaligned copes with any alignment.
+            let event: ProcEvent = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
+            match event.kind {
+                proc_event::EXEC => {
+                    self.maps.replace(event.tgid);
+                }
+                _ => {
+                    self.maps.capture(event.tgid);
+                }
+            }
+            self.live.insert(event.tgid);
+        }
+        if self.last_refresh.elapsed() >= MAPS_REFRESH {
+            self.refresh_maps();
+        }
+        if let Some(child) = &mut self.child {
+            return Ok(child.try_wait().map(Ended::CommandExited));
+        }
+        if !self.pids.is_empty() && self.pids.iter().all(|&p| !process_exists(p)) {
+            return Ok(Some(Ended::PidsExited));
+        }
+        Ok(None)
+    }
+
+    /// Re-reads the mappings of processes still alive (libraries loaded since).
+    fn refresh_maps(&mut self) {
+        let maps = &mut self.maps;
+        self.live.retain(|&pid| maps.capture(pid));
+        self.last_refresh = Instant::now();
+    }
+
+    /// Current counters.
+    pub fn counters(&self) -> Result<Counters> {
+        let array: PerCpuArray<_, u64> = PerCpuArray::try_from(self.ebpf.map("COUNTERS").unwrap())
+            .map_err(|e| Error::bpf("opening the counters", e))?;
+        let read =
+            |index: u32| -> u64 { array.get(&index, 0).map(|v| v.iter().sum()).unwrap_or(0) };
+        Ok(Counters {
+            samples: read(counter::SAMPLES),
+            lost: Losses {
+                user_stacks: read(counter::USER_STACK_LOST),
+                kernel_stacks: read(counter::KERNEL_STACK_LOST),
+                samples: read(counter::COUNT_MAP_FULL),
+                events: read(counter::EVENTS_LOST),
+            },
+            children: read(counter::CHILDREN_FOLLOWED),
+        })
+    }
+
+    /// Signals the spawned command (used when `--duration` ends before it does).
+    pub fn signal_child(&mut self, signal: i32) {
+        if let Some(child) = &mut self.child {
+            child.signal(signal);
+        }
+    }
+
+    /// Stops sampling, reads everything the kernel aggregated, and detaches every probe (they are
+    /// gone when this returns, whatever happens). The spawned command, if still running, is returned
+    /// to the caller to wait for.
+    pub fn stop(mut self) -> Result<(Capture, Option<Child>)> {
+        let duration = self.started.elapsed();
+        if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap())
+        {
+            for link in self.perf_links.drain(..) {
+                let _ = prog.detach(link);
+            }
+        }
+        // Last events and a last read of every live process's mappings, before draining.
+        self.poll(Duration::ZERO)?;
+        self.refresh_maps();
+        let counters = self.counters()?;
+        let samples = self.drain()?;
+        let meta = Meta {
+            target: self.options.target.describe(),
+            duration_secs: duration.as_secs_f64(),
+            frequency_hz: self.options.frequency,
+            samples: counters.samples,
+            lost: counters.lost,
+        };
+        let capture = Capture {
+            samples,
+            maps: std::mem::take(&mut self.maps),
+            meta,
+        };
+        Ok((capture, self.child.take()))
+    }
+
+    fn drain(&self) -> Result<Vec<RawSample>> {
+        let counts: BpfHashMap<_, SampleKey, u64> =
+            BpfHashMap::try_from(self.ebpf.map("COUNTS").unwrap())
+                .map_err(|e| Error::bpf("opening the sample counts", e))?;
+        let stacks = StackTraceMap::try_from(self.ebpf.map("STACKS").unwrap())
+            .map_err(|e| Error::bpf("opening the stack map", e))?;
+        let mut cache: HashMap<i32, Option<Vec<u64>>> = HashMap::new();
+        let mut stack = |id: i32| -> Option<Vec<u64>> {
+            if id < 0 {
+                return None;
+            }
+            cache
+                .entry(id)
+                .or_insert_with(|| {
+                    stacks
+                        .get(&(id as u32), 0)
+                        .ok()
+                        .map(|s| s.frames().iter().map(|f| f.ip).collect())
+                })
+                .clone()
+        };
+        let mut samples = Vec::new();
+        for entry in counts.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading the sample counts", e))?;
+            let user = stack(key.user_stack_id);
+            let kernel = stack(key.kernel_stack_id);
+            let lost = |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT;
+            samples.push(RawSample {
+                tgid: key.tgid,
+                tid: key.tid,
+                comm: comm_string(&key.comm),
+                user_lost: lost(key.user_stack_id, &user),
+                kernel_lost: lost(key.kernel_stack_id, &kernel),
+                user: user.unwrap_or_default(),
+                kernel: kernel.unwrap_or_default(),
+                count,
+            });
+        }
+        Ok(samples)
+    }
+}
+
+fn attach_cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEventLinkId>> {
+    let prog: &mut PerfEvent = ebpf.program_mut("armtune_cpu").unwrap().try_into().unwrap();
+    prog.load()
+        .map_err(|e| Error::bpf("loading the CPU sampler", e))?;
+    let cpus = online_cpus().map_err(|(path, e)| Error::io(path, e))?;
+    let mut links = Vec::with_capacity(cpus.len());
+    for cpu in cpus {
+        let link = prog
+            .attach(
+                PerfTypeId::Software,
+                perf_sw_ids::PERF_COUNT_SW_CPU_CLOCK as u64,
+                PerfEventScope::AllProcessesOneCpu { cpu },
+                SamplePolicy::Frequency(frequency),
+                true,
+            )
+            .map_err(|e| Error::bpf(format!("opening the cpu-clock perf event on CPU {cpu}"), e))?;
+        links.push(link);
+    }
+    Ok(links)
+}
+
+fn comm_string(comm: &[u8]) -> String {
+    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+    String::from_utf8_lossy(&comm[..end]).into_owned()
+}
+
+/// The process (tgid) of `pid`, which may name a thread; an error when it does not exist.
+fn process_of(pid: u32) -> Result<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|_| Error::NoSuchPid(pid))?;
+    Ok(status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(pid))
+}
+
+fn process_exists(pid: u32) -> bool {
+    // A zombie still has /proc/PID; its stat state 'Z' means it is gone for profiling purposes.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn max_sample_rate() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; raising it is harmless on newer ones.
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: plain setrlimit with a valid struct; failure only matters on old kernels, where the
+    // map creation error that follows says what is wrong.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_stops_at_nul() {
+        let mut c = [0u8; 16];
+        c[..4].copy_from_slice(b"demo");
+        assert_eq!(comm_string(&c), "demo");
+        assert_eq!(comm_string(b"exactly16bytes!!"), "exactly16bytes!!");
+    }
+
+    #[test]
+    fn describes_targets() {
+        assert_eq!(
+            Target::Command(vec!["./demo".into(), "-n".into(), "3".into()]).describe(),
+            "./demo -n 3"
+        );
+        assert_eq!(Target::Pids(vec![1, 22]).describe(), "pid 1, 22");
+        assert_eq!(Target::All.describe(), "all processes");
+    }
+
+    #[test]
+    fn own_process_exists_and_thread_maps_to_process() {
+        assert!(process_exists(std::process::id()));
+        assert_eq!(process_of(std::process::id()).unwrap(), std::process::id());
+        assert!(matches!(process_of(u32::MAX - 1), Err(Error::NoSuchPid(_))));
+    }
+}

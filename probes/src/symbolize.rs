@@ -1,0 +1,345 @@
+//! Addresses to function names, with blazesym: ELF symbols and DWARF (inlined functions included)
+//! for user code, kallsyms for the kernel, Rust and C++ names demangled.
+//!
+//! User addresses are turned into (file, file offset) through the mappings captured while each
+//! process lived, so a process that exited long before the end of the profile still resolves. Every
+//! distinct (file, offset) and kernel address is symbolized once, in one batch per file.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    rc::Rc,
+};
+
+use blazesym::symbolize::{
+    source::{Elf, Kernel, Source},
+    Input, Symbolized, Symbolizer as Blaze,
+};
+
+use crate::{
+    capture::{Capture, RawSample},
+    procmaps::{Backing, ProcessMaps},
+    profile::{Frame, Profile, Unit},
+};
+
+/// Names of one address, outermost first (a function, then the functions inlined into it).
+type Names = Rc<[String]>;
+
+/// Turns captures into profiles, caching what it resolved.
+pub struct Symbolizer {
+    blaze: Blaze,
+    files: HashMap<(PathBuf, u64), Names>,
+    kernel: HashMap<u64, Names>,
+    kernel_source: Kernel,
+}
+
+impl Default for Symbolizer {
+    fn default() -> Self {
+        Symbolizer::new()
+    }
+}
+
+impl Symbolizer {
+    /// A symbolizer for the running kernel's kallsyms.
+    pub fn new() -> Symbolizer {
+        // kallsyms alone: a vmlinux with DWARF would be found by blazesym too, but parsing it costs
+        // seconds per run for names kallsyms already has.
+        let kernel_source = Kernel {
+            vmlinux: blazesym::MaybeDefault::None,
+            ..Kernel::default()
+        };
+        Symbolizer::with_kernel(kernel_source)
+    }
+
+    /// A symbolizer using `kernel` for kernel addresses (a saved kallsyms, say).
+    pub fn with_kernel(kernel_source: Kernel) -> Symbolizer {
+        let blaze = Blaze::builder()
+            .enable_inlined_fns(true)
+            .enable_code_info(true)
+            .enable_demangling(true)
+            .build();
+        Symbolizer {
+            blaze,
+            files: HashMap::new(),
+            kernel: HashMap::new(),
+            kernel_source,
+        }
+    }
+
+    /// Names every stack of `capture` and adds it to a CPU-sample profile.
+    pub fn profile(&mut self, capture: &Capture) -> Profile {
+        self.profile_with_unit(capture, Unit::samples())
+    }
+
+    /// As [`Symbolizer::profile`], with weights in `unit`.
+    pub fn profile_with_unit(&mut self, capture: &Capture, unit: Unit) -> Profile {
+        self.prefetch(capture);
+        let mut profile = Profile::new(unit, capture.meta.clone());
+        let empty = ProcessMaps::default();
+        for sample in &capture.samples {
+            let maps = capture.maps.get(sample.tgid).unwrap_or(&empty);
+            profile.add(self.stack(sample, maps), sample.count);
+        }
+        profile
+    }
+
+    /// The frames of one sample, root first.
+    fn stack(&mut self, sample: &RawSample, maps: &ProcessMaps) -> Vec<Frame> {
+        let mut frames = vec![Frame::process(if sample.comm.is_empty() {
+            "[unknown]"
+        } else {
+            &sample.comm
+        })];
+        if sample.user_lost {
+            frames.push(Frame::marker("[user stack lost]"));
+        }
+        for (i, &addr) in sample.user.iter().enumerate().rev() {
+            for name in self.user_names(maps, lookup_addr(addr, i)).iter() {
+                frames.push(Frame::user(name.clone()));
+            }
+        }
+        if sample.kernel_lost {
+            frames.push(Frame::marker("[kernel stack lost]"));
+        }
+        for (i, &addr) in sample.kernel.iter().enumerate().rev() {
+            let names = self
+                .kernel
+                .get(&lookup_addr(addr, i))
+                .cloned()
+                .unwrap_or_else(|| names_of("[kernel]"));
+            frames.extend(names.iter().map(|n| Frame::kernel(n.clone())));
+        }
+        if frames.len() == 1 {
+            frames.push(Frame::marker("[no stack]"));
+        }
+        frames
+    }
+
+    fn user_names(&mut self, maps: &ProcessMaps, addr: u64) -> Names {
+        let Some(mapping) = maps.find(addr) else {
+            return names_of("[unknown]");
+        };
+        match &mapping.backing {
+            Backing::File(path) => {
+                let key = (path.clone(), mapping.file_offset_of(addr));
+                self.files
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| module_name(path))
+            }
+            Backing::Vdso => names_of("[vdso]"),
+            Backing::Other(name) if name.is_empty() => names_of("[unknown]"),
+            Backing::Other(name) if name.starts_with('[') => names_of(name),
+            Backing::Other(name) => names_of(&format!("[{name}]")),
+        }
+    }
+
+    /// Symbolizes every address the capture needs that is not cached yet, one batch per file.
+    fn prefetch(&mut self, capture: &Capture) {
+        let empty = ProcessMaps::default();
+        let mut per_file: HashMap<PathBuf, HashSet<u64>> = HashMap::new();
+        let mut kernel: HashSet<u64> = HashSet::new();
+        for sample in &capture.samples {
+            let maps = capture.maps.get(sample.tgid).unwrap_or(&empty);
+            for (i, &addr) in sample.user.iter().enumerate() {
+                let addr = lookup_addr(addr, i);
+                if let Some(m) = maps.find(addr) {
+                    if let Backing::File(path) = &m.backing {
+                        let off = m.file_offset_of(addr);
+                        if !self.files.contains_key(&(path.clone(), off)) {
+                            per_file.entry(path.clone()).or_default().insert(off);
+                        }
+                    }
+                }
+            }
+            kernel.extend(
+                sample
+                    .kernel
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &a)| lookup_addr(a, i))
+                    .filter(|a| !self.kernel.contains_key(a)),
+            );
+        }
+        for (path, offsets) in per_file {
+            let offsets: Vec<u64> = offsets.into_iter().collect();
+            let fallback = module_name(&path);
+            for (off, names) in offsets.iter().zip(self.symbolize_file(&path, &offsets)) {
+                self.files.insert(
+                    (path.clone(), *off),
+                    names.unwrap_or_else(|| fallback.clone()),
+                );
+            }
+        }
+        if !kernel.is_empty() {
+            let addrs: Vec<u64> = kernel.into_iter().collect();
+            let source = Source::Kernel(self.kernel_source.clone());
+            let results = self.blaze.symbolize(&source, Input::AbsAddr(&addrs)).ok();
+            for (i, addr) in addrs.iter().enumerate() {
+                let names = results
+                    .as_ref()
+                    .and_then(|r| names_of_result(&r[i]))
+                    .unwrap_or_else(|| names_of("[kernel]"));
+                self.kernel.insert(*addr, names);
+            }
+        }
+    }
+}
+
+impl Symbolizer {
+    /// Names of `offsets` in the ELF file `path`, one entry per offset.
+    ///
+    /// blazesym fails a whole batch when DWARF it cannot read is hit for one address (seen with
+    /// Debian's split debug files of libc), so a failed batch is retried address by address, and a
+    /// failed address once more with ELF symbols only: a name without inlining beats no name.
+    fn symbolize_file(&self, path: &Path, offsets: &[u64]) -> Vec<Option<Names>> {
+        let with_debug = Source::Elf(Elf::new(path));
+        if let Ok(results) = self
+            .blaze
+            .symbolize(&with_debug, Input::FileOffset(offsets))
+        {
+            return results.iter().map(names_of_result).collect();
+        }
+        let mut elf_only = Elf::new(path);
+        elf_only.debug_syms = false;
+        let elf_only = Source::Elf(elf_only);
+        offsets
+            .iter()
+            .map(|&off| {
+                self.blaze
+                    .symbolize_single(&with_debug, Input::FileOffset(off))
+                    .or_else(|_| {
+                        self.blaze
+                            .symbolize_single(&elf_only, Input::FileOffset(off))
+                    })
+                    .ok()
+                    .and_then(|r| names_of_result(&r))
+            })
+            .collect()
+    }
+}
+
+/// Frames above the leaf hold return addresses, which point after the call and, when the call was
+/// a function's last instruction, into the next function: look up the call itself.
+fn lookup_addr(addr: u64, depth: usize) -> u64 {
+    if depth == 0 {
+        addr
+    } else {
+        addr.saturating_sub(1)
+    }
+}
+
+fn names_of(name: &str) -> Names {
+    Rc::from(vec![name.to_string()])
+}
+
+/// `[libfoo.so]` for code in a file whose symbols do not cover the address: the module is known,
+/// the function is not.
+fn module_name(path: &Path) -> Names {
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    names_of(&format!("[{base}]"))
+}
+
+fn names_of_result(result: &Symbolized<'_>) -> Option<Names> {
+    let sym = result.as_sym()?;
+    let mut names = Vec::with_capacity(1 + sym.inlined.len());
+    names.push(sym.name.to_string());
+    names.extend(sym.inlined.iter().map(|f| f.name.to_string()));
+    Some(Rc::from(names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{procmaps::MapsStore, profile::FrameKind};
+
+    #[inline(never)]
+    #[no_mangle]
+    extern "C" fn armtune_symbolize_test_marker() -> u64 {
+        std::hint::black_box(42)
+    }
+
+    fn capture_of_self(user: Vec<u64>, kernel: Vec<u64>) -> Capture {
+        let mut maps = MapsStore::new();
+        assert!(maps.capture(std::process::id()));
+        Capture {
+            samples: vec![RawSample {
+                tgid: std::process::id(),
+                tid: 0,
+                comm: "selftest".into(),
+                user,
+                kernel,
+                user_lost: false,
+                kernel_lost: false,
+                count: 3,
+            }],
+            maps,
+            meta: Default::default(),
+        }
+    }
+
+    #[test]
+    fn names_own_function_from_captured_maps() {
+        let addr = armtune_symbolize_test_marker as *const () as usize as u64 + 1;
+        let profile = Symbolizer::new().profile(&capture_of_self(vec![addr], vec![]));
+        let (stack, weight) = profile.stacks.iter().next().unwrap();
+        assert_eq!(*weight, 3);
+        assert_eq!(stack[0], Frame::process("selftest"));
+        assert_eq!(stack[1].name, "armtune_symbolize_test_marker");
+        assert_eq!(stack[1].kind, FrameKind::User);
+    }
+
+    #[test]
+    fn demangles_rust_names() {
+        let addr = capture_of_self as *const () as usize as u64;
+        let profile = Symbolizer::new().profile(&capture_of_self(vec![addr], vec![]));
+        let stack = profile.stacks.keys().next().unwrap();
+        assert!(
+            stack[1].name.ends_with("capture_of_self"),
+            "{}",
+            stack[1].name
+        );
+        assert!(!stack[1].name.starts_with("_ZN"));
+    }
+
+    #[test]
+    fn unknown_and_unmapped_addresses_are_marked_not_dropped() {
+        let profile = Symbolizer::new().profile(&capture_of_self(vec![0x10, 0x20], vec![]));
+        let stack = profile.stacks.keys().next().unwrap();
+        assert_eq!(
+            stack.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["selftest", "[unknown]", "[unknown]"]
+        );
+    }
+
+    #[test]
+    fn lost_stacks_get_markers() {
+        let mut c = capture_of_self(vec![], vec![]);
+        c.samples[0].user_lost = true;
+        let profile = Symbolizer::new().profile(&c);
+        let stack = profile.stacks.keys().next().unwrap();
+        assert_eq!(stack[1], Frame::marker("[user stack lost]"));
+    }
+
+    #[test]
+    fn stack_order_is_root_first_user_then_kernel() {
+        let leaf = armtune_symbolize_test_marker as *const () as usize as u64;
+        let caller = capture_of_self as *const () as usize as u64 + 1;
+        let profile = Symbolizer::with_kernel(Kernel {
+            kallsyms: blazesym::MaybeDefault::None,
+            vmlinux: blazesym::MaybeDefault::None,
+            ..Kernel::default()
+        })
+        .profile(&capture_of_self(
+            vec![leaf, caller],
+            vec![0xffff_ffff_8100_0000],
+        ));
+        let stack = profile.stacks.keys().next().unwrap();
+        assert!(stack[1].name.ends_with("capture_of_self"));
+        assert_eq!(stack[2].name, "armtune_symbolize_test_marker");
+        assert_eq!(stack[3], Frame::kernel("[kernel]"));
+    }
+}
