@@ -29,10 +29,10 @@ fi
 # Packages the build and the tests need:
 #   rustc-web, libstd-rust-web-dev-bpf   Debian's rustc 1.96 with a prebuilt core for the eBPF target
 #   llvm-22-dev, libpolly-22-dev, zlib1g-dev, libzstd-dev   to build bpf-linker against LLVM 22
-#   gcc, make, libc6-dev                 to build the C workloads the integration tests profile
+#   gcc, g++, make, libc6-dev            to build the C and C++ workloads the integration tests profile
 #   pkg-config                           for -sys crates
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
-          gcc make libc6-dev pkg-config)
+          gcc g++ make libc6-dev pkg-config)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -5,6 +5,11 @@
  *   syscall  most time in write(2) to /dev/null, so kernel frames dominate
  *   threads  two threads, each running the cpu split
  *   fork     a child process runs the cpu split for SECONDS/2 and exits; the parent then idles
+ *   rounds   fixed work instead of fixed time: SECONDS is a number of rounds of the cpu split;
+ *            prints how long they took (what the overhead benchmark compares)
+ *
+ * The last line printed ends with the wall-clock time (CLOCK_REALTIME) at which the work ended, so
+ * benchmarks can measure what a profiler does after its target is done.
  *
  * Build: cc -O2 -g -fno-omit-frame-pointer -pthread -o demo demo.c
  * The split is by work, not by clock, so it holds on any CPU speed: both functions run the same
@@ -33,12 +38,18 @@ static double now(void) {
  * with -fno-omit-frame-pointer, and a frame-pointer unwinder then skips their caller. */
 __attribute__((noinline)) void checkpoint(unsigned long x) { sink += x; }
 
+/* Always inlined: with DWARF the profile shows it as its own frame under work_major / work_minor. */
+static inline __attribute__((always_inline)) unsigned long lcg_step(unsigned long x) {
+    x = x * 6364136223846793005UL + 1442695040888963407UL;
+    __asm__ volatile("" : "+r"(x));
+    return x;
+}
+
 #define SPIN(n)                                                              \
     do {                                                                     \
         unsigned long x = 1;                                                 \
         for (unsigned long i = 0; i < (n); i++) {                            \
-            x = x * 6364136223846793005UL + 1442695040888963407UL;           \
-            __asm__ volatile("" : "+r"(x));                                  \
+            x = lcg_step(x);                                                 \
             if ((i & 0xffff) == 0) checkpoint(x);                            \
         }                                                                    \
         sink += x;                                                           \
@@ -82,6 +93,13 @@ int main(int argc, char **argv) {
     const char *mode = argc > 2 ? argv[2] : "cpu";
     if (strcmp(mode, "cpu") == 0) {
         cpu_split(seconds);
+    } else if (strcmp(mode, "rounds") == 0) {
+        double start = now();
+        for (unsigned long r = 0; r < (unsigned long)seconds; r++) {
+            work_major(ROUND);
+            work_minor(ROUND);
+        }
+        printf("demo: elapsed %.6f s\n", now() - start);
     } else if (strcmp(mode, "syscall") == 0) {
         syscall_heavy(seconds);
     } else if (strcmp(mode, "threads") == 0) {
@@ -100,6 +118,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "demo: unknown mode %s (cpu, syscall, threads, fork)\n", mode);
         return 2;
     }
-    printf("demo: %s for %.1f s done (%lu)\n", mode, seconds, sink);
+    struct timespec end;
+    clock_gettime(CLOCK_REALTIME, &end);
+    printf("demo: %s %.1f done (%lu) at %.6f\n", mode, seconds, sink, end.tv_sec + end.tv_nsec / 1e9);
     return 0;
 }

@@ -79,19 +79,14 @@ pub struct Args {
     #[arg(short, long)]
     quiet: bool,
     /// Entries of the kernel stack map; raise it when stacks are reported lost.
-    #[arg(long, default_value_t = armtune_common_defaults::STACKS, value_name = "N")]
+    #[arg(long, default_value_t = armtune_probes::session::DEFAULT_STACK_ENTRIES, value_name = "N")]
     stack_map_size: u32,
     /// Entries of the kernel sample-count map; raise it when samples are reported lost.
-    #[arg(long, default_value_t = armtune_common_defaults::COUNTS, value_name = "N")]
+    #[arg(long, default_value_t = armtune_probes::session::DEFAULT_COUNT_ENTRIES, value_name = "N")]
     count_map_size: u32,
     /// The command to start and profile, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<OsString>,
-}
-
-mod armtune_common_defaults {
-    pub const STACKS: u32 = 32_768;
-    pub const COUNTS: u32 = 65_536;
 }
 
 /// Parses `1.5`, `500ms`, `30s`, `2m`, `1h`.
@@ -187,9 +182,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     };
     progress.finish();
 
-    let (capture, child) = session.stop()?;
-    // The probes are detached; a command still running is told to stop and waited for.
-    let exit = match (stop, child) {
+    let capture = session.stop()?;
+    // Sampling has stopped; a command still running is told to stop and waited for.
+    let exit = match (stop, session.take_child()) {
         (Stop::Ended(Ended::CommandExited(status)), _) => Some(status),
         (_, Some(mut child)) => {
             child.signal(if stop == Stop::Interrupted {
@@ -212,6 +207,8 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let profile = Symbolizer::new().profile(&capture);
     write_outputs(&profile, &args, format, main_out, folded_out)?;
+    // Detach and unload everything now that the output is safe (dropping costs RCU grace periods).
+    drop(session);
     if !args.quiet {
         eprint!("{}", summary::render(&profile));
     }

@@ -30,6 +30,8 @@ use crate::{
     tracefs, Error, Result,
 };
 
+pub use armtune_common::{DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
+
 /// What to profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -80,8 +82,8 @@ impl Default for Options {
             target: Target::All,
             frequency: 99,
             per_thread: false,
-            stack_entries: armtune_common::DEFAULT_STACK_ENTRIES,
-            count_entries: armtune_common::DEFAULT_COUNT_ENTRIES,
+            stack_entries: DEFAULT_STACK_ENTRIES,
+            count_entries: DEFAULT_COUNT_ENTRIES,
         }
     }
 }
@@ -143,7 +145,10 @@ impl Session {
         }
         if let Target::Command(argv) = &options.target {
             // A typo in the command should not cost a probe load first.
-            spawn::resolve(argv.first().ok_or_else(|| Error::Invalid("no command given after `--`".into()))?)?;
+            spawn::resolve(
+                argv.first()
+                    .ok_or_else(|| Error::Invalid("no command given after `--`".into()))?,
+            )?;
         }
         let pids = match &options.target {
             Target::Pids(pids) => pids
@@ -300,10 +305,10 @@ impl Session {
         }
     }
 
-    /// Stops sampling, reads everything the kernel aggregated, and detaches every probe (they are
-    /// gone when this returns, whatever happens). The spawned command, if still running, is returned
-    /// to the caller to wait for.
-    pub fn stop(mut self) -> Result<(Capture, Option<Child>)> {
+    /// Stops sampling and reads everything the kernel aggregated. The tracepoints stay attached
+    /// until the session is dropped: tearing the object down costs the kernel a few RCU grace
+    /// periods (over 100 ms), which is better spent after the output is on disk.
+    pub fn stop(&mut self) -> Result<Capture> {
         let duration = self.started.elapsed();
         if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap())
         {
@@ -323,12 +328,16 @@ impl Session {
             samples: counters.samples,
             lost: counters.lost,
         };
-        let capture = Capture {
+        Ok(Capture {
             samples,
             maps: std::mem::take(&mut self.maps),
             meta,
-        };
-        Ok((capture, self.child.take()))
+        })
+    }
+
+    /// Hands the spawned command (if any) to the caller, to wait for after [`Session::stop`].
+    pub fn take_child(&mut self) -> Option<Child> {
+        self.child.take()
     }
 
     fn drain(&self) -> Result<Vec<RawSample>> {

@@ -85,11 +85,17 @@ impl Symbolizer {
 
     /// The frames of one sample, root first.
     fn stack(&mut self, sample: &RawSample, maps: &ProcessMaps) -> Vec<Frame> {
-        let mut frames = vec![Frame::process(if sample.comm.is_empty() {
+        let comm = if sample.comm.is_empty() {
             "[unknown]"
         } else {
             &sample.comm
-        })];
+        };
+        // Per-thread profiles keep threads apart; same-named threads still need telling apart.
+        let root = match sample.tid {
+            0 => comm.to_string(),
+            tid => format!("{comm} [{tid}]"),
+        };
+        let mut frames = vec![Frame::process(root)];
         if sample.user_lost {
             frames.push(Frame::marker("[user stack lost]"));
         }

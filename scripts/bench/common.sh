@@ -1,0 +1,38 @@
+# Shared by the benchmark scripts: tools, the workload, timing helpers. Sourced, not run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=${ARMTUNE_BENCH_DIR:-$(mktemp -d /tmp/armtune-bench.XXXXXX)}
+if ! command -v cargo >/dev/null 2>&1; then export PATH="$HOME/.cargo/bin:$PATH"; fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "benchmarks load eBPF programs and run perf system-wide: run as root (sudo)" >&2
+    exit 1
+fi
+
+need_perf() {
+    if ! perf --version >/dev/null 2>&1; then
+        echo "installing linux-perf (Debian) for the comparison" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
+    fi
+    # Debian's perf is a wrapper that looks for perf_$(uname -r); use the newest real binary.
+    PERF=$(ls /usr/bin/perf_* 2>/dev/null | sort -V | tail -1 || true)
+    PERF=${PERF:-perf}
+}
+
+need_inferno() {
+    if ! command -v inferno-flamegraph >/dev/null 2>&1; then
+        echo "installing inferno's command-line tools (cargo install inferno)" >&2
+        cargo install --locked --quiet inferno
+    fi
+}
+
+build() {
+    (cd "$ROOT" && bash ci/setup.sh >/dev/null && cargo build --release --locked -q -p armtune)
+    ARMTUNE="$ROOT/target/release/armtune"
+    cc -O2 -g -fno-omit-frame-pointer -pthread -o "$WORK/demo" "$ROOT/workloads/demo.c"
+    DEMO="$WORK/demo"
+}
+
+
+# median of numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
