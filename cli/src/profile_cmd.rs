@@ -152,6 +152,9 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second Ctrl-C while armtune is still writing quits at once (the kernel drops the
+        // probes with the process); the first one stops the profile and writes the output.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupted))?;
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
     let options = Options {

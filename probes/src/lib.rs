@@ -2,11 +2,13 @@
 //! or the whole host, drain what the kernel aggregated, and turn addresses into named stacks.
 //!
 //! The kernel-facing part is [`session`]; everything after [`session::Session::stop`] works on plain
-//! data ([`session::Capture`], [`profile::Profile`]) so it can be tested without a kernel. This crate
+//! data ([`capture::Capture`], [`profile::Profile`]) so it can be tested without a kernel. This crate
 //! renders nothing: SVG, terminal tables and progress lines belong to the `armtune` binary.
 //!
 //! Deliberately absent: kprobes (off on many locked-down kernels, and on this project's CI kernel),
 //! perf.data files, and any dependency on BTF for the CPU profiler.
+
+#![warn(missing_docs)]
 
 pub mod capture;
 pub mod doctor;

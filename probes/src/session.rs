@@ -4,7 +4,7 @@
 use std::{
     collections::{HashMap, HashSet},
     ffi::OsString,
-    os::fd::AsRawFd,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
@@ -120,6 +120,9 @@ pub struct Session {
     live: HashSet<u32>,
     child: Option<Child>,
     pids: Vec<u32>,
+    /// pidfds of the command or the `--pid` processes: readable when they exit, so polling wakes
+    /// at once instead of on the next tick.
+    exit_fds: Vec<OwnedFd>,
     options: Options,
     started: Instant,
     last_refresh: Instant,
@@ -210,6 +213,13 @@ impl Session {
             return Err(Error::Interrupted);
         }
         let child = pending.map(|p| p.release()).transpose()?;
+        let exit_fds = child
+            .as_ref()
+            .map(Child::pid)
+            .into_iter()
+            .chain(pids.iter().copied())
+            .filter_map(pidfd)
+            .collect();
         let now = Instant::now();
         Ok(Session {
             ebpf,
@@ -219,6 +229,7 @@ impl Session {
             live: HashSet::new(),
             child,
             pids,
+            exit_fds,
             options,
             started: now,
             last_refresh: now,
@@ -238,13 +249,17 @@ impl Session {
     /// Waits up to `timeout` for process events, captures mappings of new processes, and says
     /// whether the target has ended.
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Ended>> {
-        let mut fd = libc::pollfd {
-            fd: self.events.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; EINTR (Ctrl-C) just returns early.
-        unsafe { libc::poll(&mut fd, 1, timeout.as_millis().min(i32::MAX as u128) as i32) };
+        let mut fds: Vec<libc::pollfd> = std::iter::once(self.events.as_raw_fd())
+            .chain(self.exit_fds.iter().map(AsRawFd::as_raw_fd))
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: valid pollfds for the length given; EINTR (Ctrl-C) just returns early.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
         while let Some(item) = self.events.next() {
             if item.len() < std::mem::size_of::<ProcEvent>() {
                 continue;
@@ -401,6 +416,15 @@ fn attach_cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEventLink
         links.push(link);
     }
     Ok(links)
+}
+
+/// A pidfd for `pid` (Linux 5.3+), or `None` where the kernel has none: polling then falls back to
+/// its timeout.
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    // SAFETY: a non-negative return is a descriptor we own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn comm_string(comm: &[u8]) -> String {

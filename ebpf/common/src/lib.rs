@@ -5,6 +5,7 @@
 //! are an ABI between the two: change a field and both sides rebuild together (probes/build.rs
 //! embeds the object, so they cannot drift apart).
 #![no_std]
+#![warn(missing_docs)]
 
 /// Length of a task's `comm` (kernel `TASK_COMM_LEN`).
 pub const TASK_COMM_LEN: usize = 16;
