@@ -608,3 +608,27 @@ fn doctor_reports_every_probe_family() {
     assert_eq!(out.status.success(), !text.contains("FAIL"), "{text}");
     assert_no_programs_left();
 }
+
+#[test]
+fn unmounted_tracefs_is_mounted_again() {
+    let Some(_kernel) = bpf_or_skip("unmounted_tracefs_is_mounted_again") else { return };
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    if !mounts.lines().any(|l| l.split(' ').nth(1) == Some("/sys/kernel/tracing")) {
+        eprintln!("unmounted_tracefs_is_mounted_again: skipped: tracefs is not a mount of its own here");
+        return;
+    }
+    let status = Command::new("umount").arg("/sys/kernel/tracing").status().unwrap();
+    if !status.success() {
+        eprintln!("unmounted_tracefs_is_mounted_again: skipped: tracefs is busy and cannot be unmounted");
+        return;
+    }
+    let out = run(armtune().arg("doctor"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mounted_again = Path::new("/sys/kernel/tracing/events").is_dir();
+    if !mounted_again {
+        // Leave the machine as it was whatever armtune did.
+        Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]).status().unwrap();
+    }
+    assert!(mounted_again, "armtune did not mount tracefs:\n{text}");
+    assert!(text.contains("was not mounted; mounted it at /sys/kernel/tracing"), "{text}");
+}
