@@ -4,6 +4,8 @@
  *   cpu      (default) work_major gets 3/4 of the CPU time, work_minor 1/4, both called from main
  *   syscall  most time in write(2) to /dev/null, so kernel frames dominate
  *   threads  two threads, each running the cpu split
+ *   spinners N threads (third argument, default 4) each running the cpu split: more runnable
+ *            threads than CPUs, so they queue for the CPUs (the run-queue latency test)
  *   fork     a child process runs the cpu split for SECONDS/2 and exits; the parent then idles
  *   rounds   fixed work instead of fixed time: SECONDS is a number of rounds of the cpu split;
  *            prints how long they took (what the overhead benchmark compares)
@@ -102,10 +104,15 @@ int main(int argc, char **argv) {
         printf("demo: elapsed %.6f s\n", now() - start);
     } else if (strcmp(mode, "syscall") == 0) {
         syscall_heavy(seconds);
-    } else if (strcmp(mode, "threads") == 0) {
-        pthread_t t[2];
-        for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, thread_main, &seconds);
-        for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    } else if (strcmp(mode, "threads") == 0 || strcmp(mode, "spinners") == 0) {
+        int n = strcmp(mode, "threads") == 0 ? 2 : (argc > 3 ? atoi(argv[3]) : 4);
+        if (n < 1 || n > 256) {
+            fprintf(stderr, "demo: thread count must be 1..256\n");
+            return 2;
+        }
+        pthread_t t[256];
+        for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, thread_main, &seconds);
+        for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
     } else if (strcmp(mode, "fork") == 0) {
         pid_t child = fork();
         if (child == 0) {

@@ -8,10 +8,13 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use armtune_probes::{profile::Unit, Profile};
+use armtune_probes::{
+    profile::{Unit, OFF_CPU_SUFFIX},
+    Profile,
+};
 use inferno::flamegraph::{
     self,
-    color::{MultiPalette, Palette},
+    color::{Color, MultiPalette, Palette, PaletteMap},
 };
 
 use crate::{output::OutputFile, Outcome};
@@ -70,8 +73,42 @@ pub fn render(profile: &Profile, labels: &Labels, out: impl Write) -> io::Result
         .into_iter()
         .map(|(s, w)| format!("{s} {w}"))
         .collect();
+    render_lines(&lines, labels, out)
+}
+
+/// Renders folded lines. Frames marked off-CPU (`_[w]`, from a combined on/off-CPU view) are drawn
+/// in blues, so wall time spent waiting stands apart from the warm colours of CPU time.
+fn render_lines(lines: &[String], labels: &Labels, out: impl Write) -> io::Result<()> {
     let mut opts = inferno_options(labels);
+    let mut blues = off_cpu_palette(lines);
+    if let Some(map) = blues.as_mut() {
+        opts.palette_map = Some(map);
+    }
     flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
+}
+
+/// A palette map giving every off-CPU frame a blue, varied by name so neighbours stay apart.
+fn off_cpu_palette(lines: &[String]) -> Option<PaletteMap> {
+    let mut map = PaletteMap::default();
+    let mut any = false;
+    for line in lines {
+        let stack = line.rsplit_once(' ').map_or(line.as_str(), |(s, _)| s);
+        for frame in stack.split(';').filter(|f| f.ends_with(OFF_CPU_SUFFIX)) {
+            if map.get(frame).is_none() {
+                let h = frame
+                    .bytes()
+                    .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+                let color = Color {
+                    r: (h % 60) as u8,
+                    g: 90 + ((h >> 8) % 90) as u8,
+                    b: 200 + ((h >> 16) % 55) as u8,
+                };
+                map.insert(frame, color);
+                any = true;
+            }
+        }
+    }
+    any.then_some(map)
 }
 
 /// Renders the differential flame graph of two folded inputs: the shape of `after`, coloured by
@@ -227,6 +264,56 @@ mod tests {
         assert!(text.contains("./demo, 2.0 s"), "subtitle");
         let raw = String::from_utf8(svg).unwrap();
         assert!(raw.contains("search"), "interactive search script");
+    }
+
+    #[test]
+    fn off_cpu_frames_are_blue_and_on_cpu_frames_are_not() {
+        let mut p = Profile::new(Unit::wall_us(), Meta::default());
+        p.add(
+            vec![
+                Frame::process("svc"),
+                Frame::marker("[on-CPU]"),
+                Frame::user("crunch"),
+            ],
+            600,
+        );
+        let off = armtune_probes::profile::FrameKind::OffCpu;
+        p.add(
+            vec![
+                Frame::process("svc"),
+                Frame::marker("[off-CPU]"),
+                Frame {
+                    name: "wait_io".into(),
+                    kind: off,
+                },
+            ],
+            400,
+        );
+        let mut svg = Vec::new();
+        render(&p, &labels(), &mut svg).unwrap();
+        let raw = String::from_utf8(svg).unwrap();
+        // Each frame is a <g> with a <title>, then a <rect fill=...>.
+        let fill_of = |name: &str| {
+            let at = raw.find(&format!("<title>{name} (")).unwrap();
+            let rest = &raw[at..];
+            let fill = &rest[rest.find("fill=\"rgb(").unwrap() + 10..];
+            let rgb: Vec<u32> = fill[..fill.find(')').unwrap()]
+                .split(',')
+                .map(|n| n.trim().parse().unwrap())
+                .collect();
+            rgb
+        };
+        let wait = fill_of("wait_io");
+        assert!(
+            wait[2] >= 200 && wait[0] < 60,
+            "off-CPU frame is blue: {wait:?}"
+        );
+        let crunch = fill_of("crunch");
+        assert!(crunch[0] > crunch[2], "on-CPU frame is warm: {crunch:?}");
+        assert!(
+            svg_text(raw.as_bytes()).contains("wait_io"),
+            "suffix hidden in the label"
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `armtune profile`: CPU flame graphs of a command, some processes, or the host.
+//! `armtune profile`: CPU and scheduler profiles of a command, some processes, or the host.
 
 use std::{
     ffi::OsString,
@@ -10,7 +10,12 @@ use std::{
 
 use anyhow::{bail, Result};
 use armtune_probes::{
-    session::Ended, spawn::ExitStatus, symbolize::Symbolizer, Options, Profile, Session, Target,
+    events::{parse_states, EventSet},
+    report::Report,
+    session::Ended,
+    spawn::ExitStatus,
+    symbolize::Symbolizer,
+    Options, Profile, Session, Target,
 };
 use clap::ValueEnum;
 
@@ -38,7 +43,10 @@ pub enum Format {
     sudo armtune profile -- ./my-service --port 8080\n  \
     sudo armtune profile --pid 1234 --duration 30 -o service.svg\n  \
     sudo armtune profile --all --duration 10 --freq 999 --folded host.folded\n  \
-    sudo armtune profile --format json -o profile.json -- make -j4\n\n\
+    sudo armtune profile --format json -o profile.json -- make -j4\n  \
+    sudo armtune profile --event off-cpu --min-block 1ms -o offcpu.svg --pid 1234\n  \
+    sudo armtune profile --event cpu,off-cpu,runq -o wall.svg -- ./my-service\n\n\
+    Events (--event, comma-separated): cpu (default), off-cpu, runq, wakeup, sched (= off-cpu,runq,wakeup).\n\
     Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and still writes the output.")]
 pub struct Args {
     /// Profile these running processes (repeat or comma-separate); processes they start are included.
@@ -57,6 +65,19 @@ pub struct Args {
     /// pids exit, or Ctrl-C.
     #[arg(short, long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// What to record: cpu, off-cpu, runq, wakeup, sched (comma-separated). cpu and off-cpu together
+    /// draw one wall-time flame graph.
+    #[arg(short, long, default_value = "cpu", value_name = "EVENTS")]
+    event: String,
+    /// Off-CPU: ignore blocks shorter than this (e.g. 100us, 1ms).
+    #[arg(long, value_parser = parse_duration_or_zero, value_name = "DURATION", default_value = "0")]
+    min_block: Duration,
+    /// Off-CPU: task states to record: S (sleeping), D (uninterruptible), R (preempted), all.
+    #[arg(long, default_value = "S,D", value_name = "STATES")]
+    off_cpu_state: String,
+    /// Run-queue latency: a histogram per CPU as well.
+    #[arg(long)]
+    per_cpu: bool,
     /// Samples per second on each CPU (software cpu-clock). 99 avoids lockstep with periodic work.
     #[arg(short = 'F', long, default_value_t = 99)]
     freq: u64,
@@ -112,6 +133,18 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// As [`parse_duration`], also accepting 0.
+fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
+    if s.trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .parse::<f64>()
+        == Ok(0.0)
+    {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
+}
+
 /// Why the profile stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
@@ -134,6 +167,8 @@ pub fn run(args: Args) -> Result<Outcome> {
     if args.freq == 0 {
         bail!("--freq 0: the sampling frequency must be at least 1 Hz");
     }
+    let events = EventSet::parse(&args.event)?;
+    let off_cpu_states = parse_states(&args.off_cpu_state)?;
     let format = args
         .format
         .unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
@@ -163,6 +198,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         per_thread: args.per_thread,
         stack_entries: args.stack_map_size,
         count_entries: args.count_map_size,
+        events,
+        off_cpu_states,
+        min_block: args.min_block,
+        runq_per_cpu: args.per_cpu,
     };
     let mut session = Session::start(options, &interrupted)?;
 
@@ -208,51 +247,81 @@ pub fn run(args: Args) -> Result<Outcome> {
         _ => None,
     };
 
-    let profile = Symbolizer::new().profile(&capture);
-    write_outputs(&profile, &args, format, main_out, folded_out)?;
+    let report = Report::build(&capture, &mut Symbolizer::new());
+    write_outputs(&report, &args, format, main_out, folded_out)?;
     // Detach and unload everything now that the output is safe (dropping costs RCU grace periods).
     drop(session);
     if !args.quiet {
-        eprint!("{}", summary::render(&profile));
+        eprint!("{}", summary::render_report(&report));
     }
-    if profile.total() == 0 {
-        eprintln!("armtune: no samples were taken: the target did not run on a CPU while profiled");
+    if report.main_profile().is_some_and(|p| p.total() == 0) {
+        eprintln!(
+            "armtune: nothing was recorded: the target did not run (or block) while profiled"
+        );
     }
     Ok(Outcome(match (stop, exit) {
         (_, Some(status)) => status.shell_code().clamp(0, 255) as u8,
-        (Stop::Interrupted, None) => 0,
         _ => 0,
     }))
 }
 
+/// Title of the main flame graph by what it shows.
+fn title_of(report: &Report) -> &'static str {
+    match (&report.cpu, &report.off_cpu) {
+        (Some(_), Some(_)) => "Wall-Clock Flame Graph (on-CPU warm, off-CPU blue)",
+        (Some(_), None) => "CPU Flame Graph",
+        (None, Some(_)) => "Off-CPU Time Flame Graph",
+        (None, None) => "Wakeup Flame Graph (woken task, waker, waker stack)",
+    }
+}
+
+fn labels_for(profile: &Profile, title: String) -> Labels {
+    let meta = &profile.meta;
+    let rate = if meta.frequency_hz > 0 {
+        format!(", {} Hz, {} samples", meta.frequency_hz, meta.samples)
+    } else {
+        String::new()
+    };
+    Labels {
+        title,
+        subtitle: Some(format!(
+            "{} — {:.1} s{rate}",
+            meta.target, meta.duration_secs
+        )),
+        count_name: profile.unit.label.clone(),
+    }
+}
+
 fn write_outputs(
-    profile: &Profile,
+    report: &Report,
     args: &Args,
     format: Format,
     main_out: Option<OutputFile>,
     folded_out: Option<OutputFile>,
 ) -> Result<()> {
-    let meta = &profile.meta;
-    let labels = Labels {
-        title: args
-            .title
+    let profile = report.main_profile().unwrap_or_else(|| {
+        Profile::new(armtune_probes::profile::Unit::samples(), Default::default())
+    });
+    let labels = labels_for(
+        &profile,
+        args.title
             .clone()
-            .unwrap_or_else(|| "CPU Flame Graph".into()),
-        subtitle: Some(format!(
-            "{} — {:.1} s, {} Hz, {} samples",
-            meta.target, meta.duration_secs, meta.frequency_hz, meta.samples
-        )),
-        count_name: profile.unit.label.clone(),
-    };
-    let write_main = |w: &mut dyn Write| match format {
-        Format::Svg => match flame::render(profile, &labels, &mut *w) {
+            .unwrap_or_else(|| title_of(report).into()),
+    );
+    let svg =
+        |p: &Profile, labels: &Labels, w: &mut dyn Write| match flame::render(p, labels, &mut *w) {
             // An empty profile still gets an SVG that says so.
-            Err(e) if profile.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
+            Err(e) if p.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
             other => other,
-        },
+        };
+    let write_main = |w: &mut dyn Write| match format {
+        Format::Svg => svg(&profile, &labels, w),
         Format::Folded => profile.write_folded(w),
-        Format::Json => profile.write_json(w),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, &report.to_json()).map_err(std::io::Error::other)
+        }
     };
+    let main_path = main_out.as_ref().map(|o| o.path().to_path_buf());
     match main_out {
         Some(out) => {
             let path = out.path().display().to_string();
@@ -270,6 +339,19 @@ fn write_outputs(
         let path = out.path().display().to_string();
         out.write_with(|w| profile.write_folded(w))?;
         eprintln!("armtune: wrote {path}");
+    }
+    // The wakeup graph has its own file when the main one shows something else.
+    if let (Some(wakeups), Some(main_path), Format::Svg) = (&report.wakeups, main_path, format) {
+        if report.cpu.is_some() || report.off_cpu.is_some() {
+            let path = main_path.with_extension("wakeup.svg");
+            let out = OutputFile::create(&path)?;
+            let labels = labels_for(
+                wakeups,
+                "Wakeup Flame Graph (woken task, waker, waker stack)".into(),
+            );
+            out.write_with(|w| svg(wakeups, &labels, w))?;
+            eprintln!("armtune: wrote {}", path.display());
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use armtune_probes::Profile;
+use armtune_probes::{histogram::Log2Histogram, report::Report, Profile};
 
 /// How many functions each table lists.
 pub const TOP: usize = 10;
@@ -12,22 +12,27 @@ pub const TOP: usize = 10;
 pub fn render(profile: &Profile) -> String {
     let meta = &profile.meta;
     let mut s = String::new();
+    let rate = if meta.frequency_hz > 0 {
+        format!(" at {} Hz", meta.frequency_hz)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "{} {} of {} in {:.1} s at {} Hz",
+        "{} {} of {} in {:.1} s{rate}",
         profile.total(),
         profile.unit.name,
         meta.target,
         meta.duration_secs,
-        meta.frequency_hz
     );
     let lost = &meta.lost;
     if lost.any() {
         let _ = writeln!(
             s,
             "lost: {} user stacks, {} kernel stacks (stack map full or hash collisions: raise --stack-map-size), \
-             {} samples (count map full: raise --count-map-size), {} process events (mappings may be missing)",
-            lost.user_stacks, lost.kernel_stacks, lost.samples, lost.events
+             {} samples (count map full: raise --count-map-size), {} process events (mappings may be missing), \
+             {} off-CPU intervals, {} run-queue waits, {} wakeups (maps full)",
+            lost.user_stacks, lost.kernel_stacks, lost.samples, lost.events, lost.off_cpu, lost.runq, lost.wakeups
         );
     } else {
         let _ = writeln!(s, "lost: nothing");
@@ -55,6 +60,90 @@ pub fn render(profile: &Profile) -> String {
         }
     }
     s
+}
+
+/// How many rows the wakeup and thread tables list.
+pub const TOP_ROWS: usize = 10;
+
+/// The summary of a whole run: the main profile, then run-queue latency, wakeups and threads for
+/// whichever were recorded.
+pub fn render_report(report: &Report) -> String {
+    let mut s = String::new();
+    if let Some(main) = report.main_profile() {
+        s.push_str(&render(&main));
+    }
+    if let Some(off) = report.off_cpu.as_ref().filter(|_| report.cpu.is_some()) {
+        let _ = writeln!(
+            s,
+            "off-CPU: {:.3} s blocked in total",
+            off.total() as f64 / 1e6
+        );
+    }
+    if !report.runq.is_empty() {
+        let _ = writeln!(
+            s,
+            "run-queue latency (time from wakeup or preemption to running):"
+        );
+        for h in report.runq_overall() {
+            s.push_str(&runq_line("all targets", h.cpu, &h.histogram));
+            s.push_str(&h.histogram.render("usecs"));
+        }
+        if report.runq.iter().filter(|h| h.cpu.is_none()).count() > 1 {
+            for h in report
+                .runq
+                .iter()
+                .filter(|h| h.cpu.is_none())
+                .take(TOP_ROWS)
+            {
+                s.push_str(&runq_line(
+                    &format!("{} ({})", h.comm, h.tgid),
+                    None,
+                    &h.histogram,
+                ));
+            }
+        }
+    }
+    if !report.wake_pairs.is_empty() {
+        let _ = writeln!(s, "wakeups (waker -> woken):");
+        for w in report.wake_pairs.iter().take(TOP_ROWS) {
+            let _ = writeln!(
+                s,
+                "  {:>8}  {} ({}) -> {} ({})",
+                w.count, w.waker_comm, w.waker_tgid, w.wakee_comm, w.wakee_tgid
+            );
+        }
+    }
+    if !report.threads.is_empty() {
+        let _ = writeln!(
+            s,
+            "threads: {:>8} {:>10} {:>12} {:>10}",
+            "tid", "voluntary", "involuntary", "migrations"
+        );
+        for t in report.threads.iter().take(TOP_ROWS) {
+            let _ = writeln!(
+                s,
+                "  {:<16} {:>6} {:>10} {:>12} {:>10}",
+                t.comm, t.tid, t.voluntary, t.involuntary, t.migrations
+            );
+        }
+    }
+    s
+}
+
+fn runq_line(who: &str, cpu: Option<u32>, h: &Log2Histogram) -> String {
+    let p = |q: f64| {
+        h.percentile_us(q)
+            .map_or("-".to_string(), |v| format!("{v:.0}"))
+    };
+    let cpu = cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();
+    format!(
+        "  {who}{cpu}: {} waits, p50 {} us, p90 {} us, p99 {} us, max {:.0} us\n",
+        h.count(),
+        p(50.0),
+        p(90.0),
+        p(99.0),
+        h.max_ns as f64 / 1000.0
+    )
 }
 
 #[cfg(test)]

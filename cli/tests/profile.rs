@@ -4,123 +4,18 @@
 //! Needs root (CAP_BPF + CAP_PERFMON). Without it each test prints why it skipped, except under
 //! `ARMTUNE_REQUIRE_BPF=1` (set by `.ci/run`), where that is a failure.
 
+mod common;
+
 use std::{
     collections::HashMap,
     os::unix::fs::MetadataExt,
-    path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
-    sync::{Mutex, MutexGuard, OnceLock},
+    path::Path,
+    process::{Command, Stdio},
     thread::sleep,
     time::Duration,
 };
 
-/// Tests take turns: each checks that no armtune program stays loaded, which a parallel run would
-/// break, and the ratio test wants the CPUs to itself.
-static KERNEL: Mutex<()> = Mutex::new(());
-
-fn armtune() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_armtune"))
-}
-
-/// Locks the kernel for this test, or explains why it is skipped (fails under ARMTUNE_REQUIRE_BPF=1).
-fn bpf_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
-    let caps = armtune_probes::privileges::Capabilities::current();
-    if let Some(missing) = caps.missing_for_profiling() {
-        let why = format!("{test}: skipped: needs {missing} (run the tests as root)");
-        if std::env::var("ARMTUNE_REQUIRE_BPF").as_deref() == Ok("1") {
-            panic!("{why}, and ARMTUNE_REQUIRE_BPF=1 requires the eBPF tests to run");
-        }
-        eprintln!("{why}");
-        return None;
-    }
-    Some(KERNEL.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// Compiles `workloads/SOURCE` with frame pointers and DWARF into the test tmpdir.
-fn build_workload(compiler: &str, source: &str, name: &str) -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../workloads")
-        .join(source);
-    let status = Command::new(compiler)
-        .args(["-O2", "-g", "-fno-omit-frame-pointer", "-pthread", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .unwrap_or_else(|e| {
-            panic!("{compiler} is needed to build the test workloads ({e}): run ci/setup.sh")
-        });
-    assert!(status.success(), "building {}", src.display());
-    out
-}
-
-/// The demo workload, compiled once per test run.
-fn demo() -> &'static Path {
-    static DEMO: OnceLock<PathBuf> = OnceLock::new();
-    DEMO.get_or_init(|| build_workload("cc", "demo.c", "demo"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run armtune");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "armtune panicked:\n{stderr}");
-    out
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Folded file as (frames, weight).
-fn read_folded(path: &Path) -> Vec<(Vec<String>, u64)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| {
-            let (stack, w) = l.rsplit_once(' ').unwrap();
-            (
-                stack.split(';').map(String::from).collect(),
-                w.parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// Weight of stacks where `function` appears below `caller`.
-fn weight_under(stacks: &[(Vec<String>, u64)], caller: &str, function: &str) -> u64 {
-    stacks
-        .iter()
-        .filter(|(frames, _)| {
-            let c = frames.iter().position(|f| f == caller);
-            let f = frames.iter().position(|f| f == function);
-            matches!((c, f), (Some(c), Some(f)) if c < f)
-        })
-        .map(|(_, w)| w)
-        .sum()
-}
-
-fn assert_no_programs_left() {
-    let left = armtune_probes::object::loaded_programs();
-    assert!(left.is_empty(), "armtune programs still loaded: {left:?}");
-}
-
-/// Parses the SVG completely (panics when malformed) and returns its text.
-fn svg_text(path: &Path) -> String {
-    use quick_xml::{events::Event, Reader};
-    let data = std::fs::read(path).unwrap();
-    let mut reader = Reader::from_reader(data.as_slice());
-    let mut buf = Vec::new();
-    let mut text = String::new();
-    loop {
-        match reader.read_event_into(&mut buf).expect("well-formed SVG") {
-            Event::Text(t) => text.push_str(&t.unescape().unwrap()),
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    text
-}
+use common::*;
 
 #[test]
 fn cpu_split_matches_the_workload_ratio() {
@@ -611,15 +506,27 @@ fn doctor_reports_every_probe_family() {
 
 #[test]
 fn unmounted_tracefs_is_mounted_again() {
-    let Some(_kernel) = bpf_or_skip("unmounted_tracefs_is_mounted_again") else { return };
+    let Some(_kernel) = bpf_or_skip("unmounted_tracefs_is_mounted_again") else {
+        return;
+    };
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
-    if !mounts.lines().any(|l| l.split(' ').nth(1) == Some("/sys/kernel/tracing")) {
-        eprintln!("unmounted_tracefs_is_mounted_again: skipped: tracefs is not a mount of its own here");
+    if !mounts
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some("/sys/kernel/tracing"))
+    {
+        eprintln!(
+            "unmounted_tracefs_is_mounted_again: skipped: tracefs is not a mount of its own here"
+        );
         return;
     }
-    let status = Command::new("umount").arg("/sys/kernel/tracing").status().unwrap();
+    let status = Command::new("umount")
+        .arg("/sys/kernel/tracing")
+        .status()
+        .unwrap();
     if !status.success() {
-        eprintln!("unmounted_tracefs_is_mounted_again: skipped: tracefs is busy and cannot be unmounted");
+        eprintln!(
+            "unmounted_tracefs_is_mounted_again: skipped: tracefs is busy and cannot be unmounted"
+        );
         return;
     }
     let out = run(armtune().arg("doctor"));
@@ -627,8 +534,14 @@ fn unmounted_tracefs_is_mounted_again() {
     let mounted_again = Path::new("/sys/kernel/tracing/events").is_dir();
     if !mounted_again {
         // Leave the machine as it was whatever armtune did.
-        Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]).status().unwrap();
+        Command::new("mount")
+            .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+            .status()
+            .unwrap();
     }
     assert!(mounted_again, "armtune did not mount tracefs:\n{text}");
-    assert!(text.contains("was not mounted; mounted it at /sys/kernel/tracing"), "{text}");
+    assert!(
+        text.contains("was not mounted; mounted it at /sys/kernel/tracing"),
+        "{text}"
+    );
 }

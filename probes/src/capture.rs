@@ -1,19 +1,25 @@
-//! What a profiling session hands over when it stops: raw addresses, counts and the mappings
-//! needed to name them. Plain data, so symbolization and rendering are testable without a kernel.
+//! What a profiling session hands over when it stops: raw addresses, counts, histograms and the
+//! mappings needed to name them. Plain data, so symbolization and rendering are testable without
+//! a kernel.
 
-use crate::{procmaps::MapsStore, profile::Meta};
+use std::collections::HashMap;
 
-/// One aggregated sample: a (process, thread name, user stack, kernel stack) and how often it was
-/// seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use serde::{Deserialize, Serialize};
+
+use crate::{histogram::Log2Histogram, procmaps::MapsStore, profile::Meta};
+
+/// One aggregated stack: a (process, thread name, user stack, kernel stack) and its weight.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawSample {
-    /// Process id.
+    /// Process whose mappings name the user stack.
     pub tgid: u32,
-    /// Thread id, or 0 when the profile was per process.
+    /// Thread id, or 0 when aggregated per process.
     pub tid: u32,
-    /// Thread name.
+    /// Name of the root frame (thread name).
     pub comm: String,
-    /// User stack, leaf first: the sampled pc, then return addresses.
+    /// Marker frames between the root and the stack (task state, "woken by ...").
+    pub markers: Vec<String>,
+    /// User stack, leaf first: the pc, then return addresses.
     pub user: Vec<u64>,
     /// Kernel stack, leaf first.
     pub kernel: Vec<u64>,
@@ -21,17 +27,84 @@ pub struct RawSample {
     pub user_lost: bool,
     /// The kernel stack existed but was lost.
     pub kernel_lost: bool,
-    /// Number of samples (or other weight).
+    /// Weight: samples, nanoseconds or events, by kind of capture.
     pub count: u64,
+}
+
+/// Who woke whom, how often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WakePair {
+    /// Waker process.
+    pub waker_tgid: u32,
+    /// Waker thread name.
+    pub waker_comm: String,
+    /// Woken process (0 when unknown).
+    pub wakee_tgid: u32,
+    /// Woken thread name.
+    pub wakee_comm: String,
+    /// Wakeups.
+    pub count: u64,
+}
+
+/// Scheduler counters of one thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRow {
+    /// Thread id.
+    pub tid: u32,
+    /// Process id.
+    pub tgid: u32,
+    /// Thread name.
+    pub comm: String,
+    /// Switches out while blocking.
+    pub voluntary: u64,
+    /// Switches out while runnable (preempted).
+    pub involuntary: u64,
+    /// Moves between CPUs.
+    pub migrations: u64,
+}
+
+/// Run-queue latency of one process (and CPU, with `--per-cpu`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunqHistogram {
+    /// Process id (0: tasks armtune never saw switch out, e.g. before the run started).
+    pub tgid: u32,
+    /// Process name, when known.
+    pub comm: String,
+    /// CPU, or `None` for all CPUs together.
+    pub cpu: Option<u32>,
+    /// The histogram, in microseconds.
+    pub histogram: Log2Histogram,
 }
 
 /// Everything a session collected.
 #[derive(Debug, Clone, Default)]
 pub struct Capture {
-    /// Aggregated samples.
+    /// CPU samples (weight: samples).
     pub samples: Vec<RawSample>,
+    /// Off-CPU intervals (weight: nanoseconds); blocks still open at the end carry a marker.
+    pub off_cpu: Vec<RawSample>,
+    /// Wakeups of targets with the waker's stack (weight: wakeups).
+    pub wakeups: Vec<RawSample>,
+    /// Wakeup counts by waker and woken.
+    pub wake_pairs: Vec<WakePair>,
+    /// Run-queue latency histograms.
+    pub runq: Vec<RunqHistogram>,
+    /// Per-thread scheduler counters.
+    pub threads: Vec<ThreadRow>,
     /// Mappings of the processes seen.
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).
     pub meta: Meta,
+}
+
+/// Names processes for tables, from what the capture saw (thread names of the process's main
+/// thread first).
+pub fn process_names(capture: &Capture) -> HashMap<u32, String> {
+    let mut names = HashMap::new();
+    for t in &capture.threads {
+        if t.tid == t.tgid || !names.contains_key(&t.tgid) {
+            names.insert(t.tgid, t.comm.clone());
+        }
+    }
+    names
 }

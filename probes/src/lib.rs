@@ -13,10 +13,13 @@
 pub mod capture;
 pub mod doctor;
 pub mod error;
+pub mod events;
+pub mod histogram;
 pub mod object;
 pub mod privileges;
 pub mod procmaps;
 pub mod profile;
+pub mod report;
 pub mod session;
 pub mod spawn;
 pub mod symbolize;

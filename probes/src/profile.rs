@@ -20,6 +20,9 @@ pub enum FrameKind {
     Kernel,
     /// A marker, such as a lost stack.
     Marker,
+    /// A frame of an off-CPU stack in a combined on/off-CPU view (coloured apart in the SVG).
+    #[serde(rename = "off-cpu")]
+    OffCpu,
 }
 
 /// One frame of a stack.
@@ -33,6 +36,8 @@ pub struct Frame {
 
 /// Suffix that marks kernel frames in folded stacks, as perf's and inferno's collapsers write it.
 pub const KERNEL_SUFFIX: &str = "_[k]";
+/// Suffix of off-CPU frames in a combined view; inferno hides it like `_[k]`.
+pub const OFF_CPU_SUFFIX: &str = "_[w]";
 
 impl Frame {
     /// A user-space frame.
@@ -74,6 +79,7 @@ impl Frame {
             .collect();
         match self.kind {
             FrameKind::Kernel => clean + KERNEL_SUFFIX,
+            FrameKind::OffCpu => clean + OFF_CPU_SUFFIX,
             _ => clean,
         }
     }
@@ -81,6 +87,11 @@ impl Frame {
     fn from_folded(element: &str, is_root: bool) -> Frame {
         if let Some(name) = element.strip_suffix(KERNEL_SUFFIX) {
             Frame::kernel(name)
+        } else if let Some(name) = element.strip_suffix(OFF_CPU_SUFFIX) {
+            Frame {
+                name: name.into(),
+                kind: FrameKind::OffCpu,
+            }
         } else if is_root {
             Frame::process(element)
         } else {
@@ -106,6 +117,30 @@ impl Unit {
             label: "samples".into(),
         }
     }
+
+    /// Microseconds off the CPU.
+    pub fn off_cpu_us() -> Unit {
+        Unit {
+            name: "us".into(),
+            label: "us off-CPU".into(),
+        }
+    }
+
+    /// Microseconds of wall time (on- and off-CPU together).
+    pub fn wall_us() -> Unit {
+        Unit {
+            name: "us".into(),
+            label: "us (on-CPU + off-CPU)".into(),
+        }
+    }
+
+    /// Wakeups.
+    pub fn wakeups() -> Unit {
+        Unit {
+            name: "wakeups".into(),
+            label: "wakeups".into(),
+        }
+    }
 }
 
 /// Losses reported at the end of a profile: never silent.
@@ -119,12 +154,28 @@ pub struct Losses {
     pub samples: u64,
     /// Process events (mapping captures) dropped because the ring buffer was full.
     pub events: u64,
+    /// Off-CPU intervals dropped because a map was full.
+    #[serde(default)]
+    pub off_cpu: u64,
+    /// Run-queue waits dropped because a map was full.
+    #[serde(default)]
+    pub runq: u64,
+    /// Wakeups dropped because the wakeup map was full.
+    #[serde(default)]
+    pub wakeups: u64,
 }
 
 impl Losses {
     /// Whether anything was lost.
     pub fn any(&self) -> bool {
-        self.user_stacks + self.kernel_stacks + self.samples + self.events > 0
+        self.user_stacks
+            + self.kernel_stacks
+            + self.samples
+            + self.events
+            + self.off_cpu
+            + self.runq
+            + self.wakeups
+            > 0
     }
 }
 
@@ -141,6 +192,12 @@ pub struct Meta {
     pub samples: u64,
     /// What was lost.
     pub lost: Losses,
+    /// Events recorded (`cpu`, `off-cpu`, `runq`, `wakeup`).
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Context switches of the targets seen (scheduler events only).
+    #[serde(default)]
+    pub switches: u64,
 }
 
 /// Stacks (root first) with their weights.
@@ -208,6 +265,36 @@ impl Profile {
         lines
     }
 
+    /// One wall-time view of an on-CPU and an off-CPU profile: CPU samples become microseconds
+    /// (each sample stands for 1/`frequency_hz` of a second), each stack gets an `[on-CPU]` or
+    /// `[off-CPU]` frame under its process, and off-CPU frames are marked to be coloured apart.
+    pub fn combine(cpu: &Profile, off_cpu: &Profile) -> Profile {
+        let mut meta = off_cpu.meta.clone();
+        meta.frequency_hz = cpu.meta.frequency_hz;
+        meta.samples = cpu.meta.samples;
+        let mut out = Profile::new(Unit::wall_us(), meta);
+        let us_per_sample = 1e6 / cpu.meta.frequency_hz.max(1) as f64;
+        for (stack, &w) in &cpu.stacks {
+            let mut frames = stack.clone();
+            frames.insert(1.min(frames.len()), Frame::marker("[on-CPU]"));
+            out.add(frames, (w as f64 * us_per_sample).round() as u64);
+        }
+        for (stack, &w) in &off_cpu.stacks {
+            let mut frames: Vec<Frame> = Vec::with_capacity(stack.len() + 1);
+            frames.extend(stack.first().cloned());
+            frames.push(Frame::marker("[off-CPU]"));
+            frames.extend(stack.iter().skip(1).map(|f| match f.kind {
+                FrameKind::User | FrameKind::Kernel => Frame {
+                    name: f.name.clone(),
+                    kind: FrameKind::OffCpu,
+                },
+                _ => f.clone(),
+            }));
+            out.add(frames, w);
+        }
+        out
+    }
+
     /// Writes the folded form: `frame;frame;frame weight` per line.
     pub fn write_folded(&self, mut out: impl Write) -> io::Result<()> {
         for (stack, weight) in self.folded_lines() {
@@ -253,7 +340,10 @@ impl Profile {
         let mut shares: HashMap<String, FunctionShare> = HashMap::new();
         for (stack, &weight) in &self.stacks {
             let mut seen: Vec<&Frame> = Vec::with_capacity(stack.len());
-            for frame in stack.iter().filter(|f| f.kind != FrameKind::Process) {
+            for frame in stack
+                .iter()
+                .filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker))
+            {
                 if seen.contains(&frame) {
                     continue;
                 }
@@ -268,7 +358,10 @@ impl Profile {
                     })
                     .total_weight += weight;
             }
-            if let Some(leaf) = stack.last().filter(|f| f.kind != FrameKind::Process) {
+            if let Some(leaf) = stack
+                .last()
+                .filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker))
+            {
                 shares.get_mut(&leaf.folded_name()).unwrap().self_weight += weight;
             }
         }
@@ -429,6 +522,50 @@ mod tests {
         assert_eq!(v["stacks"][2]["frames"][3]["kind"], "kernel");
         let back: Profile = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn combine_puts_both_on_one_microsecond_scale() {
+        let mut cpu = Profile::new(
+            Unit::samples(),
+            Meta {
+                frequency_hz: 100,
+                samples: 3,
+                ..Meta::default()
+            },
+        );
+        cpu.add(
+            vec![
+                Frame::process("svc"),
+                Frame::user("main"),
+                Frame::user("work"),
+            ],
+            3,
+        );
+        let mut off = Profile::new(Unit::off_cpu_us(), Meta::default());
+        off.add(
+            vec![
+                Frame::process("svc"),
+                Frame::marker("[sleeping]"),
+                Frame::user("main"),
+                Frame::kernel("schedule"),
+            ],
+            50_000,
+        );
+        let wall = Profile::combine(&cpu, &off);
+        assert_eq!(wall.unit, Unit::wall_us());
+        assert_eq!(
+            wall.total(),
+            30_000 + 50_000,
+            "3 samples at 100 Hz are 30 ms"
+        );
+        let lines = wall.folded_lines();
+        assert_eq!(lines[0].0, "svc;[off-CPU];[sleeping];main_[w];schedule_[w]");
+        assert_eq!(lines[1].0, "svc;[on-CPU];main;work");
+        let mut out = Vec::new();
+        wall.write_folded(&mut out).unwrap();
+        let back = Profile::read_folded(out.as_slice(), Unit::wall_us()).unwrap();
+        assert!(back.stacks.keys().any(|s| s[3].kind == FrameKind::OffCpu));
     }
 
     #[test]

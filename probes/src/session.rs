@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use armtune_common::{counter, proc_event, ProcEvent, SampleKey};
+use armtune_common::{
+    counter, proc_event, HistKey, OffCpuKey, OffCpuStart, ProcEvent, SampleKey, ThreadStats,
+    Totals, WakeKey, ALL_CPUS,
+};
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
     programs::{
@@ -21,7 +24,9 @@ use aya::{
 };
 
 use crate::{
-    capture::{Capture, RawSample},
+    capture::{Capture, RawSample, RunqHistogram, ThreadRow, WakePair},
+    events::{state_marker, EventSet},
+    histogram::Log2Histogram,
     object::EBPF_OBJECT,
     privileges::Capabilities,
     procmaps::MapsStore,
@@ -74,6 +79,14 @@ pub struct Options {
     pub stack_entries: u32,
     /// Entries of the sample-count map.
     pub count_entries: u32,
+    /// What to record.
+    pub events: EventSet,
+    /// `armtune_common::task_state` bits whose off-CPU time is recorded.
+    pub off_cpu_states: u32,
+    /// Off-CPU intervals shorter than this are ignored.
+    pub min_block: Duration,
+    /// Run-queue histograms per CPU as well.
+    pub runq_per_cpu: bool,
 }
 
 impl Default for Options {
@@ -84,6 +97,11 @@ impl Default for Options {
             per_thread: false,
             stack_entries: DEFAULT_STACK_ENTRIES,
             count_entries: DEFAULT_COUNT_ENTRIES,
+            events: EventSet::default(),
+            off_cpu_states: armtune_common::task_state::SLEEPING
+                | armtune_common::task_state::UNINTERRUPTIBLE,
+            min_block: Duration::ZERO,
+            runq_per_cpu: false,
         }
     }
 }
@@ -97,6 +115,8 @@ pub struct Counters {
     pub lost: Losses,
     /// Child processes the fork tracepoint added to the target.
     pub children: u64,
+    /// Context switches of targets (scheduler events only).
+    pub switches: u64,
 }
 
 /// Why polling says the profile should end.
@@ -161,18 +181,54 @@ impl Session {
             _ => Vec::new(),
         };
         let tracing = tracefs::ensure_mounted()?;
-        let fork = tracefs::Format::read(tracing.path(), "sched", "sched_process_fork")?;
-        let child_pid_offset = fork.offset_of("sched", "child_pid")?;
+        let layout = tracefs::SchedLayout::read(tracing.path())?;
         raise_memlock_limit();
 
+        let events = options.events;
         let filter: u8 = u8::from(options.target != Target::All);
         let per_thread: u8 = options.per_thread.into();
-        let mut ebpf = EbpfLoader::new()
+        let event_bits = events.bits();
+        let wakeup_comm = layout.wakeup_comm.unwrap_or(u32::MAX);
+        let min_block_ns = options.min_block.as_nanos().min(u64::MAX as u128) as u64;
+        let runq_per_cpu: u8 = options.runq_per_cpu.into();
+        let wakeup_stacks: u8 = events.wakeup.into();
+        let mut loader = EbpfLoader::new();
+        loader
             .set_global("FILTER_TARGETS", &filter, true)
             .set_global("PER_THREAD", &per_thread, true)
-            .set_global("FORK_CHILD_PID_OFFSET", &child_pid_offset, true)
+            .set_global("EVENTS", &event_bits, true)
+            .set_global("FORK_CHILD_PID_OFFSET", &layout.fork_child_pid, true)
+            .set_global("SWITCH_PREV_PID", &layout.switch_prev_pid, true)
+            .set_global("SWITCH_PREV_STATE", &layout.switch_prev_state, true)
+            .set_global(
+                "SWITCH_PREV_STATE_SIZE",
+                &layout.switch_prev_state_size,
+                true,
+            )
+            .set_global("SWITCH_NEXT_PID", &layout.switch_next_pid, true)
+            .set_global("WAKEUP_PID", &layout.wakeup_pid, true)
+            .set_global("WAKEUP_COMM", &wakeup_comm, true)
+            .set_global("MIGRATE_PID", &layout.migrate_pid, true)
+            .set_global("OFF_CPU_STATES", &options.off_cpu_states, true)
+            .set_global("MIN_BLOCK_NS", &min_block_ns, true)
+            .set_global("RUNQ_PER_CPU", &runq_per_cpu, true)
+            .set_global("WAKEUP_STACKS", &wakeup_stacks, true)
             .set_max_entries("STACKS", options.stack_entries)
-            .set_max_entries("COUNTS", options.count_entries)
+            .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 });
+        // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
+        for (on, maps) in [
+            (events.off_cpu, &["OFF_START", "OFF_CPU"][..]),
+            (events.runq, &["RUNQ_START", "RUNQ_HIST", "RUNQ_MAX"][..]),
+            (events.wakeup, &["WAKEUPS"][..]),
+            (events.sched(), &["TIDS", "THREADS"][..]),
+        ] {
+            if !on {
+                for map in maps {
+                    loader.set_max_entries(map, 1);
+                }
+            }
+        }
+        let mut ebpf = loader
             .load(EBPF_OBJECT)
             .map_err(|e| Error::bpf("loading the eBPF object", e))?;
 
@@ -195,18 +251,31 @@ impl Session {
             }
         }
 
-        for (program, name) in [
+        let mut tracepoints = vec![
             ("armtune_fork", "sched_process_fork"),
             ("armtune_exec", "sched_process_exec"),
-        ] {
+        ];
+        if events.sched() {
+            tracepoints.extend([
+                ("armtune_switch", "sched_switch"),
+                ("armtune_wakeup", "sched_wakeup"),
+                ("armtune_wakeup_new", "sched_wakeup_new"),
+                ("armtune_migrate", "sched_migrate_task"),
+            ]);
+        }
+        for (program, name) in tracepoints {
             let tp: &mut TracePoint = ebpf.program_mut(program).unwrap().try_into().unwrap();
             tp.load()
                 .map_err(|e| Error::bpf(format!("loading {program}"), e))?;
             tp.attach("sched", name)
                 .map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
         }
-        let perf_links = attach_cpu_clock(&mut ebpf, options.frequency)?;
-        let events = RingBuf::try_from(ebpf.take_map("EVENTS").unwrap())
+        let perf_links = if events.cpu {
+            attach_cpu_clock(&mut ebpf, options.frequency)?
+        } else {
+            Vec::new()
+        };
+        let events = RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap())
             .map_err(|e| Error::bpf("opening the event ring buffer", e))?;
 
         if interrupted.load(Ordering::SeqCst) {
@@ -308,8 +377,12 @@ impl Session {
                 kernel_stacks: read(counter::KERNEL_STACK_LOST),
                 samples: read(counter::COUNT_MAP_FULL),
                 events: read(counter::EVENTS_LOST),
+                off_cpu: read(counter::OFF_CPU_LOST),
+                runq: read(counter::RUNQ_LOST),
+                wakeups: read(counter::WAKEUP_LOST),
             },
             children: read(counter::CHILDREN_FOLLOWED),
+            switches: read(counter::SWITCHES),
         })
     }
 
@@ -335,19 +408,49 @@ impl Session {
         self.poll(Duration::ZERO)?;
         self.refresh_maps();
         let counters = self.counters()?;
-        let samples = self.drain()?;
-        let meta = Meta {
-            target: self.options.target.describe(),
-            duration_secs: duration.as_secs_f64(),
-            frequency_hz: self.options.frequency,
-            samples: counters.samples,
-            lost: counters.lost,
+        let stacks = StackReader::new(&self.ebpf)?;
+        let mut capture = Capture {
+            meta: Meta {
+                target: self.options.target.describe(),
+                duration_secs: duration.as_secs_f64(),
+                frequency_hz: if self.options.events.cpu {
+                    self.options.frequency
+                } else {
+                    0
+                },
+                samples: counters.samples,
+                lost: counters.lost,
+                events: self
+                    .options
+                    .events
+                    .names()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                switches: counters.switches,
+            },
+            ..Capture::default()
         };
-        Ok(Capture {
-            samples,
-            maps: std::mem::take(&mut self.maps),
-            meta,
-        })
+        let events = self.options.events;
+        if events.cpu {
+            capture.samples = self.drain_cpu(&stacks)?;
+        }
+        if events.sched() {
+            capture.threads = self.drain_threads()?;
+        }
+        if events.off_cpu {
+            capture.off_cpu = self.drain_off_cpu(&stacks)?;
+        }
+        if events.runq {
+            capture.runq = self.drain_runq(&capture)?;
+        }
+        if events.wakeup {
+            let (wakeups, pairs) = self.drain_wakeups(&stacks, &capture)?;
+            capture.wakeups = wakeups;
+            capture.wake_pairs = pairs;
+        }
+        capture.maps = std::mem::take(&mut self.maps);
+        Ok(capture)
     }
 
     /// Hands the spawned command (if any) to the caller, to wait for after [`Session::stop`].
@@ -355,46 +458,220 @@ impl Session {
         self.child.take()
     }
 
-    fn drain(&self) -> Result<Vec<RawSample>> {
-        let counts: BpfHashMap<_, SampleKey, u64> =
-            BpfHashMap::try_from(self.ebpf.map("COUNTS").unwrap())
-                .map_err(|e| Error::bpf("opening the sample counts", e))?;
-        let stacks = StackTraceMap::try_from(self.ebpf.map("STACKS").unwrap())
-            .map_err(|e| Error::bpf("opening the stack map", e))?;
-        let mut cache: HashMap<i32, Option<Vec<u64>>> = HashMap::new();
-        let mut stack = |id: i32| -> Option<Vec<u64>> {
-            if id < 0 {
-                return None;
-            }
-            cache
-                .entry(id)
-                .or_insert_with(|| {
-                    stacks
-                        .get(&(id as u32), 0)
-                        .ok()
-                        .map(|s| s.frames().iter().map(|f| f.ip).collect())
-                })
-                .clone()
-        };
+    fn map<K: aya::Pod, V: aya::Pod>(&self, name: &str) -> Result<BpfHashMap<&MapData, K, V>> {
+        BpfHashMap::try_from(self.ebpf.map(name).unwrap())
+            .map_err(|e| Error::bpf(format!("opening map {name}"), e))
+    }
+
+    fn drain_cpu(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+        let counts = self.map::<SampleKey, u64>("COUNTS")?;
         let mut samples = Vec::new();
         for entry in counts.iter() {
             let (key, count) = entry.map_err(|e| Error::bpf("reading the sample counts", e))?;
-            let user = stack(key.user_stack_id);
-            let kernel = stack(key.kernel_stack_id);
-            let lost = |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT;
-            samples.push(RawSample {
-                tgid: key.tgid,
-                tid: key.tid,
-                comm: comm_string(&key.comm),
-                user_lost: lost(key.user_stack_id, &user),
-                kernel_lost: lost(key.kernel_stack_id, &kernel),
-                user: user.unwrap_or_default(),
-                kernel: kernel.unwrap_or_default(),
-                count,
-            });
+            let mut sample = stacks.sample(
+                key.tgid,
+                key.tid,
+                &key.comm,
+                key.user_stack_id,
+                key.kernel_stack_id,
+            );
+            sample.count = count;
+            samples.push(sample);
         }
         Ok(samples)
     }
+
+    fn drain_off_cpu(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+        let mut out = Vec::new();
+        let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
+            let mut s = stacks.sample(
+                key.tgid,
+                key.tid,
+                &key.comm,
+                key.user_stack_id,
+                key.kernel_stack_id,
+            );
+            s.markers.push(state_marker(key.state).to_string());
+            if still_blocked {
+                s.markers.push("[still off-CPU at end]".to_string());
+            }
+            s.count = ns;
+            s
+        };
+        for entry in self.map::<OffCpuKey, Totals>("OFF_CPU")?.iter() {
+            let (key, totals) = entry.map_err(|e| Error::bpf("reading off-CPU times", e))?;
+            out.push(off_sample(&key, totals.ns, false));
+        }
+        // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
+        let now = monotonic_ns();
+        let min_block = self.options.min_block.as_nanos() as u64;
+        for entry in self.map::<u32, OffCpuStart>("OFF_START")?.iter() {
+            let (_, start) = entry.map_err(|e| Error::bpf("reading open off-CPU intervals", e))?;
+            let ns = now.saturating_sub(start.since_ns);
+            if ns >= min_block && ns > 0 {
+                out.push(off_sample(&start.key, ns, true));
+            }
+        }
+        Ok(out)
+    }
+
+    fn drain_threads(&self) -> Result<Vec<ThreadRow>> {
+        let mut rows = Vec::new();
+        for entry in self.map::<u32, ThreadStats>("THREADS")?.iter() {
+            let (tid, t) = entry.map_err(|e| Error::bpf("reading thread counters", e))?;
+            rows.push(ThreadRow {
+                tid,
+                tgid: t.tgid,
+                comm: comm_string(&t.comm),
+                voluntary: t.voluntary,
+                involuntary: t.involuntary,
+                migrations: t.migrations,
+            });
+        }
+        rows.sort_by_key(|r| std::cmp::Reverse(r.voluntary + r.involuntary));
+        Ok(rows)
+    }
+
+    fn drain_runq(&self, capture: &Capture) -> Result<Vec<RunqHistogram>> {
+        let names = crate::capture::process_names(capture);
+        let mut maxima: HashMap<u32, u64> = HashMap::new();
+        for entry in self.map::<u32, u64>("RUNQ_MAX")?.iter() {
+            let (tgid, max) = entry.map_err(|e| Error::bpf("reading run-queue maxima", e))?;
+            maxima.insert(tgid, max);
+        }
+        let mut hists: HashMap<(u32, Option<u32>), Log2Histogram> = HashMap::new();
+        for entry in self.map::<HistKey, u64>("RUNQ_HIST")?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading run-queue histograms", e))?;
+            let cpu = (key.cpu != ALL_CPUS).then_some(key.cpu);
+            let h = hists.entry((key.tgid, cpu)).or_default();
+            h.add(key.slot as usize, count);
+            h.max_ns = maxima.get(&key.tgid).copied().unwrap_or(0);
+        }
+        let mut out: Vec<RunqHistogram> = hists
+            .into_iter()
+            .map(|((tgid, cpu), histogram)| RunqHistogram {
+                tgid,
+                comm: names.get(&tgid).cloned().unwrap_or_default(),
+                cpu,
+                histogram,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.histogram
+                .count()
+                .cmp(&a.histogram.count())
+                .then(a.cpu.cmp(&b.cpu))
+        });
+        Ok(out)
+    }
+
+    fn drain_wakeups(
+        &self,
+        stacks: &StackReader,
+        capture: &Capture,
+    ) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
+        let names = crate::capture::process_names(capture);
+        let mut samples = Vec::new();
+        let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
+        for entry in self.map::<WakeKey, u64>("WAKEUPS")?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading wakeups", e))?;
+            let waker = comm_string(&key.waker_comm);
+            let mut wakee = comm_string(&key.wakee_comm);
+            if wakee.is_empty() {
+                wakee = names
+                    .get(&key.wakee_tgid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("[pid {}]", key.wakee_tgid));
+            }
+            *pairs
+                .entry((key.waker_tgid, waker.clone(), key.wakee_tgid, wakee.clone()))
+                .or_insert(0) += count;
+            // The graph reads from the woken task up: who woke it, and from which stack.
+            let mut s = stacks.sample(
+                key.waker_tgid,
+                key.wakee_tid,
+                &key.wakee_comm,
+                key.user_stack_id,
+                key.kernel_stack_id,
+            );
+            s.comm = wakee;
+            s.markers.push(format!("woken by {waker}"));
+            s.count = count;
+            samples.push(s);
+        }
+        let mut pairs: Vec<WakePair> = pairs
+            .into_iter()
+            .map(
+                |((waker_tgid, waker_comm, wakee_tgid, wakee_comm), count)| WakePair {
+                    waker_tgid,
+                    waker_comm,
+                    wakee_tgid,
+                    wakee_comm,
+                    count,
+                },
+            )
+            .collect();
+        pairs.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.waker_comm.cmp(&b.waker_comm))
+        });
+        Ok((samples, pairs))
+    }
+}
+
+/// Reads stacks by id, once each.
+struct StackReader {
+    stacks: HashMap<u32, Vec<u64>>,
+}
+
+impl StackReader {
+    fn new(ebpf: &Ebpf) -> Result<StackReader> {
+        let map = StackTraceMap::try_from(ebpf.map("STACKS").unwrap())
+            .map_err(|e| Error::bpf("opening the stack map", e))?;
+        let mut stacks = HashMap::new();
+        for entry in map.iter() {
+            let (id, trace) = entry.map_err(|e| Error::bpf("reading the stack map", e))?;
+            stacks.insert(id, trace.frames().iter().map(|f| f.ip).collect());
+        }
+        Ok(StackReader { stacks })
+    }
+
+    /// A sample with both stacks resolved; ids below zero are errors (-EFAULT: no such stack;
+    /// others: lost), and -1 means stacks were not recorded.
+    fn sample(&self, tgid: u32, tid: u32, comm: &[u8], user_id: i32, kernel_id: i32) -> RawSample {
+        let get = |id: i32| {
+            (id >= 0)
+                .then(|| self.stacks.get(&(id as u32)).cloned())
+                .flatten()
+        };
+        let lost =
+            |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT && id != -1;
+        let user = get(user_id);
+        let kernel = get(kernel_id);
+        RawSample {
+            tgid,
+            tid,
+            comm: comm_string(comm),
+            markers: Vec::new(),
+            user_lost: lost(user_id, &user),
+            kernel_lost: lost(kernel_id, &kernel),
+            user: user.unwrap_or_default(),
+            kernel: kernel.unwrap_or_default(),
+            count: 0,
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn attach_cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEventLinkId>> {

@@ -18,8 +18,8 @@ use blazesym::symbolize::{
 
 use crate::{
     capture::{Capture, RawSample},
-    procmaps::{Backing, ProcessMaps},
-    profile::{Frame, Profile, Unit},
+    procmaps::{Backing, MapsStore, ProcessMaps},
+    profile::{Frame, Meta, Profile, Unit},
 };
 
 /// Names of one address, outermost first (a function, then the functions inlined into it).
@@ -66,19 +66,38 @@ impl Symbolizer {
         }
     }
 
-    /// Names every stack of `capture` and adds it to a CPU-sample profile.
+    /// Names every CPU sample of `capture`: the on-CPU profile.
     pub fn profile(&mut self, capture: &Capture) -> Profile {
-        self.profile_with_unit(capture, Unit::samples())
+        self.stacks(
+            &capture.samples,
+            &capture.maps,
+            Unit::samples(),
+            capture.meta.clone(),
+            1.0,
+        )
     }
 
-    /// As [`Symbolizer::profile`], with weights in `unit`.
-    pub fn profile_with_unit(&mut self, capture: &Capture, unit: Unit) -> Profile {
-        self.prefetch(capture);
-        let mut profile = Profile::new(unit, capture.meta.clone());
+    /// Names `samples` (whose user stacks belong to processes in `maps`) into a profile in `unit`,
+    /// each weight multiplied by `scale` (nanoseconds to microseconds: 0.001).
+    pub fn stacks(
+        &mut self,
+        samples: &[RawSample],
+        maps: &MapsStore,
+        unit: Unit,
+        meta: Meta,
+        scale: f64,
+    ) -> Profile {
+        self.prefetch(samples, maps);
+        let mut profile = Profile::new(unit, meta);
         let empty = ProcessMaps::default();
-        for sample in &capture.samples {
-            let maps = capture.maps.get(sample.tgid).unwrap_or(&empty);
-            profile.add(self.stack(sample, maps), sample.count);
+        for sample in samples {
+            let process_maps = maps.get(sample.tgid).unwrap_or(&empty);
+            let weight = if scale == 1.0 {
+                sample.count
+            } else {
+                (sample.count as f64 * scale).round() as u64
+            };
+            profile.add(self.stack(sample, process_maps), weight);
         }
         profile
     }
@@ -96,6 +115,8 @@ impl Symbolizer {
             tid => format!("{comm} [{tid}]"),
         };
         let mut frames = vec![Frame::process(root)];
+        frames.extend(sample.markers.iter().map(|m| Frame::marker(m.clone())));
+        let bare = frames.len();
         if sample.user_lost {
             frames.push(Frame::marker("[user stack lost]"));
         }
@@ -115,7 +136,7 @@ impl Symbolizer {
                 .unwrap_or_else(|| names_of("[kernel]"));
             frames.extend(names.iter().map(|n| Frame::kernel(n.clone())));
         }
-        if frames.len() == 1 {
+        if frames.len() == bare {
             frames.push(Frame::marker("[no stack]"));
         }
         frames
@@ -141,15 +162,15 @@ impl Symbolizer {
     }
 
     /// Symbolizes every address the capture needs that is not cached yet, one batch per file.
-    fn prefetch(&mut self, capture: &Capture) {
+    fn prefetch(&mut self, samples: &[RawSample], maps: &MapsStore) {
         let empty = ProcessMaps::default();
         let mut per_file: HashMap<PathBuf, HashSet<u64>> = HashMap::new();
         let mut kernel: HashSet<u64> = HashSet::new();
-        for sample in &capture.samples {
-            let maps = capture.maps.get(sample.tgid).unwrap_or(&empty);
+        for sample in samples {
+            let process_maps = maps.get(sample.tgid).unwrap_or(&empty);
             for (i, &addr) in sample.user.iter().enumerate() {
                 let addr = lookup_addr(addr, i);
-                if let Some(m) = maps.find(addr) {
+                if let Some(m) = process_maps.find(addr) {
                     if let Backing::File(path) = &m.backing {
                         let off = m.file_offset_of(addr);
                         if !self.files.contains_key(&(path.clone(), off)) {
@@ -260,7 +281,7 @@ fn names_of_result(result: &Symbolized<'_>) -> Option<Names> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{procmaps::MapsStore, profile::FrameKind};
+    use crate::profile::FrameKind;
 
     #[inline(never)]
     #[no_mangle]
@@ -281,9 +302,10 @@ mod tests {
                 user_lost: false,
                 kernel_lost: false,
                 count: 3,
+                markers: Vec::new(),
             }],
             maps,
-            meta: Default::default(),
+            ..Capture::default()
         }
     }
 
@@ -319,6 +341,24 @@ mod tests {
             stack.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
             ["selftest", "[unknown]", "[unknown]"]
         );
+    }
+
+    #[test]
+    fn markers_follow_the_root_and_scale_applies() {
+        let mut c = capture_of_self(vec![0x10], vec![]);
+        c.samples[0].markers = vec!["[sleeping]".into()];
+        c.samples[0].count = 2_500;
+        let profile = Symbolizer::new().stacks(
+            &c.samples,
+            &c.maps,
+            Unit::off_cpu_us(),
+            Meta::default(),
+            0.001,
+        );
+        let (stack, w) = profile.stacks.iter().next().unwrap();
+        assert_eq!(*w, 3, "2,500 ns is 2.5 us, rounded");
+        assert_eq!(stack[1], Frame::marker("[sleeping]"));
+        assert_eq!(stack[2].name, "[unknown]");
     }
 
     #[test]

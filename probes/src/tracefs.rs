@@ -136,6 +136,83 @@ impl Format {
     }
 }
 
+/// Where the scheduler programs find their fields on the running kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedLayout {
+    /// `sched_process_fork.child_pid`.
+    pub fork_child_pid: u32,
+    /// `sched_switch.prev_pid`.
+    pub switch_prev_pid: u32,
+    /// `sched_switch.prev_state`.
+    pub switch_prev_state: u32,
+    /// Size of `sched_switch.prev_state` (4 or 8).
+    pub switch_prev_state_size: u32,
+    /// `sched_switch.next_pid`.
+    pub switch_next_pid: u32,
+    /// `sched_wakeup.pid` (and `sched_wakeup_new.pid`, checked to be the same).
+    pub wakeup_pid: u32,
+    /// `sched_wakeup.comm` when it is an inline `char[16]`; `None` for a `__data_loc` string.
+    pub wakeup_comm: Option<u32>,
+    /// `sched_migrate_task.pid`.
+    pub migrate_pid: u32,
+}
+
+impl SchedLayout {
+    /// Reads the format files of the sched tracepoints under the tracefs mount `root`.
+    pub fn read(root: &Path) -> Result<SchedLayout> {
+        let read = |name: &str| Format::read(root, "sched", name);
+        SchedLayout::from_formats(
+            &read("sched_process_fork")?,
+            &read("sched_switch")?,
+            &read("sched_wakeup")?,
+            &read("sched_wakeup_new")?,
+            &read("sched_migrate_task")?,
+        )
+    }
+
+    /// Builds the layout from parsed formats; an error names a missing field or a mismatch.
+    pub fn from_formats(
+        fork: &Format,
+        switch: &Format,
+        wakeup: &Format,
+        wakeup_new: &Format,
+        migrate: &Format,
+    ) -> Result<SchedLayout> {
+        let prev_state = switch
+            .field("prev_state")
+            .ok_or_else(|| Error::TracepointField {
+                tracepoint: "sched:sched_switch".into(),
+                field: "prev_state".into(),
+            })?;
+        if prev_state.size != 4 && prev_state.size != 8 {
+            return Err(Error::Invalid(format!(
+                "sched:sched_switch prev_state is {} bytes; armtune reads 4 or 8",
+                prev_state.size
+            )));
+        }
+        let wakeup_pid = wakeup.offset_of("sched", "pid")?;
+        if wakeup_new.offset_of("sched", "pid")? != wakeup_pid {
+            return Err(Error::Invalid(
+                "sched_wakeup and sched_wakeup_new differ in layout on this kernel; armtune expects them equal".into(),
+            ));
+        }
+        let wakeup_comm = wakeup
+            .field("comm")
+            .filter(|f| f.c_type == "char[16]")
+            .map(|f| f.offset);
+        Ok(SchedLayout {
+            fork_child_pid: fork.offset_of("sched", "child_pid")?,
+            switch_prev_pid: switch.offset_of("sched", "prev_pid")?,
+            switch_prev_state: prev_state.offset,
+            switch_prev_state_size: prev_state.size,
+            switch_next_pid: switch.offset_of("sched", "next_pid")?,
+            wakeup_pid,
+            wakeup_comm,
+            migrate_pid: migrate.offset_of("sched", "pid")?,
+        })
+    }
+}
+
 /// Parses `field:TYPE NAME;\toffset:N;\tsize:N;\tsigned:N;`.
 fn parse_field(line: &str) -> Option<Field> {
     let mut decl = None;
@@ -202,6 +279,58 @@ mod tests {
         let err = f.offset_of("sched", "no_such").unwrap_err().to_string();
         assert!(
             err.contains("sched:sched_process_fork") && err.contains("no_such"),
+            "{err}"
+        );
+    }
+
+    fn format_6_18(name: &str) -> Format {
+        let path = format!(
+            "{}/tests/data/tracefs/6.18-x86_64-{name}.format",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Format::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sched_layout_of_6_18_x86_64() {
+        let l = SchedLayout::from_formats(
+            &format_6_18("sched_process_fork"),
+            &format_6_18("sched_switch"),
+            &format_6_18("sched_wakeup"),
+            &format_6_18("sched_wakeup_new"),
+            &format_6_18("sched_migrate_task"),
+        )
+        .unwrap();
+        assert_eq!(
+            l,
+            SchedLayout {
+                fork_child_pid: 20,
+                switch_prev_pid: 24,
+                switch_prev_state: 32,
+                switch_prev_state_size: 8,
+                switch_next_pid: 56,
+                wakeup_pid: 24,
+                wakeup_comm: Some(8),
+                migrate_pid: 12,
+            }
+        );
+    }
+
+    #[test]
+    fn sched_layout_errors_name_the_field() {
+        let mut switch = format_6_18("sched_switch");
+        switch.fields.retain(|f| f.name != "next_pid");
+        let err = SchedLayout::from_formats(
+            &format_6_18("sched_process_fork"),
+            &switch,
+            &format_6_18("sched_wakeup"),
+            &format_6_18("sched_wakeup_new"),
+            &format_6_18("sched_migrate_task"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sched:sched_switch") && err.contains("next_pid"),
             "{err}"
         );
     }

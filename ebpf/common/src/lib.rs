@@ -54,8 +54,16 @@ pub mod counter {
     pub const EVENTS_LOST: u32 = 4;
     /// Child processes added to the target set by the fork tracepoint.
     pub const CHILDREN_FOLLOWED: u32 = 5;
+    /// Off-CPU intervals dropped because a map was full.
+    pub const OFF_CPU_LOST: u32 = 6;
+    /// Run-queue waits dropped because a map was full.
+    pub const RUNQ_LOST: u32 = 7;
+    /// Wakeups dropped because the wakeup map was full.
+    pub const WAKEUP_LOST: u32 = 8;
+    /// Context switches seen (of targets).
+    pub const SWITCHES: u32 = 9;
     /// Number of counters.
-    pub const COUNT: u32 = 6;
+    pub const COUNT: u32 = 10;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -77,9 +85,147 @@ pub struct ProcEvent {
     pub tgid: u32,
 }
 
+/// Bits of the `EVENTS` global: which program families record.
+pub mod events {
+    /// CPU samples (perf_event on cpu-clock).
+    pub const CPU: u32 = 1;
+    /// Off-CPU time with the stack that blocked.
+    pub const OFF_CPU: u32 = 2;
+    /// Run-queue latency histograms.
+    pub const RUNQ: u32 = 4;
+    /// Wakeups: who woke whom, with waker stacks.
+    pub const WAKEUP: u32 = 8;
+}
+
+/// Classes of the state a task leaves the CPU in, as bits (for filters) and values (in keys).
+pub mod task_state {
+    /// `S`: interruptible sleep (waiting for an event, a timer, a lock taken with a futex).
+    pub const SLEEPING: u32 = 1;
+    /// `D`: uninterruptible sleep (mostly I/O and some kernel locks).
+    pub const UNINTERRUPTIBLE: u32 = 2;
+    /// `R`: still runnable (preempted, or yielded): the time off the CPU is run-queue wait.
+    pub const RUNNABLE: u32 = 4;
+    /// Stopped, traced, dead, idle kernel threads.
+    pub const OTHER: u32 = 8;
+
+    /// Classifies a `prev_state` value of `sched:sched_switch`. The low byte holds the
+    /// `TASK_REPORT` bits (0 = running), the next bit the "preempted" flag.
+    pub const fn classify(prev_state: u64) -> u32 {
+        let report = prev_state & 0xff;
+        if report == 0 {
+            RUNNABLE
+        } else if report & 1 != 0 {
+            SLEEPING
+        } else if report & 2 != 0 {
+            UNINTERRUPTIBLE
+        } else {
+            OTHER
+        }
+    }
+}
+
+/// Aggregated off-CPU time: who blocked, where, in which state.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OffCpuKey {
+    /// Process id.
+    pub tgid: u32,
+    /// Thread id, or zero for per-process aggregation.
+    pub tid: u32,
+    /// User stack id when the task left the CPU, or a negated errno.
+    pub user_stack_id: i32,
+    /// Kernel stack id when the task left the CPU, or a negated errno.
+    pub kernel_stack_id: i32,
+    /// One of the [`task_state`] classes.
+    pub state: u32,
+    /// Thread name.
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
+/// A task that left the CPU and has not come back yet.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffCpuStart {
+    /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) when it left.
+    pub since_ns: u64,
+    /// What it will be accounted under.
+    pub key: OffCpuKey,
+}
+
+/// Total time and number of events of one key.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Nanoseconds.
+    pub ns: u64,
+    /// Events.
+    pub count: u64,
+}
+
+/// One bucket of a run-queue latency histogram.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HistKey {
+    /// Process id of the waiting task (0 when unknown).
+    pub tgid: u32,
+    /// CPU it was switched in on, or [`ALL_CPUS`] without `--per-cpu`.
+    pub cpu: u32,
+    /// log2 bucket of the latency in microseconds: slot k holds [2^k, 2^(k+1)) us, slot 0 also 0.
+    pub slot: u32,
+}
+
+/// `HistKey::cpu` when histograms are not per CPU.
+pub const ALL_CPUS: u32 = u32::MAX;
+/// Number of log2 slots (2^63 us is far beyond any latency).
+pub const HIST_SLOTS: u32 = 64;
+
+/// Who woke whom, and from where.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WakeKey {
+    /// Process of the waker (the task running when the wakeup happened).
+    pub waker_tgid: u32,
+    /// Process of the woken task (0 when not known yet).
+    pub wakee_tgid: u32,
+    /// Woken thread id, or zero for per-process aggregation.
+    pub wakee_tid: u32,
+    /// Waker's user stack id, or a negated errno (or -1 when stacks were not asked for).
+    pub user_stack_id: i32,
+    /// Waker's kernel stack id, or a negated errno.
+    pub kernel_stack_id: i32,
+    /// Waker thread name.
+    pub waker_comm: [u8; TASK_COMM_LEN],
+    /// Woken thread name.
+    pub wakee_comm: [u8; TASK_COMM_LEN],
+}
+
+/// Per-thread scheduler counters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadStats {
+    /// Process id.
+    pub tgid: u32,
+    /// Keeps the counters 8-byte aligned (zero).
+    pub pad: u32,
+    /// Switches out in a sleeping state (the thread blocked).
+    pub voluntary: u64,
+    /// Switches out while runnable (preempted).
+    pub involuntary: u64,
+    /// Moves to another CPU (`sched_migrate_task`).
+    pub migrations: u64,
+    /// Thread name.
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: both are #[repr(C)] integers and byte arrays without padding, valid for any bit pattern.
     unsafe impl aya::Pod for super::SampleKey {}
     unsafe impl aya::Pod for super::ProcEvent {}
+    unsafe impl aya::Pod for super::OffCpuKey {}
+    unsafe impl aya::Pod for super::OffCpuStart {}
+    unsafe impl aya::Pod for super::Totals {}
+    unsafe impl aya::Pod for super::HistKey {}
+    unsafe impl aya::Pod for super::WakeKey {}
+    unsafe impl aya::Pod for super::ThreadStats {}
 }

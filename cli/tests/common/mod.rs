@@ -1,0 +1,130 @@
+//! Helpers shared by the integration tests that load eBPF programs for real.
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::{Mutex, MutexGuard, OnceLock},
+};
+
+/// Tests take turns: each checks that no armtune program stays loaded, which a parallel run would
+/// break, and the ratio test wants the CPUs to itself.
+pub static KERNEL: Mutex<()> = Mutex::new(());
+
+pub fn armtune() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_armtune"))
+}
+
+/// Locks the kernel for this test, or explains why it is skipped (fails under ARMTUNE_REQUIRE_BPF=1).
+pub fn bpf_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
+    let caps = armtune_probes::privileges::Capabilities::current();
+    if let Some(missing) = caps.missing_for_profiling() {
+        let why = format!("{test}: skipped: needs {missing} (run the tests as root)");
+        if std::env::var("ARMTUNE_REQUIRE_BPF").as_deref() == Ok("1") {
+            panic!("{why}, and ARMTUNE_REQUIRE_BPF=1 requires the eBPF tests to run");
+        }
+        eprintln!("{why}");
+        return None;
+    }
+    Some(KERNEL.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Compiles `workloads/SOURCE` with frame pointers and DWARF into the test tmpdir.
+pub fn build_workload(compiler: &str, source: &str, name: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workloads")
+        .join(source);
+    let status = Command::new(compiler)
+        .args(["-O2", "-g", "-fno-omit-frame-pointer", "-pthread", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("{compiler} is needed to build the test workloads ({e}): run ci/setup.sh")
+        });
+    assert!(status.success(), "building {}", src.display());
+    out
+}
+
+/// The off-CPU workload (`workloads/blocker.c`), compiled once per test run.
+pub fn blocker() -> &'static Path {
+    static BLOCKER: OnceLock<PathBuf> = OnceLock::new();
+    BLOCKER.get_or_init(|| build_workload("cc", "blocker.c", "blocker"))
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// The demo workload, compiled once per test run.
+pub fn demo() -> &'static Path {
+    static DEMO: OnceLock<PathBuf> = OnceLock::new();
+    DEMO.get_or_init(|| build_workload("cc", "demo.c", "demo"))
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run armtune");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "armtune panicked:\n{stderr}");
+    out
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Folded file as (frames, weight).
+pub fn read_folded(path: &Path) -> Vec<(Vec<String>, u64)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| {
+            let (stack, w) = l.rsplit_once(' ').unwrap();
+            (
+                stack.split(';').map(String::from).collect(),
+                w.parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Weight of stacks where `function` appears below `caller`.
+pub fn weight_under(stacks: &[(Vec<String>, u64)], caller: &str, function: &str) -> u64 {
+    stacks
+        .iter()
+        .filter(|(frames, _)| {
+            let c = frames.iter().position(|f| f == caller);
+            let f = frames.iter().position(|f| f == function);
+            matches!((c, f), (Some(c), Some(f)) if c < f)
+        })
+        .map(|(_, w)| w)
+        .sum()
+}
+
+pub fn assert_no_programs_left() {
+    let left = armtune_probes::object::loaded_programs();
+    assert!(left.is_empty(), "armtune programs still loaded: {left:?}");
+}
+
+/// Parses the SVG completely (panics when malformed) and returns its text.
+pub fn svg_text(path: &Path) -> String {
+    use quick_xml::{events::Event, Reader};
+    let data = std::fs::read(path).unwrap();
+    let mut reader = Reader::from_reader(data.as_slice());
+    let mut buf = Vec::new();
+    let mut text = String::new();
+    loop {
+        match reader.read_event_into(&mut buf).expect("well-formed SVG") {
+            Event::Text(t) => text.push_str(&t.unescape().unwrap()),
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    text
+}

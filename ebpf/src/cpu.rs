@@ -1,0 +1,36 @@
+//! CPU sampling on the software cpu-clock.
+
+use armtune_common::{counter, events, SampleKey};
+use aya_ebpf::{
+    bindings::BPF_F_USER_STACK,
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid},
+    macros::perf_event,
+    programs::PerfEventContext,
+};
+
+use crate::{add_one, bump, enabled, is_target, note_process, read_global, stack_id, COUNTS, PER_THREAD};
+
+/// CPU sample: count (who, user stack, kernel stack).
+#[perf_event]
+pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    let tid = pid_tgid as u32;
+    // The idle task is not work; perf shows it as swapper, which only hides the real profile.
+    if tid == 0 || !enabled(events::CPU) || !is_target(tgid) {
+        return 0;
+    }
+    bump(counter::SAMPLES);
+    note_process(tgid);
+    let key = SampleKey {
+        tgid,
+        tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
+        user_stack_id: stack_id(&ctx, BPF_F_USER_STACK as u64, counter::USER_STACK_LOST),
+        kernel_stack_id: stack_id(&ctx, 0, counter::KERNEL_STACK_LOST),
+        comm: bpf_get_current_comm().unwrap_or([0; 16]),
+    };
+    if !add_one(&COUNTS, &key) {
+        bump(counter::COUNT_MAP_FULL);
+    }
+    0
+}

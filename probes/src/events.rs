@@ -1,0 +1,205 @@
+//! Which events a profile records, as chosen with `--event`.
+
+use armtune_common::{events, task_state};
+
+use crate::{Error, Result};
+
+/// The set of event families to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSet {
+    /// CPU samples.
+    pub cpu: bool,
+    /// Off-CPU time by blocking stack.
+    pub off_cpu: bool,
+    /// Run-queue latency.
+    pub runq: bool,
+    /// Wakeups with waker stacks.
+    pub wakeup: bool,
+}
+
+impl Default for EventSet {
+    /// CPU samples only, as `profile` does without `--event`.
+    fn default() -> Self {
+        EventSet {
+            cpu: true,
+            off_cpu: false,
+            runq: false,
+            wakeup: false,
+        }
+    }
+}
+
+/// The names `--event` accepts, with what they turn on.
+pub const EVENT_NAMES: &[(&str, &str)] = &[
+    ("cpu", "CPU samples (on-CPU flame graph)"),
+    (
+        "off-cpu",
+        "time blocked off the CPU, by stack (off-CPU flame graph)",
+    ),
+    ("runq", "run-queue latency histograms"),
+    (
+        "wakeup",
+        "who woke whom, with waker stacks (wakeup flame graph)",
+    ),
+    ("sched", "off-cpu + runq + wakeup"),
+];
+
+impl EventSet {
+    /// Parses a comma-separated list such as `cpu,off-cpu` or `sched`.
+    pub fn parse(list: &str) -> Result<EventSet> {
+        let mut set = EventSet {
+            cpu: false,
+            off_cpu: false,
+            runq: false,
+            wakeup: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "cpu" => set.cpu = true,
+                "off-cpu" | "offcpu" => set.off_cpu = true,
+                "runq" => set.runq = true,
+                "wakeup" | "wakeups" => set.wakeup = true,
+                "sched" => {
+                    set.off_cpu = true;
+                    set.runq = true;
+                    set.wakeup = true;
+                }
+                other => {
+                    let known: Vec<&str> = EVENT_NAMES.iter().map(|(n, _)| *n).collect();
+                    return Err(Error::Invalid(format!(
+                        "unknown event {other:?}: choose from {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        if set
+            == (EventSet {
+                cpu: false,
+                off_cpu: false,
+                runq: false,
+                wakeup: false,
+            })
+        {
+            return Err(Error::Invalid("--event needs at least one event".into()));
+        }
+        Ok(set)
+    }
+
+    /// Whether any scheduler tracepoint is needed.
+    pub fn sched(&self) -> bool {
+        self.off_cpu || self.runq || self.wakeup
+    }
+
+    /// The `EVENTS` global of the eBPF object.
+    pub fn bits(&self) -> u32 {
+        let mut bits = 0;
+        for (on, bit) in [
+            (self.cpu, events::CPU),
+            (self.off_cpu, events::OFF_CPU),
+            (self.runq, events::RUNQ),
+            (self.wakeup, events::WAKEUP),
+        ] {
+            if on {
+                bits |= bit;
+            }
+        }
+        bits
+    }
+
+    /// Names of the chosen events, for titles and JSON.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.cpu, "cpu"),
+            (self.off_cpu, "off-cpu"),
+            (self.runq, "runq"),
+            (self.wakeup, "wakeup"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// Parses `--off-cpu-state` values: `S` (sleeping), `D` (uninterruptible), `R` (preempted), `all`.
+pub fn parse_states(list: &str) -> Result<u32> {
+    let mut bits = 0;
+    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        bits |= match s {
+            "S" | "s" | "sleeping" => task_state::SLEEPING,
+            "D" | "d" | "uninterruptible" => task_state::UNINTERRUPTIBLE,
+            "R" | "r" | "runnable" | "preempted" => task_state::RUNNABLE,
+            "all" => {
+                task_state::SLEEPING
+                    | task_state::UNINTERRUPTIBLE
+                    | task_state::RUNNABLE
+                    | task_state::OTHER
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unknown task state {other:?}: use S, D, R or all"
+                )));
+            }
+        };
+    }
+    if bits == 0 {
+        return Err(Error::Invalid(
+            "--off-cpu-state needs at least one state".into(),
+        ));
+    }
+    Ok(bits)
+}
+
+/// The marker frame naming a task-state class in off-CPU stacks.
+pub fn state_marker(class: u32) -> &'static str {
+    match class {
+        task_state::SLEEPING => "[sleeping]",
+        task_state::UNINTERRUPTIBLE => "[uninterruptible]",
+        task_state::RUNNABLE => "[preempted]",
+        _ => "[other state]",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_and_groups() {
+        let s = EventSet::parse("cpu,off-cpu").unwrap();
+        assert!(s.cpu && s.off_cpu && !s.runq && !s.wakeup);
+        let s = EventSet::parse("sched").unwrap();
+        assert!(!s.cpu && s.off_cpu && s.runq && s.wakeup && s.sched());
+        assert_eq!(s.bits(), events::OFF_CPU | events::RUNQ | events::WAKEUP);
+        assert_eq!(EventSet::default().names(), ["cpu"]);
+    }
+
+    #[test]
+    fn rejects_unknown_and_empty() {
+        let err = EventSet::parse("cpu,cycles").unwrap_err().to_string();
+        assert!(
+            err.contains("\"cycles\"") && err.contains("off-cpu"),
+            "{err}"
+        );
+        assert!(EventSet::parse(",").is_err());
+    }
+
+    #[test]
+    fn states() {
+        assert_eq!(
+            parse_states("S,D").unwrap(),
+            task_state::SLEEPING | task_state::UNINTERRUPTIBLE
+        );
+        assert!(parse_states("X").is_err());
+        assert_eq!(
+            state_marker(task_state::UNINTERRUPTIBLE),
+            "[uninterruptible]"
+        );
+        // prev_state values as kernels report them: 0 running, 0x100 preempted, 1 S, 2 D, 0x80 idle.
+        assert_eq!(task_state::classify(0), task_state::RUNNABLE);
+        assert_eq!(task_state::classify(0x100), task_state::RUNNABLE);
+        assert_eq!(task_state::classify(1), task_state::SLEEPING);
+        assert_eq!(task_state::classify(2), task_state::UNINTERRUPTIBLE);
+        assert_eq!(task_state::classify(0x80), task_state::OTHER);
+    }
+}

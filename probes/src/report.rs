@@ -1,0 +1,201 @@
+//! Everything one profile run produced, named and ready to render: the flame-graph profiles of
+//! each recorded event, run-queue histograms, wakeup and thread tables.
+
+use serde_json::{json, Value};
+
+use crate::{
+    capture::{Capture, RunqHistogram, ThreadRow, WakePair},
+    profile::{Profile, Unit},
+    symbolize::Symbolizer,
+};
+
+/// The results of a run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// On-CPU profile (weight: samples), when `cpu` was recorded.
+    pub cpu: Option<Profile>,
+    /// Off-CPU profile (weight: microseconds), when `off-cpu` was recorded.
+    pub off_cpu: Option<Profile>,
+    /// Waker-stack profile (weight: wakeups), when `wakeup` was recorded.
+    pub wakeups: Option<Profile>,
+    /// Run-queue histograms, when `runq` was recorded.
+    pub runq: Vec<RunqHistogram>,
+    /// Who woke whom.
+    pub wake_pairs: Vec<WakePair>,
+    /// Per-thread switch and migration counts (scheduler events).
+    pub threads: Vec<ThreadRow>,
+}
+
+impl Report {
+    /// Names every stack of `capture`.
+    pub fn build(capture: &Capture, symbolizer: &mut Symbolizer) -> Report {
+        let events = &capture.meta.events;
+        let has = |e: &str| events.iter().any(|x| x == e) || (events.is_empty() && e == "cpu");
+        let meta = capture.meta.clone();
+        Report {
+            cpu: has("cpu").then(|| symbolizer.profile(capture)),
+            off_cpu: has("off-cpu").then(|| {
+                symbolizer.stacks(
+                    &capture.off_cpu,
+                    &capture.maps,
+                    Unit::off_cpu_us(),
+                    meta.clone(),
+                    0.001,
+                )
+            }),
+            wakeups: has("wakeup").then(|| {
+                symbolizer.stacks(
+                    &capture.wakeups,
+                    &capture.maps,
+                    Unit::wakeups(),
+                    meta.clone(),
+                    1.0,
+                )
+            }),
+            runq: capture.runq.clone(),
+            wake_pairs: capture.wake_pairs.clone(),
+            threads: capture.threads.clone(),
+        }
+    }
+
+    /// The profile the main output shows: on- and off-CPU combined on one wall-time scale when
+    /// both were recorded, else whichever flame graph was recorded (CPU first).
+    pub fn main_profile(&self) -> Option<Profile> {
+        match (&self.cpu, &self.off_cpu) {
+            (Some(cpu), Some(off)) => Some(Profile::combine(cpu, off)),
+            (Some(cpu), None) => Some(cpu.clone()),
+            (None, Some(off)) => Some(off.clone()),
+            (None, None) => self.wakeups.clone(),
+        }
+    }
+
+    /// Run-queue histograms of all processes merged, per CPU when recorded per CPU.
+    pub fn runq_overall(&self) -> Vec<RunqHistogram> {
+        let mut by_cpu: std::collections::BTreeMap<Option<u32>, RunqHistogram> = Default::default();
+        for h in &self.runq {
+            by_cpu
+                .entry(h.cpu)
+                .or_insert_with(|| RunqHistogram {
+                    tgid: 0,
+                    comm: "all".into(),
+                    cpu: h.cpu,
+                    histogram: Default::default(),
+                })
+                .histogram
+                .merge(&h.histogram);
+        }
+        by_cpu.into_values().collect()
+    }
+
+    /// The JSON document: the main profile's fields at the top level (as for CPU-only runs), then
+    /// `profiles` (each recorded flame graph), `runq` (with percentiles), `wakeups`, `threads`.
+    pub fn to_json(&self) -> Value {
+        let main = self.main_profile();
+        let mut doc = serde_json::to_value(&main).unwrap_or(Value::Null);
+        if !doc.is_object() {
+            doc = json!({});
+        }
+        let obj = doc.as_object_mut().unwrap();
+        let mut profiles = serde_json::Map::new();
+        for (name, p) in [
+            ("cpu", &self.cpu),
+            ("off-cpu", &self.off_cpu),
+            ("wakeup", &self.wakeups),
+        ] {
+            if let Some(p) = p {
+                profiles.insert(name.into(), serde_json::to_value(p).unwrap_or(Value::Null));
+            }
+        }
+        obj.insert("profiles".into(), Value::Object(profiles));
+        let runq: Vec<Value> = self
+            .runq
+            .iter()
+            .map(|h| {
+                let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
+                let pct = |p: f64| h.histogram.percentile_us(p);
+                v["count"] = json!(h.histogram.count());
+                v["p50_us"] = json!(pct(50.0));
+                v["p90_us"] = json!(pct(90.0));
+                v["p99_us"] = json!(pct(99.0));
+                v["max_us"] = json!(h.histogram.max_ns as f64 / 1000.0);
+                v
+            })
+            .collect();
+        obj.insert("runq".into(), Value::Array(runq));
+        obj.insert(
+            "wakeups".into(),
+            serde_json::to_value(&self.wake_pairs).unwrap_or(Value::Null),
+        );
+        obj.insert(
+            "threads".into(),
+            serde_json::to_value(&self.threads).unwrap_or(Value::Null),
+        );
+        doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{capture::RawSample, histogram::Log2Histogram, profile::Meta};
+
+    fn capture(events: &[&str]) -> Capture {
+        let mut c = Capture {
+            meta: Meta {
+                events: events.iter().map(|s| s.to_string()).collect(),
+                frequency_hz: 100,
+                ..Meta::default()
+            },
+            ..Capture::default()
+        };
+        c.samples.push(RawSample {
+            comm: "svc".into(),
+            user: vec![0x10],
+            count: 4,
+            ..RawSample::default()
+        });
+        c.off_cpu.push(RawSample {
+            comm: "svc".into(),
+            markers: vec!["[sleeping]".into()],
+            user: vec![0x10],
+            count: 7_000_000,
+            ..RawSample::default()
+        });
+        let mut h = Log2Histogram {
+            max_ns: 900_000,
+            ..Default::default()
+        };
+        h.add(9, 10);
+        c.runq.push(RunqHistogram {
+            tgid: 5,
+            comm: "svc".into(),
+            cpu: None,
+            histogram: h,
+        });
+        c
+    }
+
+    #[test]
+    fn main_profile_combines_on_and_off_cpu() {
+        let r = Report::build(&capture(&["cpu", "off-cpu"]), &mut Symbolizer::new());
+        let main = r.main_profile().unwrap();
+        assert_eq!(main.unit, Unit::wall_us());
+        assert_eq!(main.total(), 40_000 + 7_000);
+        let r = Report::build(&capture(&["off-cpu"]), &mut Symbolizer::new());
+        assert_eq!(r.main_profile().unwrap().unit, Unit::off_cpu_us());
+        assert!(r.cpu.is_none());
+    }
+
+    #[test]
+    fn json_keeps_cpu_layout_and_adds_sections() {
+        let r = Report::build(&capture(&["cpu", "runq"]), &mut Symbolizer::new());
+        let v = r.to_json();
+        assert_eq!(v["unit"]["name"], "samples");
+        assert_eq!(v["stacks"][0]["weight"], 4);
+        assert!(v["profiles"]["cpu"].is_object());
+        assert_eq!(v["runq"][0]["count"], 10);
+        let p50 = v["runq"][0]["p50_us"].as_f64().unwrap();
+        assert!((512.0..=900.0).contains(&p50), "{p50}");
+        assert_eq!(v["runq"][0]["max_us"], 900.0);
+    }
+}
