@@ -285,8 +285,10 @@ fn pid_target_closes_blocks_still_open_at_the_end() {
         "only the pid: {stacks:?}"
     );
     let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    // The block in progress when the probes attached has no known start and is not counted (at
+    // most one 200 ms sleep); everything after it is, including the block open at the end.
     assert!(
-        (850_000..=1_100_000).contains(&total),
+        (750_000..=1_100_000).contains(&total),
         "about the 1 s profiled, blocked: {total} us"
     );
     assert!(
