@@ -37,6 +37,19 @@ pub enum Format {
     Json,
 }
 
+/// Which stacks to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stacks {
+    /// User and kernel stacks.
+    Both,
+    /// User stacks only.
+    User,
+    /// Kernel stacks only.
+    Kernel,
+    /// No stacks.
+    None,
+}
+
 /// Arguments of `armtune profile`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
@@ -78,6 +91,10 @@ pub struct Args {
     /// Run-queue latency: a histogram per CPU as well.
     #[arg(long)]
     per_cpu: bool,
+    /// Stacks to record: both, user, kernel, or none (cheapest; off-CPU time then by process and
+    /// state only).
+    #[arg(long, value_enum, default_value_t = Stacks::Both)]
+    stacks: Stacks,
     /// Samples per second on each CPU (software cpu-clock). 99 avoids lockstep with periodic work.
     #[arg(short = 'F', long, default_value_t = 99)]
     freq: u64,
@@ -202,6 +219,12 @@ pub fn run(args: Args) -> Result<Outcome> {
         off_cpu_states,
         min_block: args.min_block,
         runq_per_cpu: args.per_cpu,
+        stack_kinds: match args.stacks {
+            Stacks::Both => 3,
+            Stacks::User => 1,
+            Stacks::Kernel => 2,
+            Stacks::None => 0,
+        },
     };
     let mut session = Session::start(options, &interrupted)?;
 

@@ -120,7 +120,7 @@ fn run_queue_latency_grows_with_more_threads_than_cpus() {
             .iter()
             .max_by_key(|h| h["count"].as_u64().unwrap())
             .unwrap();
-        assert!(main["comm"] == "demo", "{main}");
+        assert!(main["comm"] == "demo", "{runq:?}");
         p50.push((
             threads,
             waits,

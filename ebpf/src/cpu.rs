@@ -2,13 +2,12 @@
 
 use armtune_common::{counter, events, SampleKey};
 use aya_ebpf::{
-    bindings::BPF_F_USER_STACK,
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid},
     macros::perf_event,
     programs::PerfEventContext,
 };
 
-use crate::{add_one, bump, enabled, is_target, note_process, read_global, stack_id, COUNTS, PER_THREAD};
+use crate::{add_one, bump, enabled, is_target, note_process, read_global, kernel_stack, user_stack, COUNTS, PER_THREAD};
 
 /// CPU sample: count (who, user stack, kernel stack).
 #[perf_event]
@@ -25,8 +24,8 @@ pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
     let key = SampleKey {
         tgid,
         tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
-        user_stack_id: stack_id(&ctx, BPF_F_USER_STACK as u64, counter::USER_STACK_LOST),
-        kernel_stack_id: stack_id(&ctx, 0, counter::KERNEL_STACK_LOST),
+        user_stack_id: user_stack(&ctx),
+        kernel_stack_id: kernel_stack(&ctx),
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
     };
     if !add_one(&COUNTS, &key) {

@@ -40,6 +40,9 @@ static PER_THREAD: u8 = 0;
 /// Bits of `armtune_common::events`: which programs record (the others return at once).
 #[no_mangle]
 static EVENTS: u32 = 0;
+/// Which stacks to record: bit 0 user, bit 1 kernel (`--stacks`, as bcc's -U / -K).
+#[no_mangle]
+static STACK_KINDS: u32 = 3;
 /// Byte offset of `child_pid` in the `sched:sched_process_fork` record, read by the loader from the
 /// tracepoint's format file because it differs between kernels.
 #[no_mangle]
@@ -133,6 +136,24 @@ fn add_one<K>(map: &HashMap<K, u64>, key: &K) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// The user stack id of the current task, or -1 when user stacks are not recorded.
+#[inline(always)]
+fn user_stack<C: EbpfContext>(ctx: &C) -> i32 {
+    if read_global(&STACK_KINDS) & 1 == 0 {
+        return -1;
+    }
+    stack_id(ctx, aya_ebpf::bindings::BPF_F_USER_STACK as u64, counter::USER_STACK_LOST)
+}
+
+/// The kernel stack id of the current task, or -1 when kernel stacks are not recorded.
+#[inline(always)]
+fn kernel_stack<C: EbpfContext>(ctx: &C) -> i32 {
+    if read_global(&STACK_KINDS) & 2 == 0 {
+        return -1;
+    }
+    stack_id(ctx, 0, counter::KERNEL_STACK_LOST)
 }
 
 /// Stack id of the current task, with losses (collision, full map) counted; "no such stack"

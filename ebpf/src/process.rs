@@ -1,7 +1,11 @@
 //! Process life cycle: following forks of targets, noticing execs.
 
 use armtune_common::{counter, proc_event};
-use aya_ebpf::{helpers::bpf_get_current_pid_tgid, macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid},
+    macros::tracepoint,
+    programs::TracePointContext,
+};
 
 use crate::{announce, bump, filtering, is_target, read_global, FORK_CHILD_PID_OFFSET, SEEN, TARGETS};
 
@@ -27,10 +31,16 @@ pub fn armtune_fork(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// `sched:sched_process_exec`: a target replaced its image; the loader re-reads its mappings.
+/// `sched:sched_process_exec`: a target replaced its image; the loader re-reads its mappings, and
+/// the thread's recorded name becomes the new program's (a spawned command first blocks, as
+/// armtune's child, under armtune's name).
 #[tracepoint]
 pub fn armtune_exec(_ctx: TracePointContext) -> u32 {
-    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if let Some(task) = crate::sched::TASKS.get_ptr_mut(&(pid_tgid as u32)) {
+        unsafe { (*task).comm = bpf_get_current_comm().unwrap_or([0; 16]) };
+    }
     if is_target(tgid) && unsafe { SEEN.get(&tgid) }.is_some() {
         announce(proc_event::EXEC, tgid);
     }

@@ -2,25 +2,21 @@
 //! context-switch and migration counts.
 //!
 //! Classic tracepoints carry only the *previous* task's identity through `current`; the next and
-//! the woken task arrive as thread ids. `TIDS` maps the thread ids of targets to their process, so
-//! the next/woken side can be filtered and keyed by process without BTF. Field offsets come from the
-//! format files, through the globals below.
+//! the woken task arrive as thread ids. `TASKS` holds one entry per target thread (its process,
+//! counters and open intervals), so the next/woken side is filtered and keyed by process without
+//! BTF, and a context switch costs one map lookup per side. Field offsets come from the format
+//! files, through the globals below.
 
-use armtune_common::{
-    counter, events, task_state, HistKey, OffCpuKey, OffCpuStart, ThreadStats, Totals, WakeKey, ALL_CPUS,
-    HIST_SLOTS,
-};
+use armtune_common::{counter, events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS};
 use aya_ebpf::{
-    bindings::{BPF_F_USER_STACK, BPF_NOEXIST},
+    bindings::BPF_NOEXIST,
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_smp_processor_id, bpf_ktime_get_ns},
     macros::{map, tracepoint},
     maps::{HashMap, LruHashMap},
     programs::TracePointContext,
 };
 
-use crate::{
-    add_one, atomic_add, bump, enabled, filtering, is_target, note_process, read_global, stack_id, PER_THREAD,
-};
+use crate::{add_one, atomic_add, bump, enabled, filtering, is_target, note_process, read_global, kernel_stack, user_stack, PER_THREAD};
 
 /// `sched_switch.prev_pid` offset.
 #[no_mangle]
@@ -56,54 +52,35 @@ static RUNQ_PER_CPU: u8 = 0;
 #[no_mangle]
 static WAKEUP_STACKS: u8 = 0;
 
-/// Thread id -> process id of every target thread seen.
+/// Every target thread seen: process, counters, open off-CPU and run-queue intervals. LRU so a
+/// run over a churning thread pool cannot fill it; lookups only set a reference bit.
 #[map]
-static TIDS: LruHashMap<u32, u32> = LruHashMap::with_max_entries(65536, 0);
-/// Threads off the CPU now: since when, and under which key their time will be added.
-#[map]
-static OFF_START: LruHashMap<u32, OffCpuStart> = LruHashMap::with_max_entries(65536, 0);
+pub(crate) static TASKS: LruHashMap<u32, TaskInfo> = LruHashMap::with_max_entries(65536, 0);
 /// Off-CPU time per key.
 #[map]
 static OFF_CPU: HashMap<OffCpuKey, Totals> = HashMap::with_max_entries(65536, 0);
-/// Threads waiting in a run queue: since when.
-#[map]
-static RUNQ_START: LruHashMap<u32, u64> = LruHashMap::with_max_entries(65536, 0);
 /// Run-queue latency histograms.
 #[map]
 static RUNQ_HIST: HashMap<HistKey, u64> = HashMap::with_max_entries(16384, 0);
-/// Longest run-queue wait per process, nanoseconds.
-#[map]
-static RUNQ_MAX: HashMap<u32, u64> = HashMap::with_max_entries(8192, 0);
 /// Wakeup counts per (waker, wakee, waker stack).
 #[map]
 static WAKEUPS: HashMap<WakeKey, u64> = HashMap::with_max_entries(65536, 0);
-/// Per-thread switch and migration counts.
-#[map]
-static THREADS: LruHashMap<u32, ThreadStats> = LruHashMap::with_max_entries(65536, 0);
 
 #[inline(always)]
 fn read_pid(ctx: &TracePointContext, offset: &u32) -> u32 {
     unsafe { ctx.read_at::<i32>(read_global(offset) as usize) }.unwrap_or(0) as u32
 }
 
-/// The process of thread `tid` when it is a target (or of anyone when not filtering; 0 = unknown).
+/// The entry of thread `tid` of process `tgid`, created when new.
 #[inline(always)]
-fn target_process(tid: u32) -> Option<u32> {
-    match unsafe { TIDS.get(&tid) } {
-        Some(tgid) => Some(*tgid),
-        None if !filtering() => Some(0),
-        None => None,
+fn task_entry(tid: u32, tgid: u32) -> Option<*mut TaskInfo> {
+    if let Some(t) = TASKS.get_ptr_mut(&tid) {
+        return Some(t);
     }
-}
-
-#[inline(always)]
-fn thread_stats(tid: u32, tgid: u32, comm: &[u8; 16]) -> Option<*mut ThreadStats> {
-    if let Some(s) = THREADS.get_ptr_mut(&tid) {
-        return Some(s);
-    }
-    let fresh = ThreadStats { tgid, comm: *comm, ..ThreadStats::default() };
-    let _ = THREADS.insert(&tid, &fresh, BPF_NOEXIST as u64);
-    THREADS.get_ptr_mut(&tid)
+    let fresh = TaskInfo { tgid, ..TaskInfo::default() };
+    let _ = TASKS.insert(&tid, &fresh, BPF_NOEXIST as u64);
+    note_process(tgid);
+    TASKS.get_ptr_mut(&tid)
 }
 
 /// `sched:sched_switch`: the previous task (current) leaves the CPU, the next one arrives.
@@ -116,20 +93,29 @@ pub fn armtune_switch(ctx: TracePointContext) -> u32 {
         switched_out(&ctx, prev, now);
     }
     if next != 0 {
-        switched_in(next, now);
+        if let Some(task) = TASKS.get_ptr_mut(&next) {
+            switched_in(next, unsafe { &mut *task }, now);
+        }
     }
     0
 }
 
 #[inline(always)]
 fn switched_out(ctx: &TracePointContext, tid: u32, now: u64) {
-    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    if !is_target(tgid) {
-        return;
-    }
-    let _ = TIDS.insert(&tid, &tgid, 0);
-    note_process(tgid);
-    bump(counter::SWITCHES);
+    let task = match TASKS.get_ptr_mut(&tid) {
+        Some(t) => t,
+        None => {
+            let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+            if !is_target(tgid) {
+                return;
+            }
+            match task_entry(tid, tgid) {
+                Some(t) => t,
+                None => return,
+            }
+        }
+    };
+    let task = unsafe { &mut *task };
     let state = unsafe {
         if read_global(&SWITCH_PREV_STATE_SIZE) == 8 {
             ctx.read_at::<u64>(read_global(&SWITCH_PREV_STATE) as usize).unwrap_or(0)
@@ -138,65 +124,56 @@ fn switched_out(ctx: &TracePointContext, tid: u32, now: u64) {
         }
     };
     let class = task_state::classify(state);
-    let comm = bpf_get_current_comm().unwrap_or([0; 16]);
-    if let Some(stats) = thread_stats(tid, tgid, &comm) {
-        // Threads rename themselves (pthread_setname_np): keep the latest name.
-        unsafe { (*stats).comm = comm };
-        let field = if class == task_state::RUNNABLE {
-            unsafe { core::ptr::addr_of_mut!((*stats).involuntary) }
-        } else {
-            unsafe { core::ptr::addr_of_mut!((*stats).voluntary) }
-        };
-        atomic_add(field, 1);
+    if task.state == 0 {
+        // Created by a wakeup, on behalf of the waker: now it is current, take its own names.
+        task.tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+        task.comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    }
+    task.state = class;
+    // Only this CPU switches this task out: plain adds suffice.
+    if class == task_state::RUNNABLE {
+        task.involuntary += 1;
+    } else {
+        task.voluntary += 1;
     }
     if enabled(events::OFF_CPU) && read_global(&OFF_CPU_STATES) & class != 0 {
-        let start = OffCpuStart {
-            since_ns: now,
-            key: OffCpuKey {
-                tgid,
-                tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
-                user_stack_id: stack_id(ctx, BPF_F_USER_STACK as u64, counter::USER_STACK_LOST),
-                kernel_stack_id: stack_id(ctx, 0, counter::KERNEL_STACK_LOST),
-                state: class,
-                comm,
-            },
-        };
-        if OFF_START.insert(&tid, &start, 0).is_err() {
-            bump(counter::OFF_CPU_LOST);
-        }
+        task.user_stack_id = user_stack(ctx);
+        task.kernel_stack_id = kernel_stack(ctx);
+        task.off_since_ns = now;
     }
     if enabled(events::RUNQ) {
-        if class == task_state::RUNNABLE {
-            // Preempted while runnable: it waits in the run queue from now on.
-            if RUNQ_START.insert(&tid, &now, 0).is_err() {
-                bump(counter::RUNQ_LOST);
-            }
-        } else {
-            // A wakeup that found the task still on its CPU leaves a start behind; it is asleep now.
-            let _ = RUNQ_START.remove(&tid);
-        }
+        // Preempted while runnable: it waits in the run queue from now on. Asleep: any start a
+        // wakeup left while the task was still on its CPU is void.
+        task.runq_since_ns = if class == task_state::RUNNABLE { now } else { 0 };
     }
 }
 
 #[inline(always)]
-fn switched_in(tid: u32, now: u64) {
-    if enabled(events::OFF_CPU) {
-        if let Some(start) = unsafe { OFF_START.get(&tid) } {
-            let start = *start;
-            let _ = OFF_START.remove(&tid);
-            let delta = now.saturating_sub(start.since_ns);
-            if delta >= read_global(&MIN_BLOCK_NS) && !add_totals(&start.key, delta) {
+fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
+    if task.off_since_ns != 0 {
+        let delta = now.saturating_sub(task.off_since_ns);
+        task.off_since_ns = 0;
+        if delta >= read_global(&MIN_BLOCK_NS) {
+            let key = OffCpuKey {
+                tgid: task.tgid,
+                tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
+                user_stack_id: task.user_stack_id,
+                kernel_stack_id: task.kernel_stack_id,
+                state: task.state,
+                comm: task.comm,
+            };
+            if !add_totals(&key, delta) {
                 bump(counter::OFF_CPU_LOST);
             }
         }
     }
-    if enabled(events::RUNQ) {
-        if let Some(since) = unsafe { RUNQ_START.get(&tid) } {
-            let delta = now.saturating_sub(*since);
-            let _ = RUNQ_START.remove(&tid);
-            let tgid = unsafe { TIDS.get(&tid) }.copied().unwrap_or(0);
-            record_runq(tgid, delta);
+    if task.runq_since_ns != 0 {
+        let delta = now.saturating_sub(task.runq_since_ns);
+        task.runq_since_ns = 0;
+        if delta > task.runq_max_ns {
+            task.runq_max_ns = delta;
         }
+        record_runq(task.tgid, delta);
     }
 }
 
@@ -243,18 +220,6 @@ fn record_runq(tgid: u32, delta_ns: u64) {
     if !add_one(&RUNQ_HIST, &key) {
         bump(counter::RUNQ_LOST);
     }
-    match RUNQ_MAX.get_ptr_mut(&tgid) {
-        // Racy max: two CPUs may both read a smaller value; the larger write can lose. Rare, and
-        // only ever under-reports a maximum that the histogram still shows.
-        Some(max) => unsafe {
-            if delta_ns > *max {
-                *max = delta_ns;
-            }
-        },
-        None => {
-            let _ = RUNQ_MAX.insert(&tgid, &delta_ns, BPF_NOEXIST as u64);
-        }
-    }
 }
 
 /// `sched:sched_wakeup`: a task becomes runnable.
@@ -278,14 +243,23 @@ fn woken(ctx: &TracePointContext, new: bool) {
         return;
     }
     let waker_tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    if new && filtering() && unsafe { crate::TARGETS.get(&waker_tgid) }.is_some() {
-        // A target's new thread or child process: a target too.
-        let _ = TIDS.insert(&wakee, &waker_tgid, 0);
-    }
-    let Some(wakee_tgid) = target_process(wakee) else { return };
-    let now = unsafe { bpf_ktime_get_ns() };
-    if enabled(events::RUNQ) && RUNQ_START.insert(&wakee, &now, 0).is_err() {
-        bump(counter::RUNQ_LOST);
+    let task = match TASKS.get_ptr_mut(&wakee) {
+        Some(t) => t,
+        // A target's new thread or child process is a target too. Its entry starts here with the
+        // creator's identity; the first switch-out puts in its own (state 0 marks "not yet").
+        None if new && is_target(waker_tgid) => match task_entry(wakee, waker_tgid) {
+            Some(t) => t,
+            None => return,
+        },
+        None if !filtering() => match task_entry(wakee, 0) {
+            Some(t) => t,
+            None => return,
+        },
+        None => return,
+    };
+    let task = unsafe { &mut *task };
+    if enabled(events::RUNQ) {
+        task.runq_since_ns = unsafe { bpf_ktime_get_ns() };
     }
     if enabled(events::WAKEUP) {
         let mut wakee_comm = [0u8; 16];
@@ -299,10 +273,10 @@ fn woken(ctx: &TracePointContext, new: bool) {
         }
         let key = WakeKey {
             waker_tgid,
-            wakee_tgid,
+            wakee_tgid: task.tgid,
             wakee_tid: if read_global(&PER_THREAD) != 0 { wakee } else { 0 },
-            user_stack_id: if stacks { stack_id(ctx, BPF_F_USER_STACK as u64, counter::USER_STACK_LOST) } else { -1 },
-            kernel_stack_id: if stacks { stack_id(ctx, 0, counter::KERNEL_STACK_LOST) } else { -1 },
+            user_stack_id: if stacks { user_stack(ctx) } else { -1 },
+            kernel_stack_id: if stacks { kernel_stack(ctx) } else { -1 },
             waker_comm: bpf_get_current_comm().unwrap_or([0; 16]),
             wakee_comm,
         };
@@ -316,13 +290,8 @@ fn woken(ctx: &TracePointContext, new: bool) {
 #[tracepoint]
 pub fn armtune_migrate(ctx: TracePointContext) -> u32 {
     let tid = read_pid(&ctx, &MIGRATE_PID);
-    if tid == 0 {
-        return 0;
-    }
-    let Some(tgid) = target_process(tid) else { return 0 };
-    let comm = [0u8; 16];
-    if let Some(stats) = thread_stats(tid, tgid, &comm) {
-        atomic_add(unsafe { core::ptr::addr_of_mut!((*stats).migrations) }, 1);
+    if let Some(task) = TASKS.get_ptr_mut(&tid) {
+        atomic_add(unsafe { core::ptr::addr_of_mut!((*task).migrations) }, 1);
     }
     0
 }

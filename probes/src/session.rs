@@ -10,8 +10,8 @@ use std::{
 };
 
 use armtune_common::{
-    counter, proc_event, HistKey, OffCpuKey, OffCpuStart, ProcEvent, SampleKey, ThreadStats,
-    Totals, WakeKey, ALL_CPUS,
+    counter, proc_event, HistKey, OffCpuKey, ProcEvent, SampleKey, TaskInfo, Totals, WakeKey,
+    ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
@@ -87,6 +87,8 @@ pub struct Options {
     pub min_block: Duration,
     /// Run-queue histograms per CPU as well.
     pub runq_per_cpu: bool,
+    /// Which stacks to record (`armtune_common` bits: 1 user, 2 kernel).
+    pub stack_kinds: u32,
 }
 
 impl Default for Options {
@@ -102,6 +104,7 @@ impl Default for Options {
                 | armtune_common::task_state::UNINTERRUPTIBLE,
             min_block: Duration::ZERO,
             runq_per_cpu: false,
+            stack_kinds: 3,
         }
     }
 }
@@ -115,8 +118,6 @@ pub struct Counters {
     pub lost: Losses,
     /// Child processes the fork tracepoint added to the target.
     pub children: u64,
-    /// Context switches of targets (scheduler events only).
-    pub switches: u64,
 }
 
 /// Why polling says the profile should end.
@@ -140,6 +141,8 @@ pub struct Session {
     live: HashSet<u32>,
     child: Option<Child>,
     pids: Vec<u32>,
+    /// Pid of the spawned command, kept after the child is handed to the caller.
+    spawned_pid: Option<u32>,
     /// pidfds of the command or the `--pid` processes: readable when they exit, so polling wakes
     /// at once instead of on the next tick.
     exit_fds: Vec<OwnedFd>,
@@ -213,14 +216,15 @@ impl Session {
             .set_global("MIN_BLOCK_NS", &min_block_ns, true)
             .set_global("RUNQ_PER_CPU", &runq_per_cpu, true)
             .set_global("WAKEUP_STACKS", &wakeup_stacks, true)
+            .set_global("STACK_KINDS", &options.stack_kinds, true)
             .set_max_entries("STACKS", options.stack_entries)
             .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 });
         // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
         for (on, maps) in [
-            (events.off_cpu, &["OFF_START", "OFF_CPU"][..]),
-            (events.runq, &["RUNQ_START", "RUNQ_HIST", "RUNQ_MAX"][..]),
+            (events.off_cpu, &["OFF_CPU"][..]),
+            (events.runq, &["RUNQ_HIST"][..]),
             (events.wakeup, &["WAKEUPS"][..]),
-            (events.sched(), &["TIDS", "THREADS"][..]),
+            (events.sched(), &["TASKS"][..]),
         ] {
             if !on {
                 for map in maps {
@@ -282,6 +286,7 @@ impl Session {
             return Err(Error::Interrupted);
         }
         let child = pending.map(|p| p.release()).transpose()?;
+        let spawned_pid = child.as_ref().map(Child::pid);
         let exit_fds = child
             .as_ref()
             .map(Child::pid)
@@ -298,6 +303,7 @@ impl Session {
             live: HashSet::new(),
             child,
             pids,
+            spawned_pid,
             exit_fds,
             options,
             started: now,
@@ -382,7 +388,6 @@ impl Session {
                 wakeups: read(counter::WAKEUP_LOST),
             },
             children: read(counter::CHILDREN_FOLLOWED),
-            switches: read(counter::SWITCHES),
         })
     }
 
@@ -427,22 +432,33 @@ impl Session {
                     .into_iter()
                     .map(String::from)
                     .collect(),
-                switches: counters.switches,
+                switches: 0,
             },
             ..Capture::default()
         };
         let events = self.options.events;
+        let before_exec = self.spawned_before_exec();
         if events.cpu {
             capture.samples = self.drain_cpu(&stacks)?;
+            capture.samples.retain(|s| !before_exec(s));
         }
-        if events.sched() {
-            capture.threads = self.drain_threads()?;
-        }
+        let tasks = if events.sched() {
+            self.tasks()?
+        } else {
+            Vec::new()
+        };
+        capture.threads = Self::drain_threads(&tasks);
+        capture.meta.switches = capture
+            .threads
+            .iter()
+            .map(|t| t.voluntary + t.involuntary)
+            .sum();
         if events.off_cpu {
-            capture.off_cpu = self.drain_off_cpu(&stacks)?;
+            capture.off_cpu = self.drain_off_cpu(&stacks, &tasks)?;
+            capture.off_cpu.retain(|s| !before_exec(s));
         }
         if events.runq {
-            capture.runq = self.drain_runq(&capture)?;
+            capture.runq = self.drain_runq(&capture, &tasks)?;
         }
         if events.wakeup {
             let (wakeups, pairs) = self.drain_wakeups(&stacks, &capture)?;
@@ -456,6 +472,17 @@ impl Session {
     /// Hands the spawned command (if any) to the caller, to wait for after [`Session::stop`].
     pub fn take_child(&mut self) -> Option<Child> {
         self.child.take()
+    }
+
+    /// Recognises what the spawned command's process did before it exec'd: it was armtune's own
+    /// child then, waiting at the gate under armtune's name, and that time is not the command's.
+    fn spawned_before_exec(&self) -> impl Fn(&RawSample) -> bool {
+        let child = self.spawned_pid;
+        let own_name = std::fs::read_to_string("/proc/self/comm")
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        move |s: &RawSample| Some(s.tgid) == child && s.comm == own_name
     }
 
     fn map<K: aya::Pod, V: aya::Pod>(&self, name: &str) -> Result<BpfHashMap<&MapData, K, V>> {
@@ -481,7 +508,18 @@ impl Session {
         Ok(samples)
     }
 
-    fn drain_off_cpu(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+    fn tasks(&self) -> Result<Vec<(u32, TaskInfo)>> {
+        self.map::<u32, TaskInfo>("TASKS")?
+            .iter()
+            .map(|e| e.map_err(|e| Error::bpf("reading the thread table", e)))
+            .collect()
+    }
+
+    fn drain_off_cpu(
+        &self,
+        stacks: &StackReader,
+        tasks: &[(u32, TaskInfo)],
+    ) -> Result<Vec<RawSample>> {
         let mut out = Vec::new();
         let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
             let mut s = stacks.sample(
@@ -505,39 +543,51 @@ impl Session {
         // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
         let now = monotonic_ns();
         let min_block = self.options.min_block.as_nanos() as u64;
-        for entry in self.map::<u32, OffCpuStart>("OFF_START")?.iter() {
-            let (_, start) = entry.map_err(|e| Error::bpf("reading open off-CPU intervals", e))?;
-            let ns = now.saturating_sub(start.since_ns);
+        for (tid, task) in tasks.iter().filter(|(_, t)| t.off_since_ns != 0) {
+            let ns = now.saturating_sub(task.off_since_ns);
             if ns >= min_block && ns > 0 {
-                out.push(off_sample(&start.key, ns, true));
+                let key = OffCpuKey {
+                    tgid: task.tgid,
+                    tid: if self.options.per_thread { *tid } else { 0 },
+                    user_stack_id: task.user_stack_id,
+                    kernel_stack_id: task.kernel_stack_id,
+                    state: task.state,
+                    comm: task.comm,
+                };
+                out.push(off_sample(&key, ns, true));
             }
         }
         Ok(out)
     }
 
-    fn drain_threads(&self) -> Result<Vec<ThreadRow>> {
-        let mut rows = Vec::new();
-        for entry in self.map::<u32, ThreadStats>("THREADS")?.iter() {
-            let (tid, t) = entry.map_err(|e| Error::bpf("reading thread counters", e))?;
-            rows.push(ThreadRow {
-                tid,
+    fn drain_threads(tasks: &[(u32, TaskInfo)]) -> Vec<ThreadRow> {
+        let mut rows: Vec<ThreadRow> = tasks
+            .iter()
+            // Entries made for a wakeup that never ran while profiled have nothing to say.
+            .filter(|(_, t)| t.state != 0)
+            .map(|(tid, t)| ThreadRow {
+                tid: *tid,
                 tgid: t.tgid,
                 comm: comm_string(&t.comm),
                 voluntary: t.voluntary,
                 involuntary: t.involuntary,
                 migrations: t.migrations,
-            });
-        }
+            })
+            .collect();
         rows.sort_by_key(|r| std::cmp::Reverse(r.voluntary + r.involuntary));
-        Ok(rows)
+        rows
     }
 
-    fn drain_runq(&self, capture: &Capture) -> Result<Vec<RunqHistogram>> {
+    fn drain_runq(
+        &self,
+        capture: &Capture,
+        tasks: &[(u32, TaskInfo)],
+    ) -> Result<Vec<RunqHistogram>> {
         let names = crate::capture::process_names(capture);
         let mut maxima: HashMap<u32, u64> = HashMap::new();
-        for entry in self.map::<u32, u64>("RUNQ_MAX")?.iter() {
-            let (tgid, max) = entry.map_err(|e| Error::bpf("reading run-queue maxima", e))?;
-            maxima.insert(tgid, max);
+        for (_, t) in tasks {
+            let max = maxima.entry(t.tgid).or_insert(0);
+            *max = (*max).max(t.runq_max_ns);
         }
         let mut hists: HashMap<(u32, Option<u32>), Log2Histogram> = HashMap::new();
         for entry in self.map::<HistKey, u64>("RUNQ_HIST")?.iter() {

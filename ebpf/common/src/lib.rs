@@ -60,10 +60,8 @@ pub mod counter {
     pub const RUNQ_LOST: u32 = 7;
     /// Wakeups dropped because the wakeup map was full.
     pub const WAKEUP_LOST: u32 = 8;
-    /// Context switches seen (of targets).
-    pub const SWITCHES: u32 = 9;
     /// Number of counters.
-    pub const COUNT: u32 = 10;
+    pub const COUNT: u32 = 9;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -142,16 +140,6 @@ pub struct OffCpuKey {
     pub comm: [u8; TASK_COMM_LEN],
 }
 
-/// A task that left the CPU and has not come back yet.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OffCpuStart {
-    /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) when it left.
-    pub since_ns: u64,
-    /// What it will be accounted under.
-    pub key: OffCpuKey,
-}
-
 /// Total time and number of events of one key.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,21 +187,33 @@ pub struct WakeKey {
     pub wakee_comm: [u8; TASK_COMM_LEN],
 }
 
-/// Per-thread scheduler counters.
+/// Everything the scheduler programs keep about one thread, in one map entry so a context switch
+/// costs one lookup per side.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ThreadStats {
+pub struct TaskInfo {
     /// Process id.
     pub tgid: u32,
-    /// Keeps the counters 8-byte aligned (zero).
-    pub pad: u32,
-    /// Switches out in a sleeping state (the thread blocked).
+    /// `task_state` class the thread last left the CPU in.
+    pub state: u32,
+    /// When the thread left the CPU (ns, CLOCK_MONOTONIC), 0 when it is not off the CPU (or its
+    /// off-CPU time is not recorded).
+    pub off_since_ns: u64,
+    /// When the thread became runnable without running, 0 when not waiting.
+    pub runq_since_ns: u64,
+    /// Longest run-queue wait seen, ns.
+    pub runq_max_ns: u64,
+    /// Switches out while blocking.
     pub voluntary: u64,
     /// Switches out while runnable (preempted).
     pub involuntary: u64,
-    /// Moves to another CPU (`sched_migrate_task`).
+    /// Moves to another CPU.
     pub migrations: u64,
-    /// Thread name.
+    /// User stack id when it left the CPU.
+    pub user_stack_id: i32,
+    /// Kernel stack id when it left the CPU.
+    pub kernel_stack_id: i32,
+    /// Thread name when first seen.
     pub comm: [u8; TASK_COMM_LEN],
 }
 
@@ -223,9 +223,8 @@ mod pod {
     unsafe impl aya::Pod for super::SampleKey {}
     unsafe impl aya::Pod for super::ProcEvent {}
     unsafe impl aya::Pod for super::OffCpuKey {}
-    unsafe impl aya::Pod for super::OffCpuStart {}
     unsafe impl aya::Pod for super::Totals {}
     unsafe impl aya::Pod for super::HistKey {}
     unsafe impl aya::Pod for super::WakeKey {}
-    unsafe impl aya::Pod for super::ThreadStats {}
+    unsafe impl aya::Pod for super::TaskInfo {}
 }
