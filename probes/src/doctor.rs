@@ -53,7 +53,9 @@ impl Check {
 /// All checks, in order. `profile` can work when none is [`Status::Fail`].
 pub fn run() -> Vec<Check> {
     let mut checks = vec![kernel_version(), btf()];
-    checks.push(match tracefs::ensure_mounted() {
+    let mount = tracefs::ensure_mounted();
+    let tracefs_root = mount.as_ref().ok().map(|m| m.path().to_path_buf());
+    checks.push(match mount {
         Ok(tracefs::Mount::Present(p)) => {
             Check::new("tracefs", Status::Ok, format!("mounted at {}", p.display()))
         }
@@ -64,6 +66,16 @@ pub fn run() -> Vec<Check> {
         ),
         Err(e) => Check::new("tracefs", Status::Fail, e.to_string()),
     });
+    if let Some(root) = tracefs_root.as_deref() {
+        checks.push(match tracefs::SchedLayout::read(root) {
+            Ok(_) => Check::new(
+                "sched tracepoints",
+                Status::Ok,
+                "scheduler events use classic tracepoints, offsets from this kernel's format files (no BTF needed)",
+            ),
+            Err(e) => Check::new("sched tracepoints", Status::Fail, e.to_string()),
+        });
+    }
     checks.push(paranoid());
     let caps = privileges::Capabilities::current();
     let privileged = caps.missing_for_profiling().is_none();

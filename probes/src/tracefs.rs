@@ -316,6 +316,42 @@ mod tests {
         );
     }
 
+    fn format_of(kernel: &str, name: &str) -> Format {
+        let path = format!(
+            "{}/tests/data/tracefs/{kernel}-{name}.format",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Format::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sched_layout_of_6_1_arm64() {
+        // Debian's 6.1 arm64 kernel, the series Raspberry Pi OS and Phytium boards run: comms are
+        // still inline arrays, so pids sit 24 bytes further on than on 6.18.
+        let f = |name| format_of("6.1-arm64", name);
+        let l = SchedLayout::from_formats(
+            &f("sched_process_fork"),
+            &f("sched_switch"),
+            &f("sched_wakeup"),
+            &f("sched_wakeup_new"),
+            &f("sched_migrate_task"),
+        )
+        .unwrap();
+        assert_eq!(
+            l,
+            SchedLayout {
+                fork_child_pid: 44,
+                switch_prev_pid: 24,
+                switch_prev_state: 32,
+                switch_prev_state_size: 8,
+                switch_next_pid: 56,
+                wakeup_pid: 24,
+                wakeup_comm: Some(8),
+                migrate_pid: 24,
+            }
+        );
+    }
+
     #[test]
     fn sched_layout_errors_name_the_field() {
         let mut switch = format_6_18("sched_switch");
