@@ -20,25 +20,15 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let object = out_dir.join("armtune-ebpf.o");
 
-    for path in [
-        "src",
-        "Cargo.toml",
-        "Cargo.lock",
-        "common/src",
-        "common/Cargo.toml",
-    ] {
+    for path in ["src", "Cargo.toml", "Cargo.lock", "common/src", "common/Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", ebpf_dir.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=ARMTUNE_EBPF_OBJECT");
     println!("cargo:rerun-if-env-changed=ARMTUNE_EBPF_TOOLCHAIN");
 
     if let Some(prebuilt) = env::var_os("ARMTUNE_EBPF_OBJECT") {
-        std::fs::copy(&prebuilt, &object).unwrap_or_else(|e| {
-            fail(&format!(
-                "ARMTUNE_EBPF_OBJECT={}: {e}",
-                Path::new(&prebuilt).display()
-            ))
-        });
+        std::fs::copy(&prebuilt, &object)
+            .unwrap_or_else(|e| fail(&format!("ARMTUNE_EBPF_OBJECT={}: {e}", Path::new(&prebuilt).display())));
         return;
     }
 
@@ -46,9 +36,7 @@ fn main() {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap();
     let bpf_arch = match arch.as_str() {
         "x86_64" | "aarch64" | "arm" | "riscv64" | "powerpc64" | "s390x" | "mips" => arch.clone(),
-        other => fail(&format!(
-            "no eBPF register layout for target architecture {other}"
-        )),
+        other => fail(&format!("no eBPF register layout for target architecture {other}")),
     };
     let linker = find_bpf_linker().unwrap_or_else(|| {
         fail("bpf-linker not found on PATH or in ~/.cargo/bin: run ci/setup.sh (or `cargo install bpf-linker`)")
@@ -56,8 +44,7 @@ fn main() {
 
     let toolchain = env::var("ARMTUNE_EBPF_TOOLCHAIN").ok();
     let debian_rustc = Path::new("/usr/bin/rustc");
-    let debian_ok =
-        debian_rustc.exists() && Path::new("/usr/lib/rustlib/bpfel-unknown-none/lib").is_dir();
+    let debian_ok = debian_rustc.exists() && Path::new("/usr/lib/rustlib/bpfel-unknown-none/lib").is_dir();
     let route = match toolchain.as_deref() {
         Some("debian") => Route::Debian,
         Some("nightly") => Route::Nightly,
@@ -100,14 +87,13 @@ fn main() {
     }
     let mut rustflags = OsString::from(format!("--cfg bpf_target_arch=\"{bpf_arch}\" -C linker="));
     rustflags.push(&linker);
-    cmd.env("RUSTFLAGS", rustflags)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .current_dir(&ebpf_dir)
-        .args(["--release", "--target", "bpfel-unknown-none"]);
+    cmd.env("RUSTFLAGS", rustflags).env("CARGO_TARGET_DIR", &target_dir).current_dir(&ebpf_dir).args([
+        "--release",
+        "--target",
+        "bpfel-unknown-none",
+    ]);
 
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| fail(&format!("could not run cargo for the eBPF crate: {e}")));
+    let output = cmd.output().unwrap_or_else(|e| fail(&format!("could not run cargo for the eBPF crate: {e}")));
     if !output.status.success() {
         fail(&format!(
             "building the eBPF crate failed ({:?} route):\n{}",
@@ -127,18 +113,14 @@ enum Route {
 }
 
 fn find_bpf_linker() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|p| env::split_paths(&p).collect())
-        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = env::var_os("PATH").map(|p| env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(home) = env::var_os("CARGO_HOME") {
         dirs.push(PathBuf::from(home).join("bin"));
     }
     if let Some(home) = env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cargo/bin"));
     }
-    dirs.into_iter()
-        .map(|d| d.join("bpf-linker"))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join("bpf-linker")).find(|p| p.is_file())
 }
 
 fn nightly_available() -> bool {

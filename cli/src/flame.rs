@@ -21,10 +21,8 @@ use crate::{output::OutputFile, Outcome};
 
 /// Arguments of `armtune flame`.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  armtune flame profile.folded -o flame.svg\n  \
-    armtune flame --diff before.folded after.folded -o diff.svg"
-)]
+#[command(after_help = "Examples:\n  armtune flame profile.folded -o flame.svg\n  \
+    armtune flame --diff before.folded after.folded -o diff.svg")]
 pub struct Args {
     /// Folded stacks (`frame;frame count` lines) or an armtune JSON profile.
     #[arg(required_unless_present = "diff", conflicts_with = "diff")]
@@ -68,11 +66,7 @@ fn inferno_options(labels: &Labels) -> flamegraph::Options<'static> {
 /// Renders `profile` as an interactive SVG (search, zoom, tooltips). A profile without samples still
 /// produces an SVG that says so, and an error.
 pub fn render(profile: &Profile, labels: &Labels, out: impl Write) -> io::Result<()> {
-    let lines: Vec<String> = profile
-        .folded_lines()
-        .into_iter()
-        .map(|(s, w)| format!("{s} {w}"))
-        .collect();
+    let lines: Vec<String> = profile.folded_lines().into_iter().map(|(s, w)| format!("{s} {w}")).collect();
     render_lines(&lines, labels, out)
 }
 
@@ -95,14 +89,8 @@ fn off_cpu_palette(lines: &[String]) -> Option<PaletteMap> {
         let stack = line.rsplit_once(' ').map_or(line.as_str(), |(s, _)| s);
         for frame in stack.split(';').filter(|f| f.ends_with(OFF_CPU_SUFFIX)) {
             if map.get(frame).is_none() {
-                let h = frame
-                    .bytes()
-                    .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
-                let color = Color {
-                    r: (h % 60) as u8,
-                    g: 90 + ((h >> 8) % 90) as u8,
-                    b: 200 + ((h >> 16) % 55) as u8,
-                };
+                let h = frame.bytes().fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+                let color = Color { r: (h % 60) as u8, g: 90 + ((h >> 8) % 90) as u8, b: 200 + ((h >> 16) % 55) as u8 };
                 map.insert(frame, color);
                 any = true;
             }
@@ -113,19 +101,9 @@ fn off_cpu_palette(lines: &[String]) -> Option<PaletteMap> {
 
 /// Renders the differential flame graph of two folded inputs: the shape of `after`, coloured by
 /// the change of each frame since `before`.
-pub fn render_diff(
-    before: impl BufRead,
-    after: impl BufRead,
-    labels: &Labels,
-    out: impl Write,
-) -> io::Result<()> {
+pub fn render_diff(before: impl BufRead, after: impl BufRead, labels: &Labels, out: impl Write) -> io::Result<()> {
     let mut folded = Vec::new();
-    inferno::differential::from_readers(
-        inferno::differential::Options::default(),
-        before,
-        after,
-        &mut folded,
-    )?;
+    inferno::differential::from_readers(inferno::differential::Options::default(), before, after, &mut folded)?;
     let mut opts = inferno_options(labels);
     flamegraph::from_reader(&mut opts, folded.as_slice(), out)
 }
@@ -137,11 +115,9 @@ pub fn read_profile(path: &Path) -> Result<Profile> {
         .and_then(|mut f| f.read_to_string(&mut text))
         .with_context(|| format!("cannot read {}", path.display()))?;
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text)
-            .with_context(|| format!("{}: not an armtune JSON profile", path.display()));
+        return serde_json::from_str(&text).with_context(|| format!("{}: not an armtune JSON profile", path.display()));
     }
-    Profile::read_folded(text.as_bytes(), Unit::samples())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Profile::read_folded(text.as_bytes(), Unit::samples()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// As folded text, whatever the input format, for the differential collapser.
@@ -160,30 +136,15 @@ pub fn run(args: Args) -> Result<Outcome> {
             bail!("{}: no stacks to draw", diff[1].display());
         }
         let labels = Labels {
-            title: args
-                .title
-                .clone()
-                .unwrap_or_else(|| "Differential flame graph".into()),
-            subtitle: Some(format!(
-                "{} → {} (red grew, blue shrank)",
-                diff[0].display(),
-                diff[1].display()
-            )),
+            title: args.title.clone().unwrap_or_else(|| "Differential flame graph".into()),
+            subtitle: Some(format!("{} → {} (red grew, blue shrank)", diff[0].display(), diff[1].display())),
             count_name: args.count_name.clone().unwrap_or_else(|| "samples".into()),
         };
         output.write_with(|w| {
-            render_diff(
-                BufReader::new(before.as_slice()),
-                BufReader::new(after.as_slice()),
-                &labels,
-                w,
-            )
+            render_diff(BufReader::new(before.as_slice()), BufReader::new(after.as_slice()), &labels, w)
         })?;
     } else {
-        let input = args
-            .input
-            .as_ref()
-            .expect("clap requires input without --diff");
+        let input = args.input.as_ref().expect("clap requires input without --diff");
         let profile = read_profile(input)?;
         if profile.total() == 0 {
             bail!("{}: no stacks to draw", input.display());
@@ -191,10 +152,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         let labels = Labels {
             title: args.title.clone().unwrap_or_else(|| "Flame Graph".into()),
             subtitle: (!profile.meta.target.is_empty()).then(|| profile.meta.target.clone()),
-            count_name: args
-                .count_name
-                .clone()
-                .unwrap_or_else(|| profile.unit.label.clone()),
+            count_name: args.count_name.clone().unwrap_or_else(|| profile.unit.label.clone()),
         };
         output.write_with(|w| render(&profile, &labels, w))?;
     }
@@ -229,32 +187,14 @@ mod tests {
     }
 
     fn labels() -> Labels {
-        Labels {
-            title: "T".into(),
-            subtitle: Some("./demo, 2.0 s".into()),
-            count_name: "samples".into(),
-        }
+        Labels { title: "T".into(), subtitle: Some("./demo, 2.0 s".into()), count_name: "samples".into() }
     }
 
     #[test]
     fn svg_is_well_formed_and_names_frames() {
         let mut p = Profile::new(Unit::samples(), Meta::default());
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("hot<T>&"),
-            ],
-            70,
-        );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::kernel("do_syscall_64"),
-            ],
-            30,
-        );
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("hot<T>&")], 70);
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::kernel("do_syscall_64")], 30);
         let mut svg = Vec::new();
         render(&p, &labels(), &mut svg).unwrap();
         let text = svg_text(&svg);
@@ -269,24 +209,10 @@ mod tests {
     #[test]
     fn off_cpu_frames_are_blue_and_on_cpu_frames_are_not() {
         let mut p = Profile::new(Unit::wall_us(), Meta::default());
-        p.add(
-            vec![
-                Frame::process("svc"),
-                Frame::marker("[on-CPU]"),
-                Frame::user("crunch"),
-            ],
-            600,
-        );
+        p.add(vec![Frame::process("svc"), Frame::marker("[on-CPU]"), Frame::user("crunch")], 600);
         let off = armtune_probes::profile::FrameKind::OffCpu;
         p.add(
-            vec![
-                Frame::process("svc"),
-                Frame::marker("[off-CPU]"),
-                Frame {
-                    name: "wait_io".into(),
-                    kind: off,
-                },
-            ],
+            vec![Frame::process("svc"), Frame::marker("[off-CPU]"), Frame { name: "wait_io".into(), kind: off }],
             400,
         );
         let mut svg = Vec::new();
@@ -297,23 +223,14 @@ mod tests {
             let at = raw.find(&format!("<title>{name} (")).unwrap();
             let rest = &raw[at..];
             let fill = &rest[rest.find("fill=\"rgb(").unwrap() + 10..];
-            let rgb: Vec<u32> = fill[..fill.find(')').unwrap()]
-                .split(',')
-                .map(|n| n.trim().parse().unwrap())
-                .collect();
+            let rgb: Vec<u32> = fill[..fill.find(')').unwrap()].split(',').map(|n| n.trim().parse().unwrap()).collect();
             rgb
         };
         let wait = fill_of("wait_io");
-        assert!(
-            wait[2] >= 200 && wait[0] < 60,
-            "off-CPU frame is blue: {wait:?}"
-        );
+        assert!(wait[2] >= 200 && wait[0] < 60, "off-CPU frame is blue: {wait:?}");
         let crunch = fill_of("crunch");
         assert!(crunch[0] > crunch[2], "on-CPU frame is warm: {crunch:?}");
-        assert!(
-            svg_text(raw.as_bytes()).contains("wait_io"),
-            "suffix hidden in the label"
-        );
+        assert!(svg_text(raw.as_bytes()).contains("wait_io"), "suffix hidden in the label");
     }
 
     #[test]

@@ -19,13 +19,9 @@ pub struct OutputFile {
 impl OutputFile {
     /// Creates (truncates) `path`, with an error that names it.
     pub fn create(path: &Path) -> Result<OutputFile> {
-        let file =
-            File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         give_to_sudo_user(&file);
-        Ok(OutputFile {
-            path: path.to_path_buf(),
-            file,
-        })
+        Ok(OutputFile { path: path.to_path_buf(), file })
     }
 
     /// The path it was created at.
@@ -34,14 +30,9 @@ impl OutputFile {
     }
 
     /// Writes the content with `write`, flushing and naming the file on error.
-    pub fn write_with(
-        self,
-        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    ) -> Result<()> {
+    pub fn write_with(self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
         let mut out = BufWriter::new(&self.file);
-        write(&mut out)
-            .and_then(|()| out.flush())
-            .with_context(|| format!("writing {}", self.path.display()))
+        write(&mut out).and_then(|()| out.flush()).with_context(|| format!("writing {}", self.path.display()))
     }
 }
 

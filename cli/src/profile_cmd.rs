@@ -11,7 +11,7 @@ use std::{
 use anyhow::{bail, Result};
 use armtune_probes::{
     events::{parse_states, EventSet},
-    report::Report,
+    report::{AllocWeight, Report},
     session::Ended,
     spawn::ExitStatus,
     symbolize::Symbolizer,
@@ -35,6 +35,15 @@ pub enum Format {
     Folded,
     /// Stacks with counts and run facts, for scripts.
     Json,
+}
+
+/// What the allocation flame graph weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AllocWeightArg {
+    /// Bytes requested.
+    Bytes,
+    /// Calls.
+    Count,
 }
 
 /// Which stacks to record.
@@ -63,13 +72,7 @@ pub enum Stacks {
     Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and still writes the output.")]
 pub struct Args {
     /// Profile these running processes (repeat or comma-separate); processes they start are included.
-    #[arg(
-        short,
-        long = "pid",
-        value_name = "PID",
-        value_delimiter = ',',
-        conflicts_with = "all"
-    )]
+    #[arg(short, long = "pid", value_name = "PID", value_delimiter = ',', conflicts_with = "all")]
     pids: Vec<u32>,
     /// Profile every process on the host.
     #[arg(short, long)]
@@ -91,6 +94,16 @@ pub struct Args {
     /// Run-queue latency: a histogram per CPU as well.
     #[arg(long)]
     per_cpu: bool,
+    /// Allocations: the library holding the allocator (default: the target's C library, or the
+    /// program itself when it is static).
+    #[arg(long, value_name = "PATH")]
+    alloc_lib: Option<PathBuf>,
+    /// Allocations: prefix of the allocator's symbols (je_ for a prefixed jemalloc).
+    #[arg(long, default_value = "", value_name = "PREFIX")]
+    alloc_prefix: String,
+    /// Allocations: weigh the allocation flame graph by bytes or by calls.
+    #[arg(long, value_enum, default_value_t = AllocWeightArg::Bytes)]
+    alloc_weight: AllocWeightArg,
     /// Stacks to record: both, user, kernel, or none (cheapest; off-CPU time then by process and
     /// state only).
     #[arg(long, value_enum, default_value_t = Stacks::Both)]
@@ -133,10 +146,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (examples: 10, 500ms, 2m)"))?;
+    let value: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a duration (examples: 10, 500ms, 2m)"))?;
     let secs = match unit {
         "ms" => value / 1000.0,
         "s" => value,
@@ -152,11 +162,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// As [`parse_duration`], also accepting 0.
 fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
-    if s.trim()
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        .parse::<f64>()
-        == Ok(0.0)
-    {
+    if s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse::<f64>() == Ok(0.0) {
         return Ok(Duration::ZERO);
     }
     parse_duration(s)
@@ -186,13 +192,11 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let events = EventSet::parse(&args.event)?;
     let off_cpu_states = parse_states(&args.off_cpu_state)?;
-    let format = args
-        .format
-        .unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
-            Some(e) if e == "json" => Format::Json,
-            Some(e) if e == "folded" => Format::Folded,
-            _ => Format::Svg,
-        });
+    let format = args.format.unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
+        Some(e) if e == "json" => Format::Json,
+        Some(e) if e == "folded" => Format::Folded,
+        _ => Format::Svg,
+    });
     // Open outputs before anything else, so a bad path costs nothing.
     let main_path = match (&args.output, format) {
         (Some(p), _) => Some(p.clone()),
@@ -225,6 +229,8 @@ pub fn run(args: Args) -> Result<Outcome> {
             Stacks::Kernel => 2,
             Stacks::None => 0,
         },
+        alloc_lib: args.alloc_lib.clone(),
+        alloc_prefix: args.alloc_prefix.clone(),
     };
     let mut session = Session::start(options, &interrupted)?;
 
@@ -237,8 +243,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             break Stop::Duration;
         }
         let wait = args.duration.map_or(Duration::from_millis(100), |d| {
-            d.saturating_sub(session.elapsed())
-                .min(Duration::from_millis(100))
+            d.saturating_sub(session.elapsed()).min(Duration::from_millis(100))
         });
         if let Some(ended) = session.poll(wait)? {
             break Stop::Ended(ended);
@@ -252,25 +257,26 @@ pub fn run(args: Args) -> Result<Outcome> {
     let exit = match (stop, session.take_child()) {
         (Stop::Ended(Ended::CommandExited(status)), _) => Some(status),
         (_, Some(mut child)) => {
-            child.signal(if stop == Stop::Interrupted {
-                libc::SIGINT
-            } else {
-                libc::SIGTERM
-            });
+            child.signal(if stop == Stop::Interrupted { libc::SIGINT } else { libc::SIGTERM });
             let status = child.wait();
             // Ended by our own SIGTERM at the end of --duration: that is success, not the command's failure.
-            Some(
-                if stop == Stop::Duration && status == ExitStatus::Signal(libc::SIGTERM) {
-                    ExitStatus::Code(0)
-                } else {
-                    status
-                },
-            )
+            Some(if stop == Stop::Duration && status == ExitStatus::Signal(libc::SIGTERM) {
+                ExitStatus::Code(0)
+            } else {
+                status
+            })
         }
         _ => None,
     };
 
-    let report = Report::build(&capture, &mut Symbolizer::new());
+    let weight = match args.alloc_weight {
+        AllocWeightArg::Bytes => AllocWeight::Bytes,
+        AllocWeightArg::Count => AllocWeight::Count,
+    };
+    let report = Report::build_with(&capture, &mut Symbolizer::new(), weight);
+    for warning in &report.warnings {
+        eprintln!("armtune: warning: {warning}");
+    }
     write_outputs(&report, &args, format, main_out, folded_out)?;
     // Detach and unload everything now that the output is safe (dropping costs RCU grace periods).
     drop(session);
@@ -278,24 +284,12 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprint!("{}", summary::render_report(&report));
     }
     if report.main_profile().is_some_and(|p| p.total() == 0) {
-        eprintln!(
-            "armtune: nothing was recorded: the target did not run (or block) while profiled"
-        );
+        eprintln!("armtune: nothing was recorded: the target did not run (or block) while profiled");
     }
     Ok(Outcome(match (stop, exit) {
         (_, Some(status)) => status.shell_code().clamp(0, 255) as u8,
         _ => 0,
     }))
-}
-
-/// Title of the main flame graph by what it shows.
-fn title_of(report: &Report) -> &'static str {
-    match (&report.cpu, &report.off_cpu) {
-        (Some(_), Some(_)) => "Wall-Clock Flame Graph (on-CPU warm, off-CPU blue)",
-        (Some(_), None) => "CPU Flame Graph",
-        (None, Some(_)) => "Off-CPU Time Flame Graph",
-        (None, None) => "Wakeup Flame Graph (woken task, waker, waker stack)",
-    }
 }
 
 fn labels_for(profile: &Profile, title: String) -> Labels {
@@ -307,10 +301,7 @@ fn labels_for(profile: &Profile, title: String) -> Labels {
     };
     Labels {
         title,
-        subtitle: Some(format!(
-            "{} — {:.1} s{rate}",
-            meta.target, meta.duration_secs
-        )),
+        subtitle: Some(format!("{} — {:.1} s{rate}", meta.target, meta.duration_secs)),
         count_name: profile.unit.label.clone(),
     }
 }
@@ -322,27 +313,21 @@ fn write_outputs(
     main_out: Option<OutputFile>,
     folded_out: Option<OutputFile>,
 ) -> Result<()> {
-    let profile = report.main_profile().unwrap_or_else(|| {
-        Profile::new(armtune_probes::profile::Unit::samples(), Default::default())
-    });
-    let labels = labels_for(
-        &profile,
-        args.title
-            .clone()
-            .unwrap_or_else(|| title_of(report).into()),
-    );
-    let svg =
-        |p: &Profile, labels: &Labels, w: &mut dyn Write| match flame::render(p, labels, &mut *w) {
-            // An empty profile still gets an SVG that says so.
-            Err(e) if p.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
-            other => other,
-        };
+    let mut graphs = report.flame_graphs().into_iter();
+    let (main_title, profile) = match graphs.next() {
+        Some(g) => (g.title, g.profile),
+        None => ("Flame Graph", Profile::new(armtune_probes::profile::Unit::samples(), Default::default())),
+    };
+    let labels = labels_for(&profile, args.title.clone().unwrap_or_else(|| main_title.into()));
+    let svg = |p: &Profile, labels: &Labels, w: &mut dyn Write| match flame::render(p, labels, &mut *w) {
+        // An empty profile still gets an SVG that says so.
+        Err(e) if p.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
+        other => other,
+    };
     let write_main = |w: &mut dyn Write| match format {
         Format::Svg => svg(&profile, &labels, w),
         Format::Folded => profile.write_folded(w),
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, &report.to_json()).map_err(std::io::Error::other)
-        }
+        Format::Json => serde_json::to_writer_pretty(&mut *w, &report.to_json()).map_err(std::io::Error::other),
     };
     let main_path = main_out.as_ref().map(|o| o.path().to_path_buf());
     match main_out {
@@ -363,16 +348,13 @@ fn write_outputs(
         out.write_with(|w| profile.write_folded(w))?;
         eprintln!("armtune: wrote {path}");
     }
-    // The wakeup graph has its own file when the main one shows something else.
-    if let (Some(wakeups), Some(main_path), Format::Svg) = (&report.wakeups, main_path, format) {
-        if report.cpu.is_some() || report.off_cpu.is_some() {
-            let path = main_path.with_extension("wakeup.svg");
+    // The other flame graphs get files of their own beside an SVG main output: NAME.alloc.svg, ...
+    if let (Some(main_path), Format::Svg) = (main_path, format) {
+        for graph in graphs {
+            let path = main_path.with_extension(format!("{}.svg", graph.name));
             let out = OutputFile::create(&path)?;
-            let labels = labels_for(
-                wakeups,
-                "Wakeup Flame Graph (woken task, waker, waker stack)".into(),
-            );
-            out.write_with(|w| svg(wakeups, &labels, w))?;
+            let labels = labels_for(&graph.profile, graph.title.into());
+            out.write_with(|w| svg(&graph.profile, &labels, w))?;
             eprintln!("armtune: wrote {}", path.display());
         }
     }

@@ -18,14 +18,9 @@ impl Progress {
         }
         let bar = match duration {
             Some(d) => {
-                let bar = ProgressBar::with_draw_target(
-                    Some(d.as_millis() as u64),
-                    ProgressDrawTarget::stderr(),
-                );
+                let bar = ProgressBar::with_draw_target(Some(d.as_millis() as u64), ProgressDrawTarget::stderr());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} [{bar:20}] {msg}")
-                        .unwrap()
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template("{spinner} [{bar:20}] {msg}").unwrap().progress_chars("=> "),
                 );
                 bar
             }

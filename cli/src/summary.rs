@@ -12,11 +12,7 @@ pub const TOP: usize = 10;
 pub fn render(profile: &Profile) -> String {
     let meta = &profile.meta;
     let mut s = String::new();
-    let rate = if meta.frequency_hz > 0 {
-        format!(" at {} Hz", meta.frequency_hz)
-    } else {
-        String::new()
-    };
+    let rate = if meta.frequency_hz > 0 { format!(" at {} Hz", meta.frequency_hz) } else { String::new() };
     let _ = writeln!(
         s,
         "{} {} of {} in {:.1} s{rate}",
@@ -45,18 +41,8 @@ pub fn render(profile: &Profile) -> String {
         }
         let _ = writeln!(s, "top functions by {title}:");
         for row in rows {
-            let weight = if self_col {
-                row.self_weight
-            } else {
-                row.total_weight
-            };
-            let _ = writeln!(
-                s,
-                "  {:6.2}%  {:>8}  {}",
-                100.0 * weight as f64 / total,
-                weight,
-                row.name
-            );
+            let weight = if self_col { row.self_weight } else { row.total_weight };
+            let _ = writeln!(s, "  {:6.2}%  {:>8}  {}", 100.0 * weight as f64 / total, weight, row.name);
         }
     }
     s
@@ -72,34 +58,30 @@ pub fn render_report(report: &Report) -> String {
     if let Some(main) = report.main_profile() {
         s.push_str(&render(&main));
     }
+    let graphs = report.flame_graphs();
+    for extra in graphs.iter().skip(1).filter(|g| matches!(g.name, "alloc" | "leak")) {
+        let _ = writeln!(s, "{}: {} {}", extra.title, extra.profile.total(), extra.profile.unit.label);
+        let (by_self, _) = extra.profile.top_functions(5);
+        for row in by_self {
+            let _ = writeln!(s, "  {:>10}  {}", row.self_weight, row.name);
+        }
+    }
+    for h in &report.sizes {
+        let _ = writeln!(s, "allocation sizes of {} ({}): {} allocations", h.comm, h.tgid, h.histogram.count());
+        s.push_str(&h.histogram.render("bytes"));
+    }
     if let Some(off) = report.off_cpu.as_ref().filter(|_| report.cpu.is_some()) {
-        let _ = writeln!(
-            s,
-            "off-CPU: {:.3} s blocked in total",
-            off.total() as f64 / 1e6
-        );
+        let _ = writeln!(s, "off-CPU: {:.3} s blocked in total", off.total() as f64 / 1e6);
     }
     if !report.runq.is_empty() {
-        let _ = writeln!(
-            s,
-            "run-queue latency (time from wakeup or preemption to running):"
-        );
+        let _ = writeln!(s, "run-queue latency (time from wakeup or preemption to running):");
         for h in report.runq_overall() {
             s.push_str(&runq_line("all targets", h.cpu, &h.histogram));
             s.push_str(&h.histogram.render("usecs"));
         }
         if report.runq.iter().filter(|h| h.cpu.is_none()).count() > 1 {
-            for h in report
-                .runq
-                .iter()
-                .filter(|h| h.cpu.is_none())
-                .take(TOP_ROWS)
-            {
-                s.push_str(&runq_line(
-                    &format!("{} ({})", h.comm, h.tgid),
-                    None,
-                    &h.histogram,
-                ));
+            for h in report.runq.iter().filter(|h| h.cpu.is_none()).take(TOP_ROWS) {
+                s.push_str(&runq_line(&format!("{} ({})", h.comm, h.tgid), None, &h.histogram));
             }
         }
     }
@@ -114,11 +96,7 @@ pub fn render_report(report: &Report) -> String {
         }
     }
     if !report.threads.is_empty() {
-        let _ = writeln!(
-            s,
-            "threads: {:>8} {:>10} {:>12} {:>10}",
-            "tid", "voluntary", "involuntary", "migrations"
-        );
+        let _ = writeln!(s, "threads: {:>8} {:>10} {:>12} {:>10}", "tid", "voluntary", "involuntary", "migrations");
         for t in report.threads.iter().take(TOP_ROWS) {
             let _ = writeln!(
                 s,
@@ -131,10 +109,7 @@ pub fn render_report(report: &Report) -> String {
 }
 
 fn runq_line(who: &str, cpu: Option<u32>, h: &Log2Histogram) -> String {
-    let p = |q: f64| {
-        h.percentile_us(q)
-            .map_or("-".to_string(), |v| format!("{v:.0}"))
-    };
+    let p = |q: f64| h.percentile_us(q).map_or("-".to_string(), |v| format!("{v:.0}"));
     let cpu = cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();
     format!(
         "  {who}{cpu}: {} waits, p50 {} us, p90 {} us, p99 {} us, max {:.0} us\n",
@@ -158,35 +133,13 @@ mod tests {
     fn lists_top_functions_with_shares_and_losses() {
         let mut p = Profile::new(
             Unit::samples(),
-            Meta {
-                target: "./demo".into(),
-                duration_secs: 2.0,
-                frequency_hz: 99,
-                ..Meta::default()
-            },
+            Meta { target: "./demo".into(), duration_secs: 2.0, frequency_hz: 99, ..Meta::default() },
         );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("hot"),
-            ],
-            75,
-        );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("cold"),
-            ],
-            25,
-        );
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("hot")], 75);
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("cold")], 25);
         p.meta.lost.user_stacks = 2;
         let s = render(&p);
-        assert!(
-            s.starts_with("100 samples of ./demo in 2.0 s at 99 Hz\n"),
-            "{s}"
-        );
+        assert!(s.starts_with("100 samples of ./demo in 2.0 s at 99 Hz\n"), "{s}");
         assert!(s.contains("lost: 2 user stacks"), "{s}");
         assert!(s.contains(" 75.00%        75  hot\n"), "{s}");
         assert!(s.contains("100.00%       100  main\n"), "{s}");

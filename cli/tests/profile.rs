@@ -40,36 +40,20 @@ fn cpu_split_matches_the_workload_ratio() {
     // (about four standard deviations of sampling noise at ~1,400 samples).
     let share = major as f64 / (major + minor) as f64;
     assert!(major + minor > 500, "too few samples: {major} + {minor}");
-    assert!(
-        (share - 0.75).abs() < 0.05,
-        "work_major share {share:.3} (major {major}, minor {minor})"
-    );
+    assert!((share - 0.75).abs() < 0.05, "work_major share {share:.3} (major {major}, minor {minor})");
     // Nearly every sample of the process names both its callers.
-    let total: u64 = stacks
-        .iter()
-        .filter(|(f, _)| f[0] == "demo")
-        .map(|(_, w)| w)
-        .sum();
-    assert!(
-        (major + minor) as f64 > 0.9 * total as f64,
-        "{major}+{minor} of {total}"
-    );
+    let total: u64 = stacks.iter().filter(|(f, _)| f[0] == "demo").map(|(_, w)| w).sum();
+    assert!((major + minor) as f64 > 0.9 * total as f64, "{major}+{minor} of {total}");
 
     // DWARF names the always-inlined helper as a frame of its own under its caller.
-    assert!(
-        weight_under(&stacks, "work_major", "lcg_step") > 0,
-        "no inlined frame: {stacks:?}"
-    );
+    assert!(weight_under(&stacks, "work_major", "lcg_step") > 0, "no inlined frame: {stacks:?}");
 
     let text = svg_text(&svg);
     for name in ["work_major", "work_minor", "main", "CPU Flame Graph"] {
         assert!(text.contains(name), "SVG lacks {name}");
     }
     let err = stderr(&out);
-    assert!(
-        err.contains("top functions by self") && err.contains("work_major"),
-        "{err}"
-    );
+    assert!(err.contains("top functions by self") && err.contains("work_major"), "{err}");
     assert!(err.contains("lost: nothing"), "{err}");
     assert_no_programs_left();
 }
@@ -90,22 +74,11 @@ fn syscall_heavy_run_shows_kernel_frames() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stacks = read_folded(&folded);
     let total: u64 = stacks.iter().map(|(_, w)| w).sum();
-    let kernel: u64 = stacks
-        .iter()
-        .filter(|(f, _)| f.iter().any(|x| x.ends_with("_[k]")))
-        .map(|(_, w)| w)
-        .sum();
-    assert!(
-        kernel as f64 > 0.5 * total as f64,
-        "kernel share {kernel}/{total}"
-    );
-    let names_write = stacks
-        .iter()
-        .any(|(f, _)| f.iter().any(|x| x.ends_with("_[k]") && x.contains("write")));
+    let kernel: u64 = stacks.iter().filter(|(f, _)| f.iter().any(|x| x.ends_with("_[k]"))).map(|(_, w)| w).sum();
+    assert!(kernel as f64 > 0.5 * total as f64, "kernel share {kernel}/{total}");
+    let names_write = stacks.iter().any(|(f, _)| f.iter().any(|x| x.ends_with("_[k]") && x.contains("write")));
     assert!(names_write, "no kernel write frame in {stacks:?}");
-    assert!(
-        weight_under(&stacks, "main", "__write") > 0 || weight_under(&stacks, "main", "write") > 0
-    );
+    assert!(weight_under(&stacks, "main", "__write") > 0 || weight_under(&stacks, "main", "write") > 0);
 }
 
 #[test]
@@ -149,17 +122,17 @@ fn lost_stacks_are_counted_and_reported() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let lost = &v["meta"]["lost"];
-    let lost_stacks =
-        lost["user_stacks"].as_u64().unwrap() + lost["kernel_stacks"].as_u64().unwrap();
+    let lost_stacks = lost["user_stacks"].as_u64().unwrap() + lost["kernel_stacks"].as_u64().unwrap();
     assert!(lost_stacks > 0, "{lost}");
     let err = stderr(&out);
     assert!(err.contains("raise --stack-map-size"), "{err}");
-    let markers =
-        v["stacks"].as_array().unwrap().iter().any(|s| {
-            s["frames"].as_array().unwrap().iter().any(|f| {
-                f["kind"] == "marker" && f["name"].as_str().unwrap().contains("stack lost")
-            })
-        });
+    let markers = v["stacks"].as_array().unwrap().iter().any(|s| {
+        s["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "marker" && f["name"].as_str().unwrap().contains("stack lost"))
+    });
     assert!(markers, "lost stacks are marked in the profile");
 }
 
@@ -170,12 +143,7 @@ fn json_output_has_stacks_and_run_facts() {
     };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("p.json");
-    let out = run(armtune()
-        .args(["profile", "-q", "-F", "199", "-o"])
-        .arg(&json)
-        .arg("--")
-        .arg(demo())
-        .arg("1"));
+    let out = run(armtune().args(["profile", "-q", "-F", "199", "-o"]).arg(&json).arg("--").arg(demo()).arg("1"));
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["unit"]["name"], "samples");
@@ -184,11 +152,7 @@ fn json_output_has_stacks_and_run_facts() {
     let stacks = v["stacks"].as_array().unwrap();
     let top = &stacks[0]["frames"];
     assert_eq!(top[0]["kind"], "process");
-    assert!(stacks.iter().any(|s| s["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f["name"] == "work_major")));
+    assert!(stacks.iter().any(|s| s["frames"].as_array().unwrap().iter().any(|f| f["name"] == "work_major")));
 }
 
 #[test]
@@ -208,14 +172,8 @@ fn children_are_followed_and_resolved_after_they_exit() {
         .args(["2", "fork"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let stacks = read_folded(&folded);
-    assert!(
-        weight_under(&stacks, "cpu_split", "work_major") > 200,
-        "{stacks:?}"
-    );
-    assert!(
-        weight_under(&stacks, "cpu_split", "work_minor") > 50,
-        "{stacks:?}"
-    );
+    assert!(weight_under(&stacks, "cpu_split", "work_major") > 200, "{stacks:?}");
+    assert!(weight_under(&stacks, "cpu_split", "work_minor") > 50, "{stacks:?}");
 }
 
 #[test]
@@ -225,24 +183,11 @@ fn pid_and_all_targets() {
     };
     let dir = tempfile::tempdir().unwrap();
     for target in [vec!["--pid".to_string()], vec!["--all".to_string()]] {
-        let mut workload = Command::new(demo())
-            .arg("4")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut workload = Command::new(demo()).arg("4").stdout(Stdio::null()).spawn().unwrap();
         sleep(Duration::from_millis(200));
         let folded = dir.path().join("p.folded");
         let mut cmd = armtune();
-        cmd.args([
-            "profile",
-            "-q",
-            "--duration",
-            "1.5",
-            "--format",
-            "folded",
-            "-o",
-        ])
-        .arg(&folded);
+        cmd.args(["profile", "-q", "--duration", "1.5", "--format", "folded", "-o"]).arg(&folded);
         cmd.args(&target);
         if target[0] == "--pid" {
             cmd.arg(workload.id().to_string());
@@ -252,15 +197,9 @@ fn pid_and_all_targets() {
         workload.wait().ok();
         assert!(out.status.success(), "{target:?}: {}", stderr(&out));
         let stacks = read_folded(&folded);
-        assert!(
-            weight_under(&stacks, "demo", "work_major") > 30,
-            "{target:?}: {stacks:?}"
-        );
+        assert!(weight_under(&stacks, "demo", "work_major") > 30, "{target:?}: {stacks:?}");
         if target[0] == "--pid" {
-            assert!(
-                stacks.iter().all(|(f, _)| f[0] == "demo"),
-                "only the pid is profiled: {stacks:?}"
-            );
+            assert!(stacks.iter().all(|(f, _)| f[0] == "demo"), "only the pid is profiled: {stacks:?}");
         }
     }
     assert_no_programs_left();
@@ -272,11 +211,7 @@ fn pids_that_exit_end_the_profile() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut workload = Command::new(demo())
-        .arg("1")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut workload = Command::new(demo()).arg("1").stdout(Stdio::null()).spawn().unwrap();
     let out = run(armtune()
         .args(["profile", "-q", "--duration", "30", "-o"])
         .arg(dir.path().join("p.svg"))
@@ -310,15 +245,8 @@ fn ctrl_c_writes_output_and_detaches_everything() {
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "the command's SIGINT status is passed on: {err}"
-    );
-    assert!(
-        svg_text(&svg).contains("work_major"),
-        "output written after Ctrl-C"
-    );
+    assert_eq!(out.status.code(), Some(130), "the command's SIGINT status is passed on: {err}");
+    assert!(svg_text(&svg).contains("work_major"), "output written after Ctrl-C");
     assert_no_programs_left();
 }
 
@@ -345,10 +273,7 @@ fn ctrl_c_during_start_up_leaves_nothing_behind() {
         assert!(!err.contains("panicked"), "{err}");
         if err.contains("interrupted during start-up") {
             assert_eq!(out.status.code(), Some(130));
-            assert!(
-                !marker.exists(),
-                "the command must not run when start-up was interrupted"
-            );
+            assert!(!marker.exists(), "the command must not run when start-up was interrupted");
         }
         assert_no_programs_left();
         let _ = std::fs::remove_file(&marker);
@@ -361,10 +286,8 @@ fn exit_status_of_the_command_is_passed_on() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let out = run(armtune()
-        .args(["profile", "-q", "-o"])
-        .arg(dir.path().join("p.svg"))
-        .args(["--", "sh", "-c", "exit 3"]));
+    let out =
+        run(armtune().args(["profile", "-q", "-o"]).arg(dir.path().join("p.svg")).args(["--", "sh", "-c", "exit 3"]));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
 
@@ -376,37 +299,18 @@ fn bad_input_gets_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("p.svg");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (
-            vec!["--".into(), "armtune-no-such-command".into()],
-            "command not found: armtune-no-such-command",
-        ),
-        (
-            vec!["--pid".into(), "999999999".into()],
-            "no process with pid 999999999",
-        ),
-        (
-            vec!["--freq".into(), "0".into(), "--all".into()],
-            "--freq 0",
-        ),
+        (vec!["--".into(), "armtune-no-such-command".into()], "command not found: armtune-no-such-command"),
+        (vec!["--pid".into(), "999999999".into()], "no process with pid 999999999"),
+        (vec!["--freq".into(), "0".into(), "--all".into()], "--freq 0"),
         (vec![], "nothing to profile"),
-        (
-            vec!["--all".into(), "--".into(), "true".into()],
-            "only one of",
-        ),
+        (vec!["--all".into(), "--".into(), "true".into()], "only one of"),
     ];
     for (args, expected) in cases {
         let out = run(armtune().args(["profile", "-o"]).arg(&svg).args(&args));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-        assert!(
-            err.contains(expected),
-            "{args:?}: expected {expected:?} in {err:?}"
-        );
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: one line: {err:?}"
-        );
+        assert!(err.contains(expected), "{args:?}: expected {expected:?} in {err:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err:?}");
     }
     let out = run(armtune().args(["profile", "-o", "/nonexistent-dir/p.svg", "--all"]));
     let err = stderr(&out);
@@ -424,25 +328,12 @@ fn unprivileged_user_is_told_what_is_missing() {
         panic!("setpriv (util-linux) is needed for this test");
     }
     let out = run(Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
         .arg(env!("CARGO_BIN_EXE_armtune"))
-        .args([
-            "profile",
-            "--all",
-            "-o",
-            "/tmp/armtune-unprivileged-test.svg",
-        ]));
+        .args(["profile", "--all", "-o", "/tmp/armtune-unprivileged-test.svg"]));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("needs CAP_BPF and CAP_PERFMON") && err.contains("sudo"),
-        "{err}"
-    );
+    assert!(err.contains("needs CAP_BPF and CAP_PERFMON") && err.contains("sudo"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     let _ = std::fs::remove_file("/tmp/armtune-unprivileged-test.svg");
 }
@@ -483,21 +374,8 @@ fn doctor_reports_every_probe_family() {
             Some((name.trim(), rest.split_whitespace().next()?))
         })
         .collect();
-    for family in [
-        "perf_event",
-        "tracepoint",
-        "raw",
-        "uprobe",
-        "kprobe",
-        "tracefs",
-        "capabilities",
-        "kernel",
-        "BTF",
-    ] {
-        assert!(
-            rows.keys().any(|k| k.starts_with(family)),
-            "doctor lacks {family}:\n{text}"
-        );
+    for family in ["perf_event", "tracepoint", "raw", "uprobe", "kprobe", "tracefs", "capabilities", "kernel", "BTF"] {
+        assert!(rows.keys().any(|k| k.starts_with(family)), "doctor lacks {family}:\n{text}");
     }
     assert_eq!(rows["perf_event"], "ok", "{text}");
     assert_eq!(out.status.success(), !text.contains("FAIL"), "{text}");
@@ -510,23 +388,13 @@ fn unmounted_tracefs_is_mounted_again() {
         return;
     };
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
-    if !mounts
-        .lines()
-        .any(|l| l.split(' ').nth(1) == Some("/sys/kernel/tracing"))
-    {
-        eprintln!(
-            "unmounted_tracefs_is_mounted_again: skipped: tracefs is not a mount of its own here"
-        );
+    if !mounts.lines().any(|l| l.split(' ').nth(1) == Some("/sys/kernel/tracing")) {
+        eprintln!("unmounted_tracefs_is_mounted_again: skipped: tracefs is not a mount of its own here");
         return;
     }
-    let status = Command::new("umount")
-        .arg("/sys/kernel/tracing")
-        .status()
-        .unwrap();
+    let status = Command::new("umount").arg("/sys/kernel/tracing").status().unwrap();
     if !status.success() {
-        eprintln!(
-            "unmounted_tracefs_is_mounted_again: skipped: tracefs is busy and cannot be unmounted"
-        );
+        eprintln!("unmounted_tracefs_is_mounted_again: skipped: tracefs is busy and cannot be unmounted");
         return;
     }
     let out = run(armtune().arg("doctor"));
@@ -534,14 +402,8 @@ fn unmounted_tracefs_is_mounted_again() {
     let mounted_again = Path::new("/sys/kernel/tracing/events").is_dir();
     if !mounted_again {
         // Leave the machine as it was whatever armtune did.
-        Command::new("mount")
-            .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
-            .status()
-            .unwrap();
+        Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]).status().unwrap();
     }
     assert!(mounted_again, "armtune did not mount tracefs:\n{text}");
-    assert!(
-        text.contains("was not mounted; mounted it at /sys/kernel/tracing"),
-        "{text}"
-    );
+    assert!(text.contains("was not mounted; mounted it at /sys/kernel/tracing"), "{text}");
 }

@@ -41,23 +41,11 @@ fn off_cpu_time_lands_on_the_blocking_functions() {
         (480_000..=560_000).contains(&slept),
         "sleep_in_nanosleep off-CPU {slept} us, expected 500 ms (-4 %/+12 %)"
     );
-    assert!(
-        (280_000..=345_000).contains(&waited),
-        "wait_for_lock off-CPU {waited} us, expected 300 ms (-7 %/+15 %)"
-    );
-    assert!(
-        stacks.iter().all(|(f, _)| f[1].starts_with('[')),
-        "state marker under the process: {stacks:?}"
-    );
-    assert!(
-        weight_under(&stacks, "[sleeping]", "sleep_in_nanosleep") == slept,
-        "nanosleep is an interruptible sleep"
-    );
+    assert!((280_000..=345_000).contains(&waited), "wait_for_lock off-CPU {waited} us, expected 300 ms (-7 %/+15 %)");
+    assert!(stacks.iter().all(|(f, _)| f[1].starts_with('[')), "state marker under the process: {stacks:?}");
+    assert!(weight_under(&stacks, "[sleeping]", "sleep_in_nanosleep") == slept, "nanosleep is an interruptible sleep");
     let text = svg_text(&svg);
-    assert!(
-        text.contains("Off-CPU") && text.contains("us off-CPU") && text.contains("wait_for_lock"),
-        "{text}"
-    );
+    assert!(text.contains("Off-CPU") && text.contains("us off-CPU") && text.contains("wait_for_lock"), "{text}");
     assert_no_programs_left();
 }
 
@@ -70,17 +58,7 @@ fn min_block_drops_short_blocks() {
     let folded = dir.path().join("off.folded");
     // Each nanosleep is 50 ms; the lock wait 300 ms: a 100 ms floor keeps only the lock wait.
     let out = run(armtune()
-        .args([
-            "profile",
-            "-q",
-            "--event",
-            "off-cpu",
-            "--min-block",
-            "100ms",
-            "--format",
-            "folded",
-            "-o",
-        ])
+        .args(["profile", "-q", "--event", "off-cpu", "--min-block", "100ms", "--format", "folded", "-o"])
         .arg(&folded)
         .arg("--")
         .arg(blocker()));
@@ -100,44 +78,27 @@ fn run_queue_latency_grows_with_more_threads_than_cpus() {
     let mut p50 = Vec::new();
     for threads in [1, 2 * cpus] {
         let json = dir.path().join(format!("runq-{threads}.json"));
-        let out = run(armtune()
-            .args(["profile", "--event", "runq", "-o"])
-            .arg(&json)
-            .arg("--")
-            .arg(demo())
-            .args(["2", "spinners", &threads.to_string()]));
+        let out = run(armtune().args(["profile", "--event", "runq", "-o"]).arg(&json).arg("--").arg(demo()).args([
+            "2",
+            "spinners",
+            &threads.to_string(),
+        ]));
         assert!(out.status.success(), "{}", stderr(&out));
         let err = stderr(&out);
-        assert!(
-            err.contains("run-queue latency") && err.contains("usecs"),
-            "terminal histogram: {err}"
-        );
+        assert!(err.contains("run-queue latency") && err.contains("usecs"), "terminal histogram: {err}");
         let v = read_json(&json);
         let runq = v["runq"].as_array().unwrap();
         assert!(!runq.is_empty(), "no run-queue histogram: {v}");
         let waits: u64 = runq.iter().map(|h| h["count"].as_u64().unwrap()).sum();
-        let main = runq
-            .iter()
-            .max_by_key(|h| h["count"].as_u64().unwrap())
-            .unwrap();
+        let main = runq.iter().max_by_key(|h| h["count"].as_u64().unwrap()).unwrap();
         assert!(main["comm"] == "demo", "{runq:?}");
-        p50.push((
-            threads,
-            waits,
-            main["p50_us"].as_f64().unwrap(),
-            main["max_us"].as_f64().unwrap(),
-        ));
+        p50.push((threads, waits, main["p50_us"].as_f64().unwrap(), main["max_us"].as_f64().unwrap()));
     }
     let (single, over) = (p50[0], p50[1]);
     // Oversubscribed threads wait for whole time slices (milliseconds); a lone thread on an idle
     // machine waits microseconds when something preempts it.
     assert!(over.2 > 500.0, "oversubscribed p50 {} us: {p50:?}", over.2);
-    assert!(
-        single.2 * 10.0 < over.2,
-        "p50 single {} us vs oversubscribed {} us",
-        single.2,
-        over.2
-    );
+    assert!(single.2 * 10.0 < over.2, "p50 single {} us vs oversubscribed {} us", single.2, over.2);
     assert!(over.1 > 100, "too few waits: {p50:?}");
 }
 
@@ -149,49 +110,29 @@ fn wakeups_and_thread_counters() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("sched.json");
     let svg = dir.path().join("sched.svg");
-    let out = run(armtune()
-        .args(["profile", "--event", "sched", "-o"])
-        .arg(&json)
-        .arg("--")
-        .arg(blocker()));
+    let out = run(armtune().args(["profile", "--event", "sched", "-o"]).arg(&json).arg("--").arg(blocker()));
     assert!(out.status.success(), "{}", stderr(&out));
     let v = read_json(&json);
     // The holder thread releases the lock with FUTEX_WAKE: blocker wakes blocker.
     let pairs = v["wakeups"].as_array().unwrap();
     assert!(
-        pairs
-            .iter()
-            .any(|p| p["waker_comm"] == "blocker" && p["wakee_comm"] == "blocker"),
+        pairs.iter().any(|p| p["waker_comm"] == "blocker" && p["wakee_comm"] == "blocker"),
         "no blocker -> blocker wakeup: {pairs:?}"
     );
-    assert!(v["profiles"]["wakeup"]["stacks"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty()));
+    assert!(v["profiles"]["wakeup"]["stacks"].as_array().is_some_and(|s| !s.is_empty()));
     let threads = v["threads"].as_array().unwrap();
-    let main = threads
-        .iter()
-        .find(|t| t["comm"] == "blocker" && t["tid"] == t["tgid"])
-        .expect("main thread row");
+    let main = threads.iter().find(|t| t["comm"] == "blocker" && t["tid"] == t["tgid"]).expect("main thread row");
     // Eleven blocks at least: ten sleeps and the lock wait.
     assert!(main["voluntary"].as_u64().unwrap() >= 11, "{main}");
-    assert!(
-        threads.iter().filter(|t| t["comm"] == "blocker").count() >= 2,
-        "holder thread counted: {threads:?}"
-    );
+    assert!(threads.iter().filter(|t| t["comm"] == "blocker").count() >= 2, "holder thread counted: {threads:?}");
     assert!(stderr(&out).contains("wakeups (waker -> woken)"));
 
     // With an SVG main output, the wakeup graph gets a file of its own next to it.
-    let out = run(armtune()
-        .args(["profile", "-q", "--event", "off-cpu,wakeup", "-o"])
-        .arg(&svg)
-        .arg("--")
-        .arg(blocker()));
+    let out =
+        run(armtune().args(["profile", "-q", "--event", "off-cpu,wakeup", "-o"]).arg(&svg).arg("--").arg(blocker()));
     assert!(out.status.success(), "{}", stderr(&out));
     let wake_svg = dir.path().join("sched.wakeup.svg");
-    assert!(
-        svg_text(&wake_svg).contains("woken by blocker"),
-        "wakeup graph"
-    );
+    assert!(svg_text(&wake_svg).contains("woken by blocker"), "wakeup graph");
     assert_no_programs_left();
 }
 
@@ -218,8 +159,7 @@ fn on_and_off_cpu_share_one_wall_time_graph() {
             .iter()
             .filter(|s| {
                 let f = s["frames"].as_array().unwrap();
-                f.get(1).is_some_and(|m| m["name"] == marker)
-                    && f.iter().any(|x| x["name"] == function)
+                f.get(1).is_some_and(|m| m["name"] == marker) && f.iter().any(|x| x["name"] == function)
             })
             .map(|s| s["weight"].as_u64().unwrap())
             .sum()
@@ -227,24 +167,15 @@ fn on_and_off_cpu_share_one_wall_time_graph() {
     // demo runs ~1 s on a CPU; blocker blocks 0.5 s in sleep_in_nanosleep: one scale, microseconds.
     let on = weight_of("[on-CPU]", "cpu_split");
     let off = weight_of("[off-CPU]", "sleep_in_nanosleep");
-    assert!(
-        (800_000..=1_150_000).contains(&on),
-        "on-CPU us of cpu_split: {on}"
-    );
-    assert!(
-        (480_000..=560_000).contains(&off),
-        "off-CPU us of sleep_in_nanosleep: {off}"
-    );
+    assert!((800_000..=1_150_000).contains(&on), "on-CPU us of cpu_split: {on}");
+    assert!((480_000..=560_000).contains(&off), "off-CPU us of sleep_in_nanosleep: {off}");
     let off_kind = stacks
         .iter()
         .flat_map(|s| s["frames"].as_array().unwrap().iter())
         .any(|f| f["name"] == "sleep_in_nanosleep" && f["kind"] == "off-cpu");
     assert!(off_kind, "off-CPU frames are marked");
     let raw = std::fs::read_to_string(&svg).unwrap();
-    assert!(
-        raw.contains("Wall-Clock") && raw.contains("off-CPU"),
-        "title and markers"
-    );
+    assert!(raw.contains("Wall-Clock") && raw.contains("off-CPU"), "title and markers");
 }
 
 #[test]
@@ -255,24 +186,10 @@ fn pid_target_closes_blocks_still_open_at_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let folded = dir.path().join("off.folded");
     // Scale 4: 200 ms sleeps, so the run almost surely ends in the middle of one.
-    let mut workload = Command::new(blocker())
-        .arg("4")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut workload = Command::new(blocker()).arg("4").stdout(Stdio::null()).spawn().unwrap();
     sleep(Duration::from_millis(100));
     let out = run(armtune()
-        .args([
-            "profile",
-            "-q",
-            "--event",
-            "off-cpu,runq",
-            "--duration",
-            "1",
-            "--format",
-            "folded",
-            "-o",
-        ])
+        .args(["profile", "-q", "--event", "off-cpu,runq", "--duration", "1", "--format", "folded", "-o"])
         .arg(&folded)
         .arg("--pid")
         .arg(workload.id().to_string()));
@@ -280,21 +197,13 @@ fn pid_target_closes_blocks_still_open_at_the_end() {
     workload.wait().ok();
     assert!(out.status.success(), "{}", stderr(&out));
     let stacks = read_folded(&folded);
-    assert!(
-        stacks.iter().all(|(f, _)| f[0] == "blocker"),
-        "only the pid: {stacks:?}"
-    );
+    assert!(stacks.iter().all(|(f, _)| f[0] == "blocker"), "only the pid: {stacks:?}");
     let total: u64 = stacks.iter().map(|(_, w)| w).sum();
     // The block in progress when the probes attached has no known start and is not counted (at
     // most one 200 ms sleep); everything after it is, including the block open at the end.
+    assert!((750_000..=1_100_000).contains(&total), "about the 1 s profiled, blocked: {total} us");
     assert!(
-        (750_000..=1_100_000).contains(&total),
-        "about the 1 s profiled, blocked: {total} us"
-    );
-    assert!(
-        stacks
-            .iter()
-            .any(|(f, _)| f.iter().any(|x| x == "[still off-CPU at end]")),
+        stacks.iter().any(|(f, _)| f.iter().any(|x| x == "[still off-CPU at end]")),
         "the block open at the end is closed and marked: {stacks:?}"
     );
 }
@@ -306,35 +215,16 @@ fn all_target_sees_other_processes() {
     };
     let dir = tempfile::tempdir().unwrap();
     let folded = dir.path().join("off.folded");
-    let mut workload = Command::new(blocker())
-        .arg("2")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut workload = Command::new(blocker()).arg("2").stdout(Stdio::null()).spawn().unwrap();
     let out = run(armtune()
-        .args([
-            "profile",
-            "-q",
-            "--all",
-            "--event",
-            "off-cpu",
-            "--duration",
-            "1",
-            "--format",
-            "folded",
-            "-o",
-        ])
+        .args(["profile", "-q", "--all", "--event", "off-cpu", "--duration", "1", "--format", "folded", "-o"])
         .arg(&folded));
     workload.kill().ok();
     workload.wait().ok();
     assert!(out.status.success(), "{}", stderr(&out));
     let stacks = read_folded(&folded);
-    assert!(
-        weight_under(&stacks, "blocker", "sleep_in_nanosleep") > 300_000,
-        "{stacks:?}"
-    );
-    let processes: std::collections::HashSet<&str> =
-        stacks.iter().map(|(f, _)| f[0].as_str()).collect();
+    assert!(weight_under(&stacks, "blocker", "sleep_in_nanosleep") > 300_000, "{stacks:?}");
+    let processes: std::collections::HashSet<&str> = stacks.iter().map(|(f, _)| f[0].as_str()).collect();
     assert!(processes.len() > 1, "more than the workload: {processes:?}");
 }
 
@@ -344,22 +234,11 @@ fn bad_event_options_are_one_line_errors() {
         return;
     };
     for (args, expected) in [
-        (
-            vec!["--event", "cycles", "--all"],
-            "unknown event \"cycles\"",
-        ),
-        (
-            vec!["--event", "off-cpu", "--off-cpu-state", "Q", "--all"],
-            "unknown task state",
-        ),
-        (
-            vec!["--event", "off-cpu", "--min-block", "1 fortnight", "--all"],
-            "min-block",
-        ),
+        (vec!["--event", "cycles", "--all"], "unknown event \"cycles\""),
+        (vec!["--event", "off-cpu", "--off-cpu-state", "Q", "--all"], "unknown task state"),
+        (vec!["--event", "off-cpu", "--min-block", "1 fortnight", "--all"], "min-block"),
     ] {
-        let out = run(armtune()
-            .args(["profile", "-o", "/tmp/armtune-bad-event.svg"])
-            .args(&args));
+        let out = run(armtune().args(["profile", "-o", "/tmp/armtune-bad-event.svg"]).args(&args));
         let err = stderr(&out);
         assert_ne!(out.status.code(), Some(0), "{args:?}");
         assert!(err.contains(expected), "{args:?}: {err}");

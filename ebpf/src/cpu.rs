@@ -7,7 +7,9 @@ use aya_ebpf::{
     programs::PerfEventContext,
 };
 
-use crate::{add_one, bump, enabled, is_target, note_process, read_global, kernel_stack, user_stack, COUNTS, PER_THREAD};
+use crate::{
+    add_one, bump, enabled, is_target, kernel_stack, note_process, read_global, user_stack, COUNTS, PER_THREAD,
+};
 
 /// CPU sample: count (who, user stack, kernel stack).
 #[perf_event]

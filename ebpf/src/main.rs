@@ -16,6 +16,7 @@
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
 
+mod alloc;
 mod cpu;
 mod doctor;
 mod process;

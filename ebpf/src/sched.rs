@@ -7,7 +7,9 @@
 //! BTF, and a context switch costs one map lookup per side. Field offsets come from the format
 //! files, through the globals below.
 
-use armtune_common::{counter, events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS};
+use armtune_common::{
+    counter, events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS,
+};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_smp_processor_id, bpf_ktime_get_ns},
@@ -16,7 +18,10 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 
-use crate::{add_one, atomic_add, bump, enabled, filtering, is_target, note_process, read_global, kernel_stack, user_stack, PER_THREAD};
+use crate::{
+    add_one, atomic_add, bump, enabled, filtering, is_target, kernel_stack, note_process, read_global, user_stack,
+    PER_THREAD,
+};
 
 /// `sched_switch.prev_pid` offset.
 #[no_mangle]

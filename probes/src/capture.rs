@@ -76,6 +76,17 @@ pub struct RunqHistogram {
     pub histogram: Log2Histogram,
 }
 
+/// Allocation sizes of one process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeHistogram {
+    /// Process id.
+    pub tgid: u32,
+    /// Process name, when known.
+    pub comm: String,
+    /// Bucket k counts allocations of [2^k, 2^(k+1)) bytes (bucket 0 also 0 bytes).
+    pub histogram: Log2Histogram,
+}
+
 /// Everything a session collected.
 #[derive(Debug, Clone, Default)]
 pub struct Capture {
@@ -91,6 +102,17 @@ pub struct Capture {
     pub runq: Vec<RunqHistogram>,
     /// Per-thread scheduler counters.
     pub threads: Vec<ThreadRow>,
+    /// Allocations by stack (weight: bytes requested).
+    pub allocs: Vec<RawSample>,
+    /// The same stacks weighted by calls.
+    pub alloc_calls: Vec<RawSample>,
+    /// Blocks allocated during the run and still live at its end (weight: bytes), with an age
+    /// marker.
+    pub live: Vec<RawSample>,
+    /// Allocation sizes per process (log2 buckets of bytes).
+    pub sizes: Vec<SizeHistogram>,
+    /// What could not be done (probes not placed), to tell the user.
+    pub warnings: Vec<String>,
     /// Mappings of the processes seen.
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).

@@ -42,11 +42,7 @@ pub struct Check {
 
 impl Check {
     fn new(name: &str, status: Status, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            status,
-            detail: detail.into(),
-        }
+        Check { name: name.into(), status, detail: detail.into() }
     }
 }
 
@@ -56,14 +52,10 @@ pub fn run() -> Vec<Check> {
     let mount = tracefs::ensure_mounted();
     let tracefs_root = mount.as_ref().ok().map(|m| m.path().to_path_buf());
     checks.push(match mount {
-        Ok(tracefs::Mount::Present(p)) => {
-            Check::new("tracefs", Status::Ok, format!("mounted at {}", p.display()))
+        Ok(tracefs::Mount::Present(p)) => Check::new("tracefs", Status::Ok, format!("mounted at {}", p.display())),
+        Ok(tracefs::Mount::Mounted(p)) => {
+            Check::new("tracefs", Status::Ok, format!("was not mounted; mounted it at {}", p.display()))
         }
-        Ok(tracefs::Mount::Mounted(p)) => Check::new(
-            "tracefs",
-            Status::Ok,
-            format!("was not mounted; mounted it at {}", p.display()),
-        ),
         Err(e) => Check::new("tracefs", Status::Fail, e.to_string()),
     });
     if let Some(root) = tracefs_root.as_deref() {
@@ -80,26 +72,14 @@ pub fn run() -> Vec<Check> {
     let caps = privileges::Capabilities::current();
     let privileged = caps.missing_for_profiling().is_none();
     checks.push(match caps.missing_for_profiling() {
-        None => Check::new(
-            "capabilities",
-            Status::Ok,
-            "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) held",
-        ),
-        Some(missing) => Check::new(
-            "capabilities",
-            Status::Fail,
-            format!("missing {missing}: run with sudo"),
-        ),
+        None => Check::new("capabilities", Status::Ok, "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) held"),
+        Some(missing) => Check::new("capabilities", Status::Fail, format!("missing {missing}: run with sudo")),
     });
     if privileged {
         checks.extend(probe_families());
     } else {
         for family in FAMILIES {
-            checks.push(Check::new(
-                family,
-                Status::Info,
-                "not tried: needs the capabilities above",
-            ));
+            checks.push(Check::new(family, Status::Info, "not tried: needs the capabilities above"));
         }
     }
     checks
@@ -110,36 +90,17 @@ pub fn profile_ready(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.status != Status::Fail)
 }
 
-const FAMILIES: [&str; 5] = [
-    "perf_event",
-    "tracepoint",
-    "raw tracepoint",
-    "uprobe",
-    "kprobe",
-];
+const FAMILIES: [&str; 5] = ["perf_event", "tracepoint", "raw tracepoint", "uprobe", "kprobe"];
 
 fn kernel_version() -> Check {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let mut nums = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse::<u32>().ok());
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let mut nums = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
     let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
     // The ring buffer that carries process events arrived in 5.8.
     if (major, minor) >= (5, 8) {
-        Check::new(
-            "kernel",
-            Status::Ok,
-            format!("{release} (5.8 or later needed)"),
-        )
+        Check::new("kernel", Status::Ok, format!("{release} (5.8 or later needed)"))
     } else {
-        Check::new(
-            "kernel",
-            Status::Fail,
-            format!("{release}: armtune needs Linux 5.8 or later (BPF ring buffer)"),
-        )
+        Check::new("kernel", Status::Fail, format!("{release}: armtune needs Linux 5.8 or later (BPF ring buffer)"))
     }
 }
 
@@ -175,38 +136,15 @@ fn probe_families() -> Vec<Check> {
         Ok(e) => e,
         Err(e) => {
             let err = Error::bpf("loading the eBPF object", e).to_string();
-            return FAMILIES
-                .iter()
-                .map(|f| Check::new(f, Status::Fail, err.clone()))
-                .collect();
+            return FAMILIES.iter().map(|f| Check::new(f, Status::Fail, err.clone())).collect();
         }
     };
     vec![
-        family(
-            "perf_event",
-            true,
-            try_perf_event(&mut ebpf),
-            "cpu-clock sampling: what `profile` uses",
-        ),
-        family(
-            "tracepoint",
-            true,
-            try_tracepoint(&mut ebpf),
-            "sched tracepoints: following forks and execs",
-        ),
-        family(
-            "raw tracepoint",
-            false,
-            try_raw_tracepoint(&mut ebpf),
-            "scheduler events without BTF",
-        ),
+        family("perf_event", true, try_perf_event(&mut ebpf), "cpu-clock sampling: what `profile` uses"),
+        family("tracepoint", true, try_tracepoint(&mut ebpf), "sched tracepoints: following forks and execs"),
+        family("raw tracepoint", false, try_raw_tracepoint(&mut ebpf), "scheduler events without BTF"),
         family("uprobe", false, try_uprobe(&mut ebpf), "allocator events"),
-        family(
-            "kprobe",
-            false,
-            try_kprobe(&mut ebpf),
-            "not used by armtune; shown for comparison",
-        ),
+        family("kprobe", false, try_kprobe(&mut ebpf), "not used by armtune; shown for comparison"),
     ]
 }
 
@@ -234,53 +172,30 @@ fn try_perf_event(ebpf: &mut Ebpf) -> Result<(), Error> {
 }
 
 fn try_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
-    let prog: &mut TracePoint = ebpf
-        .program_mut("armtune_exec")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let prog: &mut TracePoint = ebpf.program_mut("armtune_exec").unwrap().try_into().unwrap();
     prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog
-        .attach("sched", "sched_process_exec")
-        .map_err(|e| Error::bpf("attach to sched:sched_process_exec", e))?;
+    let link =
+        prog.attach("sched", "sched_process_exec").map_err(|e| Error::bpf("attach to sched:sched_process_exec", e))?;
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }
 
 fn try_raw_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
-    let prog: &mut RawTracePoint = ebpf
-        .program_mut("armtune_dr_raw")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let prog: &mut RawTracePoint = ebpf.program_mut("armtune_dr_raw").unwrap().try_into().unwrap();
     prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog
-        .attach("sched_switch")
-        .map_err(|e| Error::bpf("attach to sched_switch", e))?;
+    let link = prog.attach("sched_switch").map_err(|e| Error::bpf("attach to sched_switch", e))?;
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }
 
 fn try_uprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
-    let prog: &mut UProbe = ebpf
-        .program_mut("armtune_dr_up")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let prog: &mut UProbe = ebpf.program_mut("armtune_dr_up").unwrap().try_into().unwrap();
     prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog
-        .attach(Some("getpid"), 0, "libc", None)
-        .map_err(|e| Error::bpf("attach to libc getpid", e))?;
+    let link = prog.attach(Some("getpid"), 0, "libc", None).map_err(|e| Error::bpf("attach to libc getpid", e))?;
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }
 
 fn try_kprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
-    let prog: &mut KProbe = ebpf
-        .program_mut("armtune_dr_kp")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let prog: &mut KProbe = ebpf.program_mut("armtune_dr_kp").unwrap().try_into().unwrap();
     prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog
-        .attach("vfs_read", 0)
-        .map_err(|e| Error::bpf("attach to vfs_read", e))?;
+    let link = prog.attach("vfs_read", 0).map_err(|e| Error::bpf("attach to vfs_read", e))?;
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }

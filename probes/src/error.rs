@@ -29,12 +29,12 @@ pub enum Error {
         source: io::Error,
     },
     /// tracefs is needed (tracepoint ids and formats) and is not mounted.
-    #[error(
-        "tracefs is not mounted ({0}): run `mount -t tracefs nodev /sys/kernel/tracing` as root"
-    )]
+    #[error("tracefs is not mounted ({0}): run `mount -t tracefs nodev /sys/kernel/tracing` as root")]
     Tracefs(String),
     /// A tracepoint's format file did not have a field the programs need.
-    #[error("tracepoint {tracepoint} has no field `{field}` in its format file: this kernel's layout is not supported")]
+    #[error(
+        "tracepoint {tracepoint} has no field `{field}` in its format file: this kernel's layout is not supported"
+    )]
     TracepointField {
         /// category:name
         tracepoint: String,
@@ -75,17 +75,11 @@ impl Error {
             let _ = write!(detail, ": {s}");
             source = s.source();
         }
-        Error::Bpf {
-            what: what.into(),
-            detail,
-        }
+        Error::Bpf { what: what.into(), detail }
     }
 
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 }

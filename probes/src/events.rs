@@ -15,72 +15,64 @@ pub struct EventSet {
     pub runq: bool,
     /// Wakeups with waker stacks.
     pub wakeup: bool,
+    /// Allocations by stack (bytes and calls) and sizes.
+    pub alloc: bool,
+    /// Blocks still live at the end, by allocating stack.
+    pub leak: bool,
 }
 
 impl Default for EventSet {
     /// CPU samples only, as `profile` does without `--event`.
     fn default() -> Self {
-        EventSet {
-            cpu: true,
-            off_cpu: false,
-            runq: false,
-            wakeup: false,
-        }
+        EventSet { cpu: true, ..EventSet::none() }
     }
 }
 
 /// The names `--event` accepts, with what they turn on.
 pub const EVENT_NAMES: &[(&str, &str)] = &[
     ("cpu", "CPU samples (on-CPU flame graph)"),
-    (
-        "off-cpu",
-        "time blocked off the CPU, by stack (off-CPU flame graph)",
-    ),
+    ("off-cpu", "time blocked off the CPU, by stack (off-CPU flame graph)"),
     ("runq", "run-queue latency histograms"),
-    (
-        "wakeup",
-        "who woke whom, with waker stacks (wakeup flame graph)",
-    ),
+    ("wakeup", "who woke whom, with waker stacks (wakeup flame graph)"),
     ("sched", "off-cpu + runq + wakeup"),
+    ("alloc", "allocations by stack, bytes and calls, sizes (allocation flame graph)"),
+    ("leak", "blocks still live at the end, by allocating stack and age (leak flame graph)"),
 ];
 
 impl EventSet {
+    /// Nothing.
+    pub const fn none() -> EventSet {
+        EventSet { cpu: false, off_cpu: false, runq: false, wakeup: false, alloc: false, leak: false }
+    }
+
     /// Parses a comma-separated list such as `cpu,off-cpu` or `sched`.
     pub fn parse(list: &str) -> Result<EventSet> {
-        let mut set = EventSet {
-            cpu: false,
-            off_cpu: false,
-            runq: false,
-            wakeup: false,
-        };
+        let mut set = EventSet::none();
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match name {
                 "cpu" => set.cpu = true,
                 "off-cpu" | "offcpu" => set.off_cpu = true,
                 "runq" => set.runq = true,
                 "wakeup" | "wakeups" => set.wakeup = true,
+                "alloc" => set.alloc = true,
+                "leak" => set.leak = true,
                 "sched" => {
                     set.off_cpu = true;
                     set.runq = true;
                     set.wakeup = true;
                 }
+                "gc" => {
+                    return Err(Error::Invalid(
+                        "event \"gc\" (Go GC cycles, SDT probes) is not built yet; alloc and leak are".into(),
+                    ))
+                }
                 other => {
                     let known: Vec<&str> = EVENT_NAMES.iter().map(|(n, _)| *n).collect();
-                    return Err(Error::Invalid(format!(
-                        "unknown event {other:?}: choose from {}",
-                        known.join(", ")
-                    )));
+                    return Err(Error::Invalid(format!("unknown event {other:?}: choose from {}", known.join(", "))));
                 }
             }
         }
-        if set
-            == (EventSet {
-                cpu: false,
-                off_cpu: false,
-                runq: false,
-                wakeup: false,
-            })
-        {
+        if set == EventSet::none() {
             return Err(Error::Invalid("--event needs at least one event".into()));
         }
         Ok(set)
@@ -91,20 +83,24 @@ impl EventSet {
         self.off_cpu || self.runq || self.wakeup
     }
 
+    /// Whether the allocator uprobes are needed.
+    pub fn allocator(&self) -> bool {
+        self.alloc || self.leak
+    }
+
     /// The `EVENTS` global of the eBPF object.
     pub fn bits(&self) -> u32 {
-        let mut bits = 0;
-        for (on, bit) in [
+        [
             (self.cpu, events::CPU),
             (self.off_cpu, events::OFF_CPU),
             (self.runq, events::RUNQ),
             (self.wakeup, events::WAKEUP),
-        ] {
-            if on {
-                bits |= bit;
-            }
-        }
-        bits
+            (self.alloc, events::ALLOC),
+            (self.leak, events::LEAK),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |bits, (_, bit)| bits | bit)
     }
 
     /// Names of the chosen events, for titles and JSON.
@@ -114,6 +110,8 @@ impl EventSet {
             (self.off_cpu, "off-cpu"),
             (self.runq, "runq"),
             (self.wakeup, "wakeup"),
+            (self.alloc, "alloc"),
+            (self.leak, "leak"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -129,23 +127,14 @@ pub fn parse_states(list: &str) -> Result<u32> {
             "S" | "s" | "sleeping" => task_state::SLEEPING,
             "D" | "d" | "uninterruptible" => task_state::UNINTERRUPTIBLE,
             "R" | "r" | "runnable" | "preempted" => task_state::RUNNABLE,
-            "all" => {
-                task_state::SLEEPING
-                    | task_state::UNINTERRUPTIBLE
-                    | task_state::RUNNABLE
-                    | task_state::OTHER
-            }
+            "all" => task_state::SLEEPING | task_state::UNINTERRUPTIBLE | task_state::RUNNABLE | task_state::OTHER,
             other => {
-                return Err(Error::Invalid(format!(
-                    "unknown task state {other:?}: use S, D, R or all"
-                )));
+                return Err(Error::Invalid(format!("unknown task state {other:?}: use S, D, R or all")));
             }
         };
     }
     if bits == 0 {
-        return Err(Error::Invalid(
-            "--off-cpu-state needs at least one state".into(),
-        ));
+        return Err(Error::Invalid("--off-cpu-state needs at least one state".into()));
     }
     Ok(bits)
 }
@@ -175,26 +164,25 @@ mod tests {
     }
 
     #[test]
+    fn allocator_events() {
+        let s = EventSet::parse("cpu,alloc,leak").unwrap();
+        assert!(s.allocator() && !s.sched());
+        assert_eq!(s.names(), ["cpu", "alloc", "leak"]);
+        assert!(EventSet::parse("gc").unwrap_err().to_string().contains("not built yet"));
+    }
+
+    #[test]
     fn rejects_unknown_and_empty() {
         let err = EventSet::parse("cpu,cycles").unwrap_err().to_string();
-        assert!(
-            err.contains("\"cycles\"") && err.contains("off-cpu"),
-            "{err}"
-        );
+        assert!(err.contains("\"cycles\"") && err.contains("off-cpu"), "{err}");
         assert!(EventSet::parse(",").is_err());
     }
 
     #[test]
     fn states() {
-        assert_eq!(
-            parse_states("S,D").unwrap(),
-            task_state::SLEEPING | task_state::UNINTERRUPTIBLE
-        );
+        assert_eq!(parse_states("S,D").unwrap(), task_state::SLEEPING | task_state::UNINTERRUPTIBLE);
         assert!(parse_states("X").is_err());
-        assert_eq!(
-            state_marker(task_state::UNINTERRUPTIBLE),
-            "[uninterruptible]"
-        );
+        assert_eq!(state_marker(task_state::UNINTERRUPTIBLE), "[uninterruptible]");
         // prev_state values as kernels report them: 0 running, 0x100 preempted, 1 S, 2 D, 0x80 idle.
         assert_eq!(task_state::classify(0), task_state::RUNNABLE);
         assert_eq!(task_state::classify(0x100), task_state::RUNNABLE);

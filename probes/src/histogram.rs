@@ -60,12 +60,7 @@ impl Log2Histogram {
                 let (lo, hi) = Self::bounds(slot);
                 let within = ((rank - below as f64) / c as f64).clamp(0.0, 1.0);
                 let value = lo as f64 + within * (hi - lo) as f64;
-                return Some(
-                    value
-                        .min(self.max_ns as f64 / 1000.0)
-                        .max(lo as f64)
-                        .min(hi as f64),
-                );
+                return Some(value.min(self.max_ns as f64 / 1000.0).max(lo as f64).min(hi as f64));
             }
             below += c;
         }
@@ -85,14 +80,7 @@ impl Log2Histogram {
             let (lo, hi) = Self::bounds(slot);
             let c = self.buckets[slot];
             let stars = ((c as f64 / peak as f64) * 40.0).round() as usize;
-            let _ = writeln!(
-                out,
-                "{:>10} -> {:<10} : {:<8} |{:<40}|",
-                lo,
-                hi - 1,
-                c,
-                "*".repeat(stars)
-            );
+            let _ = writeln!(out, "{:>10} -> {:<10} : {:<8} |{:<40}|", lo, hi - 1, c, "*".repeat(stars));
         }
         out
     }
@@ -103,10 +91,7 @@ mod tests {
     use super::*;
 
     fn hist(pairs: &[(usize, u64)], max_ns: u64) -> Log2Histogram {
-        let mut h = Log2Histogram {
-            max_ns,
-            ..Default::default()
-        };
+        let mut h = Log2Histogram { max_ns, ..Default::default() };
         for &(s, c) in pairs {
             h.add(s, c);
         }
@@ -123,11 +108,7 @@ mod tests {
         let p90 = h.percentile_us(90.0).unwrap();
         assert!((1024.0..=2048.0).contains(&p90), "{p90}");
         assert!((p90 - (1024.0 + 0.8 * 1024.0)).abs() < 1e-9);
-        assert_eq!(
-            h.percentile_us(100.0).unwrap(),
-            2000.0,
-            "capped by the exact max"
-        );
+        assert_eq!(h.percentile_us(100.0).unwrap(), 2000.0, "capped by the exact max");
     }
 
     #[test]
@@ -152,13 +133,9 @@ mod tests {
         let text = hist(&[(1, 10), (2, 5)], 7000).render("usecs");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
+        assert!(lines[1].contains("2 -> 3") && lines[1].contains(&"*".repeat(40)), "{text}");
         assert!(
-            lines[1].contains("2 -> 3") && lines[1].contains(&"*".repeat(40)),
-            "{text}"
-        );
-        assert!(
-            lines[2].contains("4 -> 7")
-                && lines[2].contains(&format!("|{}{}|", "*".repeat(20), " ".repeat(20))),
+            lines[2].contains("4 -> 7") && lines[2].contains(&format!("|{}{}|", "*".repeat(20), " ".repeat(20))),
             "{text}"
         );
     }

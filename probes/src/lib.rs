@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod capture;
 pub mod doctor;
 pub mod error;

@@ -2,8 +2,7 @@
 //! one file to copy to a board.
 
 /// The eBPF ELF object, aligned as aya's loader requires.
-pub static EBPF_OBJECT: &[u8] =
-    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/armtune-ebpf.o"));
+pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/armtune-ebpf.o"));
 
 /// Name prefix of every program in the object: what `bpftool prog` shows, and what a test looks for
 /// to prove nothing stayed loaded.

@@ -61,19 +61,13 @@ mod tests {
     #[test]
     fn unprivileged_misses_both() {
         let caps = Capabilities::parse_status("CapEff:\t0000000000000000\n");
-        assert_eq!(
-            caps.missing_for_profiling().as_deref(),
-            Some("CAP_BPF and CAP_PERFMON")
-        );
+        assert_eq!(caps.missing_for_profiling().as_deref(), Some("CAP_BPF and CAP_PERFMON"));
     }
 
     #[test]
     fn bpf_alone_is_not_enough() {
         let caps = Capabilities(1 << CAP_BPF);
         assert_eq!(caps.missing_for_profiling().as_deref(), Some("CAP_PERFMON"));
-        assert_eq!(
-            Capabilities(1 << CAP_SYS_ADMIN).missing_for_profiling(),
-            None
-        );
+        assert_eq!(Capabilities(1 << CAP_SYS_ADMIN).missing_for_profiling(), None);
     }
 }

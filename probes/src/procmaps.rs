@@ -43,9 +43,7 @@ pub struct ProcessMaps {
 impl ProcessMaps {
     /// Reads `/proc/PID/maps`; `None` when the process is gone.
     pub fn read(pid: u32) -> Option<ProcessMaps> {
-        std::fs::read_to_string(format!("/proc/{pid}/maps"))
-            .ok()
-            .map(|t| ProcessMaps::parse(&t))
+        std::fs::read_to_string(format!("/proc/{pid}/maps")).ok().map(|t| ProcessMaps::parse(&t))
     }
 
     /// Parses the text of a maps file, keeping executable mappings only.
@@ -79,12 +77,7 @@ impl ProcessMaps {
         let mut kept: Vec<Mapping> = self
             .mappings
             .drain(..)
-            .filter(|old| {
-                !newer
-                    .mappings
-                    .iter()
-                    .any(|n| n.start < old.end && old.start < n.end)
-            })
+            .filter(|old| !newer.mappings.iter().any(|n| n.start < old.end && old.start < n.end))
             .collect();
         kept.extend(newer.mappings);
         kept.sort_by_key(|m| m.start);
@@ -109,9 +102,7 @@ fn parse_line(line: &str) -> Option<Mapping> {
         Backing::Vdso
     } else if name.starts_with('/') {
         // A replaced binary shows as "path (deleted)"; the old path is still the best guess.
-        Backing::File(PathBuf::from(
-            name.strip_suffix(" (deleted)").unwrap_or(name),
-        ))
+        Backing::File(PathBuf::from(name.strip_suffix(" (deleted)").unwrap_or(name)))
     } else {
         Backing::Other(name.to_string())
     };
@@ -198,20 +189,11 @@ mod tests {
     fn finds_mapping_and_file_offset() {
         let maps = ProcessMaps::parse(MAPS);
         let m = maps.find(0x7f11aa028010).unwrap();
-        assert_eq!(
-            m.backing,
-            Backing::File("/usr/lib/x86_64-linux-gnu/libc.so.6".into())
-        );
+        assert_eq!(m.backing, Backing::File("/usr/lib/x86_64-linux-gnu/libc.so.6".into()));
         assert_eq!(m.file_offset_of(0x7f11aa028010), 0x28010);
         assert_eq!(maps.find(0x7ffd1e3f0100).unwrap().backing, Backing::Vdso);
-        assert_eq!(
-            maps.find(0x7f11ab000010).unwrap().backing,
-            Backing::Other(String::new())
-        );
-        assert_eq!(
-            maps.find(0x7ffd1e400000).unwrap().backing,
-            Backing::File("/opt/old/libgone.so".into())
-        );
+        assert_eq!(maps.find(0x7f11ab000010).unwrap().backing, Backing::Other(String::new()));
+        assert_eq!(maps.find(0x7ffd1e400000).unwrap().backing, Backing::File("/opt/old/libgone.so".into()));
         // Non-executable and unmapped addresses resolve to nothing.
         assert!(maps.find(0x55d0c0a00010).is_none());
         assert!(maps.find(0x10).is_none());
@@ -221,16 +203,11 @@ mod tests {
     #[test]
     fn merge_keeps_unloaded_libraries_and_prefers_new_layout() {
         let mut old = ProcessMaps::parse(MAPS);
-        let newer = ProcessMaps::parse(
-            "7f11aa028000-7f11aa030000 r-xp 00000000 fe:01 5 /usr/lib/libnew.so\n",
-        );
+        let newer = ProcessMaps::parse("7f11aa028000-7f11aa030000 r-xp 00000000 fe:01 5 /usr/lib/libnew.so\n");
         old.merge(newer);
         let m = old.find(0x7f11aa028010).unwrap();
         assert_eq!(m.backing, Backing::File("/usr/lib/libnew.so".into()));
-        assert!(
-            old.find(0x55d0c0a01010).is_some(),
-            "non-overlapping old mapping kept"
-        );
+        assert!(old.find(0x55d0c0a01010).is_some(), "non-overlapping old mapping kept");
     }
 
     #[test]

@@ -42,41 +42,25 @@ pub const OFF_CPU_SUFFIX: &str = "_[w]";
 impl Frame {
     /// A user-space frame.
     pub fn user(name: impl Into<String>) -> Frame {
-        Frame {
-            name: name.into(),
-            kind: FrameKind::User,
-        }
+        Frame { name: name.into(), kind: FrameKind::User }
     }
     /// A kernel frame.
     pub fn kernel(name: impl Into<String>) -> Frame {
-        Frame {
-            name: name.into(),
-            kind: FrameKind::Kernel,
-        }
+        Frame { name: name.into(), kind: FrameKind::Kernel }
     }
     /// The root frame of a process.
     pub fn process(name: impl Into<String>) -> Frame {
-        Frame {
-            name: name.into(),
-            kind: FrameKind::Process,
-        }
+        Frame { name: name.into(), kind: FrameKind::Process }
     }
     /// A marker frame.
     pub fn marker(name: impl Into<String>) -> Frame {
-        Frame {
-            name: name.into(),
-            kind: FrameKind::Marker,
-        }
+        Frame { name: name.into(), kind: FrameKind::Marker }
     }
 
     /// The frame as one folded-stack element: `;` separates frames, so it cannot appear in one, and
     /// kernel frames carry [`KERNEL_SUFFIX`] so flame graphs colour them apart.
     pub fn folded_name(&self) -> String {
-        let clean: String = self
-            .name
-            .chars()
-            .map(|c| if c == ';' || c == '\n' { ':' } else { c })
-            .collect();
+        let clean: String = self.name.chars().map(|c| if c == ';' || c == '\n' { ':' } else { c }).collect();
         match self.kind {
             FrameKind::Kernel => clean + KERNEL_SUFFIX,
             FrameKind::OffCpu => clean + OFF_CPU_SUFFIX,
@@ -88,10 +72,7 @@ impl Frame {
         if let Some(name) = element.strip_suffix(KERNEL_SUFFIX) {
             Frame::kernel(name)
         } else if let Some(name) = element.strip_suffix(OFF_CPU_SUFFIX) {
-            Frame {
-                name: name.into(),
-                kind: FrameKind::OffCpu,
-            }
+            Frame { name: name.into(), kind: FrameKind::OffCpu }
         } else if is_root {
             Frame::process(element)
         } else {
@@ -112,34 +93,37 @@ pub struct Unit {
 impl Unit {
     /// CPU samples.
     pub fn samples() -> Unit {
-        Unit {
-            name: "samples".into(),
-            label: "samples".into(),
-        }
+        Unit { name: "samples".into(), label: "samples".into() }
     }
 
     /// Microseconds off the CPU.
     pub fn off_cpu_us() -> Unit {
-        Unit {
-            name: "us".into(),
-            label: "us off-CPU".into(),
-        }
+        Unit { name: "us".into(), label: "us off-CPU".into() }
     }
 
     /// Microseconds of wall time (on- and off-CPU together).
     pub fn wall_us() -> Unit {
-        Unit {
-            name: "us".into(),
-            label: "us (on-CPU + off-CPU)".into(),
-        }
+        Unit { name: "us".into(), label: "us (on-CPU + off-CPU)".into() }
+    }
+
+    /// Bytes allocated.
+    pub fn bytes_allocated() -> Unit {
+        Unit { name: "bytes".into(), label: "bytes allocated".into() }
+    }
+
+    /// Allocator calls.
+    pub fn allocations() -> Unit {
+        Unit { name: "allocations".into(), label: "allocations".into() }
+    }
+
+    /// Bytes still live at the end.
+    pub fn bytes_live() -> Unit {
+        Unit { name: "bytes".into(), label: "bytes live at end".into() }
     }
 
     /// Wakeups.
     pub fn wakeups() -> Unit {
-        Unit {
-            name: "wakeups".into(),
-            label: "wakeups".into(),
-        }
+        Unit { name: "wakeups".into(), label: "wakeups".into() }
     }
 }
 
@@ -163,6 +147,12 @@ pub struct Losses {
     /// Wakeups dropped because the wakeup map was full.
     #[serde(default)]
     pub wakeups: u64,
+    /// Allocations not counted because the allocation map was full.
+    #[serde(default)]
+    pub allocs: u64,
+    /// Live blocks not remembered because the live-block map was full (the leak view misses them).
+    #[serde(default)]
+    pub live_blocks: u64,
 }
 
 impl Losses {
@@ -175,6 +165,8 @@ impl Losses {
             + self.off_cpu
             + self.runq
             + self.wakeups
+            + self.allocs
+            + self.live_blocks
             > 0
     }
 }
@@ -226,11 +218,7 @@ pub struct FunctionShare {
 impl Profile {
     /// An empty profile.
     pub fn new(unit: Unit, meta: Meta) -> Profile {
-        Profile {
-            unit,
-            meta,
-            stacks: HashMap::new(),
-        }
+        Profile { unit, meta, stacks: HashMap::new() }
     }
 
     /// Adds `weight` to `stack`.
@@ -250,16 +238,7 @@ impl Profile {
         let mut lines: Vec<(String, u64)> = self
             .stacks
             .iter()
-            .map(|(stack, w)| {
-                (
-                    stack
-                        .iter()
-                        .map(Frame::folded_name)
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    *w,
-                )
-            })
+            .map(|(stack, w)| (stack.iter().map(Frame::folded_name).collect::<Vec<_>>().join(";"), *w))
             .collect();
         lines.sort();
         lines
@@ -284,10 +263,7 @@ impl Profile {
             frames.extend(stack.first().cloned());
             frames.push(Frame::marker("[off-CPU]"));
             frames.extend(stack.iter().skip(1).map(|f| match f.kind {
-                FrameKind::User | FrameKind::Kernel => Frame {
-                    name: f.name.clone(),
-                    kind: FrameKind::OffCpu,
-                },
+                FrameKind::User | FrameKind::Kernel => Frame { name: f.name.clone(), kind: FrameKind::OffCpu },
                 _ => f.clone(),
             }));
             out.add(frames, w);
@@ -313,17 +289,12 @@ impl Profile {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (stack, weight) = line.rsplit_once(' ').ok_or_else(|| {
-                format!("line {}: expected `frames count`, found {line:?}", n + 1)
-            })?;
-            let weight: u64 = weight
-                .parse()
-                .map_err(|_| format!("line {}: count {weight:?} is not a whole number", n + 1))?;
-            let frames = stack
-                .split(';')
-                .enumerate()
-                .map(|(i, f)| Frame::from_folded(f, i == 0))
-                .collect();
+            let (stack, weight) = line
+                .rsplit_once(' ')
+                .ok_or_else(|| format!("line {}: expected `frames count`, found {line:?}", n + 1))?;
+            let weight: u64 =
+                weight.parse().map_err(|_| format!("line {}: count {weight:?} is not a whole number", n + 1))?;
+            let frames = stack.split(';').enumerate().map(|(i, f)| Frame::from_folded(f, i == 0)).collect();
             profile.add(frames, weight);
         }
         profile.meta.samples = profile.total();
@@ -340,10 +311,7 @@ impl Profile {
         let mut shares: HashMap<String, FunctionShare> = HashMap::new();
         for (stack, &weight) in &self.stacks {
             let mut seen: Vec<&Frame> = Vec::with_capacity(stack.len());
-            for frame in stack
-                .iter()
-                .filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker))
-            {
+            for frame in stack.iter().filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker)) {
                 if seen.contains(&frame) {
                     continue;
                 }
@@ -351,37 +319,18 @@ impl Profile {
                 let name = frame.folded_name();
                 shares
                     .entry(name.clone())
-                    .or_insert(FunctionShare {
-                        name,
-                        self_weight: 0,
-                        total_weight: 0,
-                    })
+                    .or_insert(FunctionShare { name, self_weight: 0, total_weight: 0 })
                     .total_weight += weight;
             }
-            if let Some(leaf) = stack
-                .last()
-                .filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker))
-            {
+            if let Some(leaf) = stack.last().filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker)) {
                 shares.get_mut(&leaf.folded_name()).unwrap().self_weight += weight;
             }
         }
-        let mut by_self: Vec<FunctionShare> = shares
-            .values()
-            .filter(|s| s.self_weight > 0)
-            .cloned()
-            .collect();
-        by_self.sort_by(|a, b| {
-            b.self_weight
-                .cmp(&a.self_weight)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        let mut by_self: Vec<FunctionShare> = shares.values().filter(|s| s.self_weight > 0).cloned().collect();
+        by_self.sort_by(|a, b| b.self_weight.cmp(&a.self_weight).then_with(|| a.name.cmp(&b.name)));
         by_self.truncate(n);
         let mut by_total: Vec<FunctionShare> = shares.into_values().collect();
-        by_total.sort_by(|a, b| {
-            b.total_weight
-                .cmp(&a.total_weight)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        by_total.sort_by(|a, b| b.total_weight.cmp(&a.total_weight).then_with(|| a.name.cmp(&b.name)));
         by_total.truncate(n);
         (by_self, by_total)
     }
@@ -398,28 +347,13 @@ mod stacks_as_list {
         weight: u64,
     }
 
-    pub fn serialize<S: Serializer>(
-        stacks: &HashMap<Vec<Frame>, u64>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let mut list: Vec<Entry> = stacks
-            .iter()
-            .map(|(f, w)| Entry {
-                frames: f.clone(),
-                weight: *w,
-            })
-            .collect();
-        list.sort_by(|a, b| {
-            b.weight
-                .cmp(&a.weight)
-                .then_with(|| a.frames.cmp(&b.frames))
-        });
+    pub fn serialize<S: Serializer>(stacks: &HashMap<Vec<Frame>, u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut list: Vec<Entry> = stacks.iter().map(|(f, w)| Entry { frames: f.clone(), weight: *w }).collect();
+        list.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.frames.cmp(&b.frames)));
         list.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<HashMap<Vec<Frame>, u64>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<Vec<Frame>, u64>, D::Error> {
         let list = Vec::<Entry>::deserialize(d)?;
         let mut map = HashMap::new();
         for e in list {
@@ -434,46 +368,11 @@ mod tests {
     use super::*;
 
     fn sample() -> Profile {
-        let mut p = Profile::new(
-            Unit::samples(),
-            Meta {
-                target: "demo".into(),
-                ..Meta::default()
-            },
-        );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("hot"),
-            ],
-            30,
-        );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("cold"),
-            ],
-            10,
-        );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("write"),
-                Frame::kernel("ksys_write"),
-            ],
-            5,
-        );
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("hot"),
-            ],
-            2,
-        );
+        let mut p = Profile::new(Unit::samples(), Meta { target: "demo".into(), ..Meta::default() });
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("hot")], 30);
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("cold")], 10);
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("write"), Frame::kernel("ksys_write")], 5);
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("hot")], 2);
         p
     }
 
@@ -526,39 +425,16 @@ mod tests {
 
     #[test]
     fn combine_puts_both_on_one_microsecond_scale() {
-        let mut cpu = Profile::new(
-            Unit::samples(),
-            Meta {
-                frequency_hz: 100,
-                samples: 3,
-                ..Meta::default()
-            },
-        );
-        cpu.add(
-            vec![
-                Frame::process("svc"),
-                Frame::user("main"),
-                Frame::user("work"),
-            ],
-            3,
-        );
+        let mut cpu = Profile::new(Unit::samples(), Meta { frequency_hz: 100, samples: 3, ..Meta::default() });
+        cpu.add(vec![Frame::process("svc"), Frame::user("main"), Frame::user("work")], 3);
         let mut off = Profile::new(Unit::off_cpu_us(), Meta::default());
         off.add(
-            vec![
-                Frame::process("svc"),
-                Frame::marker("[sleeping]"),
-                Frame::user("main"),
-                Frame::kernel("schedule"),
-            ],
+            vec![Frame::process("svc"), Frame::marker("[sleeping]"), Frame::user("main"), Frame::kernel("schedule")],
             50_000,
         );
         let wall = Profile::combine(&cpu, &off);
         assert_eq!(wall.unit, Unit::wall_us());
-        assert_eq!(
-            wall.total(),
-            30_000 + 50_000,
-            "3 samples at 100 Hz are 30 ms"
-        );
+        assert_eq!(wall.total(), 30_000 + 50_000, "3 samples at 100 Hz are 30 ms");
         let lines = wall.folded_lines();
         assert_eq!(lines[0].0, "svc;[off-CPU];[sleeping];main_[w];schedule_[w]");
         assert_eq!(lines[1].0, "svc;[on-CPU];main;work");
@@ -572,15 +448,7 @@ mod tests {
     fn top_functions_by_self_and_total() {
         let mut p = sample();
         // Recursion must not count a stack twice in the total.
-        p.add(
-            vec![
-                Frame::process("demo"),
-                Frame::user("main"),
-                Frame::user("rec"),
-                Frame::user("rec"),
-            ],
-            3,
-        );
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("rec"), Frame::user("rec")], 3);
         let (by_self, by_total) = p.top_functions(10);
         assert_eq!(by_self[0].name, "hot");
         assert_eq!(by_self[0].self_weight, 32);
@@ -589,9 +457,6 @@ mod tests {
         let rec = by_total.iter().find(|s| s.name == "rec").unwrap();
         assert_eq!((rec.self_weight, rec.total_weight), (3, 3));
         assert!(by_total.iter().any(|s| s.name == "ksys_write_[k]"));
-        assert!(
-            by_self.iter().all(|s| s.name != "demo"),
-            "process frame is not a function"
-        );
+        assert!(by_self.iter().all(|s| s.name != "demo"), "process frame is not a function");
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    capture::{Capture, RunqHistogram, ThreadRow, WakePair},
+    capture::{Capture, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     profile::{Profile, Unit},
     symbolize::Symbolizer,
 };
@@ -24,49 +24,100 @@ pub struct Report {
     pub wake_pairs: Vec<WakePair>,
     /// Per-thread switch and migration counts (scheduler events).
     pub threads: Vec<ThreadRow>,
+    /// Allocation profile (weight: bytes, or calls with `AllocWeight::Count`).
+    pub allocs: Option<Profile>,
+    /// Live blocks at the end (weight: bytes), under age markers.
+    pub live: Option<Profile>,
+    /// Allocation sizes.
+    pub sizes: Vec<SizeHistogram>,
+    /// What could not be done, for the user.
+    pub warnings: Vec<String>,
+}
+
+/// What the allocation flame graph weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AllocWeight {
+    /// Bytes requested.
+    #[default]
+    Bytes,
+    /// Calls.
+    Count,
+}
+
+/// One flame graph of a report.
+#[derive(Debug, Clone)]
+pub struct FlameGraph {
+    /// Short name: `cpu`, `off-cpu`, `wall`, `alloc`, `leak`, `wakeup` (extra files are NAME.svg).
+    pub name: &'static str,
+    /// Title to draw.
+    pub title: &'static str,
+    /// The stacks.
+    pub profile: Profile,
 }
 
 impl Report {
-    /// Names every stack of `capture`.
+    /// Names every stack of `capture`, allocations weighted by bytes.
     pub fn build(capture: &Capture, symbolizer: &mut Symbolizer) -> Report {
+        Report::build_with(capture, symbolizer, AllocWeight::Bytes)
+    }
+
+    /// Names every stack of `capture`.
+    pub fn build_with(capture: &Capture, symbolizer: &mut Symbolizer, weight: AllocWeight) -> Report {
         let events = &capture.meta.events;
         let has = |e: &str| events.iter().any(|x| x == e) || (events.is_empty() && e == "cpu");
         let meta = capture.meta.clone();
         Report {
             cpu: has("cpu").then(|| symbolizer.profile(capture)),
-            off_cpu: has("off-cpu").then(|| {
-                symbolizer.stacks(
-                    &capture.off_cpu,
-                    &capture.maps,
-                    Unit::off_cpu_us(),
-                    meta.clone(),
-                    0.001,
-                )
+            off_cpu: has("off-cpu")
+                .then(|| symbolizer.stacks(&capture.off_cpu, &capture.maps, Unit::off_cpu_us(), meta.clone(), 0.001)),
+            wakeups: has("wakeup")
+                .then(|| symbolizer.stacks(&capture.wakeups, &capture.maps, Unit::wakeups(), meta.clone(), 1.0)),
+            allocs: has("alloc").then(|| match weight {
+                AllocWeight::Bytes => {
+                    symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0)
+                }
+                AllocWeight::Count => {
+                    symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0)
+                }
             }),
-            wakeups: has("wakeup").then(|| {
-                symbolizer.stacks(
-                    &capture.wakeups,
-                    &capture.maps,
-                    Unit::wakeups(),
-                    meta.clone(),
-                    1.0,
-                )
-            }),
+            live: has("leak")
+                .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
+            sizes: capture.sizes.clone(),
+            warnings: capture.warnings.clone(),
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
             threads: capture.threads.clone(),
         }
     }
 
-    /// The profile the main output shows: on- and off-CPU combined on one wall-time scale when
-    /// both were recorded, else whichever flame graph was recorded (CPU first).
-    pub fn main_profile(&self) -> Option<Profile> {
+    /// Every flame graph of the run, the main one first: on- and off-CPU combined on one
+    /// wall-time scale when both were recorded, else CPU, off-CPU, allocations, live blocks,
+    /// wakeups, in that order.
+    pub fn flame_graphs(&self) -> Vec<FlameGraph> {
+        let mut out = Vec::new();
+        let mut push = |name, title, profile: &Option<Profile>| {
+            if let Some(p) = profile {
+                out.push(FlameGraph { name, title, profile: p.clone() });
+            }
+        };
         match (&self.cpu, &self.off_cpu) {
-            (Some(cpu), Some(off)) => Some(Profile::combine(cpu, off)),
-            (Some(cpu), None) => Some(cpu.clone()),
-            (None, Some(off)) => Some(off.clone()),
-            (None, None) => self.wakeups.clone(),
+            (Some(cpu), Some(off)) => {
+                push("wall", "Wall-Clock Flame Graph (on-CPU warm, off-CPU blue)", &Some(Profile::combine(cpu, off)))
+            }
+            _ => {
+                push("cpu", "CPU Flame Graph", &self.cpu);
+                push("off-cpu", "Off-CPU Time Flame Graph", &self.off_cpu);
+            }
         }
+        push("alloc", "Allocation Flame Graph", &self.allocs);
+        push("leak", "Live Blocks at End (leak) Flame Graph", &self.live);
+        push("wakeup", "Wakeup Flame Graph (woken task, waker, waker stack)", &self.wakeups);
+        out
+    }
+
+    /// The profile the main output shows (the first of [`Report::flame_graphs`]).
+    pub fn main_profile(&self) -> Option<Profile> {
+        self.flame_graphs().into_iter().next().map(|g| g.profile)
     }
 
     /// Run-queue histograms of all processes merged, per CPU when recorded per CPU.
@@ -101,6 +152,8 @@ impl Report {
             ("cpu", &self.cpu),
             ("off-cpu", &self.off_cpu),
             ("wakeup", &self.wakeups),
+            ("alloc", &self.allocs),
+            ("leak", &self.live),
         ] {
             if let Some(p) = p {
                 profiles.insert(name.into(), serde_json::to_value(p).unwrap_or(Value::Null));
@@ -122,14 +175,10 @@ impl Report {
             })
             .collect();
         obj.insert("runq".into(), Value::Array(runq));
-        obj.insert(
-            "wakeups".into(),
-            serde_json::to_value(&self.wake_pairs).unwrap_or(Value::Null),
-        );
-        obj.insert(
-            "threads".into(),
-            serde_json::to_value(&self.threads).unwrap_or(Value::Null),
-        );
+        obj.insert("wakeups".into(), serde_json::to_value(&self.wake_pairs).unwrap_or(Value::Null));
+        obj.insert("threads".into(), serde_json::to_value(&self.threads).unwrap_or(Value::Null));
+        obj.insert("alloc_sizes".into(), serde_json::to_value(&self.sizes).unwrap_or(Value::Null));
+        obj.insert("warnings".into(), serde_json::to_value(&self.warnings).unwrap_or(Value::Null));
         doc
     }
 }
@@ -141,19 +190,10 @@ mod tests {
 
     fn capture(events: &[&str]) -> Capture {
         let mut c = Capture {
-            meta: Meta {
-                events: events.iter().map(|s| s.to_string()).collect(),
-                frequency_hz: 100,
-                ..Meta::default()
-            },
+            meta: Meta { events: events.iter().map(|s| s.to_string()).collect(), frequency_hz: 100, ..Meta::default() },
             ..Capture::default()
         };
-        c.samples.push(RawSample {
-            comm: "svc".into(),
-            user: vec![0x10],
-            count: 4,
-            ..RawSample::default()
-        });
+        c.samples.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 4, ..RawSample::default() });
         c.off_cpu.push(RawSample {
             comm: "svc".into(),
             markers: vec!["[sleeping]".into()],
@@ -161,17 +201,9 @@ mod tests {
             count: 7_000_000,
             ..RawSample::default()
         });
-        let mut h = Log2Histogram {
-            max_ns: 900_000,
-            ..Default::default()
-        };
+        let mut h = Log2Histogram { max_ns: 900_000, ..Default::default() };
         h.add(9, 10);
-        c.runq.push(RunqHistogram {
-            tgid: 5,
-            comm: "svc".into(),
-            cpu: None,
-            histogram: h,
-        });
+        c.runq.push(RunqHistogram { tgid: 5, comm: "svc".into(), cpu: None, histogram: h });
         c
     }
 

@@ -5,13 +5,14 @@ use std::{
     collections::{HashMap, HashSet},
     ffi::OsString,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    path::PathBuf,
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
 use armtune_common::{
-    counter, proc_event, HistKey, OffCpuKey, ProcEvent, SampleKey, TaskInfo, Totals, WakeKey,
-    ALL_CPUS,
+    counter, proc_event, AllocTotals, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SizeKey, TaskInfo,
+    Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
@@ -24,7 +25,8 @@ use aya::{
 };
 
 use crate::{
-    capture::{Capture, RawSample, RunqHistogram, ThreadRow, WakePair},
+    allocator::{self, AllocTarget},
+    capture::{Capture, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::{state_marker, EventSet},
     histogram::Log2Histogram,
     object::EBPF_OBJECT,
@@ -52,11 +54,7 @@ impl Target {
     /// How the target is named in titles.
     pub fn describe(&self) -> String {
         match self {
-            Target::Command(argv) => argv
-                .iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" "),
+            Target::Command(argv) => argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
             Target::Pids(pids) => {
                 let list: Vec<String> = pids.iter().map(u32::to_string).collect();
                 format!("pid {}", list.join(", "))
@@ -89,6 +87,10 @@ pub struct Options {
     pub runq_per_cpu: bool,
     /// Which stacks to record (`armtune_common` bits: 1 user, 2 kernel).
     pub stack_kinds: u32,
+    /// The library holding the allocator (`--alloc-lib`); found from the target when `None`.
+    pub alloc_lib: Option<PathBuf>,
+    /// Prefix of the allocator's symbols (`je_` for a prefixed jemalloc).
+    pub alloc_prefix: String,
 }
 
 impl Default for Options {
@@ -100,11 +102,12 @@ impl Default for Options {
             stack_entries: DEFAULT_STACK_ENTRIES,
             count_entries: DEFAULT_COUNT_ENTRIES,
             events: EventSet::default(),
-            off_cpu_states: armtune_common::task_state::SLEEPING
-                | armtune_common::task_state::UNINTERRUPTIBLE,
+            off_cpu_states: armtune_common::task_state::SLEEPING | armtune_common::task_state::UNINTERRUPTIBLE,
             min_block: Duration::ZERO,
             runq_per_cpu: false,
             stack_kinds: 3,
+            alloc_lib: None,
+            alloc_prefix: String::new(),
         }
     }
 }
@@ -141,6 +144,8 @@ pub struct Session {
     live: HashSet<u32>,
     child: Option<Child>,
     pids: Vec<u32>,
+    /// What could not be placed or done, for the report.
+    warnings: Vec<String>,
     /// Pid of the spawned command, kept after the child is handed to the caller.
     spawned_pid: Option<u32>,
     /// pidfds of the command or the `--pid` processes: readable when they exit, so polling wakes
@@ -156,9 +161,7 @@ impl Session {
     /// after every probe is attached; `interrupted` set meanwhile aborts with nothing left behind.
     pub fn start(options: Options, interrupted: &AtomicBool) -> Result<Session> {
         if options.frequency == 0 {
-            return Err(Error::Invalid(
-                "--freq must be at least 1 (samples per second per CPU)".into(),
-            ));
+            return Err(Error::Invalid("--freq must be at least 1 (samples per second per CPU)".into()));
         }
         if let Some(max) = max_sample_rate().filter(|&max| options.frequency > max) {
             return Err(Error::Invalid(format!(
@@ -171,16 +174,10 @@ impl Session {
         }
         if let Target::Command(argv) = &options.target {
             // A typo in the command should not cost a probe load first.
-            spawn::resolve(
-                argv.first()
-                    .ok_or_else(|| Error::Invalid("no command given after `--`".into()))?,
-            )?;
+            spawn::resolve(argv.first().ok_or_else(|| Error::Invalid("no command given after `--`".into()))?)?;
         }
         let pids = match &options.target {
-            Target::Pids(pids) => pids
-                .iter()
-                .map(|&p| process_of(p))
-                .collect::<Result<Vec<u32>>>()?,
+            Target::Pids(pids) => pids.iter().map(|&p| process_of(p)).collect::<Result<Vec<u32>>>()?,
             _ => Vec::new(),
         };
         let tracing = tracefs::ensure_mounted()?;
@@ -203,11 +200,7 @@ impl Session {
             .set_global("FORK_CHILD_PID_OFFSET", &layout.fork_child_pid, true)
             .set_global("SWITCH_PREV_PID", &layout.switch_prev_pid, true)
             .set_global("SWITCH_PREV_STATE", &layout.switch_prev_state, true)
-            .set_global(
-                "SWITCH_PREV_STATE_SIZE",
-                &layout.switch_prev_state_size,
-                true,
-            )
+            .set_global("SWITCH_PREV_STATE_SIZE", &layout.switch_prev_state_size, true)
             .set_global("SWITCH_NEXT_PID", &layout.switch_next_pid, true)
             .set_global("WAKEUP_PID", &layout.wakeup_pid, true)
             .set_global("WAKEUP_COMM", &wakeup_comm, true)
@@ -225,6 +218,9 @@ impl Session {
             (events.runq, &["RUNQ_HIST"][..]),
             (events.wakeup, &["WAKEUPS"][..]),
             (events.sched(), &["TASKS"][..]),
+            (events.allocator(), &["PENDING"][..]),
+            (events.alloc, &["ALLOCS", "SIZES"][..]),
+            (events.leak, &["LIVE"][..]),
         ] {
             if !on {
                 for map in maps {
@@ -232,33 +228,25 @@ impl Session {
                 }
             }
         }
-        let mut ebpf = loader
-            .load(EBPF_OBJECT)
-            .map_err(|e| Error::bpf("loading the eBPF object", e))?;
+        let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| Error::bpf("loading the eBPF object", e))?;
+        // The loader holds the parsed kernel BTF; freeing it takes a while (hundreds of ms in a
+        // debug build). Done here, before the command starts, it delays nothing that matters;
+        // at the end of this function it would delay the first read of the command's mappings.
+        drop(loader);
 
         let pending = match &options.target {
             Target::Command(argv) => Some(spawn::spawn_gated(argv)?),
             _ => None,
         };
         {
-            let mut targets: BpfHashMap<_, u32, u8> =
-                BpfHashMap::try_from(ebpf.map_mut("TARGETS").unwrap())
-                    .map_err(|e| Error::bpf("opening the target map", e))?;
-            for pid in pids
-                .iter()
-                .copied()
-                .chain(pending.as_ref().map(|p| p.pid()))
-            {
-                targets
-                    .insert(pid, 1, 0)
-                    .map_err(|e| Error::bpf(format!("adding pid {pid} to the targets"), e))?;
+            let mut targets: BpfHashMap<_, u32, u8> = BpfHashMap::try_from(ebpf.map_mut("TARGETS").unwrap())
+                .map_err(|e| Error::bpf("opening the target map", e))?;
+            for pid in pids.iter().copied().chain(pending.as_ref().map(|p| p.pid())) {
+                targets.insert(pid, 1, 0).map_err(|e| Error::bpf(format!("adding pid {pid} to the targets"), e))?;
             }
         }
 
-        let mut tracepoints = vec![
-            ("armtune_fork", "sched_process_fork"),
-            ("armtune_exec", "sched_process_exec"),
-        ];
+        let mut tracepoints = vec![("armtune_fork", "sched_process_fork"), ("armtune_exec", "sched_process_exec")];
         if events.sched() {
             tracepoints.extend([
                 ("armtune_switch", "sched_switch"),
@@ -269,16 +257,24 @@ impl Session {
         }
         for (program, name) in tracepoints {
             let tp: &mut TracePoint = ebpf.program_mut(program).unwrap().try_into().unwrap();
-            tp.load()
-                .map_err(|e| Error::bpf(format!("loading {program}"), e))?;
-            tp.attach("sched", name)
-                .map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
+            tp.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+            tp.attach("sched", name).map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
         }
-        let perf_links = if events.cpu {
-            attach_cpu_clock(&mut ebpf, options.frequency)?
-        } else {
-            Vec::new()
-        };
+        let mut warnings = Vec::new();
+        if events.allocator() {
+            let exe = match &options.target {
+                Target::Command(argv) => Some(spawn::resolve(&argv[0])?),
+                _ => None,
+            };
+            for target in alloc_targets(&options, &pids, exe.as_deref()) {
+                warnings.extend(
+                    allocator::attach(&mut ebpf, &target, &options.alloc_prefix)?
+                        .into_iter()
+                        .map(|m| format!("allocator probe not placed in {}: {m}", target.library.display())),
+                );
+            }
+        }
+        let perf_links = if events.cpu { attach_cpu_clock(&mut ebpf, options.frequency)? } else { Vec::new() };
         let events = RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap())
             .map_err(|e| Error::bpf("opening the event ring buffer", e))?;
 
@@ -287,13 +283,8 @@ impl Session {
         }
         let child = pending.map(|p| p.release()).transpose()?;
         let spawned_pid = child.as_ref().map(Child::pid);
-        let exit_fds = child
-            .as_ref()
-            .map(Child::pid)
-            .into_iter()
-            .chain(pids.iter().copied())
-            .filter_map(pidfd)
-            .collect();
+        let exit_fds =
+            child.as_ref().map(Child::pid).into_iter().chain(pids.iter().copied()).filter_map(pidfd).collect();
         let now = Instant::now();
         Ok(Session {
             ebpf,
@@ -303,6 +294,7 @@ impl Session {
             live: HashSet::new(),
             child,
             pids,
+            warnings,
             spawned_pid,
             exit_fds,
             options,
@@ -326,11 +318,7 @@ impl Session {
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Ended>> {
         let mut fds: Vec<libc::pollfd> = std::iter::once(self.events.as_raw_fd())
             .chain(self.exit_fds.iter().map(AsRawFd::as_raw_fd))
-            .map(|fd| libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
+            .map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
             .collect();
         let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: valid pollfds for the length given; EINTR (Ctrl-C) just returns early.
@@ -374,8 +362,7 @@ impl Session {
     pub fn counters(&self) -> Result<Counters> {
         let array: PerCpuArray<_, u64> = PerCpuArray::try_from(self.ebpf.map("COUNTERS").unwrap())
             .map_err(|e| Error::bpf("opening the counters", e))?;
-        let read =
-            |index: u32| -> u64 { array.get(&index, 0).map(|v| v.iter().sum()).unwrap_or(0) };
+        let read = |index: u32| -> u64 { array.get(&index, 0).map(|v| v.iter().sum()).unwrap_or(0) };
         Ok(Counters {
             samples: read(counter::SAMPLES),
             lost: Losses {
@@ -386,6 +373,8 @@ impl Session {
                 off_cpu: read(counter::OFF_CPU_LOST),
                 runq: read(counter::RUNQ_LOST),
                 wakeups: read(counter::WAKEUP_LOST),
+                allocs: read(counter::ALLOC_LOST),
+                live_blocks: read(counter::LIVE_LOST),
             },
             children: read(counter::CHILDREN_FOLLOWED),
         })
@@ -403,8 +392,7 @@ impl Session {
     /// periods (over 100 ms), which is better spent after the output is on disk.
     pub fn stop(&mut self) -> Result<Capture> {
         let duration = self.started.elapsed();
-        if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap())
-        {
+        if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap()) {
             for link in self.perf_links.drain(..) {
                 let _ = prog.detach(link);
             }
@@ -418,20 +406,10 @@ impl Session {
             meta: Meta {
                 target: self.options.target.describe(),
                 duration_secs: duration.as_secs_f64(),
-                frequency_hz: if self.options.events.cpu {
-                    self.options.frequency
-                } else {
-                    0
-                },
+                frequency_hz: if self.options.events.cpu { self.options.frequency } else { 0 },
                 samples: counters.samples,
                 lost: counters.lost,
-                events: self
-                    .options
-                    .events
-                    .names()
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
+                events: self.options.events.names().into_iter().map(String::from).collect(),
                 switches: 0,
             },
             ..Capture::default()
@@ -442,17 +420,9 @@ impl Session {
             capture.samples = self.drain_cpu(&stacks)?;
             capture.samples.retain(|s| !before_exec(s));
         }
-        let tasks = if events.sched() {
-            self.tasks()?
-        } else {
-            Vec::new()
-        };
+        let tasks = if events.sched() { self.tasks()? } else { Vec::new() };
         capture.threads = Self::drain_threads(&tasks);
-        capture.meta.switches = capture
-            .threads
-            .iter()
-            .map(|t| t.voluntary + t.involuntary)
-            .sum();
+        capture.meta.switches = capture.threads.iter().map(|t| t.voluntary + t.involuntary).sum();
         if events.off_cpu {
             capture.off_cpu = self.drain_off_cpu(&stacks, &tasks)?;
             capture.off_cpu.retain(|s| !before_exec(s));
@@ -460,6 +430,25 @@ impl Session {
         if events.runq {
             capture.runq = self.drain_runq(&capture, &tasks)?;
         }
+        if events.alloc {
+            let (bytes, calls) = self.drain_allocs(&stacks)?;
+            capture.allocs = bytes;
+            capture.alloc_calls = calls;
+            capture.allocs.retain(|s| !before_exec(s));
+            capture.alloc_calls.retain(|s| !before_exec(s));
+            capture.sizes = self.drain_sizes()?;
+            // The process may be gone by now: name it by what its samples say.
+            for h in capture.sizes.iter_mut().filter(|h| h.comm.is_empty()) {
+                if let Some(s) = capture.allocs.iter().find(|s| s.tgid == h.tgid) {
+                    h.comm = s.comm.clone();
+                }
+            }
+        }
+        if events.leak {
+            capture.live = self.drain_live(&stacks)?;
+            capture.live.retain(|s| !before_exec(s));
+        }
+        capture.warnings = self.warnings.clone();
         if events.wakeup {
             let (wakeups, pairs) = self.drain_wakeups(&stacks, &capture)?;
             capture.wakeups = wakeups;
@@ -478,16 +467,12 @@ impl Session {
     /// child then, waiting at the gate under armtune's name, and that time is not the command's.
     fn spawned_before_exec(&self) -> impl Fn(&RawSample) -> bool {
         let child = self.spawned_pid;
-        let own_name = std::fs::read_to_string("/proc/self/comm")
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let own_name = std::fs::read_to_string("/proc/self/comm").unwrap_or_default().trim().to_string();
         move |s: &RawSample| Some(s.tgid) == child && s.comm == own_name
     }
 
     fn map<K: aya::Pod, V: aya::Pod>(&self, name: &str) -> Result<BpfHashMap<&MapData, K, V>> {
-        BpfHashMap::try_from(self.ebpf.map(name).unwrap())
-            .map_err(|e| Error::bpf(format!("opening map {name}"), e))
+        BpfHashMap::try_from(self.ebpf.map(name).unwrap()).map_err(|e| Error::bpf(format!("opening map {name}"), e))
     }
 
     fn drain_cpu(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
@@ -495,13 +480,7 @@ impl Session {
         let mut samples = Vec::new();
         for entry in counts.iter() {
             let (key, count) = entry.map_err(|e| Error::bpf("reading the sample counts", e))?;
-            let mut sample = stacks.sample(
-                key.tgid,
-                key.tid,
-                &key.comm,
-                key.user_stack_id,
-                key.kernel_stack_id,
-            );
+            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
             sample.count = count;
             samples.push(sample);
         }
@@ -515,20 +494,10 @@ impl Session {
             .collect()
     }
 
-    fn drain_off_cpu(
-        &self,
-        stacks: &StackReader,
-        tasks: &[(u32, TaskInfo)],
-    ) -> Result<Vec<RawSample>> {
+    fn drain_off_cpu(&self, stacks: &StackReader, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
         let mut out = Vec::new();
         let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
-            let mut s = stacks.sample(
-                key.tgid,
-                key.tid,
-                &key.comm,
-                key.user_stack_id,
-                key.kernel_stack_id,
-            );
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
             s.markers.push(state_marker(key.state).to_string());
             if still_blocked {
                 s.markers.push("[still off-CPU at end]".to_string());
@@ -578,11 +547,7 @@ impl Session {
         rows
     }
 
-    fn drain_runq(
-        &self,
-        capture: &Capture,
-        tasks: &[(u32, TaskInfo)],
-    ) -> Result<Vec<RunqHistogram>> {
+    fn drain_runq(&self, capture: &Capture, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RunqHistogram>> {
         let names = crate::capture::process_names(capture);
         let mut maxima: HashMap<u32, u64> = HashMap::new();
         for (_, t) in tasks {
@@ -606,20 +571,66 @@ impl Session {
                 histogram,
             })
             .collect();
-        out.sort_by(|a, b| {
-            b.histogram
-                .count()
-                .cmp(&a.histogram.count())
-                .then(a.cpu.cmp(&b.cpu))
-        });
+        out.sort_by(|a, b| b.histogram.count().cmp(&a.histogram.count()).then(a.cpu.cmp(&b.cpu)));
         Ok(out)
     }
 
-    fn drain_wakeups(
-        &self,
-        stacks: &StackReader,
-        capture: &Capture,
-    ) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
+    fn drain_allocs(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
+        let (mut bytes, mut calls) = (Vec::new(), Vec::new());
+        for entry in self.map::<SampleKey, AllocTotals>("ALLOCS")?.iter() {
+            let (key, totals) = entry.map_err(|e| Error::bpf("reading allocations", e))?;
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            s.count = totals.bytes;
+            bytes.push(s.clone());
+            s.count = totals.count;
+            calls.push(s);
+        }
+        Ok((bytes, calls))
+    }
+
+    fn drain_sizes(&self) -> Result<Vec<SizeHistogram>> {
+        let mut hists: HashMap<u32, Log2Histogram> = HashMap::new();
+        for entry in self.map::<SizeKey, u64>("SIZES")?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading allocation sizes", e))?;
+            hists.entry(key.tgid).or_default().add(key.slot as usize, count);
+        }
+        let mut out: Vec<SizeHistogram> = hists
+            .into_iter()
+            .map(|(tgid, histogram)| SizeHistogram {
+                tgid,
+                comm: std::fs::read_to_string(format!("/proc/{tgid}/comm"))
+                    .map(|c| c.trim().to_string())
+                    .unwrap_or_default(),
+                histogram,
+            })
+            .collect();
+        out.sort_by_key(|h| std::cmp::Reverse(h.histogram.count()));
+        Ok(out)
+    }
+
+    /// Live blocks grouped by (process, thread, stack, age class), weighted by bytes.
+    fn drain_live(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+        let now = monotonic_ns();
+        let mut groups: HashMap<(u32, u32, i32, [u8; 16], &'static str), (u64, u64)> = HashMap::new();
+        for entry in self.map::<LiveKey, LiveBlock>("LIVE")?.iter() {
+            let (key, block) = entry.map_err(|e| Error::bpf("reading live blocks", e))?;
+            let age = age_marker(now.saturating_sub(block.since_ns));
+            let g = groups.entry((key.tgid, block.tid, block.user_stack_id, block.comm, age)).or_insert((0, 0));
+            g.0 += block.size;
+            g.1 += 1;
+        }
+        Ok(groups
+            .into_iter()
+            .map(|((tgid, tid, stack, comm, age), (bytes, _blocks))| {
+                let mut s = stacks.sample(tgid, tid, &comm, stack, -1);
+                s.markers.push(age.to_string());
+                s.count = bytes;
+                s
+            })
+            .collect())
+    }
+
+    fn drain_wakeups(&self, stacks: &StackReader, capture: &Capture) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
         let names = crate::capture::process_names(capture);
         let mut samples = Vec::new();
         let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
@@ -628,22 +639,12 @@ impl Session {
             let waker = comm_string(&key.waker_comm);
             let mut wakee = comm_string(&key.wakee_comm);
             if wakee.is_empty() {
-                wakee = names
-                    .get(&key.wakee_tgid)
-                    .cloned()
-                    .unwrap_or_else(|| format!("[pid {}]", key.wakee_tgid));
+                wakee = names.get(&key.wakee_tgid).cloned().unwrap_or_else(|| format!("[pid {}]", key.wakee_tgid));
             }
-            *pairs
-                .entry((key.waker_tgid, waker.clone(), key.wakee_tgid, wakee.clone()))
-                .or_insert(0) += count;
+            *pairs.entry((key.waker_tgid, waker.clone(), key.wakee_tgid, wakee.clone())).or_insert(0) += count;
             // The graph reads from the woken task up: who woke it, and from which stack.
-            let mut s = stacks.sample(
-                key.waker_tgid,
-                key.wakee_tid,
-                &key.wakee_comm,
-                key.user_stack_id,
-                key.kernel_stack_id,
-            );
+            let mut s =
+                stacks.sample(key.waker_tgid, key.wakee_tid, &key.wakee_comm, key.user_stack_id, key.kernel_stack_id);
             s.comm = wakee;
             s.markers.push(format!("woken by {waker}"));
             s.count = count;
@@ -651,21 +652,15 @@ impl Session {
         }
         let mut pairs: Vec<WakePair> = pairs
             .into_iter()
-            .map(
-                |((waker_tgid, waker_comm, wakee_tgid, wakee_comm), count)| WakePair {
-                    waker_tgid,
-                    waker_comm,
-                    wakee_tgid,
-                    wakee_comm,
-                    count,
-                },
-            )
+            .map(|((waker_tgid, waker_comm, wakee_tgid, wakee_comm), count)| WakePair {
+                waker_tgid,
+                waker_comm,
+                wakee_tgid,
+                wakee_comm,
+                count,
+            })
             .collect();
-        pairs.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.waker_comm.cmp(&b.waker_comm))
-        });
+        pairs.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.waker_comm.cmp(&b.waker_comm)));
         Ok((samples, pairs))
     }
 }
@@ -677,8 +672,8 @@ struct StackReader {
 
 impl StackReader {
     fn new(ebpf: &Ebpf) -> Result<StackReader> {
-        let map = StackTraceMap::try_from(ebpf.map("STACKS").unwrap())
-            .map_err(|e| Error::bpf("opening the stack map", e))?;
+        let map =
+            StackTraceMap::try_from(ebpf.map("STACKS").unwrap()).map_err(|e| Error::bpf("opening the stack map", e))?;
         let mut stacks = HashMap::new();
         for entry in map.iter() {
             let (id, trace) = entry.map_err(|e| Error::bpf("reading the stack map", e))?;
@@ -690,13 +685,8 @@ impl StackReader {
     /// A sample with both stacks resolved; ids below zero are errors (-EFAULT: no such stack;
     /// others: lost), and -1 means stacks were not recorded.
     fn sample(&self, tgid: u32, tid: u32, comm: &[u8], user_id: i32, kernel_id: i32) -> RawSample {
-        let get = |id: i32| {
-            (id >= 0)
-                .then(|| self.stacks.get(&(id as u32)).cloned())
-                .flatten()
-        };
-        let lost =
-            |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT && id != -1;
+        let get = |id: i32| (id >= 0).then(|| self.stacks.get(&(id as u32)).cloned()).flatten();
+        let lost = |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT && id != -1;
         let user = get(user_id);
         let kernel = get(kernel_id);
         RawSample {
@@ -713,12 +703,45 @@ impl StackReader {
     }
 }
 
+/// The age class of a live block, as a marker frame: old blocks are the leak suspects.
+pub fn age_marker(age_ns: u64) -> &'static str {
+    match age_ns / 1_000_000_000 {
+        0 => "[live < 1 s]",
+        1..=9 => "[live 1-10 s]",
+        10..=59 => "[live 10-60 s]",
+        _ => "[live > 60 s]",
+    }
+}
+
+/// Where the allocator probes go for these options (see [`allocator`]).
+fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&std::path::Path>) -> Vec<AllocTarget> {
+    let fixed = options.alloc_lib.clone();
+    match &options.target {
+        Target::Pids(_) => pids
+            .iter()
+            .map(|&pid| AllocTarget {
+                library: fixed
+                    .clone()
+                    .or_else(|| allocator::libc_of(pid))
+                    .unwrap_or_else(|| PathBuf::from(format!("/proc/{pid}/exe"))),
+                pid: Some(pid),
+            })
+            .collect(),
+        Target::Command(_) => {
+            let library = fixed.unwrap_or_else(|| match exe {
+                // A static program carries its own malloc.
+                Some(exe) if allocator::is_static(exe) => exe.to_path_buf(),
+                _ => PathBuf::from("libc"),
+            });
+            vec![AllocTarget { library, pid: None }]
+        }
+        Target::All => vec![AllocTarget { library: fixed.unwrap_or_else(|| PathBuf::from("libc")), pid: None }],
+    }
+}
+
 /// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: valid out pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -726,8 +749,7 @@ fn monotonic_ns() -> u64 {
 
 fn attach_cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEventLinkId>> {
     let prog: &mut PerfEvent = ebpf.program_mut("armtune_cpu").unwrap().try_into().unwrap();
-    prog.load()
-        .map_err(|e| Error::bpf("loading the CPU sampler", e))?;
+    prog.load().map_err(|e| Error::bpf("loading the CPU sampler", e))?;
     let cpus = online_cpus().map_err(|(path, e)| Error::io(path, e))?;
     let mut links = Vec::with_capacity(cpus.len());
     for cpu in cpus {
@@ -761,39 +783,25 @@ fn comm_string(comm: &[u8]) -> String {
 
 /// The process (tgid) of `pid`, which may name a thread; an error when it does not exist.
 fn process_of(pid: u32) -> Result<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|_| Error::NoSuchPid(pid))?;
-    Ok(status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(pid))
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Error::NoSuchPid(pid))?;
+    Ok(status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok()).unwrap_or(pid))
 }
 
 fn process_exists(pid: u32) -> bool {
     // A zombie still has /proc/PID; its stat state 'Z' means it is gone for profiling purposes.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat.rsplit_once(')').is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }
 
 fn max_sample_rate() -> Option<u64> {
-    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate").ok()?.trim().parse().ok()
 }
 
 /// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; raising it is harmless on newer ones.
 fn raise_memlock_limit() {
-    let unlimited = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
+    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
     // SAFETY: plain setrlimit with a valid struct; failure only matters on old kernels, where the
     // map creation error that follows says what is wrong.
     unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
@@ -813,10 +821,7 @@ mod tests {
 
     #[test]
     fn describes_targets() {
-        assert_eq!(
-            Target::Command(vec!["./demo".into(), "-n".into(), "3".into()]).describe(),
-            "./demo -n 3"
-        );
+        assert_eq!(Target::Command(vec!["./demo".into(), "-n".into(), "3".into()]).describe(), "./demo -n 3");
         assert_eq!(Target::Pids(vec![1, 22]).describe(), "pid 1, 22");
         assert_eq!(Target::All.describe(), "all processes");
     }

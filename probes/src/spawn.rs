@@ -73,15 +73,11 @@ pub fn resolve(program: &OsStr) -> Result<PathBuf> {
         return Ok(p);
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| is_exec(p))
-        .ok_or(Error::CommandNotFound(shown))
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| is_exec(p)).ok_or(Error::CommandNotFound(shown))
 }
 
 fn cstring(s: &OsStr) -> Result<CString> {
-    CString::new(s.as_bytes())
-        .map_err(|_| Error::Invalid(format!("argument contains a NUL byte: {s:?}")))
+    CString::new(s.as_bytes()).map_err(|_| Error::Invalid(format!("argument contains a NUL byte: {s:?}")))
 }
 
 fn pipe() -> io::Result<[libc::c_int; 2]> {
@@ -95,16 +91,11 @@ fn pipe() -> io::Result<[libc::c_int; 2]> {
 
 /// Forks a child that will run `argv` once released.
 pub fn spawn_gated(argv: &[OsString]) -> Result<PendingChild> {
-    let program = argv
-        .first()
-        .ok_or_else(|| Error::Invalid("no command given after `--`".into()))?;
+    let program = argv.first().ok_or_else(|| Error::Invalid("no command given after `--`".into()))?;
     let path = resolve(program)?;
     let command = program.to_string_lossy().into_owned();
     let c_path = cstring(path.as_os_str())?;
-    let c_args = argv
-        .iter()
-        .map(|a| cstring(a))
-        .collect::<Result<Vec<_>>>()?;
+    let c_args = argv.iter().map(|a| cstring(a)).collect::<Result<Vec<_>>>()?;
     let c_env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let mut kv = k.into_vec();
@@ -120,10 +111,7 @@ pub fn spawn_gated(argv: &[OsString]) -> Result<PendingChild> {
     let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|a| a.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
 
-    let io_err = |e| Error::Exec {
-        command: command.clone(),
-        source: e,
-    };
+    let io_err = |e| Error::Exec { command: command.clone(), source: e };
     let [gate_r, gate_w] = pipe().map_err(io_err)?;
     let [err_r, err_w] = pipe().map_err(io_err)?;
 
@@ -151,12 +139,7 @@ pub fn spawn_gated(argv: &[OsString]) -> Result<PendingChild> {
         libc::close(gate_r);
         libc::close(err_w);
     }
-    Ok(PendingChild {
-        pid,
-        gate: gate_w,
-        exec_error: err_r,
-        command,
-    })
+    Ok(PendingChild { pid, gate: gate_w, exec_error: err_r, command })
 }
 
 impl PendingChild {
@@ -181,10 +164,7 @@ impl PendingChild {
                 let mut status = 0;
                 libc::waitpid(self.pid, &mut status, 0);
                 self.pid = -1;
-                return Err(Error::Exec {
-                    command: self.command.clone(),
-                    source: io::Error::from_raw_os_error(errno),
-                });
+                return Err(Error::Exec { command: self.command.clone(), source: io::Error::from_raw_os_error(errno) });
             }
         }
         let pid = std::mem::replace(&mut self.pid, -1);
@@ -279,10 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-executable");
         std::fs::write(&file, "data").unwrap();
-        let err = spawn_gated(&[file.into_os_string()])
-            .unwrap()
-            .release()
-            .unwrap_err();
+        let err = spawn_gated(&[file.into_os_string()]).unwrap().release().unwrap_err();
         assert!(err.to_string().contains("Permission denied"), "{err}");
     }
 
@@ -297,10 +274,7 @@ mod tests {
 
     #[test]
     fn signal_status_maps_to_shell_code() {
-        let mut child = spawn_gated(&args(&["sleep", "5"]))
-            .unwrap()
-            .release()
-            .unwrap();
+        let mut child = spawn_gated(&args(&["sleep", "5"])).unwrap().release().unwrap();
         child.signal(libc::SIGTERM);
         assert_eq!(child.wait(), ExitStatus::Signal(libc::SIGTERM));
         assert_eq!(ExitStatus::Signal(libc::SIGTERM).shell_code(), 143);

@@ -44,59 +44,30 @@ impl Symbolizer {
     pub fn new() -> Symbolizer {
         // kallsyms alone: a vmlinux with DWARF would be found by blazesym too, but parsing it costs
         // seconds per run for names kallsyms already has.
-        let kernel_source = Kernel {
-            vmlinux: blazesym::MaybeDefault::None,
-            ..Kernel::default()
-        };
+        let kernel_source = Kernel { vmlinux: blazesym::MaybeDefault::None, ..Kernel::default() };
         Symbolizer::with_kernel(kernel_source)
     }
 
     /// A symbolizer using `kernel` for kernel addresses (a saved kallsyms, say).
     pub fn with_kernel(kernel_source: Kernel) -> Symbolizer {
-        let blaze = Blaze::builder()
-            .enable_inlined_fns(true)
-            .enable_code_info(true)
-            .enable_demangling(true)
-            .build();
-        Symbolizer {
-            blaze,
-            files: HashMap::new(),
-            kernel: HashMap::new(),
-            kernel_source,
-        }
+        let blaze = Blaze::builder().enable_inlined_fns(true).enable_code_info(true).enable_demangling(true).build();
+        Symbolizer { blaze, files: HashMap::new(), kernel: HashMap::new(), kernel_source }
     }
 
     /// Names every CPU sample of `capture`: the on-CPU profile.
     pub fn profile(&mut self, capture: &Capture) -> Profile {
-        self.stacks(
-            &capture.samples,
-            &capture.maps,
-            Unit::samples(),
-            capture.meta.clone(),
-            1.0,
-        )
+        self.stacks(&capture.samples, &capture.maps, Unit::samples(), capture.meta.clone(), 1.0)
     }
 
     /// Names `samples` (whose user stacks belong to processes in `maps`) into a profile in `unit`,
     /// each weight multiplied by `scale` (nanoseconds to microseconds: 0.001).
-    pub fn stacks(
-        &mut self,
-        samples: &[RawSample],
-        maps: &MapsStore,
-        unit: Unit,
-        meta: Meta,
-        scale: f64,
-    ) -> Profile {
+    pub fn stacks(&mut self, samples: &[RawSample], maps: &MapsStore, unit: Unit, meta: Meta, scale: f64) -> Profile {
         self.prefetch(samples, maps);
         let mut profile = Profile::new(unit, meta);
         let empty = ProcessMaps::default();
         for sample in samples {
             let process_maps = maps.get(sample.tgid).unwrap_or(&empty);
-            let weight = if scale == 1.0 {
-                sample.count
-            } else {
-                (sample.count as f64 * scale).round() as u64
-            };
+            let weight = if scale == 1.0 { sample.count } else { (sample.count as f64 * scale).round() as u64 };
             profile.add(self.stack(sample, process_maps), weight);
         }
         profile
@@ -104,11 +75,7 @@ impl Symbolizer {
 
     /// The frames of one sample, root first.
     fn stack(&mut self, sample: &RawSample, maps: &ProcessMaps) -> Vec<Frame> {
-        let comm = if sample.comm.is_empty() {
-            "[unknown]"
-        } else {
-            &sample.comm
-        };
+        let comm = if sample.comm.is_empty() { "[unknown]" } else { &sample.comm };
         // Per-thread profiles keep threads apart; same-named threads still need telling apart.
         let root = match sample.tid {
             0 => comm.to_string(),
@@ -129,11 +96,7 @@ impl Symbolizer {
             frames.push(Frame::marker("[kernel stack lost]"));
         }
         for (i, &addr) in sample.kernel.iter().enumerate().rev() {
-            let names = self
-                .kernel
-                .get(&lookup_addr(addr, i))
-                .cloned()
-                .unwrap_or_else(|| names_of("[kernel]"));
+            let names = self.kernel.get(&lookup_addr(addr, i)).cloned().unwrap_or_else(|| names_of("[kernel]"));
             frames.extend(names.iter().map(|n| Frame::kernel(n.clone())));
         }
         if frames.len() == bare {
@@ -149,10 +112,7 @@ impl Symbolizer {
         match &mapping.backing {
             Backing::File(path) => {
                 let key = (path.clone(), mapping.file_offset_of(addr));
-                self.files
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or_else(|| module_name(path))
+                self.files.get(&key).cloned().unwrap_or_else(|| module_name(path))
             }
             Backing::Vdso => names_of("[vdso]"),
             Backing::Other(name) if name.is_empty() => names_of("[unknown]"),
@@ -192,10 +152,7 @@ impl Symbolizer {
             let offsets: Vec<u64> = offsets.into_iter().collect();
             let fallback = module_name(&path);
             for (off, names) in offsets.iter().zip(self.symbolize_file(&path, &offsets)) {
-                self.files.insert(
-                    (path.clone(), *off),
-                    names.unwrap_or_else(|| fallback.clone()),
-                );
+                self.files.insert((path.clone(), *off), names.unwrap_or_else(|| fallback.clone()));
             }
         }
         if !kernel.is_empty() {
@@ -203,10 +160,8 @@ impl Symbolizer {
             let source = Source::Kernel(self.kernel_source.clone());
             let results = self.blaze.symbolize(&source, Input::AbsAddr(&addrs)).ok();
             for (i, addr) in addrs.iter().enumerate() {
-                let names = results
-                    .as_ref()
-                    .and_then(|r| names_of_result(&r[i]))
-                    .unwrap_or_else(|| names_of("[kernel]"));
+                let names =
+                    results.as_ref().and_then(|r| names_of_result(&r[i])).unwrap_or_else(|| names_of("[kernel]"));
                 self.kernel.insert(*addr, names);
             }
         }
@@ -221,10 +176,7 @@ impl Symbolizer {
     /// failed address once more with ELF symbols only: a name without inlining beats no name.
     fn symbolize_file(&self, path: &Path, offsets: &[u64]) -> Vec<Option<Names>> {
         let with_debug = Source::Elf(Elf::new(path));
-        if let Ok(results) = self
-            .blaze
-            .symbolize(&with_debug, Input::FileOffset(offsets))
-        {
+        if let Ok(results) = self.blaze.symbolize(&with_debug, Input::FileOffset(offsets)) {
             return results.iter().map(names_of_result).collect();
         }
         let mut elf_only = Elf::new(path);
@@ -235,10 +187,7 @@ impl Symbolizer {
             .map(|&off| {
                 self.blaze
                     .symbolize_single(&with_debug, Input::FileOffset(off))
-                    .or_else(|_| {
-                        self.blaze
-                            .symbolize_single(&elf_only, Input::FileOffset(off))
-                    })
+                    .or_else(|_| self.blaze.symbolize_single(&elf_only, Input::FileOffset(off)))
                     .ok()
                     .and_then(|r| names_of_result(&r))
             })
@@ -263,10 +212,7 @@ fn names_of(name: &str) -> Names {
 /// `[libfoo.so]` for code in a file whose symbols do not cover the address: the module is known,
 /// the function is not.
 fn module_name(path: &Path) -> Names {
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     names_of(&format!("[{base}]"))
 }
 
@@ -325,11 +271,7 @@ mod tests {
         let addr = capture_of_self as *const () as usize as u64;
         let profile = Symbolizer::new().profile(&capture_of_self(vec![addr], vec![]));
         let stack = profile.stacks.keys().next().unwrap();
-        assert!(
-            stack[1].name.ends_with("capture_of_self"),
-            "{}",
-            stack[1].name
-        );
+        assert!(stack[1].name.ends_with("capture_of_self"), "{}", stack[1].name);
         assert!(!stack[1].name.starts_with("_ZN"));
     }
 
@@ -337,10 +279,7 @@ mod tests {
     fn unknown_and_unmapped_addresses_are_marked_not_dropped() {
         let profile = Symbolizer::new().profile(&capture_of_self(vec![0x10, 0x20], vec![]));
         let stack = profile.stacks.keys().next().unwrap();
-        assert_eq!(
-            stack.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
-            ["selftest", "[unknown]", "[unknown]"]
-        );
+        assert_eq!(stack.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["selftest", "[unknown]", "[unknown]"]);
     }
 
     #[test]
@@ -348,13 +287,7 @@ mod tests {
         let mut c = capture_of_self(vec![0x10], vec![]);
         c.samples[0].markers = vec!["[sleeping]".into()];
         c.samples[0].count = 2_500;
-        let profile = Symbolizer::new().stacks(
-            &c.samples,
-            &c.maps,
-            Unit::off_cpu_us(),
-            Meta::default(),
-            0.001,
-        );
+        let profile = Symbolizer::new().stacks(&c.samples, &c.maps, Unit::off_cpu_us(), Meta::default(), 0.001);
         let (stack, w) = profile.stacks.iter().next().unwrap();
         assert_eq!(*w, 3, "2,500 ns is 2.5 us, rounded");
         assert_eq!(stack[1], Frame::marker("[sleeping]"));
@@ -379,10 +312,7 @@ mod tests {
             vmlinux: blazesym::MaybeDefault::None,
             ..Kernel::default()
         })
-        .profile(&capture_of_self(
-            vec![leaf, caller],
-            vec![0xffff_ffff_8100_0000],
-        ));
+        .profile(&capture_of_self(vec![leaf, caller], vec![0xffff_ffff_8100_0000]));
         let stack = profile.stacks.keys().next().unwrap();
         assert!(stack[1].name.ends_with("capture_of_self"));
         assert_eq!(stack[2].name, "armtune_symbolize_test_marker");

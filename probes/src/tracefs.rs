@@ -42,20 +42,9 @@ pub fn ensure_mounted() -> Result<Mount> {
     let fstype = std::ffi::CString::new("tracefs").unwrap();
     let source = std::ffi::CString::new("nodev").unwrap();
     // SAFETY: all pointers are valid NUL-terminated strings; no data argument.
-    let rc = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
+    let rc = unsafe { libc::mount(source.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
     if rc != 0 {
-        return Err(Error::Tracefs(format!(
-            "mount failed: {}",
-            std::io::Error::last_os_error()
-        )));
+        return Err(Error::Tracefs(format!("mount failed: {}", std::io::Error::last_os_error())));
     }
     Ok(Mount::Mounted(TRACEFS.into()))
 }
@@ -91,9 +80,7 @@ impl Format {
     pub fn read(root: &Path, category: &str, name: &str) -> Result<Format> {
         let path = root.join("events").join(category).join(name).join("format");
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        Format::parse(&text).ok_or_else(|| {
-            Error::Invalid(format!("{}: not a tracepoint format file", path.display()))
-        })
+        Format::parse(&text).ok_or_else(|| Error::Invalid(format!("{}: not a tracepoint format file", path.display())))
     }
 
     /// Parses the text of a format file; `None` when the name or id line is missing.
@@ -113,11 +100,7 @@ impl Format {
                 }
             }
         }
-        Some(Format {
-            name: name?,
-            id: id?,
-            fields,
-        })
+        Some(Format { name: name?, id: id?, fields })
     }
 
     /// The field called `name`.
@@ -127,12 +110,10 @@ impl Format {
 
     /// The offset of field `name`, or an error naming the tracepoint.
     pub fn offset_of(&self, category: &str, name: &str) -> Result<u32> {
-        self.field(name)
-            .map(|f| f.offset)
-            .ok_or_else(|| Error::TracepointField {
-                tracepoint: format!("{category}:{}", self.name),
-                field: name.to_string(),
-            })
+        self.field(name).map(|f| f.offset).ok_or_else(|| Error::TracepointField {
+            tracepoint: format!("{category}:{}", self.name),
+            field: name.to_string(),
+        })
     }
 }
 
@@ -178,12 +159,10 @@ impl SchedLayout {
         wakeup_new: &Format,
         migrate: &Format,
     ) -> Result<SchedLayout> {
-        let prev_state = switch
-            .field("prev_state")
-            .ok_or_else(|| Error::TracepointField {
-                tracepoint: "sched:sched_switch".into(),
-                field: "prev_state".into(),
-            })?;
+        let prev_state = switch.field("prev_state").ok_or_else(|| Error::TracepointField {
+            tracepoint: "sched:sched_switch".into(),
+            field: "prev_state".into(),
+        })?;
         if prev_state.size != 4 && prev_state.size != 8 {
             return Err(Error::Invalid(format!(
                 "sched:sched_switch prev_state is {} bytes; armtune reads 4 or 8",
@@ -196,10 +175,7 @@ impl SchedLayout {
                 "sched_wakeup and sched_wakeup_new differ in layout on this kernel; armtune expects them equal".into(),
             ));
         }
-        let wakeup_comm = wakeup
-            .field("comm")
-            .filter(|f| f.c_type == "char[16]")
-            .map(|f| f.offset);
+        let wakeup_comm = wakeup.field("comm").filter(|f| f.c_type == "char[16]").map(|f| f.offset);
         Ok(SchedLayout {
             fork_child_pid: fork.offset_of("sched", "child_pid")?,
             switch_prev_pid: switch.offset_of("sched", "prev_pid")?,
@@ -232,21 +208,14 @@ fn parse_field(line: &str) -> Option<Field> {
     let (head, tail) = decl.rsplit_once(|c: char| c.is_whitespace())?;
     let name = tail.split('[').next()?.trim_start_matches('*').to_string();
     let array = tail.find('[').map(|i| &tail[i..]).unwrap_or("");
-    Some(Field {
-        c_type: format!("{}{}", head.trim(), array),
-        name,
-        offset: offset?,
-        size: size?,
-        signed,
-    })
+    Some(Field { c_type: format!("{}{}", head.trim(), array), name, offset: offset?, size: size?, signed })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FORK_6_18: &str =
-        include_str!("../tests/data/tracefs/6.18-x86_64-sched_process_fork.format");
+    const FORK_6_18: &str = include_str!("../tests/data/tracefs/6.18-x86_64-sched_process_fork.format");
 
     #[test]
     fn parses_data_loc_layout_of_6_18() {
@@ -277,17 +246,11 @@ mod tests {
     fn missing_field_names_the_tracepoint() {
         let f = Format::parse(FORK_6_18).unwrap();
         let err = f.offset_of("sched", "no_such").unwrap_err().to_string();
-        assert!(
-            err.contains("sched:sched_process_fork") && err.contains("no_such"),
-            "{err}"
-        );
+        assert!(err.contains("sched:sched_process_fork") && err.contains("no_such"), "{err}");
     }
 
     fn format_6_18(name: &str) -> Format {
-        let path = format!(
-            "{}/tests/data/tracefs/6.18-x86_64-{name}.format",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/data/tracefs/6.18-x86_64-{name}.format", env!("CARGO_MANIFEST_DIR"));
         Format::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -317,10 +280,7 @@ mod tests {
     }
 
     fn format_of(kernel: &str, name: &str) -> Format {
-        let path = format!(
-            "{}/tests/data/tracefs/{kernel}-{name}.format",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/data/tracefs/{kernel}-{name}.format", env!("CARGO_MANIFEST_DIR"));
         Format::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -365,10 +325,7 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            err.contains("sched:sched_switch") && err.contains("next_pid"),
-            "{err}"
-        );
+        assert!(err.contains("sched:sched_switch") && err.contains("next_pid"), "{err}");
     }
 
     #[test]

@@ -32,17 +32,13 @@ pub fn bpf_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
 /// Compiles `workloads/SOURCE` with frame pointers and DWARF into the test tmpdir.
 pub fn build_workload(compiler: &str, source: &str, name: &str) -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../workloads")
-        .join(source);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads").join(source);
     let status = Command::new(compiler)
         .args(["-O2", "-g", "-fno-omit-frame-pointer", "-pthread", "-o"])
         .arg(&out)
         .arg(&src)
         .status()
-        .unwrap_or_else(|e| {
-            panic!("{compiler} is needed to build the test workloads ({e}): run ci/setup.sh")
-        });
+        .unwrap_or_else(|e| panic!("{compiler} is needed to build the test workloads ({e}): run ci/setup.sh"));
     assert!(status.success(), "building {}", src.display());
     out
 }
@@ -53,12 +49,32 @@ pub fn blocker() -> &'static Path {
     BLOCKER.get_or_init(|| build_workload("cc", "blocker.c", "blocker"))
 }
 
+/// The allocator workload (`workloads/allocs.c`), dynamically linked.
+pub fn allocs() -> &'static Path {
+    static ALLOCS: OnceLock<PathBuf> = OnceLock::new();
+    ALLOCS.get_or_init(|| build_workload("cc", "allocs.c", "allocs"))
+}
+
+/// The allocator workload linked statically (its own malloc, no libc.so).
+pub fn allocs_static() -> &'static Path {
+    static ALLOCS: OnceLock<PathBuf> = OnceLock::new();
+    ALLOCS.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("allocs-static");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/allocs.c");
+        let status = Command::new("cc")
+            .args(["-static", "-O2", "-g", "-fno-omit-frame-pointer", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("cc is needed to build the test workloads: run ci/setup.sh");
+        assert!(status.success(), "building a static {}", src.display());
+        out
+    })
+}
+
 /// Reads a JSON file.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 /// The demo workload, compiled once per test run.
@@ -85,10 +101,7 @@ pub fn read_folded(path: &Path) -> Vec<(Vec<String>, u64)> {
         .lines()
         .map(|l| {
             let (stack, w) = l.rsplit_once(' ').unwrap();
-            (
-                stack.split(';').map(String::from).collect(),
-                w.parse().unwrap(),
-            )
+            (stack.split(';').map(String::from).collect(), w.parse().unwrap())
         })
         .collect()
 }

@@ -60,8 +60,14 @@ pub mod counter {
     pub const RUNQ_LOST: u32 = 7;
     /// Wakeups dropped because the wakeup map was full.
     pub const WAKEUP_LOST: u32 = 8;
+    /// Allocations not counted because the allocation map was full.
+    pub const ALLOC_LOST: u32 = 9;
+    /// Live blocks not remembered because the live-block map was full.
+    pub const LIVE_LOST: u32 = 10;
+    /// Allocator calls seen (entries).
+    pub const ALLOC_CALLS: u32 = 11;
     /// Number of counters.
-    pub const COUNT: u32 = 9;
+    pub const COUNT: u32 = 12;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -93,6 +99,86 @@ pub mod events {
     pub const RUNQ: u32 = 4;
     /// Wakeups: who woke whom, with waker stacks.
     pub const WAKEUP: u32 = 8;
+    /// Allocations: bytes and calls by allocating stack, size histogram.
+    pub const ALLOC: u32 = 16;
+    /// Live blocks (leaks): every allocation remembered until it is freed.
+    pub const LEAK: u32 = 32;
+}
+
+/// Which allocator function a pending call is (kept from entry to return).
+pub mod alloc_fn {
+    /// `malloc(size)`, `valloc(size)`, `pvalloc(size)`.
+    pub const MALLOC: u32 = 1;
+    /// `calloc(n, size)`.
+    pub const CALLOC: u32 = 2;
+    /// `realloc(ptr, size)`: frees `ptr` when it returns a block (or when size is 0).
+    pub const REALLOC: u32 = 3;
+    /// `posix_memalign(&ptr, align, size)`: the block comes back through `*memptr`.
+    pub const POSIX_MEMALIGN: u32 = 4;
+    /// `aligned_alloc(align, size)`, `memalign(align, size)`.
+    pub const ALIGNED: u32 = 5;
+}
+
+/// An allocator call between its entry and its return.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PendingAlloc {
+    /// Requested bytes.
+    pub size: u64,
+    /// `realloc`'s old block, or `posix_memalign`'s out pointer.
+    pub addr: u64,
+    /// One of [`alloc_fn`].
+    pub function: u32,
+    /// Zero.
+    pub pad: u32,
+}
+
+/// Bytes and calls of one allocating stack.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocTotals {
+    /// Bytes requested.
+    pub bytes: u64,
+    /// Calls that returned a block.
+    pub count: u64,
+}
+
+/// A live block: which process, which address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LiveKey {
+    /// Process id.
+    pub tgid: u32,
+    /// Zero.
+    pub pad: u32,
+    /// Block address.
+    pub addr: u64,
+}
+
+/// What is known of a live block.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveBlock {
+    /// Bytes requested.
+    pub size: u64,
+    /// When it was allocated (ns, CLOCK_MONOTONIC).
+    pub since_ns: u64,
+    /// Allocating user stack.
+    pub user_stack_id: i32,
+    /// Allocating thread, or zero for per-process aggregation.
+    pub tid: u32,
+    /// Allocating thread's name.
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
+/// One bucket of an allocation-size histogram: bucket k counts sizes in [2^k, 2^(k+1)) bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SizeKey {
+    /// Process id.
+    pub tgid: u32,
+    /// log2 bucket.
+    pub slot: u32,
 }
 
 /// Classes of the state a task leaves the CPU in, as bits (for filters) and values (in keys).
@@ -227,4 +313,9 @@ mod pod {
     unsafe impl aya::Pod for super::HistKey {}
     unsafe impl aya::Pod for super::WakeKey {}
     unsafe impl aya::Pod for super::TaskInfo {}
+    unsafe impl aya::Pod for super::PendingAlloc {}
+    unsafe impl aya::Pod for super::AllocTotals {}
+    unsafe impl aya::Pod for super::LiveKey {}
+    unsafe impl aya::Pod for super::LiveBlock {}
+    unsafe impl aya::Pod for super::SizeKey {}
 }

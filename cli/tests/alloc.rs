@@ -1,0 +1,131 @@
+//! Allocator events end to end, for real: uprobes on the C library's allocator count the calls of
+//! `workloads/allocs.c` exactly (uprobes miss nothing), and the leak view shows exactly the blocks
+//! it leaves live.
+//!
+//! Needs root; skips with a reason without it, fails under `ARMTUNE_REQUIRE_BPF=1`.
+
+mod common;
+
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use common::*;
+
+/// The numbers `workloads/allocs.c` is built to produce, per function: (calls, bytes, live bytes).
+const EXPECTED: &[(&str, u64, u64, u64)] = &[
+    ("make_small", 100, 2400, 960),
+    ("make_zeroed", 10, 1280, 1280),
+    ("grow", 6, 6300, 0),
+    ("make_aligned", 10, 5696, 5312),
+];
+
+fn folded_profile(args: &[&str], target: &[&std::ffi::OsStr]) -> Vec<(Vec<String>, u64)> {
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("p.folded");
+    let out = run(armtune().args(["profile", "-q", "--format", "folded", "-o"]).arg(&folded).args(args).args(target));
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    read_folded(&folded)
+}
+
+fn cmd(path: &Path) -> Vec<&std::ffi::OsStr> {
+    vec!["--".as_ref(), path.as_os_str()]
+}
+
+#[test]
+fn allocation_counts_and_bytes_are_exact() {
+    let Some(_kernel) = bpf_or_skip("allocation_counts_and_bytes_are_exact") else { return };
+    let bytes = folded_profile(&["--event", "alloc"], &cmd(allocs()));
+    let calls = folded_profile(&["--event", "alloc", "--alloc-weight", "count"], &cmd(allocs()));
+    for &(function, n, b, _) in EXPECTED {
+        assert_eq!(weight_under(&bytes, "main", function), b, "bytes of {function}: {bytes:?}");
+        assert_eq!(weight_under(&calls, "main", function), n, "calls of {function}: {calls:?}");
+    }
+    // Allocated before the (absent) pause and freed after: counted as allocations, not live.
+    assert_eq!(weight_under(&bytes, "main", "make_early"), 5000);
+}
+
+#[test]
+fn leak_view_shows_exactly_the_live_blocks() {
+    let Some(_kernel) = bpf_or_skip("leak_view_shows_exactly_the_live_blocks") else { return };
+    let live = folded_profile(&["--event", "leak"], &cmd(allocs()));
+    for &(function, _, _, live_bytes) in EXPECTED {
+        assert_eq!(weight_under(&live, "main", function), live_bytes, "live bytes of {function}: {live:?}");
+    }
+    assert_eq!(weight_under(&live, "main", "make_early"), 0, "freed blocks are not live");
+    assert!(live.iter().all(|(f, _)| f[1].starts_with("[live ")), "age marker under the process: {live:?}");
+}
+
+#[test]
+fn json_has_totals_sizes_and_both_graphs() {
+    let Some(_kernel) = bpf_or_skip("json_has_totals_sizes_and_both_graphs") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (json, svg) = (dir.path().join("a.json"), dir.path().join("a.svg"));
+    let out = run(armtune().args(["profile", "--event", "alloc,leak", "-o"]).arg(&json).arg("--").arg(allocs()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("allocation sizes of allocs") && err.contains("16 -> 31"), "{err}");
+    let v = read_json(&json);
+    assert_eq!(v["unit"]["label"], "bytes allocated");
+    assert_eq!(v["profiles"]["leak"]["unit"]["label"], "bytes live at end");
+    let sizes = &v["alloc_sizes"][0]["histogram"]["buckets"];
+    assert!(sizes[4].as_u64().unwrap() >= 100, "the 24-byte blocks: {sizes}");
+    assert!(sizes[9].as_u64().unwrap() >= 5, "the 1000-byte blocks: {sizes}");
+
+    let out = run(armtune().args(["profile", "-q", "--event", "alloc,leak", "-o"]).arg(&svg).arg("--").arg(allocs()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(svg_text(&svg).contains("Allocation Flame Graph"));
+    assert!(svg_text(&dir.path().join("a.leak.svg")).contains("make_small"));
+    assert_no_programs_left();
+}
+
+#[test]
+fn pid_target_ignores_frees_of_older_blocks() {
+    let Some(_kernel) = bpf_or_skip("pid_target_ignores_frees_of_older_blocks") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("p.folded");
+    // allocs makes its early blocks, pauses 1.5 s (armtune attaches), frees them, allocates, waits
+    // 0.5 s and exits, which ends the profile.
+    let mut workload = Command::new(allocs()).args(["1.5", "0.5"]).stdout(Stdio::null()).spawn().unwrap();
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "leak", "--duration", "20", "--format", "folded", "-o"])
+        .arg(&folded)
+        .arg("--pid")
+        .arg(workload.id().to_string()));
+    workload.wait().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let live = read_folded(&folded);
+    for &(function, _, _, live_bytes) in EXPECTED {
+        assert_eq!(weight_under(&live, "main", function), live_bytes, "live bytes of {function}: {live:?}");
+    }
+    assert!(live.iter().all(|(f, _)| !f.iter().any(|x| x == "make_early" || x == "free_early")), "{live:?}");
+}
+
+#[test]
+fn static_programs_and_forked_children_are_covered() {
+    let Some(_kernel) = bpf_or_skip("static_programs_and_forked_children_are_covered") else { return };
+    // A static program carries its own malloc: the probes go into the program itself.
+    let bytes = folded_profile(&["--event", "alloc"], &cmd(allocs_static()));
+    for &(function, _, b, _) in EXPECTED {
+        assert_eq!(weight_under(&bytes, "main", function), b, "static, bytes of {function}: {bytes:?}");
+    }
+    // The command is a shell that forks the workload: the child is a target too.
+    let script = format!("{}; true", allocs().display());
+    let bytes = folded_profile(&["--event", "alloc"], &["--".as_ref(), "sh".as_ref(), "-c".as_ref(), script.as_ref()]);
+    assert_eq!(weight_under(&bytes, "main", "make_small"), 2400, "{bytes:?}");
+}
+
+#[test]
+fn a_library_without_an_allocator_is_a_clear_error() {
+    let Some(_kernel) = bpf_or_skip("a_library_without_an_allocator_is_a_clear_error") else { return };
+    let out = run(armtune()
+        .args(["profile", "--event", "alloc", "--alloc-lib", "/bin/true", "-o", "/tmp/armtune-alloc-err.svg", "--"])
+        .arg(allocs()));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot place allocator probes in /bin/true: no malloc"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_no_programs_left();
+    let _ = std::fs::remove_file("/tmp/armtune-alloc-err.svg");
+}

@@ -1,0 +1,181 @@
+//! Allocator events from uprobes on the C library's allocation functions.
+//!
+//! Entry probes remember the request (size, realloc's old block, posix_memalign's out pointer) per
+//! thread; the one return probe, attached to every allocation function, completes it with the
+//! returned block. The allocating stack is taken at the return: there the frame-pointer chain starts
+//! in the caller, while at the entry of a frameless libc function it would skip the caller.
+//! Never attached to Go binaries (their stacks move under uretprobes).
+
+use armtune_common::{
+    alloc_fn, counter, events, AllocTotals, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, HIST_SLOTS,
+};
+use aya_ebpf::{
+    bindings::BPF_NOEXIST,
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_user},
+    macros::{map, uprobe, uretprobe},
+    maps::HashMap,
+    programs::{ProbeContext, RetProbeContext},
+};
+
+use crate::{add_one, atomic_add, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
+
+/// Calls between entry and return, per thread (pid_tgid).
+#[map]
+static PENDING: HashMap<u64, PendingAlloc> = HashMap::with_max_entries(16384, 0);
+/// Bytes and calls per allocating stack.
+#[map]
+static ALLOCS: HashMap<SampleKey, AllocTotals> = HashMap::with_max_entries(65536, 0);
+/// Blocks allocated during the run and not freed yet.
+#[map]
+static LIVE: HashMap<LiveKey, LiveBlock> = HashMap::with_max_entries(262144, 0);
+/// Allocation sizes.
+#[map]
+static SIZES: HashMap<SizeKey, u64> = HashMap::with_max_entries(4096, 0);
+
+#[inline(always)]
+fn recording() -> Option<(u64, u32)> {
+    if !enabled(events::ALLOC | events::LEAK) {
+        return None;
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    is_target(tgid).then_some((pid_tgid, tgid))
+}
+
+#[inline(always)]
+fn begin(function: u32, size: u64, addr: u64) -> u32 {
+    if let Some((pid_tgid, _)) = recording() {
+        bump(counter::ALLOC_CALLS);
+        let _ = PENDING.insert(&pid_tgid, &PendingAlloc { size, addr, function, pad: 0 }, 0);
+    }
+    0
+}
+
+/// `malloc(size)` (also `valloc`, `pvalloc`).
+#[uprobe]
+pub fn armtune_malloc(ctx: ProbeContext) -> u32 {
+    begin(alloc_fn::MALLOC, ctx.arg::<u64>(0).unwrap_or(0), 0)
+}
+
+/// `calloc(n, size)`.
+#[uprobe]
+pub fn armtune_calloc(ctx: ProbeContext) -> u32 {
+    let n = ctx.arg::<u64>(0).unwrap_or(0);
+    let size = ctx.arg::<u64>(1).unwrap_or(0);
+    // No overflow-checked multiply: LLVM lowers it to a 128-bit multiply, which BPF lacks. Factors
+    // below 2^32 cannot overflow; a calloc with a larger factor is recorded as its wrapped product.
+    let bytes = if (n | size) >> 32 == 0 { n * size } else { n.wrapping_mul(size) };
+    begin(alloc_fn::CALLOC, bytes, 0)
+}
+
+/// `realloc(ptr, size)`.
+#[uprobe]
+pub fn armtune_realloc(ctx: ProbeContext) -> u32 {
+    begin(alloc_fn::REALLOC, ctx.arg::<u64>(1).unwrap_or(0), ctx.arg::<u64>(0).unwrap_or(0))
+}
+
+/// `posix_memalign(&ptr, align, size)`.
+#[uprobe]
+pub fn armtune_posix_memalign(ctx: ProbeContext) -> u32 {
+    begin(alloc_fn::POSIX_MEMALIGN, ctx.arg::<u64>(2).unwrap_or(0), ctx.arg::<u64>(0).unwrap_or(0))
+}
+
+/// `aligned_alloc(align, size)`, `memalign(align, size)`.
+#[uprobe]
+pub fn armtune_aligned_alloc(ctx: ProbeContext) -> u32 {
+    begin(alloc_fn::ALIGNED, ctx.arg::<u64>(1).unwrap_or(0), 0)
+}
+
+/// Return of every allocation function: the block is known now.
+#[uretprobe]
+pub fn armtune_alloc_ret(ctx: RetProbeContext) -> u32 {
+    let Some((pid_tgid, tgid)) = recording() else { return 0 };
+    let Some(pending) = (unsafe { PENDING.get(&pid_tgid) }).copied() else { return 0 };
+    let _ = PENDING.remove(&pid_tgid);
+    let ret = ctx.ret::<u64>().unwrap_or(0);
+    let block = match pending.function {
+        alloc_fn::POSIX_MEMALIGN => {
+            // Returns 0 on success and the block through the out pointer.
+            if ret != 0 {
+                return 0;
+            }
+            unsafe { bpf_probe_read_user(pending.addr as *const u64) }.unwrap_or(0)
+        }
+        alloc_fn::REALLOC => {
+            // A NULL return keeps the old block, except for realloc(ptr, 0), which frees it.
+            if ret != 0 || pending.size == 0 {
+                released(tgid, pending.addr);
+            }
+            ret
+        }
+        _ => ret,
+    };
+    if block != 0 {
+        allocated(&ctx, pid_tgid, tgid, block, pending.size);
+    }
+    0
+}
+
+/// `free(ptr)`.
+#[uprobe]
+pub fn armtune_free(ctx: ProbeContext) -> u32 {
+    if let Some((_, tgid)) = recording() {
+        released(tgid, ctx.arg::<u64>(0).unwrap_or(0));
+    }
+    0
+}
+
+#[inline(always)]
+fn released(tgid: u32, addr: u64) {
+    // Blocks from before the run are not in the map: their frees change nothing.
+    if addr != 0 && enabled(events::LEAK) {
+        let _ = LIVE.remove(&LiveKey { tgid, pad: 0, addr });
+    }
+}
+
+#[inline(always)]
+fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: u64) {
+    note_process(tgid);
+    let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
+    let comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    let user_stack_id = user_stack(ctx);
+    if enabled(events::ALLOC) {
+        let key = SampleKey { tgid, tid, user_stack_id, kernel_stack_id: -1, comm };
+        if !add_totals(&key, size) {
+            bump(counter::ALLOC_LOST);
+        }
+        let slot = if size == 0 { 0 } else { 63 - size.leading_zeros() };
+        let slot = if slot >= HIST_SLOTS { HIST_SLOTS - 1 } else { slot };
+        let _ = add_one(&SIZES, &SizeKey { tgid, slot });
+    }
+    if enabled(events::LEAK) {
+        let live = LiveBlock { size, since_ns: unsafe { bpf_ktime_get_ns() }, user_stack_id, tid, comm };
+        if LIVE.insert(&LiveKey { tgid, pad: 0, addr: block }, &live, 0).is_err() {
+            bump(counter::LIVE_LOST);
+        }
+    }
+}
+
+#[inline(always)]
+fn add_totals(key: &SampleKey, bytes: u64) -> bool {
+    if let Some(t) = ALLOCS.get_ptr_mut(key) {
+        unsafe {
+            atomic_add(core::ptr::addr_of_mut!((*t).bytes), bytes);
+            atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
+        }
+        return true;
+    }
+    match ALLOCS.insert(key, &AllocTotals { bytes, count: 1 }, BPF_NOEXIST as u64) {
+        Ok(()) => true,
+        Err(-17) => {
+            if let Some(t) = ALLOCS.get_ptr_mut(key) {
+                unsafe {
+                    atomic_add(core::ptr::addr_of_mut!((*t).bytes), bytes);
+                    atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
+                }
+            }
+            true
+        }
+        Err(_) => false,
+    }
+}

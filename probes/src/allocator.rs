@@ -1,0 +1,138 @@
+//! Where the allocator lives for a target, and placing the allocator uprobes there.
+//!
+//! The C library of a dynamically linked program, found in `/proc/PID/maps` for running processes
+//! and through `ld.so.cache` for a command about to start; the program itself when it is linked
+//! statically; or what `--alloc-lib` names (jemalloc, tcmalloc, mimalloc, with `--alloc-prefix`
+//! for their prefixed symbols).
+
+use std::path::{Path, PathBuf};
+
+use aya::{programs::UProbe, Ebpf};
+
+use crate::{Error, Result};
+
+/// Entry probes: (program, function without prefix). Every one also gets the return probe.
+pub const ALLOC_FUNCTIONS: &[(&str, &str)] = &[
+    ("armtune_malloc", "malloc"),
+    ("armtune_calloc", "calloc"),
+    ("armtune_realloc", "realloc"),
+    ("armtune_posix_memalign", "posix_memalign"),
+    ("armtune_aligned_alloc", "aligned_alloc"),
+    ("armtune_aligned_alloc", "memalign"),
+    ("armtune_malloc", "valloc"),
+    ("armtune_malloc", "pvalloc"),
+];
+
+/// Where to attach, for which processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocTarget {
+    /// The library or executable holding the allocator (a path, or a name `ld.so.cache` resolves).
+    pub library: PathBuf,
+    /// Only these processes (uprobe pid filter); `None` for every process mapping the library
+    /// (the eBPF side then keeps only targets, children included).
+    pub pid: Option<u32>,
+}
+
+/// Whether the ELF file at `path` is linked statically (no `PT_INTERP` program header).
+/// Non-ELF or unreadable files count as dynamic: the C library is then the best guess.
+pub fn is_static(path: &Path) -> bool {
+    let Ok(data) = std::fs::read(path) else { return false };
+    elf_has_no_interp(&data).unwrap_or(false)
+}
+
+fn elf_has_no_interp(data: &[u8]) -> Option<bool> {
+    const PT_INTERP: u32 = 3;
+    if data.get(..4)? != b"\x7fELF" || *data.get(4)? != 2 || *data.get(5)? != 1 {
+        return None; // not a 64-bit little-endian ELF
+    }
+    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let phoff = u64_at(0x20)? as usize;
+    let phentsize = u16_at(0x36)? as usize;
+    let phnum = u16_at(0x38)? as usize;
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        let p_type = u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?);
+        if p_type == PT_INTERP {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// The C library mapped by process `pid`, from its maps.
+pub fn libc_of(pid: u32) -> Option<PathBuf> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().filter_map(|l| l.split_whitespace().nth(5)).find_map(|path| {
+        let name = Path::new(path).file_name()?.to_str()?;
+        (name.starts_with("libc.so") || name.starts_with("libc-")).then(|| PathBuf::from(path))
+    })
+}
+
+/// Loads the allocator programs and attaches them at `target`; returns what could not be placed
+/// (a function the library lacks), or an error when nothing could (no malloc).
+pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec<String>> {
+    for program in [
+        "armtune_malloc",
+        "armtune_calloc",
+        "armtune_realloc",
+        "armtune_posix_memalign",
+        "armtune_aligned_alloc",
+        "armtune_alloc_ret",
+        "armtune_free",
+    ] {
+        let p: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
+        if p.fd().is_err() {
+            p.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+        }
+    }
+    let pid = target.pid.map(|p| p as i32);
+    let (mut missing, mut first_error) = (Vec::new(), None);
+    for (program, function) in ALLOC_FUNCTIONS.iter().chain(&[("armtune_free", "free")]) {
+        let symbol = format!("{prefix}{function}");
+        let entry: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
+        if let Err(e) = entry.attach(Some(&symbol), 0, &target.library, pid) {
+            first_error.get_or_insert_with(|| Error::bpf(&symbol, e).to_string());
+            missing.push(symbol);
+            continue;
+        }
+        if *function != "free" {
+            let ret: &mut UProbe = ebpf.program_mut("armtune_alloc_ret").unwrap().try_into().unwrap();
+            ret.attach(Some(&symbol), 0, &target.library, pid)
+                .map_err(|e| Error::bpf(format!("attaching the return probe of {symbol}"), e))?;
+        }
+    }
+    let malloc = format!("{prefix}malloc");
+    if missing.contains(&malloc) {
+        return Err(Error::Invalid(format!(
+            "cannot place allocator probes in {}: no {} ({}); a stripped or static binary without \
+             symbols, or another allocator: try --alloc-lib and --alloc-prefix",
+            target.library.display(),
+            missing.join(", "),
+            first_error.unwrap_or_default()
+        )));
+    }
+    Ok(missing.into_iter().map(|m| format!("{m}: not found")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_static_from_dynamic() {
+        // This test binary is dynamically linked.
+        assert!(!is_static(&std::env::current_exe().unwrap()));
+        assert_eq!(elf_has_no_interp(b"not an elf at all"), None);
+        // A 64-bit ELF header with no program headers has no interpreter.
+        let mut header = vec![0u8; 64];
+        header[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        assert_eq!(elf_has_no_interp(&header), Some(true));
+    }
+
+    #[test]
+    fn finds_own_libc() {
+        let libc = libc_of(std::process::id()).expect("this test links glibc");
+        assert!(libc.file_name().unwrap().to_str().unwrap().starts_with("libc"));
+    }
+}
