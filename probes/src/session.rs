@@ -611,7 +611,9 @@ impl Session {
     /// Live blocks grouped by (process, thread, stack, age class), weighted by bytes.
     fn drain_live(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
         let now = monotonic_ns();
-        let mut groups: HashMap<(u32, u32, i32, [u8; 16], &'static str), (u64, u64)> = HashMap::new();
+        // (process, thread, stack, thread name, age class) -> (bytes, blocks)
+        type Group = (u32, u32, i32, [u8; 16], &'static str);
+        let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
         for entry in self.map::<LiveKey, LiveBlock>("LIVE")?.iter() {
             let (key, block) = entry.map_err(|e| Error::bpf("reading live blocks", e))?;
             let age = age_marker(now.saturating_sub(block.since_ns));
