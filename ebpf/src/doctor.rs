@@ -1,8 +1,8 @@
 //! Do-nothing programs `armtune doctor` loads to learn which program types work here.
 
 use aya_ebpf::{
-    macros::{kprobe, raw_tracepoint, uprobe},
-    programs::{ProbeContext, RawTracePointContext},
+    macros::{kprobe, raw_tracepoint, uprobe, uretprobe},
+    programs::{ProbeContext, RawTracePointContext, RetProbeContext},
 };
 
 /// Raw tracepoints.
@@ -20,5 +20,11 @@ pub fn armtune_dr_up(_ctx: ProbeContext) -> u32 {
 /// Kprobes (not used by armtune; shown for comparison).
 #[kprobe]
 pub fn armtune_dr_kp(_ctx: ProbeContext) -> u32 {
+    0
+}
+
+/// Uretprobes (also the return half of the benchmarks' empty-probe floor).
+#[uretprobe]
+pub fn armtune_dr_uret(_ctx: RetProbeContext) -> u32 {
     0
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Cost per malloc+free pair of an allocation-heavy loop: alone, with do-nothing uprobes on malloc
+# and free plus a do-nothing uretprobe on malloc (the floor no uprobe tool can beat: the traps),
+# and under `armtune profile --event alloc` (and `alloc,leak`). Interleaved rounds in one run.
+#
+# Usage: sudo bash scripts/bench/alloc-overhead.sh [ROUNDS] [PAIRS]
+# Target (issue 4): armtune within 1.2x of the empty-uprobe floor.
+source "$(dirname "$0")/common.sh"
+rounds=${1:-5}
+pairs=${2:-1000000}
+build
+(cd "$ROOT" && cargo build --release --locked -q -p armtune-probes --example uprobe_floor)
+FLOOR="$ROOT/target/release/examples/uprobe_floor"
+cc -O2 -g -fno-omit-frame-pointer -o "$WORK/churn" "$ROOT/workloads/churn.c"
+
+per_pair() { grep -o '[0-9.]* ns per' | awk '{print $1}'; }
+: >"$WORK/alone"; : >"$WORK/floor"; : >"$WORK/alloc"; : >"$WORK/leak"
+for i in $(seq "$rounds"); do
+    "$WORK/churn" "$pairs" | per_pair >>"$WORK/alone"
+    "$FLOOR" "$WORK/churn" "$pairs" | per_pair >>"$WORK/floor"
+    "$ARMTUNE" profile -q --event alloc -o "$WORK/a.svg" -- "$WORK/churn" "$pairs" 2>/dev/null | per_pair >>"$WORK/alloc"
+    "$ARMTUNE" profile -q --event alloc,leak -o "$WORK/l.svg" -- "$WORK/churn" "$pairs" 2>/dev/null | per_pair >>"$WORK/leak"
+    echo "round $i: alone $(tail -1 "$WORK/alone") ns, floor $(tail -1 "$WORK/floor") ns, alloc $(tail -1 "$WORK/alloc") ns, alloc+leak $(tail -1 "$WORK/leak") ns" >&2
+done
+awk -v a="$(median <"$WORK/alone")" -v f="$(median <"$WORK/floor")" -v b="$(median <"$WORK/alloc")" \
+    -v l="$(median <"$WORK/leak")" -v r="$rounds" 'BEGIN {
+    printf "ns per malloc+free (median of %d): alone %.1f, empty uprobes %.1f, armtune alloc %.1f, armtune alloc+leak %.1f\n", r, a, f, b, l
+    printf "armtune / floor: alloc %.2fx, alloc+leak %.2fx (target: <= 1.2x); probe cost over alone: floor %.0f ns, alloc %.0f ns\n", b / f, l / f, f - a, b - a
+}'
