@@ -31,8 +31,9 @@ fi
 #   llvm-22-dev, libpolly-22-dev, zlib1g-dev, libzstd-dev   to build bpf-linker against LLVM 22
 #   gcc, g++, make, libc6-dev            to build the C and C++ workloads the integration tests profile
 #   pkg-config                           for -sys crates
+#   golang-go                            to build the Go workload of the garbage-collection tests
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
-          gcc g++ make libc6-dev pkg-config)
+          gcc g++ make libc6-dev pkg-config golang-go)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

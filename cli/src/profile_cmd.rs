@@ -316,7 +316,12 @@ fn write_outputs(
     let mut graphs = report.flame_graphs().into_iter();
     let (main_title, profile) = match graphs.next() {
         Some(g) => (g.title, g.profile),
-        None => ("Flame Graph", Profile::new(armtune_probes::profile::Unit::samples(), Default::default())),
+        None => {
+            if format != Format::Json {
+                eprintln!("armtune: the chosen events draw no flame graph: the summary and --format json hold them");
+            }
+            ("Flame Graph", Profile::new(armtune_probes::profile::Unit::samples(), Default::default()))
+        }
     };
     let labels = labels_for(&profile, args.title.clone().unwrap_or_else(|| main_title.into()));
     let svg = |p: &Profile, labels: &Labels, w: &mut dyn Write| match flame::render(p, labels, &mut *w) {

@@ -66,6 +66,24 @@ pub fn render_report(report: &Report) -> String {
             let _ = writeln!(s, "  {:>10}  {}", row.self_weight, row.name);
         }
     }
+    for g in &report.gc {
+        let h = &g.histogram;
+        let p = |q: f64| h.percentile_us(q).map_or("-".to_string(), |v| format!("{v:.0}"));
+        let _ = writeln!(
+            s,
+            "garbage collection in {} ({}): {} cycles, {} stop-the-world pauses, {:.3} ms paused in total, \
+             p50 {} us, p99 {} us, max {:.0} us",
+            g.comm,
+            g.tgid,
+            g.cycles,
+            g.pauses,
+            g.pause_total_ns as f64 / 1e6,
+            p(50.0),
+            p(99.0),
+            h.max_ns as f64 / 1000.0
+        );
+        s.push_str(&h.render("pause usecs"));
+    }
     for h in &report.sizes {
         let _ = writeln!(s, "allocation sizes of {} ({}): {} allocations", h.comm, h.tgid, h.histogram.count());
         s.push_str(&h.histogram.render("bytes"));

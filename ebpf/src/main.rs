@@ -19,6 +19,7 @@
 mod alloc;
 mod cpu;
 mod doctor;
+mod gc;
 mod process;
 mod sched;
 

@@ -60,6 +60,13 @@ fn elf_has_no_interp(data: &[u8]) -> Option<bool> {
     Some(true)
 }
 
+/// Whether the file at `path` is a Go program (it carries Go's build-info header). Go moves
+/// goroutine stacks, so no return probe may ever be placed in one.
+pub fn is_go(path: &Path) -> bool {
+    const MAGIC: &[u8] = b"\xff Go buildinf:";
+    std::fs::read(path).map(|data| data.windows(MAGIC.len()).any(|w| w == MAGIC)).unwrap_or(false)
+}
+
 /// The C library mapped by process `pid`, from its maps.
 pub fn libc_of(pid: u32) -> Option<PathBuf> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;

@@ -87,6 +87,23 @@ pub struct SizeHistogram {
     pub histogram: Log2Histogram,
 }
 
+/// Garbage collection in one process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcReport {
+    /// Process id.
+    pub tgid: u32,
+    /// Process name, when known.
+    pub comm: String,
+    /// Completed collection cycles.
+    pub cycles: u64,
+    /// Stop-the-world pauses.
+    pub pauses: u64,
+    /// Total pause time, ns.
+    pub pause_total_ns: u64,
+    /// Pause lengths (log2 buckets of microseconds; max in `max_ns`).
+    pub histogram: Log2Histogram,
+}
+
 /// Everything a session collected.
 #[derive(Debug, Clone, Default)]
 pub struct Capture {
@@ -113,6 +130,8 @@ pub struct Capture {
     pub sizes: Vec<SizeHistogram>,
     /// What could not be done (probes not placed), to tell the user.
     pub warnings: Vec<String>,
+    /// Garbage collection per process.
+    pub gc: Vec<GcReport>,
     /// Mappings of the processes seen.
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).

@@ -19,6 +19,8 @@ pub struct EventSet {
     pub alloc: bool,
     /// Blocks still live at the end, by allocating stack.
     pub leak: bool,
+    /// Garbage-collection cycles and stop-the-world pauses (Go).
+    pub gc: bool,
 }
 
 impl Default for EventSet {
@@ -37,12 +39,13 @@ pub const EVENT_NAMES: &[(&str, &str)] = &[
     ("sched", "off-cpu + runq + wakeup"),
     ("alloc", "allocations by stack, bytes and calls, sizes (allocation flame graph)"),
     ("leak", "blocks still live at the end, by allocating stack and age (leak flame graph)"),
+    ("gc", "Go garbage-collection cycles and stop-the-world pauses"),
 ];
 
 impl EventSet {
     /// Nothing.
     pub const fn none() -> EventSet {
-        EventSet { cpu: false, off_cpu: false, runq: false, wakeup: false, alloc: false, leak: false }
+        EventSet { cpu: false, off_cpu: false, runq: false, wakeup: false, alloc: false, leak: false, gc: false }
     }
 
     /// Parses a comma-separated list such as `cpu,off-cpu` or `sched`.
@@ -61,11 +64,7 @@ impl EventSet {
                     set.runq = true;
                     set.wakeup = true;
                 }
-                "gc" => {
-                    return Err(Error::Invalid(
-                        "event \"gc\" (Go GC cycles, SDT probes) is not built yet; alloc and leak are".into(),
-                    ))
-                }
+                "gc" => set.gc = true,
                 other => {
                     let known: Vec<&str> = EVENT_NAMES.iter().map(|(n, _)| *n).collect();
                     return Err(Error::Invalid(format!("unknown event {other:?}: choose from {}", known.join(", "))));
@@ -97,6 +96,7 @@ impl EventSet {
             (self.wakeup, events::WAKEUP),
             (self.alloc, events::ALLOC),
             (self.leak, events::LEAK),
+            (self.gc, events::GC),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -112,6 +112,7 @@ impl EventSet {
             (self.wakeup, "wakeup"),
             (self.alloc, "alloc"),
             (self.leak, "leak"),
+            (self.gc, "gc"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -168,7 +169,7 @@ mod tests {
         let s = EventSet::parse("cpu,alloc,leak").unwrap();
         assert!(s.allocator() && !s.sched());
         assert_eq!(s.names(), ["cpu", "alloc", "leak"]);
-        assert!(EventSet::parse("gc").unwrap_err().to_string().contains("not built yet"));
+        assert!(EventSet::parse("gc").unwrap().gc);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod capture;
 pub mod doctor;
 pub mod error;
 pub mod events;
+pub mod gc;
 pub mod histogram;
 pub mod object;
 pub mod privileges;

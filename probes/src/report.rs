@@ -32,6 +32,8 @@ pub struct Report {
     pub sizes: Vec<SizeHistogram>,
     /// What could not be done, for the user.
     pub warnings: Vec<String>,
+    /// Garbage collection per process.
+    pub gc: Vec<crate::capture::GcReport>,
 }
 
 /// What the allocation flame graph weighs.
@@ -84,6 +86,7 @@ impl Report {
                 .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
             sizes: capture.sizes.clone(),
             warnings: capture.warnings.clone(),
+            gc: capture.gc.clone(),
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
             threads: capture.threads.clone(),
@@ -179,6 +182,18 @@ impl Report {
         obj.insert("threads".into(), serde_json::to_value(&self.threads).unwrap_or(Value::Null));
         obj.insert("alloc_sizes".into(), serde_json::to_value(&self.sizes).unwrap_or(Value::Null));
         obj.insert("warnings".into(), serde_json::to_value(&self.warnings).unwrap_or(Value::Null));
+        let gc: Vec<Value> = self
+            .gc
+            .iter()
+            .map(|g| {
+                let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
+                v["pause_p50_us"] = json!(g.histogram.percentile_us(50.0));
+                v["pause_p99_us"] = json!(g.histogram.percentile_us(99.0));
+                v["pause_max_us"] = json!(g.histogram.max_ns as f64 / 1000.0);
+                v
+            })
+            .collect();
+        obj.insert("gc".into(), Value::Array(gc));
         doc
     }
 }

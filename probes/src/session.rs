@@ -11,8 +11,8 @@ use std::{
 };
 
 use armtune_common::{
-    counter, proc_event, AllocTotals, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SizeKey, TaskInfo,
-    Totals, WakeKey, ALL_CPUS,
+    counter, proc_event, AllocTotals, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SizeKey,
+    TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
@@ -26,7 +26,7 @@ use aya::{
 
 use crate::{
     allocator::{self, AllocTarget},
-    capture::{Capture, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
+    capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::{state_marker, EventSet},
     histogram::Log2Histogram,
     object::EBPF_OBJECT,
@@ -221,6 +221,7 @@ impl Session {
             (events.allocator(), &["PENDING"][..]),
             (events.alloc, &["ALLOCS", "SIZES"][..]),
             (events.leak, &["LIVE"][..]),
+            (events.gc, &["GC_STATS", "GC_PAUSES"][..]),
         ] {
             if !on {
                 for map in maps {
@@ -261,11 +262,34 @@ impl Session {
             tp.attach("sched", name).map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
         }
         let mut warnings = Vec::new();
+        let exe = match &options.target {
+            Target::Command(argv) => Some(spawn::resolve(&argv[0])?),
+            _ => None,
+        };
+        // The programs whose runtime or allocator is probed: the command, or each pid's executable.
+        let programs: Vec<(PathBuf, Option<u32>)> = match &options.target {
+            Target::Command(_) => exe.iter().map(|e| (e.clone(), None)).collect(),
+            Target::Pids(_) => pids.iter().map(|&p| (PathBuf::from(format!("/proc/{p}/exe")), Some(p))).collect(),
+            Target::All => Vec::new(),
+        };
+        if events.gc {
+            if programs.is_empty() {
+                return Err(Error::Invalid(
+                    "--event gc needs the Go program: give a command after `--` or --pid".into(),
+                ));
+            }
+            for (program, pid) in &programs {
+                warnings.extend(crate::gc::attach(&mut ebpf, program, *pid)?);
+            }
+        }
         if events.allocator() {
-            let exe = match &options.target {
-                Target::Command(argv) => Some(spawn::resolve(&argv[0])?),
-                _ => None,
-            };
+            if let Some((go, _)) = programs.iter().find(|(p, _)| allocator::is_go(p)) {
+                return Err(Error::Invalid(format!(
+                    "{} is a Go program: allocation probes need return probes, which corrupt Go's \
+                     movable stacks; use --event gc for its collector",
+                    go.display()
+                )));
+            }
             for target in alloc_targets(&options, &pids, exe.as_deref()) {
                 warnings.extend(
                     allocator::attach(&mut ebpf, &target, &options.alloc_prefix)?
@@ -449,6 +473,9 @@ impl Session {
             capture.live.retain(|s| !before_exec(s));
         }
         capture.warnings = self.warnings.clone();
+        if events.gc {
+            capture.gc = self.drain_gc()?;
+        }
         if events.wakeup {
             let (wakeups, pairs) = self.drain_wakeups(&stacks, &capture)?;
             capture.wakeups = wakeups;
@@ -630,6 +657,46 @@ impl Session {
                 s
             })
             .collect())
+    }
+
+    /// The name of the spawned command's program, for a process that is gone by drain time.
+    fn program_name(&self, tgid: u32) -> Option<String> {
+        match &self.options.target {
+            Target::Command(argv) if Some(tgid) == self.spawned_pid => {
+                std::path::Path::new(&argv[0]).file_name().map(|n| n.to_string_lossy().into_owned())
+            }
+            _ => None,
+        }
+    }
+
+    fn drain_gc(&self) -> Result<Vec<GcReport>> {
+        let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
+        for entry in self.map::<SizeKey, u64>("GC_PAUSES")?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading GC pauses", e))?;
+            pauses.entry(key.tgid).or_default().add(key.slot as usize, count);
+        }
+        let mut out = Vec::new();
+        for entry in self.map::<u32, GcStats>("GC_STATS")?.iter() {
+            let (tgid, s) = entry.map_err(|e| Error::bpf("reading GC counters", e))?;
+            let mut histogram = pauses.remove(&tgid).unwrap_or_default();
+            let comm = std::fs::read_to_string(format!("/proc/{tgid}/comm"))
+                .map(|c| c.trim().to_string())
+                .ok()
+                .filter(|c| !c.is_empty())
+                .or_else(|| self.program_name(tgid))
+                .unwrap_or_default();
+            histogram.max_ns = s.pause_max_ns;
+            out.push(GcReport {
+                tgid,
+                comm,
+                cycles: s.cycles,
+                pauses: s.pauses,
+                pause_total_ns: s.pause_total_ns,
+                histogram,
+            });
+        }
+        out.sort_by_key(|g| std::cmp::Reverse(g.cycles));
+        Ok(out)
     }
 
     fn drain_wakeups(&self, stacks: &StackReader, capture: &Capture) -> Result<(Vec<RawSample>, Vec<WakePair>)> {

@@ -103,6 +103,24 @@ pub mod events {
     pub const ALLOC: u32 = 16;
     /// Live blocks (leaks): every allocation remembered until it is freed.
     pub const LEAK: u32 = 32;
+    /// Garbage-collector cycles and stop-the-world pauses (Go runtime uprobes).
+    pub const GC: u32 = 64;
+}
+
+/// Garbage-collection counters of one process.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcStats {
+    /// Completed collection cycles (Go: entries of `runtime.gcMarkTermination`).
+    pub cycles: u64,
+    /// Stop-the-world pauses that ended.
+    pub pauses: u64,
+    /// Their total length, ns.
+    pub pause_total_ns: u64,
+    /// The longest, ns.
+    pub pause_max_ns: u64,
+    /// When the current pause began, 0 when the world is running.
+    pub pause_since_ns: u64,
 }
 
 /// Which allocator function a pending call is (kept from entry to return).
@@ -318,4 +336,5 @@ mod pod {
     unsafe impl aya::Pod for super::LiveKey {}
     unsafe impl aya::Pod for super::LiveBlock {}
     unsafe impl aya::Pod for super::SizeKey {}
+    unsafe impl aya::Pod for super::GcStats {}
 }

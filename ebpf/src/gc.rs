@@ -1,0 +1,81 @@
+//! Garbage-collector events of Go programs, from entry uprobes only: Go moves goroutine stacks,
+//! and the return address a uretprobe plants would be copied to the wrong place.
+//!
+//! - `runtime.gcMarkTermination` runs once per completed cycle (it increments `MemStats.NumGC`);
+//! - `runtime.stopTheWorldWithSema` and `runtime.startTheWorldWithSema` bracket every
+//!   stop-the-world pause (two per cycle, and any other STW such as `runtime.ReadMemStats`).
+
+use armtune_common::{events, GcStats, SizeKey, HIST_SLOTS};
+use aya_ebpf::{
+    bindings::BPF_NOEXIST,
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    macros::{map, uprobe},
+    maps::HashMap,
+    programs::ProbeContext,
+};
+
+use crate::{add_one, enabled, is_target};
+
+/// Counters per process.
+#[map]
+static GC_STATS: HashMap<u32, GcStats> = HashMap::with_max_entries(1024, 0);
+/// Stop-the-world pause lengths per process, log2 buckets of microseconds.
+#[map]
+static GC_PAUSES: HashMap<SizeKey, u64> = HashMap::with_max_entries(1024, 0);
+
+#[inline(always)]
+fn stats() -> Option<*mut GcStats> {
+    if !enabled(events::GC) {
+        return None;
+    }
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if !is_target(tgid) {
+        return None;
+    }
+    if let Some(s) = GC_STATS.get_ptr_mut(&tgid) {
+        return Some(s);
+    }
+    let _ = GC_STATS.insert(&tgid, &GcStats::default(), BPF_NOEXIST as u64);
+    GC_STATS.get_ptr_mut(&tgid)
+}
+
+/// `runtime.gcMarkTermination`: a cycle completes.
+#[uprobe]
+pub fn armtune_gc_cycle(_ctx: ProbeContext) -> u32 {
+    if let Some(s) = stats() {
+        unsafe { (*s).cycles += 1 };
+    }
+    0
+}
+
+/// `runtime.stopTheWorldWithSema`: a pause begins (the runtime runs one at a time).
+#[uprobe]
+pub fn armtune_gc_stw_begin(_ctx: ProbeContext) -> u32 {
+    if let Some(s) = stats() {
+        unsafe { (*s).pause_since_ns = bpf_ktime_get_ns() };
+    }
+    0
+}
+
+/// `runtime.startTheWorldWithSema`: the pause ends.
+#[uprobe]
+pub fn armtune_gc_stw_end(_ctx: ProbeContext) -> u32 {
+    let Some(s) = stats() else { return 0 };
+    let s = unsafe { &mut *s };
+    if s.pause_since_ns == 0 {
+        return 0; // began before the probes were attached
+    }
+    let ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(s.pause_since_ns);
+    s.pause_since_ns = 0;
+    s.pauses += 1;
+    s.pause_total_ns += ns;
+    if ns > s.pause_max_ns {
+        s.pause_max_ns = ns;
+    }
+    let us = ns / 1000;
+    let slot = if us == 0 { 0 } else { 63 - us.leading_zeros() };
+    let slot = if slot >= HIST_SLOTS { HIST_SLOTS - 1 } else { slot };
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let _ = add_one(&GC_PAUSES, &SizeKey { tgid, slot });
+    0
+}
