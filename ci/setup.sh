@@ -32,8 +32,10 @@ fi
 #   gcc, g++, make, libc6-dev            to build the C and C++ workloads the integration tests profile
 #   pkg-config                           for -sys crates
 #   golang-go                            to build the Go workload of the garbage-collection tests
+#   openjdk-17-jdk-headless              a JVM with HotSpot's SDT probes, for the JVM GC test
+#   systemtap-sdt-dev                    <sys/sdt.h>, for the SDT probe workload
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
-          gcc g++ make libc6-dev pkg-config golang-go)
+          gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -101,6 +101,10 @@ pub struct Args {
     /// Allocations: prefix of the allocator's symbols (je_ for a prefixed jemalloc).
     #[arg(long, default_value = "", value_name = "PREFIX")]
     alloc_prefix: String,
+    /// SDT events: also look for probes in this file (repeatable); the target's program (and, for
+    /// --pid, its mapped libraries) are searched anyway.
+    #[arg(long, value_name = "PATH")]
+    sdt_lib: Vec<PathBuf>,
     /// Allocations: weigh the allocation flame graph by bytes or by calls.
     #[arg(long, value_enum, default_value_t = AllocWeightArg::Bytes)]
     alloc_weight: AllocWeightArg,
@@ -190,7 +194,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     if args.freq == 0 {
         bail!("--freq 0: the sampling frequency must be at least 1 Hz");
     }
-    let events = EventSet::parse(&args.event)?;
+    let (events, sdt) = EventSet::parse_with_sdt(&args.event)?;
     let off_cpu_states = parse_states(&args.off_cpu_state)?;
     let format = args.format.unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
         Some(e) if e == "json" => Format::Json,
@@ -231,6 +235,8 @@ pub fn run(args: Args) -> Result<Outcome> {
         },
         alloc_lib: args.alloc_lib.clone(),
         alloc_prefix: args.alloc_prefix.clone(),
+        sdt,
+        sdt_libs: args.sdt_lib.clone(),
     };
     let mut session = Session::start(options, &interrupted)?;
 

@@ -1,8 +1,10 @@
-//! Go garbage collection end to end, for real: entry uprobes on the Go runtime of
-//! `workloads/gogc.go` count its collection cycles, which must match the runtime's own count.
+//! Garbage collection and SDT probes end to end, for real: entry uprobes on the Go runtime of
+//! `workloads/gogc.go` and HotSpot's SDT probes under `workloads/JavaGc.java` count collection
+//! cycles, which must match the runtimes' own counts; SDT probe hits of `workloads/sdt_demo.c` are
+//! counted exactly.
 //!
-//! Needs root and Go (`golang-go`, installed by ci/setup.sh); skips with a reason without them,
-//! fails under `ARMTUNE_REQUIRE_BPF=1`.
+//! Needs root, Go (`golang-go`), a JDK and `<sys/sdt.h>` (installed by ci/setup.sh); skips with a
+//! reason without root, fails under `ARMTUNE_REQUIRE_BPF=1`.
 
 mod common;
 
@@ -72,9 +74,81 @@ fn go_programs_refuse_allocator_probes_and_c_programs_refuse_gc_probes() {
     let out = run(armtune().args(["profile", "--event", "gc", "-o", "/tmp/armtune-gc-err.svg", "--"]).arg(allocs()));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("cannot follow garbage collection") && err.contains("not a Go program"), "{err}");
+    assert!(
+        err.contains("cannot follow garbage collection") && err.contains("neither a JVM nor a Go program"),
+        "{err}"
+    );
     let out = run(armtune().args(["profile", "--event", "gc", "--all", "-o", "/tmp/armtune-gc-err.svg"]));
     assert!(stderr(&out).contains("needs the Go program"), "{}", stderr(&out));
     assert_no_programs_left();
     let _ = std::fs::remove_file("/tmp/armtune-gc-err.svg");
+}
+
+/// `workloads/JavaGc.java`, compiled once per test run.
+fn java_gc_classes() -> &'static Path {
+    static CLASSES: OnceLock<PathBuf> = OnceLock::new();
+    CLASSES.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("javagc");
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/JavaGc.java");
+        let status = Command::new("javac")
+            .arg("-d")
+            .arg(&dir)
+            .arg(&src)
+            .status()
+            .expect("javac (a JDK) is needed for the JVM test: run ci/setup.sh");
+        assert!(status.success(), "javac {}", src.display());
+        dir
+    })
+}
+
+#[test]
+fn jvm_gc_cycles_match_the_jvm_count() {
+    let Some(_kernel) = bpf_or_skip("jvm_gc_cycles_match_the_jvm_count") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("gc.json");
+    let out = run(armtune()
+        .args(["profile", "--event", "gc", "-o"])
+        .arg(&json)
+        .args(["--", "java", "-cp"])
+        .arg(java_gc_classes())
+        .args(["JavaGc", "12"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: u64 = String::from_utf8_lossy(&out.stdout)
+        .split("collections=")
+        .nth(1)
+        .and_then(|s| s.trim().parse().ok())
+        .expect("JavaGc prints its collection count");
+    assert!(printed >= 12, "{printed}");
+    let gc = &read_json(&json)["gc"][0];
+    assert_eq!(gc["cycles"].as_u64().unwrap(), printed, "armtune counts what the JVM counts: {gc}");
+    assert_eq!(gc["pauses"].as_u64().unwrap(), printed, "one gc__begin/gc__end pair per collection: {gc}");
+    assert_eq!(gc["comm"], "java");
+}
+
+#[test]
+fn sdt_probe_hits_are_counted_exactly() {
+    let Some(_kernel) = bpf_or_skip("sdt_probe_hits_are_counted_exactly") else { return };
+    let sdt_demo = build_workload("cc", "sdt_demo.c", "sdt_demo");
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("sdt.folded");
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "sdt:armtune_demo:*", "--format", "folded", "-o"])
+        .arg(&folded)
+        .arg("--")
+        .arg(&sdt_demo)
+        .arg("1500"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stacks = read_folded(&folded);
+    assert_eq!(weight_under(&stacks, "[sdt armtune_demo:tick]", "tick"), 4500, "{stacks:?}");
+    assert_eq!(weight_under(&stacks, "[sdt armtune_demo:tock]", "tock"), 1500, "{stacks:?}");
+
+    let out = run(armtune()
+        .args(["profile", "--event", "sdt:libc:memory_*", "-o", "/tmp/armtune-sdt-err.svg", "--"])
+        .arg(&sdt_demo));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no SDT probe libc:memory_*"), "{err}");
+    assert_no_programs_left();
+    let _ = std::fs::remove_file("/tmp/armtune-sdt-err.svg");
 }

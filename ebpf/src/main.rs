@@ -21,6 +21,7 @@ mod cpu;
 mod doctor;
 mod gc;
 mod process;
+mod sdt;
 mod sched;
 
 use core::intrinsics::{atomic_xadd, AtomicOrdering};

@@ -132,6 +132,8 @@ pub struct Capture {
     pub warnings: Vec<String>,
     /// Garbage collection per process.
     pub gc: Vec<GcReport>,
+    /// SDT probe hits (weight: hits), under a `[sdt provider:name]` marker.
+    pub sdt: Vec<RawSample>,
     /// Mappings of the processes seen.
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).

@@ -21,6 +21,17 @@ pub struct EventSet {
     pub leak: bool,
     /// Garbage-collection cycles and stop-the-world pauses (Go).
     pub gc: bool,
+    /// SDT probe hits (`sdt:PROVIDER:NAME` entries).
+    pub sdt: bool,
+}
+
+/// An `sdt:PROVIDER:NAME` entry of `--event` (NAME may hold `*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdtSpec {
+    /// Provider, e.g. `libc`.
+    pub provider: String,
+    /// Probe name pattern, e.g. `memory_*`.
+    pub pattern: String,
 }
 
 impl Default for EventSet {
@@ -39,19 +50,48 @@ pub const EVENT_NAMES: &[(&str, &str)] = &[
     ("sched", "off-cpu + runq + wakeup"),
     ("alloc", "allocations by stack, bytes and calls, sizes (allocation flame graph)"),
     ("leak", "blocks still live at the end, by allocating stack and age (leak flame graph)"),
-    ("gc", "Go garbage-collection cycles and stop-the-world pauses"),
+    ("gc", "garbage-collection cycles and pauses (Go runtime, HotSpot JVM)"),
+    ("sdt:PROVIDER:NAME", "hits of SDT/USDT probes with stacks (NAME may hold *)"),
 ];
 
 impl EventSet {
     /// Nothing.
     pub const fn none() -> EventSet {
-        EventSet { cpu: false, off_cpu: false, runq: false, wakeup: false, alloc: false, leak: false, gc: false }
+        EventSet {
+            cpu: false,
+            off_cpu: false,
+            runq: false,
+            wakeup: false,
+            alloc: false,
+            leak: false,
+            gc: false,
+            sdt: false,
+        }
     }
 
-    /// Parses a comma-separated list such as `cpu,off-cpu` or `sched`.
+    /// Parses a comma-separated list such as `cpu,off-cpu` or `sched` (without SDT entries).
     pub fn parse(list: &str) -> Result<EventSet> {
+        let (set, sdt) = EventSet::parse_with_sdt(list)?;
+        if !sdt.is_empty() {
+            return Err(Error::Invalid("SDT entries need EventSet::parse_with_sdt".into()));
+        }
+        Ok(set)
+    }
+
+    /// Parses a comma-separated list that may hold `sdt:PROVIDER:NAME` entries.
+    pub fn parse_with_sdt(list: &str) -> Result<(EventSet, Vec<SdtSpec>)> {
         let mut set = EventSet::none();
+        let mut sdt = Vec::new();
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(spec) = name.strip_prefix("sdt:") {
+                let (provider, pattern) = spec
+                    .split_once(':')
+                    .filter(|(p, n)| !p.is_empty() && !n.is_empty())
+                    .ok_or_else(|| Error::Invalid(format!("{name:?}: SDT events are sdt:PROVIDER:NAME")))?;
+                sdt.push(SdtSpec { provider: provider.into(), pattern: pattern.into() });
+                set.sdt = true;
+                continue;
+            }
             match name {
                 "cpu" => set.cpu = true,
                 "off-cpu" | "offcpu" => set.off_cpu = true,
@@ -74,7 +114,7 @@ impl EventSet {
         if set == EventSet::none() {
             return Err(Error::Invalid("--event needs at least one event".into()));
         }
-        Ok(set)
+        Ok((set, sdt))
     }
 
     /// Whether any scheduler tracepoint is needed.
@@ -97,6 +137,7 @@ impl EventSet {
             (self.alloc, events::ALLOC),
             (self.leak, events::LEAK),
             (self.gc, events::GC),
+            (self.sdt, events::SDT),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -113,6 +154,7 @@ impl EventSet {
             (self.alloc, "alloc"),
             (self.leak, "leak"),
             (self.gc, "gc"),
+            (self.sdt, "sdt"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -170,6 +212,16 @@ mod tests {
         assert!(s.allocator() && !s.sched());
         assert_eq!(s.names(), ["cpu", "alloc", "leak"]);
         assert!(EventSet::parse("gc").unwrap().gc);
+    }
+
+    #[test]
+    fn sdt_entries() {
+        let (set, sdt) = EventSet::parse_with_sdt("cpu,sdt:libc:memory_*,sdt:hotspot:gc__begin").unwrap();
+        assert!(set.cpu && set.sdt);
+        assert_eq!(sdt[0], SdtSpec { provider: "libc".into(), pattern: "memory_*".into() });
+        assert_eq!(sdt.len(), 2);
+        assert!(EventSet::parse_with_sdt("sdt:libc").is_err());
+        assert!(EventSet::parse_with_sdt("sdt::x").is_err());
     }
 
     #[test]

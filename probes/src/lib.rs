@@ -22,6 +22,7 @@ pub mod privileges;
 pub mod procmaps;
 pub mod profile;
 pub mod report;
+pub mod sdt;
 pub mod session;
 pub mod spawn;
 pub mod symbolize;

@@ -121,6 +121,11 @@ impl Unit {
         Unit { name: "bytes".into(), label: "bytes live at end".into() }
     }
 
+    /// Probe hits.
+    pub fn hits() -> Unit {
+        Unit { name: "hits".into(), label: "probe hits".into() }
+    }
+
     /// Wakeups.
     pub fn wakeups() -> Unit {
         Unit { name: "wakeups".into(), label: "wakeups".into() }

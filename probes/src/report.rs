@@ -34,6 +34,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Garbage collection per process.
     pub gc: Vec<crate::capture::GcReport>,
+    /// SDT probe hits by probe and stack.
+    pub sdt: Option<Profile>,
 }
 
 /// What the allocation flame graph weighs.
@@ -87,6 +89,7 @@ impl Report {
             sizes: capture.sizes.clone(),
             warnings: capture.warnings.clone(),
             gc: capture.gc.clone(),
+            sdt: has("sdt").then(|| symbolizer.stacks(&capture.sdt, &capture.maps, Unit::hits(), meta.clone(), 1.0)),
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
             threads: capture.threads.clone(),
@@ -115,6 +118,7 @@ impl Report {
         push("alloc", "Allocation Flame Graph", &self.allocs);
         push("leak", "Live Blocks at End (leak) Flame Graph", &self.live);
         push("wakeup", "Wakeup Flame Graph (woken task, waker, waker stack)", &self.wakeups);
+        push("sdt", "SDT Probe Hits", &self.sdt);
         out
     }
 
@@ -157,6 +161,7 @@ impl Report {
             ("wakeup", &self.wakeups),
             ("alloc", &self.allocs),
             ("leak", &self.live),
+            ("sdt", &self.sdt),
         ] {
             if let Some(p) = p {
                 profiles.insert(name.into(), serde_json::to_value(p).unwrap_or(Value::Null));

@@ -11,14 +11,14 @@ use std::{
 };
 
 use armtune_common::{
-    counter, proc_event, AllocTotals, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SizeKey,
-    TaskInfo, Totals, WakeKey, ALL_CPUS,
+    counter, proc_event, AllocTotals, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SdtKey,
+    SizeKey, TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
     programs::{
         perf_event::{perf_sw_ids, PerfEventLinkId, PerfEventScope, PerfTypeId, SamplePolicy},
-        PerfEvent, TracePoint,
+        PerfEvent, TracePoint, UProbe,
     },
     util::online_cpus,
     Ebpf, EbpfLoader,
@@ -91,6 +91,11 @@ pub struct Options {
     pub alloc_lib: Option<PathBuf>,
     /// Prefix of the allocator's symbols (`je_` for a prefixed jemalloc).
     pub alloc_prefix: String,
+    /// SDT probes to count (`sdt:PROVIDER:NAME` events).
+    pub sdt: Vec<crate::events::SdtSpec>,
+    /// Files to look for SDT probes in, besides the target's program (and its mapped libraries for
+    /// `--pid`).
+    pub sdt_libs: Vec<PathBuf>,
 }
 
 impl Default for Options {
@@ -108,6 +113,8 @@ impl Default for Options {
             stack_kinds: 3,
             alloc_lib: None,
             alloc_prefix: String::new(),
+            sdt: Vec::new(),
+            sdt_libs: Vec::new(),
         }
     }
 }
@@ -146,6 +153,8 @@ pub struct Session {
     pids: Vec<u32>,
     /// What could not be placed or done, for the report.
     warnings: Vec<String>,
+    /// SDT probe sites attached: (canonical file, probe).
+    sdt_sites: Vec<SdtSite>,
     /// Pid of the spawned command, kept after the child is handed to the caller.
     spawned_pid: Option<u32>,
     /// pidfds of the command or the `--pid` processes: readable when they exit, so polling wakes
@@ -222,6 +231,7 @@ impl Session {
             (events.alloc, &["ALLOCS", "SIZES"][..]),
             (events.leak, &["LIVE"][..]),
             (events.gc, &["GC_STATS", "GC_PAUSES"][..]),
+            (events.sdt, &["SDT_HITS"][..]),
         ] {
             if !on {
                 for map in maps {
@@ -282,6 +292,12 @@ impl Session {
                 warnings.extend(crate::gc::attach(&mut ebpf, program, *pid)?);
             }
         }
+        let mut sdt_sites = Vec::new();
+        if events.sdt {
+            let (sites, sdt_warnings) = attach_sdt(&mut ebpf, &options, &programs)?;
+            sdt_sites = sites;
+            warnings.extend(sdt_warnings);
+        }
         if events.allocator() {
             if let Some((go, _)) = programs.iter().find(|(p, _)| allocator::is_go(p)) {
                 return Err(Error::Invalid(format!(
@@ -319,6 +335,7 @@ impl Session {
             child,
             pids,
             warnings,
+            sdt_sites,
             spawned_pid,
             exit_fds,
             options,
@@ -475,6 +492,9 @@ impl Session {
         capture.warnings = self.warnings.clone();
         if events.gc {
             capture.gc = self.drain_gc()?;
+        }
+        if events.sdt {
+            capture.sdt = self.drain_sdt(&stacks)?;
         }
         if events.wakeup {
             let (wakeups, pairs) = self.drain_wakeups(&stacks, &capture)?;
@@ -669,6 +689,29 @@ impl Session {
         }
     }
 
+    fn drain_sdt(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+        let mut out = Vec::new();
+        for entry in self.map::<SdtKey, u64>("SDT_HITS")?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading SDT probe hits", e))?;
+            let site = self.maps.get(key.tgid).and_then(|m| m.find(key.ip)).and_then(|m| match &m.backing {
+                crate::procmaps::Backing::File(path) => {
+                    let offset = m.file_offset_of(key.ip);
+                    self.sdt_sites.iter().find(|(file, p)| file == path && p.file_offset == offset)
+                }
+                _ => None,
+            });
+            let label = match site {
+                Some((_, p)) => format!("[sdt {}:{}]", p.provider, p.name),
+                None => "[sdt probe]".to_string(),
+            };
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            s.markers.push(label);
+            s.count = count;
+            out.push(s);
+        }
+        Ok(out)
+    }
+
     fn drain_gc(&self) -> Result<Vec<GcReport>> {
         let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
         for entry in self.map::<SizeKey, u64>("GC_PAUSES")?.iter() {
@@ -770,6 +813,69 @@ impl StackReader {
             count: 0,
         }
     }
+}
+
+/// An attached SDT probe: the file it is in (canonical, to match mappings) and the probe.
+type SdtSite = (PathBuf, crate::sdt::SdtProbe);
+
+/// Places the SDT probes `options.sdt` names, found in the target programs, their mapped libraries
+/// (for pids) and `options.sdt_libs`. Returns the sites (file made canonical, to match mappings)
+/// and warnings; an error when no probe matches.
+fn attach_sdt(
+    ebpf: &mut Ebpf,
+    options: &Options,
+    programs: &[(PathBuf, Option<u32>)],
+) -> Result<(Vec<SdtSite>, Vec<String>)> {
+    let mut files: Vec<(PathBuf, Option<u32>)> = programs.to_vec();
+    for pid in programs.iter().filter_map(|(_, pid)| *pid) {
+        for m in crate::procmaps::ProcessMaps::read(pid).unwrap_or_default().mappings() {
+            if let crate::procmaps::Backing::File(path) = &m.backing {
+                files.push((path.clone(), Some(pid)));
+            }
+        }
+    }
+    let pid_filter = match &options.target {
+        Target::Pids(pids) if pids.len() == 1 => Some(pids[0]),
+        _ => None,
+    };
+    files.extend(options.sdt_libs.iter().map(|l| (l.clone(), pid_filter)));
+    let mut seen = HashSet::new();
+    files.retain(|(f, pid)| seen.insert((std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()), *pid)));
+
+    let prog: &mut UProbe = ebpf.program_mut("armtune_sdt").unwrap().try_into().unwrap();
+    prog.load().map_err(|e| Error::bpf("loading the SDT program", e))?;
+    let (mut sites, mut warnings) = (Vec::new(), Vec::new());
+    for (file, pid) in &files {
+        let Ok(probes) = crate::sdt::read(file) else { continue };
+        let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        for spec in &options.sdt {
+            for probe in crate::sdt::select(&probes, &spec.provider, &spec.pattern) {
+                if probe.semaphore != 0 {
+                    warnings.push(format!(
+                        "{}:{} in {} is guarded by a semaphore, which armtune does not set: it fires only \
+                         while something else enables it",
+                        probe.provider,
+                        probe.name,
+                        file.display()
+                    ));
+                }
+                prog.attach(None, probe.file_offset, file, pid.map(|p| p as i32)).map_err(|e| {
+                    Error::bpf(format!("attaching to {}:{} in {}", probe.provider, probe.name, file.display()), e)
+                })?;
+                sites.push((canonical.clone(), probe.clone()));
+            }
+        }
+    }
+    if sites.is_empty() {
+        let wanted: Vec<String> = options.sdt.iter().map(|s| format!("{}:{}", s.provider, s.pattern)).collect();
+        let looked: Vec<String> = files.iter().map(|(f, _)| f.display().to_string()).collect();
+        return Err(Error::Invalid(format!(
+            "no SDT probe {} in {} (name more files with --sdt-lib; Debian's glibc is built without SDT probes)",
+            wanted.join(", "),
+            if looked.is_empty() { "any file (give a command or --pid)".to_string() } else { looked.join(", ") }
+        )));
+    }
+    Ok((sites, warnings))
 }
 
 /// The age class of a live block, as a marker frame: old blocks are the leak suspects.

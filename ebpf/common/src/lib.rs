@@ -66,8 +66,10 @@ pub mod counter {
     pub const LIVE_LOST: u32 = 10;
     /// Allocator calls seen (entries).
     pub const ALLOC_CALLS: u32 = 11;
+    /// SDT probe hits not counted because the hit map was full.
+    pub const SDT_LOST: u32 = 12;
     /// Number of counters.
-    pub const COUNT: u32 = 12;
+    pub const COUNT: u32 = 13;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -103,8 +105,28 @@ pub mod events {
     pub const ALLOC: u32 = 16;
     /// Live blocks (leaks): every allocation remembered until it is freed.
     pub const LEAK: u32 = 32;
-    /// Garbage-collector cycles and stop-the-world pauses (Go runtime uprobes).
+    /// Garbage-collector cycles and stop-the-world pauses (Go runtime uprobes, HotSpot SDT probes).
     pub const GC: u32 = 64;
+    /// SDT (USDT) probe hits with stacks.
+    pub const SDT: u32 = 128;
+}
+
+/// One SDT probe hit count key: which probe site (by address), who, from where.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SdtKey {
+    /// Process id.
+    pub tgid: u32,
+    /// Thread id, or zero for per-process aggregation.
+    pub tid: u32,
+    /// Address of the probe site in the process.
+    pub ip: u64,
+    /// User stack id, or a negated errno.
+    pub user_stack_id: i32,
+    /// Kernel stack id (-1: not recorded).
+    pub kernel_stack_id: i32,
+    /// Thread name.
+    pub comm: [u8; TASK_COMM_LEN],
 }
 
 /// Garbage-collection counters of one process.
@@ -337,4 +359,5 @@ mod pod {
     unsafe impl aya::Pod for super::LiveBlock {}
     unsafe impl aya::Pod for super::SizeKey {}
     unsafe impl aya::Pod for super::GcStats {}
+    unsafe impl aya::Pod for super::SdtKey {}
 }

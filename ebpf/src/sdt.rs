@@ -1,0 +1,50 @@
+//! Hits of SDT (USDT) probes with the user stack of each hit. One program serves every probe site:
+//! the site is told apart by the instruction pointer, which user space maps back to the probe.
+
+use armtune_common::{counter, events, SdtKey};
+use aya_ebpf::{
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid},
+    macros::{map, uprobe},
+    maps::HashMap,
+    programs::ProbeContext,
+};
+
+use crate::{add_one, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
+
+/// Hits per (process, probe site, stack).
+#[map]
+static SDT_HITS: HashMap<SdtKey, u64> = HashMap::with_max_entries(16384, 0);
+
+/// Any SDT probe site.
+#[uprobe]
+pub fn armtune_sdt(ctx: ProbeContext) -> u32 {
+    if !enabled(events::SDT) {
+        return 0;
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_target(tgid) {
+        return 0;
+    }
+    note_process(tgid);
+    // The uprobe fires with the pc on the probe's nop.
+    #[cfg(bpf_target_arch = "aarch64")]
+    let ip = unsafe { (*ctx.regs).pc };
+    #[cfg(bpf_target_arch = "x86_64")]
+    let ip = unsafe { (*ctx.regs).rip };
+    // Other architectures: probe sites cannot be told apart (all hits land on address 0).
+    #[cfg(not(any(bpf_target_arch = "x86_64", bpf_target_arch = "aarch64")))]
+    let ip = 0u64;
+    let key = SdtKey {
+        tgid,
+        tid: if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 },
+        ip,
+        user_stack_id: user_stack(&ctx),
+        kernel_stack_id: -1,
+        comm: bpf_get_current_comm().unwrap_or([0; 16]),
+    };
+    if !add_one(&SDT_HITS, &key) {
+        bump(counter::SDT_LOST);
+    }
+    0
+}

@@ -1,0 +1,140 @@
+//! USDT / SystemTap SDT probes: reading the `.note.stapsdt` notes of an ELF file, so uprobes can be
+//! placed at the probe sites (glibc's `libc:memory_*`, HotSpot's `hotspot:gc__begin`, ...).
+//!
+//! Each note holds the probe's address, the link-time address of `.stapsdt.base` (to correct for
+//! prelinking), its semaphore (0 when it has none), the provider, the name and the argument spec.
+
+use std::path::Path;
+
+use object::{Object, ObjectSection, ObjectSegment};
+
+use crate::{Error, Result};
+
+/// One probe site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdtProbe {
+    /// Provider, e.g. `hotspot`.
+    pub provider: String,
+    /// Probe name, e.g. `gc__begin`.
+    pub name: String,
+    /// Virtual address of the probe site, adjusted by `.stapsdt.base`.
+    pub address: u64,
+    /// Offset of the probe site in the file: what a uprobe is placed at.
+    pub file_offset: u64,
+    /// Address of the is-enabled semaphore, 0 when the probe has none.
+    pub semaphore: u64,
+    /// Argument spec, e.g. `1@%dil 8@%rax`.
+    pub arguments: String,
+}
+
+const NT_STAPSDT: u32 = 3;
+
+/// Reads every SDT probe of the ELF file at `path`.
+pub fn read(path: &Path) -> Result<Vec<SdtProbe>> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse(&data).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+}
+
+/// Parses the SDT notes of an ELF image in memory.
+pub fn parse(data: &[u8]) -> std::result::Result<Vec<SdtProbe>, String> {
+    let file = object::File::parse(data).map_err(|e| format!("not an ELF file: {e}"))?;
+    let Some(notes) = file.section_by_name(".note.stapsdt") else { return Ok(Vec::new()) };
+    let notes = notes.data().map_err(|e| format!("reading .note.stapsdt: {e}"))?;
+    let base_actual = file.section_by_name(".stapsdt.base").map(|s| s.address());
+    let little = file.is_little_endian();
+    let word = if file.is_64() { 8 } else { 4 };
+    let read_u32 = |b: &[u8]| {
+        let a: [u8; 4] = b[..4].try_into().unwrap();
+        if little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let read_word = |b: &[u8]| -> u64 {
+        if word == 8 {
+            let a: [u8; 8] = b[..8].try_into().unwrap();
+            if little {
+                u64::from_le_bytes(a)
+            } else {
+                u64::from_be_bytes(a)
+            }
+        } else {
+            read_u32(b) as u64
+        }
+    };
+    let align4 = |n: usize| (n + 3) & !3;
+    let mut probes = Vec::new();
+    let mut at = 0;
+    while at + 12 <= notes.len() {
+        let namesz = read_u32(&notes[at..]) as usize;
+        let descsz = read_u32(&notes[at + 4..]) as usize;
+        let kind = read_u32(&notes[at + 8..]);
+        let name_at = at + 12;
+        let desc_at = name_at + align4(namesz);
+        let next = desc_at + align4(descsz);
+        if next > notes.len() || desc_at + descsz > notes.len() {
+            return Err(format!("truncated SDT note at offset {at}"));
+        }
+        let owner = &notes[name_at..name_at + namesz];
+        if kind == NT_STAPSDT && owner.strip_suffix(&[0]).unwrap_or(owner) == b"stapsdt" && descsz >= 3 * word {
+            let desc = &notes[desc_at..desc_at + descsz];
+            let pc = read_word(desc);
+            let base_link = read_word(&desc[word..]);
+            let semaphore = read_word(&desc[2 * word..]);
+            let mut strings = desc[3 * word..].split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned());
+            let provider = strings.next().unwrap_or_default();
+            let name = strings.next().unwrap_or_default();
+            let arguments = strings.next().unwrap_or_default();
+            // Prelinking moves .stapsdt.base; the probe moves with it.
+            let address = match base_actual {
+                Some(actual) if base_link != 0 => pc.wrapping_add(actual).wrapping_sub(base_link),
+                _ => pc,
+            };
+            let file_offset = file
+                .segments()
+                .find(|s| address >= s.address() && address < s.address() + s.size())
+                .map(|s| address - s.address() + s.file_range().0)
+                .ok_or_else(|| format!("probe {provider}:{name} at {address:#x} is in no segment"))?;
+            probes.push(SdtProbe { provider, name, address, file_offset, semaphore, arguments });
+        }
+        at = next;
+    }
+    Ok(probes)
+}
+
+/// The probes matching `provider` and a name pattern (`*` matches any run of characters).
+pub fn select<'a>(probes: &'a [SdtProbe], provider: &str, pattern: &str) -> Vec<&'a SdtProbe> {
+    probes.iter().filter(|p| p.provider == provider && glob(pattern, &p.name)).collect()
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len())
+                    .any(|i| text.is_char_boundary(head.len() + i) && glob(rest, &text[head.len() + i..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_stars() {
+        assert!(glob("memory_*", "memory_sbrk_more"));
+        assert!(glob("*gc*", "mem__pool__gc__begin"));
+        assert!(!glob("gc__begin", "gc__end"));
+        assert!(glob("*", ""));
+    }
+
+    #[test]
+    fn a_file_without_notes_has_no_probes() {
+        let probes = read(&std::env::current_exe().unwrap()).unwrap();
+        assert!(probes.is_empty());
+        assert!(parse(b"not elf").unwrap_err().contains("not an ELF"));
+    }
+}
