@@ -105,6 +105,10 @@ pub struct Args {
     /// --pid, its mapped libraries) are searched anyway.
     #[arg(long, value_name = "PATH")]
     sdt_lib: Vec<PathBuf>,
+    /// Allocations: record about one allocation per N bytes (a Poisson sample, as tcmalloc's) and
+    /// scale the weights back; cuts armtune's work on allocation-heavy programs (not the uprobe traps).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    alloc_sample: u64,
     /// Allocations: weigh the allocation flame graph by bytes or by calls.
     #[arg(long, value_enum, default_value_t = AllocWeightArg::Bytes)]
     alloc_weight: AllocWeightArg,
@@ -237,6 +241,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         alloc_prefix: args.alloc_prefix.clone(),
         sdt,
         sdt_libs: args.sdt_lib.clone(),
+        alloc_sample: args.alloc_sample,
     };
     let mut session = Session::start(options, &interrupted)?;
 

@@ -59,6 +59,11 @@ pub fn render_report(report: &Report) -> String {
         s.push_str(&render(&main));
     }
     let graphs = report.flame_graphs();
+    if let Some(mean) =
+        report.allocs.as_ref().or(report.live.as_ref()).map(|p| p.meta.alloc_sample_bytes).filter(|&m| m > 0)
+    {
+        let _ = writeln!(s, "allocations sampled: about one per {mean} bytes; bytes and calls are estimates");
+    }
     for extra in graphs.iter().skip(1).filter(|g| matches!(g.name, "alloc" | "leak")) {
         let _ = writeln!(s, "{}: {} {}", extra.title, extra.profile.total(), extra.profile.unit.label);
         let (by_self, _) = extra.profile.top_functions(5);

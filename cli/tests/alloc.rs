@@ -117,6 +117,20 @@ fn static_programs_and_forked_children_are_covered() {
 }
 
 #[test]
+fn sampled_allocations_estimate_the_totals() {
+    let Some(_kernel) = bpf_or_skip("sampled_allocations_estimate_the_totals") else { return };
+    let churn = build_workload("cc", "churn.c", "churn");
+    // 500,000 malloc(64): 32,000,000 bytes. One sample per 64 KiB on average is ~490 samples, a
+    // relative standard error near 4.5 %; the bound is four of them.
+    let bytes = folded_profile(
+        &["--event", "alloc", "--alloc-sample", "65536"],
+        &["--".as_ref(), churn.as_os_str(), "500000".as_ref()],
+    );
+    let estimate = weight_under(&bytes, "main", "churn") as f64;
+    assert!((estimate / 32e6 - 1.0).abs() < 0.18, "estimated {estimate} bytes of 32,000,000");
+}
+
+#[test]
 fn a_library_without_an_allocator_is_a_clear_error() {
     let Some(_kernel) = bpf_or_skip("a_library_without_an_allocator_is_a_clear_error") else { return };
     let out = run(armtune()

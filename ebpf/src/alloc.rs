@@ -11,9 +11,11 @@ use armtune_common::{
 };
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
-    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_user},
+    helpers::{
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_prandom_u32, bpf_ktime_get_ns, bpf_probe_read_user,
+    },
     macros::{map, uprobe, uretprobe},
-    maps::HashMap,
+    maps::{HashMap, PerCpuArray},
     programs::{ProbeContext, RetProbeContext},
 };
 
@@ -31,6 +33,43 @@ static LIVE: HashMap<LiveKey, LiveBlock> = HashMap::with_max_entries(262144, 0);
 /// Allocation sizes.
 #[map]
 static SIZES: HashMap<SizeKey, u64> = HashMap::with_max_entries(4096, 0);
+/// Bytes left before the next sampled allocation, per CPU (`--alloc-sample`).
+#[map]
+static SAMPLE_LEFT: PerCpuArray<i64> = PerCpuArray::with_max_entries(1, 0);
+
+/// Mean bytes between sampled allocations; 0 records every allocation.
+#[no_mangle]
+static ALLOC_SAMPLE_BYTES: u64 = 0;
+
+/// -ln((i + 0.5) / 64) * 1024 for i in 0..64: exponential variates with mean 1024, drawn by index.
+/// Exponential gaps between samples make the sampled bytes a Poisson process, as tcmalloc's
+/// sampler does, so no allocation pattern can hide between fixed intervals.
+const NEG_LN: [u16; 64] = [
+    4968, 3844, 3320, 2976, 2719, 2513, 2342, 2195, 2067, 1953, 1851, 1758, 1672, 1594, 1520, 1452, 1388, 1328, 1271,
+    1217, 1166, 1117, 1070, 1026, 983, 942, 903, 865, 828, 793, 759, 726, 694, 663, 633, 603, 575, 547, 520, 494, 469,
+    444, 419, 395, 372, 349, 327, 305, 284, 263, 243, 223, 203, 184, 165, 146, 128, 110, 92, 75, 58, 41, 24, 8,
+];
+
+/// Whether this allocation of `size` bytes is recorded under sampling (always without it).
+#[inline(always)]
+fn sampled(size: u64) -> bool {
+    let mean = read_global(&ALLOC_SAMPLE_BYTES);
+    if mean == 0 {
+        return true;
+    }
+    let Some(left) = SAMPLE_LEFT.get_ptr_mut(0) else { return true };
+    unsafe {
+        let remaining = *left - size as i64;
+        if remaining > 0 {
+            *left = remaining;
+            return false;
+        }
+        let draw = NEG_LN[(bpf_get_prandom_u32() & 63) as usize] as u64;
+        // 1018 is the mean of NEG_LN (the midpoint rule falls a little short of 1024).
+        *left = (mean * draw / 1018) as i64;
+    }
+    true
+}
 
 #[inline(always)]
 fn recording() -> Option<(u64, u32)> {
@@ -46,6 +85,10 @@ fn recording() -> Option<(u64, u32)> {
 fn begin(function: u32, size: u64, addr: u64) -> u32 {
     if let Some((pid_tgid, _)) = recording() {
         bump(counter::ALLOC_CALLS);
+        // realloc always goes on: its old block may be a sampled one that is being freed.
+        if function != alloc_fn::REALLOC && !sampled(size) {
+            return 0;
+        }
         let _ = PENDING.insert(&pid_tgid, &PendingAlloc { size, addr, function, pad: 0 }, 0);
     }
     0
@@ -110,7 +153,7 @@ pub fn armtune_alloc_ret(ctx: RetProbeContext) -> u32 {
         }
         _ => ret,
     };
-    if block != 0 {
+    if block != 0 && (pending.function != alloc_fn::REALLOC || sampled(pending.size)) {
         allocated(&ctx, pid_tgid, tgid, block, pending.size);
     }
     0

@@ -21,8 +21,8 @@ mod cpu;
 mod doctor;
 mod gc;
 mod process;
-mod sdt;
 mod sched;
+mod sdt;
 
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 

@@ -195,6 +195,9 @@ pub struct Meta {
     /// Context switches of the targets seen (scheduler events only).
     #[serde(default)]
     pub switches: u64,
+    /// `--alloc-sample`: mean bytes between recorded allocations (0: all recorded).
+    #[serde(default)]
+    pub alloc_sample_bytes: u64,
 }
 
 /// Stacks (root first) with their weights.

@@ -91,6 +91,9 @@ pub struct Options {
     pub alloc_lib: Option<PathBuf>,
     /// Prefix of the allocator's symbols (`je_` for a prefixed jemalloc).
     pub alloc_prefix: String,
+    /// Record about one allocation per this many bytes (0: every allocation); weights are scaled
+    /// back to estimates of the totals.
+    pub alloc_sample: u64,
     /// SDT probes to count (`sdt:PROVIDER:NAME` events).
     pub sdt: Vec<crate::events::SdtSpec>,
     /// Files to look for SDT probes in, besides the target's program (and its mapped libraries for
@@ -115,6 +118,7 @@ impl Default for Options {
             alloc_prefix: String::new(),
             sdt: Vec::new(),
             sdt_libs: Vec::new(),
+            alloc_sample: 0,
         }
     }
 }
@@ -219,6 +223,7 @@ impl Session {
             .set_global("RUNQ_PER_CPU", &runq_per_cpu, true)
             .set_global("WAKEUP_STACKS", &wakeup_stacks, true)
             .set_global("STACK_KINDS", &options.stack_kinds, true)
+            .set_global("ALLOC_SAMPLE_BYTES", &options.alloc_sample, true)
             .set_max_entries("STACKS", options.stack_entries)
             .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 });
         // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
@@ -452,6 +457,7 @@ impl Session {
                 lost: counters.lost,
                 events: self.options.events.names().into_iter().map(String::from).collect(),
                 switches: 0,
+                alloc_sample_bytes: self.options.alloc_sample,
             },
             ..Capture::default()
         };
@@ -627,9 +633,10 @@ impl Session {
         for entry in self.map::<SampleKey, AllocTotals>("ALLOCS")?.iter() {
             let (key, totals) = entry.map_err(|e| Error::bpf("reading allocations", e))?;
             let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
-            s.count = totals.bytes;
+            let scale = sample_scale(totals.bytes, totals.count, self.options.alloc_sample);
+            s.count = (totals.bytes as f64 * scale).round() as u64;
             bytes.push(s.clone());
-            s.count = totals.count;
+            s.count = (totals.count as f64 * scale).round() as u64;
             calls.push(s);
         }
         Ok((bytes, calls))
@@ -670,10 +677,10 @@ impl Session {
         }
         Ok(groups
             .into_iter()
-            .map(|((tgid, tid, stack, comm, age), (bytes, _blocks))| {
+            .map(|((tgid, tid, stack, comm, age), (bytes, blocks))| {
                 let mut s = stacks.sample(tgid, tid, &comm, stack, -1);
                 s.markers.push(age.to_string());
-                s.count = bytes;
+                s.count = (bytes as f64 * sample_scale(bytes, blocks, self.options.alloc_sample)).round() as u64;
                 s
             })
             .collect())
@@ -878,6 +885,22 @@ fn attach_sdt(
     Ok((sites, warnings))
 }
 
+/// How much one recorded allocation stands for under `--alloc-sample mean`: an allocation of s
+/// bytes is recorded with probability 1 - exp(-s / mean), so its unbiased weight is s divided by
+/// that (tcmalloc's estimator). Per stack, the mean size stands in for each allocation's.
+pub fn sample_scale(bytes: u64, count: u64, mean: u64) -> f64 {
+    if mean == 0 || count == 0 {
+        return 1.0;
+    }
+    let size = bytes as f64 / count as f64;
+    let p = -(-size / mean as f64).exp_m1();
+    if p > 0.0 {
+        1.0 / p
+    } else {
+        1.0
+    }
+}
+
 /// The age class of a live block, as a marker frame: old blocks are the leak suspects.
 pub fn age_marker(age_ns: u64) -> &'static str {
     match age_ns / 1_000_000_000 {
@@ -985,6 +1008,16 @@ fn raise_memlock_limit() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_scale_is_tcmalloc_s_estimator() {
+        assert_eq!(sample_scale(100, 1, 0), 1.0, "no sampling");
+        // Small blocks: each recorded one stands for about `mean` bytes.
+        let s = sample_scale(64, 1, 65536);
+        assert!((64.0 * s - 65536.0).abs() / 65536.0 < 0.001, "{}", 64.0 * s);
+        // Blocks far above the mean are always recorded and stand for themselves.
+        assert!((sample_scale(1 << 30, 1, 4096) - 1.0).abs() < 1e-9);
+    }
 
     #[test]
     fn comm_stops_at_nul() {

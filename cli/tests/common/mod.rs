@@ -111,9 +111,8 @@ pub fn weight_under(stacks: &[(Vec<String>, u64)], caller: &str, function: &str)
     stacks
         .iter()
         .filter(|(frames, _)| {
-            let c = frames.iter().position(|f| f == caller);
-            let f = frames.iter().position(|f| f == function);
-            matches!((c, f), (Some(c), Some(f)) if c < f)
+            // `function` anywhere after the first `caller` (a process may share a function's name).
+            frames.iter().position(|f| f == caller).is_some_and(|c| frames[c + 1..].iter().any(|f| f == function))
         })
         .map(|(_, w)| w)
         .sum()
