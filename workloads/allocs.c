@@ -5,6 +5,7 @@
  *   grow          malloc(100), then realloc to 200, 400, 800, 1600, 3200 = 6300 bytes; freed
  *   make_aligned  4 x posix_memalign(64, 256), 3 x aligned_alloc(64, 128), 2 x memalign(32, 96),
  *                 1 x valloc(4096) = 5696 bytes; frees the aligned_alloc blocks, 5312 bytes live
+ *   make_mapped   2 x anonymous mmap(8192), munmaps one: 16384 bytes, 8192 live
  *   make_early    5 x malloc(1000) before the first pause, freed by free_early after it: a --pid
  *                 profile attached during the pause sees only the frees, which must change nothing
  *
@@ -14,6 +15,7 @@
  * Build: cc -O2 -g -fno-omit-frame-pointer -o allocs allocs.c
  */
 #include <malloc.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -53,6 +55,13 @@ __attribute__((noinline)) void make_aligned(void) {
     hold(valloc(4096));
 }
 
+__attribute__((noinline)) void make_mapped(void) {
+    void *a = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *b = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(a, 8192);
+    hold(b);
+}
+
 static void *early[5];
 
 __attribute__((noinline)) void make_early(void) {
@@ -72,6 +81,7 @@ int main(int argc, char **argv) {
     make_zeroed();
     grow();
     make_aligned();
+    make_mapped();
     printf("allocs: done (%d blocks held)\n", kept);
     fflush(stdout);
     if (after > 0) usleep((useconds_t)(after * 1e6));

@@ -19,6 +19,7 @@ const EXPECTED: &[(&str, u64, u64, u64)] = &[
     ("make_zeroed", 10, 1280, 1280),
     ("grow", 6, 6300, 0),
     ("make_aligned", 10, 5696, 5312),
+    ("make_mapped", 2, 16384, 8192),
 ];
 
 fn folded_profile(args: &[&str], target: &[&std::ffi::OsStr]) -> Vec<(Vec<String>, u64)> {

@@ -129,6 +129,29 @@ pub fn armtune_aligned_alloc(ctx: ProbeContext) -> u32 {
     begin(alloc_fn::ALIGNED, ctx.arg::<u64>(1).unwrap_or(0), 0)
 }
 
+/// `MAP_ANONYMOUS`, the same on x86_64 and aarch64.
+const MAP_ANONYMOUS: u64 = 0x20;
+
+/// `mmap(addr, len, prot, flags, fd, off)`: anonymous mappings the program makes itself. Calls from
+/// inside the allocator (malloc's large blocks) are skipped: the block is already counted.
+#[uprobe]
+pub fn armtune_mmap(ctx: ProbeContext) -> u32 {
+    let flags = ctx.arg::<u64>(3).unwrap_or(0);
+    if flags & MAP_ANONYMOUS == 0 || unsafe { PENDING.get(&bpf_get_current_pid_tgid()) }.is_some() {
+        return 0;
+    }
+    begin(alloc_fn::MMAP, ctx.arg::<u64>(1).unwrap_or(0), 0)
+}
+
+/// `munmap(addr, len)`: a mapping made during the profile ends (partial unmaps count as whole).
+#[uprobe]
+pub fn armtune_munmap(ctx: ProbeContext) -> u32 {
+    if let Some((_, tgid)) = recording() {
+        released(tgid, ctx.arg::<u64>(0).unwrap_or(0));
+    }
+    0
+}
+
 /// Return of every allocation function: the block is known now.
 #[uretprobe]
 pub fn armtune_alloc_ret(ctx: RetProbeContext) -> u32 {
@@ -151,6 +174,8 @@ pub fn armtune_alloc_ret(ctx: RetProbeContext) -> u32 {
             }
             ret
         }
+        // MAP_FAILED is (void *)-1.
+        alloc_fn::MMAP if ret == u64::MAX => 0,
         _ => ret,
     };
     if block != 0 && (pending.function != alloc_fn::REALLOC || sampled(pending.size)) {

@@ -21,6 +21,7 @@ pub const ALLOC_FUNCTIONS: &[(&str, &str)] = &[
     ("armtune_aligned_alloc", "memalign"),
     ("armtune_malloc", "valloc"),
     ("armtune_malloc", "pvalloc"),
+    ("armtune_mmap", "mmap"),
 ];
 
 /// Where to attach, for which processes.
@@ -87,6 +88,8 @@ pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec
         "armtune_aligned_alloc",
         "armtune_alloc_ret",
         "armtune_free",
+        "armtune_mmap",
+        "armtune_munmap",
     ] {
         let p: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
         if p.fd().is_err() {
@@ -95,7 +98,7 @@ pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec
     }
     let pid = target.pid.map(|p| p as i32);
     let (mut missing, mut first_error) = (Vec::new(), None);
-    for (program, function) in ALLOC_FUNCTIONS.iter().chain(&[("armtune_free", "free")]) {
+    for (program, function) in ALLOC_FUNCTIONS.iter().chain(&[("armtune_free", "free"), ("armtune_munmap", "munmap")]) {
         let symbol = format!("{prefix}{function}");
         let entry: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
         if let Err(e) = entry.attach(Some(&symbol), 0, &target.library, pid) {
@@ -103,7 +106,7 @@ pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec
             missing.push(symbol);
             continue;
         }
-        if *function != "free" {
+        if !matches!(*function, "free" | "munmap") {
             let ret: &mut UProbe = ebpf.program_mut("armtune_alloc_ret").unwrap().try_into().unwrap();
             ret.attach(Some(&symbol), 0, &target.library, pid)
                 .map_err(|e| Error::bpf(format!("attaching the return probe of {symbol}"), e))?;

@@ -157,6 +157,8 @@ pub mod alloc_fn {
     pub const POSIX_MEMALIGN: u32 = 4;
     /// `aligned_alloc(align, size)`, `memalign(align, size)`.
     pub const ALIGNED: u32 = 5;
+    /// `mmap(addr, len, prot, flags, fd, off)` of anonymous memory: fails with `MAP_FAILED`.
+    pub const MMAP: u32 = 6;
 }
 
 /// An allocator call between its entry and its return.
