@@ -48,6 +48,17 @@ fn allocation_counts_and_bytes_are_exact() {
 }
 
 #[test]
+fn stacks_that_collide_in_the_stack_map_are_kept() {
+    let Some(_kernel) = bpf_or_skip("stacks_that_collide_in_the_stack_map_are_kept") else { return };
+    // Two buckets for a dozen stacks: most collide, and must land in the overflow map, not be lost.
+    let bytes = folded_profile(&["--event", "alloc", "--stack-map-size", "2"], &cmd(allocs()));
+    for &(function, _, b, _) in EXPECTED {
+        assert_eq!(weight_under(&bytes, "main", function), b, "bytes of {function}: {bytes:?}");
+    }
+    assert!(bytes.iter().all(|(f, _)| !f.iter().any(|x| x.contains("stack lost"))), "{bytes:?}");
+}
+
+#[test]
 fn leak_view_shows_exactly_the_live_blocks() {
     let Some(_kernel) = bpf_or_skip("leak_view_shows_exactly_the_live_blocks") else { return };
     let live = folded_profile(&["--event", "leak"], &cmd(allocs()));

@@ -26,9 +26,12 @@ mod sdt;
 
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
-use armtune_common::{counter, ProcEvent, SampleKey, DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
+use armtune_common::{
+    counter, ProcEvent, SampleKey, StackBuf, DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES, OVERFLOW_STACK_BIT,
+};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
+    helpers::gen::bpf_get_stack,
     macros::map,
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf, StackTrace},
     EbpfContext,
@@ -66,6 +69,12 @@ static SEEN: LruHashMap<u32, u8> = LruHashMap::with_max_entries(16384, 0);
 /// Per-CPU counters, indexed by `armtune_common::counter`.
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+/// Stacks that collided in `STACKS`, by their own hash (ids carry `OVERFLOW_STACK_BIT`).
+#[map]
+static OVERFLOW_STACKS: HashMap<u32, StackBuf> = HashMap::with_max_entries(4096, 0);
+/// Scratch space to copy a colliding stack into (too big for the BPF stack).
+#[map]
+static STACK_SCRATCH: PerCpuArray<StackBuf> = PerCpuArray::with_max_entries(1, 0);
 /// Process life-cycle events for the loader.
 #[map]
 static PROC_EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
@@ -165,6 +174,12 @@ fn kernel_stack<C: EbpfContext>(ctx: &C) -> i32 {
 fn stack_id<C: EbpfContext>(ctx: &C, flags: u64, lost_counter: u32) -> i32 {
     match unsafe { STACKS.get_stackid(ctx, flags) } {
         Ok(id) => id as i32,
+        // -EEXIST: another stack holds this stack's bucket. Keep it in the overflow map instead of
+        // losing it (bpf_get_stackid has no chaining: collisions start long before the map fills).
+        Err(-17) => overflow_stack(ctx, flags).unwrap_or_else(|| {
+            bump(lost_counter);
+            -17
+        }),
         Err(err) => {
             if err != -14 {
                 bump(lost_counter);
@@ -172,6 +187,32 @@ fn stack_id<C: EbpfContext>(ctx: &C, flags: u64, lost_counter: u32) -> i32 {
             err as i32
         }
     }
+}
+
+/// Copies the stack with `bpf_get_stack` and files it in `OVERFLOW_STACKS` under its own hash.
+#[inline(always)]
+fn overflow_stack<C: EbpfContext>(ctx: &C, flags: u64) -> Option<i32> {
+    let buf = STACK_SCRATCH.get_ptr_mut(0)?;
+    let size = core::mem::size_of::<StackBuf>() as u32;
+    // The kernel zero-fills what the stack does not use, so equal stacks hash equal.
+    let len = unsafe { bpf_get_stack(ctx.as_ptr(), buf.cast(), size, flags) };
+    if len <= 0 {
+        return None;
+    }
+    let mut hash: u32 = 2166136261;
+    let ips = unsafe { &(*buf).ips };
+    for ip in ips.iter() {
+        if *ip == 0 {
+            break;
+        }
+        hash = (hash ^ (*ip as u32)).wrapping_mul(16777619);
+        hash = (hash ^ ((*ip >> 32) as u32)).wrapping_mul(16777619);
+    }
+    let id = (hash & (OVERFLOW_STACK_BIT - 1)) | OVERFLOW_STACK_BIT;
+    if unsafe { OVERFLOW_STACKS.get(&id) }.is_none() {
+        OVERFLOW_STACKS.insert(&id, unsafe { &*buf }, 0).ok()?;
+    }
+    Some(id as i32)
 }
 
 #[cfg(not(test))]

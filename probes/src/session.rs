@@ -12,7 +12,7 @@ use std::{
 
 use armtune_common::{
     counter, proc_event, AllocTotals, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SdtKey,
-    SizeKey, TaskInfo, Totals, WakeKey, ALL_CPUS,
+    SizeKey, StackBuf, TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
@@ -225,6 +225,8 @@ impl Session {
             .set_global("STACK_KINDS", &options.stack_kinds, true)
             .set_global("ALLOC_SAMPLE_BYTES", &options.alloc_sample, true)
             .set_max_entries("STACKS", options.stack_entries)
+            // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
+            .set_max_entries("OVERFLOW_STACKS", (options.stack_entries / 8).max(64))
             .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 });
         // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
         for (on, maps) in [
@@ -797,6 +799,13 @@ impl StackReader {
         for entry in map.iter() {
             let (id, trace) = entry.map_err(|e| Error::bpf("reading the stack map", e))?;
             stacks.insert(id, trace.frames().iter().map(|f| f.ip).collect());
+        }
+        // Stacks that collided in the stack map, kept under ids with OVERFLOW_STACK_BIT.
+        let overflow = BpfHashMap::<_, u32, StackBuf>::try_from(ebpf.map("OVERFLOW_STACKS").unwrap())
+            .map_err(|e| Error::bpf("opening the overflow stack map", e))?;
+        for entry in overflow.iter() {
+            let (id, buf) = entry.map_err(|e| Error::bpf("reading the overflow stack map", e))?;
+            stacks.insert(id, buf.ips.iter().copied().take_while(|&ip| ip != 0).collect());
         }
         Ok(StackReader { stacks })
     }

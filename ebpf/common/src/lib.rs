@@ -14,6 +14,18 @@ pub const TASK_COMM_LEN: usize = 16;
 /// `/proc/sys/kernel/perf_event_max_stack`).
 pub const MAX_STACK_DEPTH: usize = 127;
 
+/// Stack ids with this bit set name stacks in the overflow map: stacks whose bucket in the
+/// kernel's stack map was taken by another stack (`bpf_get_stackid` collisions).
+pub const OVERFLOW_STACK_BIT: u32 = 1 << 30;
+
+/// A stack copied by `bpf_get_stack`: up to [`MAX_STACK_DEPTH`] addresses, zero-padded.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct StackBuf {
+    /// Addresses, leaf first; zeros after the last.
+    pub ips: [u64; MAX_STACK_DEPTH],
+}
+
 /// Default number of entries of the sample-count map; the loader may resize it.
 pub const DEFAULT_COUNT_ENTRIES: u32 = 65_536;
 
@@ -362,4 +374,5 @@ mod pod {
     unsafe impl aya::Pod for super::SizeKey {}
     unsafe impl aya::Pod for super::GcStats {}
     unsafe impl aya::Pod for super::SdtKey {}
+    unsafe impl aya::Pod for super::StackBuf {}
 }
