@@ -47,7 +47,7 @@ fn go_gc_cycles_match_the_runtime_count() {
     let printed: u64 = String::from_utf8_lossy(&out.stdout)
         .split("NumGC=")
         .nth(1)
-        .and_then(|s| s.trim().parse().ok())
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .expect("gogc prints NumGC");
     assert!(printed >= 25, "25 forced collections at least: {printed}");
     let v = read_json(&json);
@@ -60,6 +60,29 @@ fn go_gc_cycles_match_the_runtime_count() {
     let err = stderr(&out);
     assert!(err.contains("garbage collection in gogc") && err.contains("pause usecs"), "{err}");
     assert_no_programs_left();
+}
+
+#[test]
+fn go_gc_of_a_running_pid() {
+    let Some(_kernel) = bpf_or_skip("go_gc_of_a_running_pid") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("gc.json");
+    // gogc waits 1.5 s (armtune attaches meanwhile), collects 15 times and exits, ending the profile.
+    let workload = Command::new(gogc()).args(["15", "1500"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let out = run(armtune()
+        .args(["profile", "--event", "gc", "--duration", "30", "-o"])
+        .arg(&json)
+        .arg("--pid")
+        .arg(workload.id().to_string()));
+    let printed = workload.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let since_pause: u64 = String::from_utf8_lossy(&printed.stdout)
+        .split("since_pause=")
+        .nth(1)
+        .and_then(|s| s.trim().parse().ok())
+        .expect("gogc prints the collections after its pause");
+    let gc = &read_json(&json)["gc"][0];
+    assert_eq!(gc["cycles"].as_u64().unwrap(), since_pause, "{gc}");
 }
 
 #[test]
