@@ -34,8 +34,10 @@ fi
 #   golang-go                            to build the Go workload of the garbage-collection tests
 #   openjdk-17-jdk-headless              a JVM with HotSpot's SDT probes, for the JVM GC test
 #   systemtap-sdt-dev                    <sys/sdt.h>, for the SDT probe workload
+#   gcc-aarch64-linux-gnu, binutils-aarch64-linux-gnu   to build the AArch64 fixtures of `check`
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
-          gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev)
+          gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
+          gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

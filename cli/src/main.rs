@@ -2,6 +2,7 @@
 //! its options, calls a library, and prints; `main` is the one place that turns errors into exit
 //! codes.
 
+mod check_cmd;
 mod doctor_cmd;
 mod flame;
 mod output;
@@ -29,6 +30,8 @@ enum Command {
     Flame(flame::Args),
     /// Check whether profiling can work here, and why not.
     Doctor(doctor_cmd::Args),
+    /// Report code-layout problems of an ARM64 binary for a target core.
+    Check(check_cmd::Args),
 }
 
 /// How a subcommand ended: the code to exit with.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Profile(args) => profile_cmd::run(args),
         Command::Flame(args) => flame::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
+        Command::Check(args) => check_cmd::run(args),
     };
     match result {
         Ok(Outcome(code)) => ExitCode::from(code),

@@ -1,0 +1,125 @@
+//! `armtune check`: code-layout problems of an ARM64 binary for a target core.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use anyhow::{bail, Result};
+use armtune_layout::{analyze, checks::RULES, Binary, Severity, Target};
+use clap::ValueEnum;
+
+use crate::Outcome;
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: findings grouped by function, with hints.
+    Text,
+    /// For scripts.
+    Json,
+}
+
+/// Severity that fails the run (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Never fail on findings.
+    Never,
+    /// Fail on warnings and errors.
+    Warning,
+    /// Fail on errors.
+    Error,
+}
+
+/// Arguments of `armtune check`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  armtune check ./my-service --target rpi4\n  \
+    armtune check target/aarch64-unknown-linux-gnu/release/app --target rpi5 --format json\n  \
+    armtune check libfoo.so --target ftc663 --fail-on warning\n\n\
+    Targets: rpi4 (Cortex-A72), rpi5 (Cortex-A76), ftc662/ftc663/ftc664 (Phytium, A72 rules), generic.")]
+pub struct Args {
+    /// The AArch64 ELF file (executable, shared object or relocatable object).
+    binary: PathBuf,
+    /// The core to check for.
+    #[arg(short, long, default_value = "generic")]
+    target: String,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Lowest severity shown.
+    #[arg(long, value_enum, default_value_t = MinSeverity::Info)]
+    min_severity: MinSeverity,
+    /// Exit 1 when findings of this severity or worse remain.
+    #[arg(long, value_enum, default_value_t = FailOn::Never)]
+    fail_on: FailOn,
+}
+
+/// Lowest severity shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MinSeverity {
+    /// Everything.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+}
+
+/// `armtune check`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let target = Target::by_name(&args.target)?;
+    let binary = Binary::read(&args.binary)?;
+    let min = match args.min_severity {
+        MinSeverity::Info => Severity::Info,
+        MinSeverity::Warning => Severity::Warning,
+        MinSeverity::Error => Severity::Error,
+    };
+    let findings: Vec<_> = analyze(&binary, &target).into_iter().filter(|f| f.severity >= min).collect();
+    match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "binary": args.binary.display().to_string(),
+                "target": target,
+                "functions": binary.functions.len(),
+                "notes": binary.notes,
+                "findings": findings,
+                "rules": RULES.iter().map(|(id, text)| serde_json::json!({"id": id, "explanation": text})).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        Format::Text => {
+            let count = |s| findings.iter().filter(|f| f.severity == s).count();
+            println!(
+                "{}: {} functions for {}: {} errors, {} warnings, {} notes",
+                args.binary.display(),
+                binary.functions.len(),
+                target.core,
+                count(Severity::Error),
+                count(Severity::Warning),
+                count(Severity::Info)
+            );
+            for note in &binary.notes {
+                println!("note: {note}");
+            }
+            let mut by_function: BTreeMap<(u64, &str), Vec<_>> = BTreeMap::new();
+            for f in &findings {
+                let start = binary.functions.iter().find(|x| x.name == f.function).map_or(0, |x| x.address);
+                by_function.entry((start, f.function.as_str())).or_default().push(f);
+            }
+            for ((start, name), list) in by_function {
+                println!("\n{name} ({start:#x})");
+                for f in list {
+                    let severity = format!("{:?}", f.severity).to_lowercase();
+                    println!("  {severity:<7} {:<20} {:#x}  {}", f.rule, f.address, f.message);
+                    println!("          fix: {}", f.hint);
+                }
+            }
+        }
+    }
+    let fails = match args.fail_on {
+        FailOn::Never => false,
+        FailOn::Warning => findings.iter().any(|f| f.severity >= Severity::Warning),
+        FailOn::Error => findings.iter().any(|f| f.severity >= Severity::Error),
+    };
+    if fails {
+        bail!("findings at or above --fail-on {:?}", args.fail_on);
+    }
+    Ok(Outcome(0))
+}

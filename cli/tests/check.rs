@@ -1,0 +1,70 @@
+//! `armtune check` as a user runs it: text and JSON reports, `--fail-on` exit codes, and one-line
+//! errors for files it cannot read. Needs no privileges; needs the GNU AArch64 cross assembler.
+
+use std::{path::Path, process::Command};
+
+fn armtune() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_armtune"))
+}
+
+fn fixture() -> std::path::PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-defects");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../layout/tests/fixtures/defects.S");
+    let status = Command::new("aarch64-linux-gnu-gcc")
+        .args(["-nostdlib", "-static", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("aarch64-linux-gnu-gcc is needed (gcc-aarch64-linux-gnu): run ci/setup.sh");
+    assert!(status.success());
+    out
+}
+
+#[test]
+fn text_report_groups_findings_and_fail_on_sets_the_exit_code() {
+    let bin = fixture();
+    let out = armtune().arg("check").arg(&bin).args(["--target", "rpi4"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "findings alone do not fail without --fail-on");
+    assert!(text.contains("Cortex-A72 (Raspberry Pi 4): 1 errors, 3 warnings, 1 notes"), "{text}");
+    assert!(text.contains("\nmisaligned_loop (0x") && text.contains("loop-crosses-line"), "{text}");
+    assert!(text.contains("fix: "), "every finding carries a hint");
+
+    let out = armtune().arg("check").arg(&bin).args(["--target", "rpi4", "--fail-on", "error"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = armtune().arg("check").arg(&bin).args(["--target", "rpi5", "--fail-on", "error"]).output().unwrap();
+    assert!(out.status.success(), "no errors for the A76: it has LSE");
+    let out = armtune().arg("check").arg(&bin).args(["--target", "rpi5", "--fail-on", "warning"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn json_report_lists_findings_rules_and_target() {
+    let out = armtune().arg("check").arg(fixture()).args(["--target", "rpi5", "--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["target"]["fetch_block"], 32);
+    assert_eq!(v["target"]["lse"], true);
+    let rules: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"llsc-on-lse-core") && !rules.contains(&"lse-on-non-lse-core"), "{rules:?}");
+    assert!(v["rules"].as_array().unwrap().len() >= 8);
+}
+
+#[test]
+fn unreadable_inputs_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("run.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let cases = [
+        (script.clone(), "not a readable ELF file"),
+        (dir.path().join("missing"), "cannot read"),
+        (std::path::PathBuf::from(env!("CARGO_BIN_EXE_armtune")), "not an AArch64 ELF: found"),
+    ];
+    for (path, expected) in cases {
+        let out = armtune().arg("check").arg(&path).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(expected), "{path:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"));
+    }
+}

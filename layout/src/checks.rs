@@ -1,0 +1,247 @@
+//! The layout checks. Each has a stable rule id, a severity, and a fix hint; all work on the
+//! classified instruction words of each function.
+
+use serde::Serialize;
+
+use crate::{
+    elf::{Binary, Function},
+    insn::{classify, BranchKind, Class},
+    targets::Target,
+};
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; rarely worth changing.
+    Info,
+    /// Costs cycles on this target.
+    Warning,
+    /// Wrong on this target (the code would fault).
+    Error,
+}
+
+/// One problem, at one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable rule id.
+    pub rule: &'static str,
+    /// How much it matters.
+    pub severity: Severity,
+    /// Function it is in.
+    pub function: String,
+    /// Address it is at.
+    pub address: u64,
+    /// What is wrong, with the numbers.
+    pub message: String,
+    /// What to do about it.
+    pub hint: &'static str,
+}
+
+/// Every rule: id, one-paragraph explanation.
+pub const RULES: &[(&str, &str)] = &[
+    (
+        "function-alignment",
+        "The function starts below the target's preferred alignment, so its first fetch block is partly \
+         wasted and its first instructions may share a block with the previous function's tail.",
+    ),
+    (
+        "loop-alignment",
+        "A loop head (the target of a backward branch) is not aligned to the target's preferred loop \
+         alignment: every iteration starts mid-way through a fetch block.",
+    ),
+    (
+        "loop-crosses-line",
+        "A loop small enough to fit in one cache line straddles two, so every iteration needs two \
+         instruction-cache lines (and two fetches) where an aligned placement would need one.",
+    ),
+    (
+        "branch-density",
+        "More branches share one aligned fetch block than the target's predictor handles per cycle \
+         (Cortex-A72: two taken branches per 16-byte block); when they are taken the front end stalls.",
+    ),
+    ("branch-to-next", "An unconditional branch to the very next instruction: a taken branch that does nothing."),
+    (
+        "llsc-on-lse-core",
+        "An LL/SC atomic (load-exclusive / store-exclusive retry loop) on a core with LSE, where one CAS \
+         or LDADD does the same work without the retry loop and scales far better under contention.",
+    ),
+    (
+        "lse-on-non-lse-core",
+        "An LSE atomic instruction outside an outline-atomics helper on a core without LSE: it raises an \
+         illegal-instruction fault there.",
+    ),
+    (
+        "outline-atomics-dead-path",
+        "An outline-atomics helper: its LSE path is chosen at run time and never runs on this core, so \
+         every atomic pays the helper call for nothing; build for the core (-mcpu) instead.",
+    ),
+];
+
+/// Runs every check on every function of `binary` for `target`.
+pub fn analyze(binary: &Binary, target: &Target) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for function in &binary.functions {
+        let insns: Vec<(u64, Class)> =
+            binary.instructions(function).into_iter().map(|(a, w)| (a, classify(w))).collect();
+        check_function(function, &insns, target, &mut findings);
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.address.cmp(&b.address)).then(a.rule.cmp(b.rule)));
+    findings
+}
+
+fn check_function(function: &Function, insns: &[(u64, Class)], target: &Target, out: &mut Vec<Finding>) {
+    let f = |rule, severity, address, message: String, hint| Finding {
+        rule,
+        severity,
+        function: function.name.clone(),
+        address,
+        message,
+        hint,
+    };
+    // Tiny functions (thunks, stubs) gain nothing from alignment.
+    if function.size > target.fetch_block && function.address % target.function_align != 0 {
+        out.push(f(
+            "function-alignment",
+            Severity::Info,
+            function.address,
+            format!(
+                "{} bytes long, starts at {:#x}: {} bytes past a {}-byte boundary",
+                function.size,
+                function.address,
+                function.address % target.function_align,
+                target.function_align
+            ),
+            "align hot functions: -falign-functions=32 (GCC/clang), or build with -mcpu for the core",
+        ));
+    }
+    let end = function.address + function.size;
+    let mut heads_seen = std::collections::HashSet::new();
+    for &(at, class) in insns {
+        let Some(offset) = class.target() else { continue };
+        let dest = at.wrapping_add_signed(offset);
+        if let Class::Branch { kind: BranchKind::Unconditional, .. } = class {
+            if offset == 4 {
+                out.push(f(
+                    "branch-to-next",
+                    Severity::Info,
+                    at,
+                    format!("b {dest:#x} jumps to the next instruction"),
+                    "usually left by a code generator or a hand-written stub; remove it",
+                ));
+            }
+        }
+        // A backward branch inside the function closes a loop whose head is its target.
+        if offset <= 0 && dest >= function.address && dest < end && heads_seen.insert(dest) {
+            let size = at + 4 - dest;
+            if dest % target.loop_align != 0 {
+                out.push(f(
+                    "loop-alignment",
+                    Severity::Warning,
+                    dest,
+                    format!(
+                        "loop of {size} bytes ({:#x}..{:#x}) starts {} bytes past a {}-byte boundary",
+                        dest,
+                        at + 4,
+                        dest % target.loop_align,
+                        target.loop_align
+                    ),
+                    "align loops: -falign-loops=32 (GCC/clang), or .p2align before the loop in assembly",
+                ));
+            }
+            let line = target.cache_line;
+            if size <= line && dest / line != (at + 3) / line {
+                out.push(f(
+                    "loop-crosses-line",
+                    Severity::Warning,
+                    dest,
+                    format!(
+                        "loop of {size} bytes ({:#x}..{:#x}) spans cache lines {:#x} and {:#x}; aligned, it fits in one",
+                        dest,
+                        at + 4,
+                        dest / line * line,
+                        (at + 3) / line * line
+                    ),
+                    "align the loop head to the cache line (or -falign-loops=64 for the hottest loops)",
+                ));
+            }
+        }
+    }
+    // Branches per aligned fetch block.
+    let mut block = None;
+    let mut count = 0;
+    let flush = |block: Option<u64>, count: u32, out: &mut Vec<Finding>| {
+        if let Some(b) = block {
+            if count > target.max_taken_branches {
+                out.push(f(
+                    "branch-density",
+                    Severity::Warning,
+                    b,
+                    format!(
+                        "{count} branches in the {}-byte fetch block at {b:#x}; {} predicts at most {} taken per block",
+                        target.fetch_block, target.core, target.max_taken_branches
+                    ),
+                    "spread the branches out (reorder blocks, -freorder-blocks-and-partition) or make some \
+                     branch-free (csel)",
+                ));
+            }
+        }
+    };
+    for &(at, class) in insns {
+        let b = at / target.fetch_block * target.fetch_block;
+        if Some(b) != block {
+            flush(block, count, out);
+            block = Some(b);
+            count = 0;
+        }
+        if class.is_branch() {
+            count += 1;
+        }
+    }
+    flush(block, count, out);
+    // Atomics.
+    let helper = function.name.starts_with("__aarch64_");
+    let mut reported_helper = false;
+    for (i, &(at, class)) in insns.iter().enumerate() {
+        match class {
+            // The store-exclusive that completes the LL/SC sequence follows within a few words.
+            Class::LoadExclusive
+                if target.lse
+                    && !helper
+                    && insns[i + 1..].iter().take(16).any(|(_, c)| *c == Class::StoreExclusive) =>
+            {
+                out.push(f(
+                    "llsc-on-lse-core",
+                    Severity::Warning,
+                    at,
+                    format!("load-exclusive / store-exclusive loop at {at:#x}; {} has LSE", target.core),
+                    "build with -mcpu=cortex-a76 (or -march=armv8.2-a) for LSE atomics, or at least \
+                     -moutline-atomics",
+                ));
+            }
+            Class::LseAtomic if !target.lse => {
+                if helper {
+                    if !reported_helper {
+                        reported_helper = true;
+                        out.push(f(
+                            "outline-atomics-dead-path",
+                            Severity::Info,
+                            at,
+                            format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
+                            "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
+                        ));
+                    }
+                } else {
+                    out.push(f(
+                        "lse-on-non-lse-core",
+                        Severity::Error,
+                        at,
+                        format!("LSE atomic at {at:#x}: {} has no LSE and faults on it", target.core),
+                        "build for the board: -mcpu=cortex-a72, or -moutline-atomics to choose at run time",
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}

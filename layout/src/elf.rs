@@ -1,0 +1,177 @@
+//! Reading an AArch64 ELF: executable sections, functions from the symbol table, and the data
+//! ranges that mapping symbols (`$d` ... `$x`) mark inside code (literal pools, jump tables), which
+//! must not be read as instructions.
+
+use std::path::Path;
+
+use object::{Architecture, Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
+use serde::Serialize;
+
+use crate::Error;
+
+/// A function: a named, sized range of code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Function {
+    /// Symbol name (mangled as in the file).
+    pub name: String,
+    /// Start address.
+    pub address: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A range of code bytes at an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    /// Section name.
+    pub section: String,
+    /// Address of the first byte.
+    pub address: u64,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What the checks need of a binary.
+#[derive(Debug, Clone)]
+pub struct Binary {
+    /// Executable sections.
+    pub code: Vec<Code>,
+    /// Functions, by address.
+    pub functions: Vec<Function>,
+    /// Data ranges inside code (from `$d` mapping symbols), `[start, end)`.
+    pub data_ranges: Vec<(u64, u64)>,
+    /// Notes on what could not be read, for the report.
+    pub notes: Vec<String>,
+}
+
+impl Binary {
+    /// Reads the ELF file at `path`.
+    pub fn read(path: &Path) -> Result<Binary, Error> {
+        let shown = path.display().to_string();
+        let data = std::fs::read(path).map_err(|source| Error::Io { path: shown.clone(), source })?;
+        Binary::parse(&data, &shown)
+    }
+
+    /// Parses an ELF image in memory; `name` is used in messages.
+    pub fn parse(data: &[u8], name: &str) -> Result<Binary, Error> {
+        let file = object::File::parse(data).map_err(|e| Error::NotElf { path: name.into(), detail: e.to_string() })?;
+        if file.format() != object::BinaryFormat::Elf {
+            return Err(Error::NotElf { path: name.into(), detail: format!("{:?} format", file.format()) });
+        }
+        if file.architecture() != Architecture::Aarch64 {
+            return Err(Error::WrongArch { path: name.into(), machine: machine_name(file.architecture()) });
+        }
+        let mut notes = Vec::new();
+        let mut code = Vec::new();
+        for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
+            match section.data() {
+                Ok(bytes) if !bytes.is_empty() => code.push(Code {
+                    section: section.name().unwrap_or("?").to_string(),
+                    address: section.address(),
+                    bytes: bytes.to_vec(),
+                }),
+                Ok(_) => {}
+                Err(e) => notes.push(format!("section {} skipped: {e}", section.name().unwrap_or("?"))),
+            }
+        }
+        if file.kind() == object::ObjectKind::Relocatable {
+            notes.push(
+                "relocatable object: addresses are section offsets, and alignment is known only up to each \
+                 section's alignment"
+                    .into(),
+            );
+        }
+        let mut functions: Vec<Function> = Vec::new();
+        let mut marks: Vec<(u64, bool)> = Vec::new(); // (address, is data)
+        for sym in file.symbols().chain(file.dynamic_symbols()) {
+            let name = sym.name().unwrap_or("");
+            match name {
+                "$d" => marks.push((sym.address(), true)),
+                "$x" => marks.push((sym.address(), false)),
+                _ if name.starts_with("$d.") => marks.push((sym.address(), true)),
+                _ if name.starts_with("$x.") => marks.push((sym.address(), false)),
+                _ => {
+                    if sym.kind() == SymbolKind::Text && sym.size() > 0 && !name.is_empty() {
+                        functions.push(Function { name: name.to_string(), address: sym.address(), size: sym.size() });
+                    }
+                }
+            }
+        }
+        functions.sort_by(|a, b| a.address.cmp(&b.address).then(a.name.cmp(&b.name)));
+        functions.dedup_by(|b, a| a.address == b.address && a.size == b.size);
+        if functions.is_empty() {
+            notes.push("no function symbols (stripped?): each code section is analysed as one region".into());
+            functions = code
+                .iter()
+                .map(|c| Function { name: format!("[{}]", c.section), address: c.address, size: c.bytes.len() as u64 })
+                .collect();
+        }
+        marks.sort();
+        let mut data_ranges = Vec::new();
+        for (i, &(at, is_data)) in marks.iter().enumerate() {
+            if is_data {
+                let end = marks[i + 1..].iter().find(|(_, d)| !d).map(|(a, _)| *a).unwrap_or(u64::MAX);
+                data_ranges.push((at, end));
+            }
+        }
+        Ok(Binary { code, functions, data_ranges, notes })
+    }
+
+    /// Whether `address` lies in a data range inside code.
+    pub fn is_data(&self, address: u64) -> bool {
+        self.data_ranges.iter().any(|&(s, e)| address >= s && address < e)
+    }
+
+    /// The instruction words of `function`, with their addresses, data ranges left out.
+    pub fn instructions(&self, function: &Function) -> Vec<(u64, u32)> {
+        let Some(code) = self
+            .code
+            .iter()
+            .find(|c| function.address >= c.address && function.address < c.address + c.bytes.len() as u64)
+        else {
+            return Vec::new();
+        };
+        let start = (function.address - code.address) as usize;
+        let end = (start + function.size as usize).min(code.bytes.len());
+        code.bytes[start..end]
+            .chunks_exact(4)
+            .enumerate()
+            .map(|(i, w)| (function.address + 4 * i as u64, u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+            .filter(|(a, _)| !self.is_data(*a))
+            .collect()
+    }
+}
+
+fn machine_name(arch: Architecture) -> String {
+    match arch {
+        Architecture::X86_64 => "x86-64".into(),
+        Architecture::I386 => "i386".into(),
+        Architecture::Arm => "32-bit ARM".into(),
+        Architecture::Riscv64 => "RISC-V 64".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_machine_of_a_foreign_elf() {
+        let exe = std::env::current_exe().unwrap();
+        let err = Binary::read(&exe).unwrap_err().to_string();
+        if cfg!(target_arch = "x86_64") {
+            assert!(err.contains("not an AArch64 ELF: found x86-64"), "{err}");
+        }
+    }
+
+    #[test]
+    fn rejects_non_elf_and_truncated_input() {
+        let err = Binary::parse(b"#!/bin/sh\necho hi\n", "script.sh").unwrap_err().to_string();
+        assert!(err.contains("script.sh: not a readable ELF file"), "{err}");
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        for cut in [4, 64, 1000] {
+            assert!(Binary::parse(&exe[..cut], "cut").is_err());
+        }
+    }
+}

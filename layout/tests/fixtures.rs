@@ -1,0 +1,116 @@
+//! `armtune check`'s analysis on AArch64 fixtures built here with the GNU cross toolchain
+//! (`gcc-aarch64-linux-gnu`, installed by ci/setup.sh): every defect is found at its address, the
+//! clean functions stay silent, and the reader sees exactly the instructions objdump sees.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+use armtune_layout::{analyze, Binary, Severity, Target};
+
+fn fixture() -> &'static Path {
+    static FIXTURE: OnceLock<PathBuf> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("defects");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/defects.S");
+        let status = Command::new("aarch64-linux-gnu-gcc")
+            .args(["-nostdlib", "-static", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("aarch64-linux-gnu-gcc is needed (gcc-aarch64-linux-gnu): run ci/setup.sh");
+        assert!(status.success(), "assembling {}", src.display());
+        out
+    })
+}
+
+fn symbols(binary: &Binary) -> HashMap<String, u64> {
+    binary.functions.iter().map(|f| (f.name.clone(), f.address)).collect()
+}
+
+/// (rule, function, offset in the function) of every finding at or above `min`.
+fn findings(target: &str, min: Severity) -> Vec<(String, String, u64)> {
+    let binary = Binary::read(fixture()).unwrap();
+    let at = symbols(&binary);
+    let mut out: Vec<(String, String, u64)> = analyze(&binary, &Target::by_name(target).unwrap())
+        .into_iter()
+        .filter(|f| f.severity >= min)
+        .map(|f| {
+            let base = at[&f.function];
+            (f.rule.to_string(), f.function.clone(), f.address - base)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn expect(list: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
+    let mut v: Vec<_> = list.iter().map(|(r, f, o)| (r.to_string(), f.to_string(), *o)).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn cortex_a72_findings_are_exactly_the_planted_defects() {
+    assert_eq!(
+        findings("rpi4", Severity::Info),
+        expect(&[
+            ("loop-alignment", "misaligned_loop", 52),
+            ("loop-crosses-line", "misaligned_loop", 52),
+            ("branch-density", "dense_branches", 0),
+            ("lse-on-non-lse-core", "lse_increment", 0),
+            ("branch-to-next", "branch_to_next", 0),
+        ])
+    );
+}
+
+#[test]
+fn cortex_a76_findings_follow_its_wider_window_and_lse() {
+    assert_eq!(
+        findings("rpi5", Severity::Info),
+        expect(&[
+            ("loop-alignment", "misaligned_loop", 52),
+            ("loop-crosses-line", "misaligned_loop", 52),
+            ("llsc-on-lse-core", "llsc_increment", 0),
+            ("branch-to-next", "branch_to_next", 0),
+        ])
+    );
+}
+
+#[test]
+fn clean_functions_and_literal_pools_stay_silent() {
+    for target in ["rpi4", "rpi5", "ftc663", "generic"] {
+        let noisy: Vec<_> =
+            findings(target, Severity::Info).into_iter().filter(|(_, f, _)| f.starts_with("clean_")).collect();
+        assert!(noisy.is_empty(), "{target}: {noisy:?}");
+    }
+    let binary = Binary::read(fixture()).unwrap();
+    assert!(!binary.data_ranges.is_empty(), "the literal pool is marked as data");
+}
+
+#[test]
+fn instruction_counts_match_objdump() {
+    let binary = Binary::read(fixture()).unwrap();
+    let dump = Command::new("aarch64-linux-gnu-objdump").arg("-d").arg(fixture()).output().expect("objdump");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    // Every "  addr:\tword \tmnemonic" line objdump prints, pool words (".word") apart.
+    let listed: Vec<(u64, bool)> = text
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let addr = u64::from_str_radix(fields.first()?.trim().strip_suffix(':')?, 16).ok()?;
+            Some((addr, fields.get(2).is_some_and(|m| !m.starts_with(".word"))))
+        })
+        .collect();
+    for f in &binary.functions {
+        let range = f.address..f.address + f.size;
+        let theirs = listed.iter().filter(|(a, insn)| *insn && range.contains(a)).count();
+        let ours: Vec<u64> = binary.instructions(f).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(ours.len(), theirs, "{}: armtune reads {} instructions, objdump {theirs}", f.name, ours.len());
+    }
+    let clean = binary.functions.iter().find(|f| f.name == "clean_loop").unwrap();
+    assert_eq!(binary.instructions(clean).len(), (clean.size / 4) as usize - 4, "four pool words skipped");
+}
