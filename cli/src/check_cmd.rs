@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use armtune_layout::{analyze, checks::RULES, Binary, Severity, Target};
 use clap::ValueEnum;
 
-use crate::Outcome;
+use crate::{hotness, sarif, Outcome};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -15,6 +15,8 @@ pub enum Format {
     Text,
     /// For scripts.
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab).
+    Sarif,
 }
 
 /// Severity that fails the run (`--fail-on`).
@@ -49,6 +51,14 @@ pub struct Args {
     /// Exit 1 when findings of this severity or worse remain.
     #[arg(long, value_enum, default_value_t = FailOn::Never)]
     fail_on: FailOn,
+    /// A profile of the program (armtune folded or JSON, or `perf script` output): findings are
+    /// ranked by the share of samples in their function, and alignment notes on hot functions
+    /// become warnings.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// With --profile: hide findings in functions with less than this share of samples (percent).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]
+    min_share: f64,
 }
 
 /// Lowest severity shown.
@@ -71,15 +81,46 @@ pub fn run(args: Args) -> Result<Outcome> {
         MinSeverity::Warning => Severity::Warning,
         MinSeverity::Error => Severity::Error,
     };
-    let findings: Vec<_> = analyze(&binary, &target).into_iter().filter(|f| f.severity >= min).collect();
+    let shares = match &args.profile {
+        Some(path) => Some(hotness::function_shares(path)?),
+        None => None,
+    };
+    let share_of = |name: &str| shares.as_ref().map(|s| hotness::share(s, name));
+    let mut findings: Vec<_> = analyze(&binary, &target)
+        .into_iter()
+        .filter(|f| share_of(&f.function).is_none_or(|share| share * 100.0 >= args.min_share))
+        .map(|mut f| {
+            // An entry alignment note matters on the functions that run: there it is a warning.
+            if f.rule == "function-alignment" && share_of(&f.function).is_some_and(|s| s >= 0.01) {
+                f.severity = Severity::Warning;
+            }
+            f
+        })
+        .filter(|f| f.severity >= min)
+        .collect();
+    if shares.is_some() {
+        findings.sort_by(|a, b| {
+            let (sa, sb) = (share_of(&a.function).unwrap_or(0.0), share_of(&b.function).unwrap_or(0.0));
+            sb.total_cmp(&sa).then(b.severity.cmp(&a.severity)).then(a.address.cmp(&b.address))
+        });
+    }
     match args.format {
+        Format::Sarif => {
+            println!("{}", serde_json::to_string_pretty(&sarif::report(&args.binary, &target, &findings))?);
+        }
         Format::Json => {
             let doc = serde_json::json!({
                 "binary": args.binary.display().to_string(),
                 "target": target,
                 "functions": binary.functions.len(),
                 "notes": binary.notes,
-                "findings": findings,
+                "findings": findings.iter().map(|f| {
+                    let mut v = serde_json::to_value(f).unwrap_or_default();
+                    if let Some(share) = share_of(&f.function) {
+                        v["share"] = serde_json::json!(share);
+                    }
+                    v
+                }).collect::<Vec<_>>(),
                 "rules": RULES.iter().map(|(id, text)| serde_json::json!({"id": id, "explanation": text})).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -98,13 +139,18 @@ pub fn run(args: Args) -> Result<Outcome> {
             for note in &binary.notes {
                 println!("note: {note}");
             }
-            let mut by_function: BTreeMap<(u64, &str), Vec<_>> = BTreeMap::new();
+            // Grouped by function: hottest first with a profile, by address without.
+            let mut by_function: BTreeMap<(i64, u64, &str), Vec<_>> = BTreeMap::new();
             for f in &findings {
                 let start = binary.functions.iter().find(|x| x.name == f.function).map_or(0, |x| x.address);
-                by_function.entry((start, f.function.as_str())).or_default().push(f);
+                let rank = -((share_of(&f.function).unwrap_or(0.0) * 1e6) as i64);
+                by_function.entry((rank, start, f.function.as_str())).or_default().push(f);
             }
-            for ((start, name), list) in by_function {
-                println!("\n{name} ({start:#x})");
+            for ((_, start, name), list) in by_function {
+                match share_of(name) {
+                    Some(share) => println!("\n{name} ({start:#x}, {:.1}% of samples)", share * 100.0),
+                    None => println!("\n{name} ({start:#x})"),
+                }
                 for f in list {
                     let severity = format!("{:?}", f.severity).to_lowercase();
                     println!("  {severity:<7} {:<20} {:#x}  {}", f.rule, f.address, f.message);

@@ -5,9 +5,11 @@
 mod check_cmd;
 mod doctor_cmd;
 mod flame;
+mod hotness;
 mod output;
 mod profile_cmd;
 mod progress;
+mod sarif;
 mod summary;
 
 use std::process::ExitCode;

@@ -68,3 +68,41 @@ fn unreadable_inputs_are_one_line_errors() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn a_profile_ranks_findings_and_hides_cold_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.folded");
+    std::fs::write(&profile, "defects;_start;dense_branches 90\ndefects;_start;misaligned_loop 10\n").unwrap();
+    let out = armtune()
+        .arg("check")
+        .arg(fixture())
+        .args(["--target", "rpi4", "--min-share", "5", "--profile"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let dense = text.find("dense_branches (").expect("hot function listed");
+    let misaligned = text.find("misaligned_loop (").expect("warm function listed");
+    assert!(dense < misaligned, "hottest first:\n{text}");
+    assert!(text.contains("90.0% of samples"), "{text}");
+    assert!(!text.contains("lse_increment"), "functions without samples are hidden by --min-share:\n{text}");
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let out = armtune().arg("check").arg(fixture()).args(["--target", "rpi4", "--format", "sarif"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rule_ids: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for result in run["results"].as_array().unwrap() {
+        assert!(rule_ids.contains(&result["ruleId"].as_str().unwrap()), "every result names a declared rule");
+        assert!(["note", "warning", "error"].contains(&result["level"].as_str().unwrap()));
+        assert!(result["locations"][0]["physicalLocation"]["address"]["absoluteAddress"].as_u64().unwrap() >= 0x400000);
+        assert_eq!(result["locations"][0]["logicalLocations"][0]["kind"], "function");
+    }
+    let levels: Vec<&str> = run["results"].as_array().unwrap().iter().map(|r| r["level"].as_str().unwrap()).collect();
+    assert!(levels.contains(&"error"), "the LSE fault on the A72 is an error");
+}

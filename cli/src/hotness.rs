@@ -1,0 +1,80 @@
+//! Which functions a profile spends its samples in, for ranking `armtune check` findings. Reads
+//! armtune's folded and JSON profiles, other folded files, and `perf script` output (collapsed
+//! with inferno).
+
+use std::{collections::HashMap, path::Path};
+
+use anyhow::{Context, Result};
+use armtune_probes::profile::FrameKind;
+use inferno::collapse::{perf::Folder, Collapse};
+
+use crate::flame;
+
+/// Function name -> share of all samples in stacks containing it (0..=1).
+pub type Shares = HashMap<String, f64>;
+
+/// Reads `path` and computes each function's total share.
+pub fn function_shares(path: &Path) -> Result<Shares> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let looks_folded = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.trim().parse::<u64>().is_ok()));
+    let profile = if text.trim_start().starts_with('{') || looks_folded {
+        flame::read_profile(path)?
+    } else {
+        // perf script output: collapse it as inferno-collapse-perf does.
+        let mut folded = Vec::new();
+        Folder::default().collapse(text.as_bytes(), &mut folded).with_context(|| {
+            format!("{}: neither folded stacks, armtune JSON nor perf script output", path.display())
+        })?;
+        armtune_probes::Profile::read_folded(folded.as_slice(), armtune_probes::profile::Unit::samples())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    };
+    let total = profile.total().max(1) as f64;
+    let mut shares = Shares::new();
+    for (stack, &weight) in &profile.stacks {
+        let mut seen = std::collections::HashSet::new();
+        for frame in stack.iter().filter(|f| matches!(f.kind, FrameKind::User | FrameKind::OffCpu)) {
+            if seen.insert(frame.name.as_str()) {
+                *shares.entry(frame.name.clone()).or_default() += weight as f64 / total;
+            }
+        }
+    }
+    Ok(shares)
+}
+
+/// The share of `symbol` (as named in the binary), matching demangled names too.
+pub fn share(shares: &Shares, symbol: &str) -> f64 {
+    if let Some(s) = shares.get(symbol) {
+        return *s;
+    }
+    let demangled = format!("{:#}", rustc_demangle::demangle(symbol));
+    shares.get(&demangled).copied().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_from_folded_and_perf_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let folded = dir.path().join("p.folded");
+        std::fs::write(&folded, "app;main;hot_loop 75\napp;main;cold 25\n").unwrap();
+        let s = function_shares(&folded).unwrap();
+        assert_eq!(s["hot_loop"], 0.75);
+        assert_eq!(s["main"], 1.0);
+        assert_eq!(share(&s, "missing"), 0.0);
+
+        let perf = dir.path().join("perf.txt");
+        std::fs::write(
+            &perf,
+            "app 123 1.0: 1 cpu-clock:\n\t    aaaa hot_loop+0x10 (/app)\n\t    bbbb main+0x20 (/app)\n\n\
+             app 123 2.0: 1 cpu-clock:\n\t    aaaa hot_loop+0x14 (/app)\n\t    bbbb main+0x20 (/app)\n\n",
+        )
+        .unwrap();
+        let s = function_shares(&perf).unwrap();
+        assert_eq!(s["hot_loop"], 1.0, "{s:?}");
+    }
+}
