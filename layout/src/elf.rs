@@ -100,7 +100,16 @@ impl Binary {
         functions.sort_by(|a, b| a.address.cmp(&b.address).then(a.name.cmp(&b.name)));
         functions.dedup_by(|b, a| a.address == b.address && a.size == b.size);
         if functions.is_empty() {
-            notes.push("no function symbols (stripped?): each code section is analysed as one region".into());
+            functions = fde_functions(&file);
+            if !functions.is_empty() {
+                notes.push(format!(
+                    "no function symbols (stripped): {} functions from .eh_frame unwind entries, named by address",
+                    functions.len()
+                ));
+            }
+        }
+        if functions.is_empty() {
+            notes.push("no function symbols and no .eh_frame: each code section is analysed as one region".into());
             functions = code
                 .iter()
                 .map(|c| Function { name: format!("[{}]", c.section), address: c.address, size: c.bytes.len() as u64 })
@@ -140,6 +149,36 @@ impl Binary {
             .filter(|(a, _)| !self.is_data(*a))
             .collect()
     }
+}
+
+/// Function bounds from the `.eh_frame` FDEs (every function compilers emit unwind info for): what
+/// a stripped binary still says about where functions start and end.
+fn fde_functions(file: &object::File<'_>) -> Vec<Function> {
+    use gimli::UnwindSection;
+    let Some(section) = file.section_by_name(".eh_frame") else { return Vec::new() };
+    let Ok(data) = section.data() else { return Vec::new() };
+    let mut eh_frame = gimli::EhFrame::new(data, gimli::LittleEndian);
+    eh_frame.set_address_size(8);
+    let mut bases = gimli::BaseAddresses::default().set_eh_frame(section.address());
+    if let Some(text) = file.section_by_name(".text") {
+        bases = bases.set_text(text.address());
+    }
+    let mut out = Vec::new();
+    let mut entries = eh_frame.entries(&bases);
+    // A damaged entry ends the walk: what was read so far is still right.
+    while let Ok(Some(entry)) = entries.next() {
+        if let gimli::CieOrFde::Fde(partial) = entry {
+            if let Ok(fde) = partial.parse(|s, b, o| s.cie_from_offset(b, o)) {
+                if fde.len() > 0 {
+                    let address = fde.initial_address();
+                    out.push(Function { name: format!("sub_{address:x}"), address, size: fde.len() });
+                }
+            }
+        }
+    }
+    out.sort_by_key(|f| f.address);
+    out.dedup_by_key(|f| f.address);
+    out
 }
 
 fn machine_name(arch: Architecture) -> String {

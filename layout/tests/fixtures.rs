@@ -92,6 +92,30 @@ fn clean_functions_and_literal_pools_stay_silent() {
 }
 
 #[test]
+fn a_stripped_binary_keeps_its_functions_through_eh_frame() {
+    let stripped = Path::new(env!("CARGO_TARGET_TMPDIR")).join("defects-stripped");
+    let status = Command::new("aarch64-linux-gnu-strip").arg("-o").arg(&stripped).arg(fixture()).status().unwrap();
+    assert!(status.success());
+    let full = Binary::read(fixture()).unwrap();
+    let bare = Binary::read(&stripped).unwrap();
+    assert!(bare.notes.iter().any(|n| n.contains("from .eh_frame")), "{:?}", bare.notes);
+    let bounds = |b: &Binary| b.functions.iter().map(|f| (f.address, f.size)).collect::<Vec<_>>();
+    assert_eq!(bounds(&bare), bounds(&full), "the same function bounds, symbols or not");
+    // The same findings at the same addresses (the literal pool's $d symbol is stripped too, so
+    // the clean function with the pool is left out of the comparison).
+    let target = Target::by_name("rpi4").unwrap();
+    let pool = full.functions.iter().find(|f| f.name == "clean_loop").unwrap().address;
+    let key = |b: &Binary| {
+        analyze(b, &target)
+            .into_iter()
+            .filter(|f| f.address < pool || f.address >= pool + 64)
+            .map(|f| (f.rule, f.address))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&bare), key(&full));
+}
+
+#[test]
 fn instruction_counts_match_objdump() {
     let binary = Binary::read(fixture()).unwrap();
     let dump = Command::new("aarch64-linux-gnu-objdump").arg("-d").arg(fixture()).output().expect("objdump");
