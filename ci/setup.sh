@@ -39,6 +39,13 @@ PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-d
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
 
+# The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    say "adding the arm64 package architecture (for apt-get download of arm64 test binaries)"
+    "${SUDO[@]}" dpkg --add-architecture arm64
+    "${SUDO[@]}" apt-get update -qq
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

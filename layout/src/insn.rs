@@ -79,10 +79,12 @@ pub fn classify(w: u32) -> Class {
     // Unconditional branch (register): BR, BLR, RET and their pointer-authenticated forms.
     if w & 0xFE00_0000 == 0xD600_0000 {
         return match (w >> 21) & 0xF {
-            0b0000 => branch(Indirect, None),
-            0b0001 => branch(IndirectCall, None),
+            // BR and BRAAZ/BRABZ; BRAA/BRAB (pointer authentication with a modifier).
+            0b0000 | 0b1000 => branch(Indirect, None),
+            0b0001 | 0b1001 => branch(IndirectCall, None),
+            // RET, RETAA, RETAB.
             0b0010 => branch(Return, None),
-            _ => Class::Other, // ERET, DRPS
+            _ => Class::Other, // ERET, ERETAA, DRPS
         };
     }
     // Hints: NOP, YIELD, WFE, WFI, SEV, BTI, PAC*, ... (HINT #imm).
