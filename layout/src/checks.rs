@@ -72,6 +72,21 @@ pub const RULES: &[(&str, &str)] = &[
          illegal-instruction fault there.",
     ),
     (
+        "struct-hole",
+        "Padding inside a struct (pahole's holes): bytes every instance carries and every cache line \
+         holding one wastes; reordering members by size usually closes them.",
+    ),
+    (
+        "member-straddles-line",
+        "A struct member that fits in a cache line lies across two when the struct is line-aligned: \
+         reading or writing it touches both lines.",
+    ),
+    (
+        "atomics-share-line",
+        "Two atomic members in one cache line: threads updating them on different cores make the line \
+         bounce between the cores (false sharing) even though they never touch the same variable.",
+    ),
+    (
         "outline-atomics-dead-path",
         "An outline-atomics helper: its LSE path is chosen at run time and never runs on this core, so \
          every atomic pays the helper call for nothing; build for the core (-mcpu) instead.",
@@ -86,8 +101,64 @@ pub fn analyze(binary: &Binary, target: &Target) -> Vec<Finding> {
             binary.instructions(function).into_iter().map(|(a, w)| (a, classify(w))).collect();
         check_function(function, &insns, target, &mut findings);
     }
+    for layout in &binary.structs {
+        check_struct(layout, target, &mut findings);
+    }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.address.cmp(&b.address)).then(a.rule.cmp(b.rule)));
     findings
+}
+
+/// Struct checks; findings name `struct NAME` and carry the member offset as their address.
+fn check_struct(layout: &crate::dwarf::StructLayout, target: &Target, out: &mut Vec<Finding>) {
+    let who = format!("struct {}", layout.name);
+    let line = target.cache_line;
+    for (offset, size) in layout.holes() {
+        out.push(Finding {
+            rule: "struct-hole",
+            severity: Severity::Info,
+            function: who.clone(),
+            address: offset,
+            message: format!("{size}-byte hole at offset {offset} of {} ({} bytes)", layout.name, layout.size),
+            hint: "order members from largest to smallest alignment, or move small members into the hole",
+        });
+    }
+    for m in &layout.members {
+        if m.size > 0 && m.size <= line && m.offset / line != (m.offset + m.size - 1) / line {
+            out.push(Finding {
+                rule: "member-straddles-line",
+                severity: Severity::Warning,
+                function: who.clone(),
+                address: m.offset,
+                message: format!(
+                    "{}.{} ({} bytes at offset {}) crosses the {}-byte line boundary at {}",
+                    layout.name,
+                    m.name,
+                    m.size,
+                    m.offset,
+                    line,
+                    (m.offset / line + 1) * line
+                ),
+                hint: "align the member (alignas) or reorder so it starts a line",
+            });
+        }
+    }
+    let atomics: Vec<_> = layout.members.iter().filter(|m| m.atomic).collect();
+    for pair in atomics.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.offset / line == b.offset / line {
+            out.push(Finding {
+                rule: "atomics-share-line",
+                severity: Severity::Warning,
+                function: who.clone(),
+                address: b.offset,
+                message: format!(
+                    "atomic members {}.{} (offset {}) and {} (offset {}) share a {}-byte line",
+                    layout.name, a.name, a.offset, b.name, b.offset, line
+                ),
+                hint: "pad each hot atomic to its own line: alignas(64) (128 on cores with 128-byte lines)",
+            });
+        }
+    }
 }
 
 fn check_function(function: &Function, insns: &[(u64, Class)], target: &Target, out: &mut Vec<Finding>) {

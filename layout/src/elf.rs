@@ -42,6 +42,8 @@ pub struct Binary {
     pub data_ranges: Vec<(u64, u64)>,
     /// Notes on what could not be read, for the report.
     pub notes: Vec<String>,
+    /// Struct layouts from DWARF (empty without debug info).
+    pub structs: Vec<crate::dwarf::StructLayout>,
 }
 
 impl Binary {
@@ -123,7 +125,17 @@ impl Binary {
                 data_ranges.push((at, end));
             }
         }
-        Ok(Binary { code, functions, data_ranges, notes })
+        // DWARF in a relocatable object points into .debug_str through relocations that are not
+        // applied here: names would be wrong, so struct layout waits for a linked file.
+        let structs = if file.kind() == object::ObjectKind::Relocatable {
+            if file.section_by_name(".debug_info").is_some() {
+                notes.push("struct layout needs a linked executable or shared object (DWARF of .o files is relocated at link time)".into());
+            }
+            Vec::new()
+        } else {
+            crate::dwarf::structs(&file)
+        };
+        Ok(Binary { code, functions, data_ranges, notes, structs })
     }
 
     /// Whether `address` lies in a data range inside code.
