@@ -136,7 +136,7 @@ fn check_struct(layout: &crate::dwarf::StructLayout, target: &Target, out: &mut 
                     m.size,
                     m.offset,
                     line,
-                    (m.offset / line + 1) * line
+                    (m.offset / line).saturating_add(1).saturating_mul(line)
                 ),
                 hint: "align the member (alignas) or reorder so it starts a line",
             });

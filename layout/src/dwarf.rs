@@ -105,7 +105,10 @@ fn read_struct<'a>(
             Some(AttributeValue::UnitRef(t)) => type_info(dwarf, unit, t, 0),
             _ => (0, false),
         };
-        members.push(Member { name: name_of(dwarf, unit, e).unwrap_or_default(), offset, size: msize, atomic });
+        // Damaged DWARF can claim members past the end of the address space: skip those.
+        if offset.checked_add(msize).is_some() {
+            members.push(Member { name: name_of(dwarf, unit, e).unwrap_or_default(), offset, size: msize, atomic });
+        }
     }
     if members.is_empty() {
         return None;
@@ -133,7 +136,7 @@ fn type_info<'a>(dwarf: &Dwarf<R<'a>>, unit: &Unit<R<'a>>, offset: UnitOffset, d
         gimli::DW_TAG_array_type => {
             let (elem, atomic) = next.map_or((0, false), |t| type_info(dwarf, unit, t, depth + 1));
             let count = array_count(unit, &entry).unwrap_or(0);
-            (own_size.unwrap_or(elem * count), atomic)
+            (own_size.unwrap_or(elem.saturating_mul(count)), atomic)
         }
         _ => match (own_size, next) {
             (Some(s), _) => (s, named_atomic),
@@ -158,7 +161,7 @@ fn array_count<'a>(unit: &Unit<R<'a>>, array: &DebuggingInformationEntry<R<'a>>)
             any = true;
             let n = match e.attr_value(gimli::DW_AT_count).and_then(|v| v.udata_value()) {
                 Some(n) => n,
-                None => e.attr_value(gimli::DW_AT_upper_bound).and_then(|v| v.udata_value())? + 1,
+                None => e.attr_value(gimli::DW_AT_upper_bound).and_then(|v| v.udata_value())?.saturating_add(1),
             };
             total = total.saturating_mul(n);
         }

@@ -76,6 +76,9 @@ impl Binary {
                 Err(e) => notes.push(format!("section {} skipped: {e}", section.name().unwrap_or("?"))),
             }
         }
+        // A damaged file can claim ranges past the end of the address space; they are dropped here
+        // so every later computation on addresses stays in range.
+        code.retain(|c| c.address.checked_add(c.bytes.len() as u64).is_some());
         if file.kind() == object::ObjectKind::Relocatable {
             notes.push(
                 "relocatable object: addresses are section offsets, and alignment is known only up to each \
@@ -98,6 +101,18 @@ impl Binary {
                     }
                 }
             }
+        }
+        let before = functions.len();
+        functions.retain(|f| {
+            f.address.checked_add(f.size).is_some_and(|end| {
+                code.iter().any(|c| f.address >= c.address && end <= c.address + c.bytes.len() as u64)
+            })
+        });
+        if functions.len() < before {
+            notes.push(format!(
+                "{} function symbols lie outside the code sections and were skipped",
+                before - functions.len()
+            ));
         }
         functions.sort_by(|a, b| a.address.cmp(&b.address).then(a.name.cmp(&b.name)));
         functions.dedup_by(|b, a| a.address == b.address && a.size == b.size);
