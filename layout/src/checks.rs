@@ -72,6 +72,21 @@ pub const RULES: &[(&str, &str)] = &[
          illegal-instruction fault there.",
     ),
     (
+        "branch-chain",
+        "An unconditional branch whose target is another unconditional branch: two taken branches where \
+         one would do.",
+    ),
+    (
+        "plt-call-in-loop",
+        "A call through the PLT inside a loop: every iteration pays the PLT stub's indirect jump (and a \
+         GOT load) on top of the call.",
+    ),
+    (
+        "veneer-call-in-loop",
+        "A call through a linker veneer inside a loop: the callee was out of BL range, so every iteration \
+         takes an extra branch (and an ADRP/ADD pair) through the veneer.",
+    ),
+    (
         "struct-hole",
         "Padding inside a struct (pahole's holes): bytes every instance carries and every cache line \
          holding one wastes; reordering members by size usually closes them.",
@@ -100,12 +115,78 @@ pub fn analyze(binary: &Binary, target: &Target) -> Vec<Finding> {
         let insns: Vec<(u64, Class)> =
             binary.instructions(function).into_iter().map(|(a, w)| (a, classify(w))).collect();
         check_function(function, &insns, target, &mut findings);
+        check_calls_in_loops(binary, function, &insns, &mut findings);
     }
     for layout in &binary.structs {
         check_struct(layout, target, &mut findings);
     }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.address.cmp(&b.address)).then(a.rule.cmp(b.rule)));
     findings
+}
+
+/// Loops of a function as `[head, end)` ranges (backward branches to an address inside it).
+fn loops(function: &Function, insns: &[(u64, Class)]) -> Vec<(u64, u64)> {
+    let end = function.address + function.size;
+    insns
+        .iter()
+        .filter_map(|&(at, class)| {
+            let offset = class.target()?;
+            let dest = at.wrapping_add_signed(offset);
+            (offset <= 0 && dest >= function.address && dest < end).then_some((dest, at + 4))
+        })
+        .collect()
+}
+
+/// Branch chains, and calls through the PLT or a linker veneer from inside a loop.
+fn check_calls_in_loops(binary: &Binary, function: &Function, insns: &[(u64, Class)], out: &mut Vec<Finding>) {
+    let at_address: std::collections::HashMap<u64, Class> = insns.iter().copied().collect();
+    let loops = loops(function, insns);
+    let veneer = |addr: u64| {
+        binary
+            .functions
+            .iter()
+            .find(|f| addr >= f.address && addr < f.address + f.size)
+            .filter(|f| f.name.ends_with("_veneer"))
+    };
+    for &(at, class) in insns {
+        let Class::Branch { kind, target: Some(offset) } = class else { continue };
+        let dest = at.wrapping_add_signed(offset);
+        if kind == BranchKind::Unconditional
+            && offset != 4
+            && matches!(at_address.get(&dest), Some(Class::Branch { kind: BranchKind::Unconditional, .. }))
+        {
+            out.push(Finding {
+                rule: "branch-chain",
+                severity: Severity::Info,
+                function: function.name.clone(),
+                address: at,
+                message: format!("b {dest:#x} lands on another unconditional branch"),
+                hint: "branch straight to the final target",
+            });
+        }
+        if kind != BranchKind::Call || !loops.iter().any(|&(h, e)| at >= h && at < e) {
+            continue;
+        }
+        if binary.plt.iter().any(|&(s, e)| dest >= s && dest < e) {
+            out.push(Finding {
+                rule: "plt-call-in-loop",
+                severity: Severity::Warning,
+                function: function.name.clone(),
+                address: at,
+                message: format!("bl {dest:#x} inside a loop goes through the PLT"),
+                hint: "call it directly: -fno-plt, hidden visibility, or static linking for hot loops",
+            });
+        } else if let Some(v) = veneer(dest) {
+            out.push(Finding {
+                rule: "veneer-call-in-loop",
+                severity: Severity::Warning,
+                function: function.name.clone(),
+                address: at,
+                message: format!("bl {dest:#x} inside a loop goes through the veneer {}", v.name),
+                hint: "place caller and callee within 128 MB (section ordering, smaller text) or call indirectly once",
+            });
+        }
+    }
 }
 
 /// Struct checks; findings name `struct NAME` and carry the member offset as their address.

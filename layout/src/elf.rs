@@ -44,6 +44,9 @@ pub struct Binary {
     pub notes: Vec<String>,
     /// Struct layouts from DWARF (empty without debug info).
     pub structs: Vec<crate::dwarf::StructLayout>,
+    /// Address ranges of the PLT (`.plt`, `.iplt`): calls there go through the dynamic linker's
+    /// indirection.
+    pub plt: Vec<(u64, u64)>,
 }
 
 impl Binary {
@@ -142,6 +145,11 @@ impl Binary {
         }
         // DWARF in a relocatable object points into .debug_str through relocations that are not
         // applied here: names would be wrong, so struct layout waits for a linked file.
+        let plt = file
+            .sections()
+            .filter(|s| matches!(s.name(), Ok(".plt" | ".iplt" | ".plt.sec")))
+            .filter_map(|s| Some((s.address(), s.address().checked_add(s.size())?)))
+            .collect();
         let structs = if file.kind() == object::ObjectKind::Relocatable {
             if file.section_by_name(".debug_info").is_some() {
                 notes.push("struct layout needs a linked executable or shared object (DWARF of .o files is relocated at link time)".into());
@@ -150,7 +158,7 @@ impl Binary {
         } else {
             crate::dwarf::structs(&file)
         };
-        Ok(Binary { code, functions, data_ranges, notes, structs })
+        Ok(Binary { code, functions, data_ranges, notes, structs, plt })
     }
 
     /// Whether `address` lies in a data range inside code.

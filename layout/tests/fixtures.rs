@@ -63,6 +63,7 @@ fn cortex_a72_findings_are_exactly_the_planted_defects() {
             ("branch-density", "dense_branches", 0),
             ("lse-on-non-lse-core", "lse_increment", 0),
             ("branch-to-next", "branch_to_next", 0),
+            ("branch-chain", "branch_chain", 0),
         ])
     );
 }
@@ -76,6 +77,7 @@ fn cortex_a76_findings_follow_its_wider_window_and_lse() {
             ("loop-crosses-line", "misaligned_loop", 52),
             ("llsc-on-lse-core", "llsc_increment", 0),
             ("branch-to-next", "branch_to_next", 0),
+            ("branch-chain", "branch_chain", 0),
         ])
     );
 }
@@ -187,4 +189,43 @@ fn struct_layout_of_an_unlinked_object_is_declined_with_a_note() {
     let binary = Binary::read(&struct_fixture("o")).unwrap();
     assert!(binary.structs.is_empty());
     assert!(binary.notes.iter().any(|n| n.contains("struct layout needs a linked")), "{:?}", binary.notes);
+}
+
+fn build(name: &str, args: &[&str], source: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(source);
+    let status = Command::new("aarch64-linux-gnu-gcc")
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("aarch64-linux-gnu-gcc");
+    assert!(status.success(), "building {}", src.display());
+    out
+}
+
+fn rules_at(path: &Path) -> Vec<(String, String, u64)> {
+    let binary = Binary::read(path).unwrap();
+    let at = symbols(&binary);
+    analyze(&binary, &Target::by_name("rpi4").unwrap())
+        .into_iter()
+        .filter(|f| f.rule.ends_with("-in-loop"))
+        .map(|f| (f.rule.to_string(), f.function.clone(), f.address - at[&f.function]))
+        .collect()
+}
+
+#[test]
+fn calls_through_the_plt_inside_a_loop() {
+    // Dynamically linked against the cross glibc: atoi is called through the PLT.
+    let found = rules_at(&build("plt", &["-O2"], "plt.c"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0.as_str(), found[0].1.as_str()), ("plt-call-in-loop", "parse_all"));
+}
+
+#[test]
+fn calls_through_a_linker_veneer_inside_a_loop() {
+    // far_func sits 256 MB away: the linker adds __far_func_veneer, and the loop calls through it.
+    let path = build("veneer", &["-nostdlib", "-static", "-Wl,--section-start=.fartext=0x10400000"], "veneer.S");
+    assert_eq!(rules_at(&path), [("veneer-call-in-loop".to_string(), "_start".to_string(), 4)]);
 }
