@@ -45,6 +45,10 @@ pub struct Args {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Check as if cache lines were this long (128 for false sharing on Apple- or ThunderX-style
+    /// cores); default: the target's.
+    #[arg(long, value_name = "BYTES")]
+    line_size: Option<u64>,
     /// Lowest severity shown.
     #[arg(long, value_enum, default_value_t = MinSeverity::Info)]
     min_severity: MinSeverity,
@@ -74,7 +78,13 @@ pub enum MinSeverity {
 
 /// `armtune check`.
 pub fn run(args: Args) -> Result<Outcome> {
-    let target = Target::by_name(&args.target)?;
+    let mut target = Target::by_name(&args.target)?;
+    if let Some(line) = args.line_size {
+        if !line.is_power_of_two() || !(16..=4096).contains(&line) {
+            bail!("--line-size {line}: expected a power of two between 16 and 4096");
+        }
+        target.cache_line = line;
+    }
     let binary = Binary::read(&args.binary)?;
     let min = match args.min_severity {
         MinSeverity::Info => Severity::Info,

@@ -87,6 +87,11 @@ pub const RULES: &[(&str, &str)] = &[
          takes an extra branch (and an ADRP/ADD pair) through the veneer.",
     ),
     (
+        "global-false-sharing",
+        "A global the code updates atomically shares a cache line with another global the code writes: \
+         cores writing the two bounce the line between them although they never touch the same variable.",
+    ),
+    (
         "struct-hole",
         "Padding inside a struct (pahole's holes): bytes every instance carries and every cache line \
          holding one wastes; reordering members by size usually closes them.",
@@ -120,6 +125,7 @@ pub fn analyze(binary: &Binary, target: &Target) -> Vec<Finding> {
     for layout in &binary.structs {
         check_struct(layout, target, &mut findings);
     }
+    check_global_sharing(binary, target, &mut findings);
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.address.cmp(&b.address)).then(a.rule.cmp(b.rule)));
     findings
 }
@@ -184,6 +190,94 @@ fn check_calls_in_loops(binary: &Binary, function: &Function, insns: &[(u64, Cla
                 address: at,
                 message: format!("bl {dest:#x} inside a loop goes through the veneer {}", v.name),
                 hint: "place caller and callee within 128 MB (section ordering, smaller text) or call indirectly once",
+            });
+        }
+    }
+}
+
+/// Which globals the code writes, and which of those atomically, by following `ADRP` + `ADD`
+/// address computations into stores and atomics (direct addressing: non-PIC code and local or
+/// PIE globals; addresses loaded from the GOT are not followed).
+/// A write to a global: the address written, and the function writing it.
+type Write = (u64, String);
+
+fn global_writes(binary: &Binary) -> (Vec<Write>, Vec<Write>) {
+    let (mut atomic, mut plain) = (Vec::new(), Vec::new());
+    for function in &binary.functions {
+        let mut regs: [Option<u64>; 32] = [None; 32];
+        for (at, w) in binary.instructions(function) {
+            let rd = (w & 31) as usize;
+            let rn = ((w >> 5) & 31) as usize;
+            let class = classify(w);
+            match class {
+                Class::Adrp => {
+                    let imm = (((w >> 29) & 3) | (((w >> 5) & 0x7_FFFF) << 2)) as i64;
+                    let imm = (imm << 43) >> 43; // 21-bit signed page count
+                    regs[rd] = Some((at & !0xFFF).wrapping_add_signed(imm << 12));
+                }
+                Class::LoadExclusive | Class::StoreExclusive | Class::LseAtomic => {
+                    if let Some(addr) = regs[rn] {
+                        atomic.push((addr, function.name.clone()));
+                    }
+                    if class == Class::StoreExclusive {
+                        regs[((w >> 16) & 31) as usize] = None; // the status register
+                    } else if class != Class::LseAtomic {
+                        regs[rd] = None;
+                    }
+                }
+                Class::Branch { .. } => regs = [None; 32], // calls and joins: forget everything
+                _ if w & 0xFF80_0000 == 0x9100_0000 => {
+                    // ADD (immediate, 64-bit), shift 0 or 12.
+                    let imm = ((w >> 10) & 0xFFF) as u64;
+                    let imm = if w & (1 << 22) != 0 { imm << 12 } else { imm };
+                    regs[rd] = regs[rn].map(|base| base.wrapping_add(imm));
+                }
+                _ if w & 0x3FC0_0000 == 0x3900_0000 => {
+                    // STR/STRB/STRH (unsigned offset): a plain write at base + imm12 << size.
+                    if let Some(base) = regs[rn] {
+                        let size = w >> 30;
+                        plain.push((base.wrapping_add((((w >> 10) & 0xFFF) as u64) << size), function.name.clone()));
+                    }
+                }
+                _ => regs[rd] = None,
+            }
+        }
+    }
+    (atomic, plain)
+}
+
+fn check_global_sharing(binary: &Binary, target: &Target, out: &mut Vec<Finding>) {
+    if binary.globals.is_empty() {
+        return;
+    }
+    let (atomic, plain) = global_writes(binary);
+    let global_at = |addr: u64| binary.globals.iter().find(|g| addr >= g.address && addr < g.address + g.size);
+    let line = target.cache_line;
+    let lines = |g: &Function| (g.address / line, (g.address + g.size.max(1) - 1) / line);
+    let mut reported = std::collections::HashSet::new();
+    for (addr, writer) in &atomic {
+        let Some(hot) = global_at(*addr) else { continue };
+        let (first, last) = lines(hot);
+        for (other_addr, other_writer) in atomic.iter().chain(&plain) {
+            let Some(other) = global_at(*other_addr) else { continue };
+            let (o_first, o_last) = lines(other);
+            if other.address == hot.address || o_last < first || o_first > last {
+                continue;
+            }
+            let key = (hot.address.min(other.address), hot.address.max(other.address));
+            if !reported.insert(key) {
+                continue;
+            }
+            out.push(Finding {
+                rule: "global-false-sharing",
+                severity: Severity::Warning,
+                function: writer.clone(),
+                address: hot.address,
+                message: format!(
+                    "{} ({:#x}, updated atomically in {writer}) shares a {line}-byte line with {} ({:#x}, written in {other_writer})",
+                    hot.name, hot.address, other.name, other.address
+                ),
+                hint: "give each hot global its own line: alignas(64) (128 on cores with 128-byte lines) or a padded struct",
             });
         }
     }

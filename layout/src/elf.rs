@@ -44,6 +44,8 @@ pub struct Binary {
     pub notes: Vec<String>,
     /// Struct layouts from DWARF (empty without debug info).
     pub structs: Vec<crate::dwarf::StructLayout>,
+    /// Writable data objects (`.data`, `.bss`, ...): name, address, size.
+    pub globals: Vec<Function>,
     /// Address ranges of the PLT (`.plt`, `.iplt`): calls there go through the dynamic linker's
     /// indirection.
     pub plt: Vec<(u64, u64)>,
@@ -90,6 +92,20 @@ impl Binary {
             );
         }
         let mut functions: Vec<Function> = Vec::new();
+        let writable: Vec<(u64, u64)> = file
+            .sections()
+            .filter(|s| matches!(s.kind(), SectionKind::Data | SectionKind::UninitializedData))
+            .filter_map(|s| Some((s.address(), s.address().checked_add(s.size())?)))
+            .collect();
+        let mut globals: Vec<Function> = file
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Data && s.size() > 0)
+            .filter(|s| writable.iter().any(|&(a, e)| s.address() >= a && s.address() < e))
+            .filter(|s| s.address().checked_add(s.size()).is_some())
+            .map(|s| Function { name: s.name().unwrap_or("?").to_string(), address: s.address(), size: s.size() })
+            .collect();
+        globals.sort_by_key(|g| g.address);
+        globals.dedup_by_key(|g| g.address);
         let mut marks: Vec<(u64, bool)> = Vec::new(); // (address, is data)
         for sym in file.symbols().chain(file.dynamic_symbols()) {
             let name = sym.name().unwrap_or("");
@@ -158,7 +174,7 @@ impl Binary {
         } else {
             crate::dwarf::structs(&file)
         };
-        Ok(Binary { code, functions, data_ranges, notes, structs, plt })
+        Ok(Binary { code, functions, data_ranges, notes, structs, plt, globals })
     }
 
     /// Whether `address` lies in a data range inside code.

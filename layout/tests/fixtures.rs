@@ -229,3 +229,28 @@ fn calls_through_a_linker_veneer_inside_a_loop() {
     let path = build("veneer", &["-nostdlib", "-static", "-Wl,--section-start=.fartext=0x10400000"], "veneer.S");
     assert_eq!(rules_at(&path), [("veneer-call-in-loop".to_string(), "_start".to_string(), 4)]);
 }
+
+#[test]
+fn globals_updated_atomically_next_to_written_globals() {
+    let path =
+        build("globals", &["-O2", "-mno-outline-atomics", "-nostdlib", "-static", "-Wl,-e,count_hit"], "globals.c");
+    let binary = Binary::read(&path).unwrap();
+    let addr = |name: &str| binary.globals.iter().find(|g| g.name == name).unwrap().address;
+    let sharing = |target: &Target| {
+        let mut v: Vec<(u64, String)> = analyze(&binary, target)
+            .into_iter()
+            .filter(|f| f.rule == "global-false-sharing")
+            .map(|f| (f.address, f.message))
+            .collect();
+        v.sort();
+        v
+    };
+    let on_64 = sharing(&Target::by_name("rpi4").unwrap());
+    assert_eq!(on_64.len(), 1, "{on_64:?}");
+    assert_eq!(on_64[0].0, addr("hits"));
+    assert!(on_64[0].1.contains("misses"), "{on_64:?}");
+    // Viewed with 128-byte lines (Apple, ThunderX-style cores), lonely's 64-byte padding is not enough.
+    let wide = Target { cache_line: 128, ..Target::by_name("rpi4").unwrap() };
+    let on_128 = sharing(&wide);
+    assert!(on_128.iter().any(|(_, m)| m.contains("lonely")), "{on_128:?}");
+}
