@@ -3,7 +3,12 @@
 use std::{collections::BTreeMap, path::PathBuf};
 
 use anyhow::{bail, Result};
-use armtune_layout::{analyze, checks::RULES, Binary, Severity, Target};
+use armtune_layout::{
+    analyze,
+    checks::RULES,
+    display::{symbol_offset, Lines},
+    Binary, Severity, Target,
+};
 use clap::ValueEnum;
 
 use crate::{hotness, sarif, Outcome};
@@ -106,6 +111,8 @@ pub fn run(args: Args) -> Result<Outcome> {
             }
             f
         })
+        // With a profile, entry alignment is reported for the functions that run (1 % or more).
+        .filter(|f| f.rule != "function-alignment" || share_of(&f.function).is_none_or(|s| s >= 0.01))
         .filter(|f| f.severity >= min)
         .collect();
     if shares.is_some() {
@@ -116,7 +123,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     match args.format {
         Format::Sarif => {
-            println!("{}", serde_json::to_string_pretty(&sarif::report(&args.binary, &target, &findings))?);
+            println!("{}", serde_json::to_string_pretty(&sarif::report(&args.binary, &binary, &target, &findings))?);
         }
         Format::Json => {
             let doc = serde_json::json!({
@@ -136,6 +143,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Format::Text => {
+            let lines = Lines::open(&args.binary);
             let count = |s| findings.iter().filter(|f| f.severity == s).count();
             println!(
                 "{}: {} functions for {}: {} errors, {} warnings, {} notes",
@@ -163,8 +171,16 @@ pub fn run(args: Args) -> Result<Outcome> {
                 }
                 for f in list {
                     let severity = format!("{:?}", f.severity).to_lowercase();
-                    println!("  {severity:<7} {:<20} {:#x}  {}", f.rule, f.address, f.message);
+                    let place = match (symbol_offset(&binary, f.address), lines.location(f.address)) {
+                        (Some(sym), Some((file, line))) => format!("{sym} ({file}:{line})"),
+                        (Some(sym), None) => sym,
+                        _ => format!("{:#x}", f.address),
+                    };
+                    println!("  {severity:<7} {:<20} {place}  {}", f.rule, f.message);
                     println!("          fix: {}", f.hint);
+                    for line in armtune_layout::display::excerpt(&binary, f.address, &target) {
+                        println!("  {line}");
+                    }
                 }
             }
         }

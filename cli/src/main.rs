@@ -40,6 +40,10 @@ enum Command {
 pub struct Outcome(pub u8);
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of stdout goes away (`| head`) instead of
+    // panicking on the failed write.
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Profile(args) => profile_cmd::run(args),

@@ -3,11 +3,16 @@
 
 use std::path::Path;
 
-use armtune_layout::{checks::RULES, Finding, Severity, Target};
+use armtune_layout::{
+    checks::RULES,
+    display::{symbol_offset, Lines},
+    Binary, Finding, Severity, Target,
+};
 use serde_json::{json, Value};
 
 /// The SARIF log of one run.
-pub fn report(binary: &Path, target: &Target, findings: &[Finding]) -> Value {
+pub fn report(path: &Path, binary: &Binary, target: &Target, findings: &[Finding]) -> Value {
+    let lines = Lines::open(path);
     let rules: Vec<Value> = RULES
         .iter()
         .map(|(id, text)| {
@@ -21,6 +26,17 @@ pub fn report(binary: &Path, target: &Target, findings: &[Finding]) -> Value {
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
+            // symbol+offset for code, the struct or global name otherwise; file:line from DWARF.
+            let name = symbol_offset(binary, f.address).unwrap_or_else(|| f.function.clone());
+            let mut physical = json!({
+                "artifactLocation": {"uri": path.display().to_string()},
+                "address": {"absoluteAddress": f.address, "name": name},
+            });
+            if let Some((file, line)) = lines.location(f.address).filter(|_| !f.function.starts_with("struct ")) {
+                physical["artifactLocation"] = json!({"uri": file});
+                physical["region"] = json!({"startLine": line});
+                physical["address"]["fullyQualifiedName"] = json!(path.display().to_string());
+            }
             json!({
                 "ruleId": f.rule,
                 "level": match f.severity {
@@ -30,11 +46,8 @@ pub fn report(binary: &Path, target: &Target, findings: &[Finding]) -> Value {
                 },
                 "message": {"text": format!("{} Fix: {}", f.message, f.hint)},
                 "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": binary.display().to_string()},
-                        "address": {"absoluteAddress": f.address, "name": f.function},
-                    },
-                    "logicalLocations": [{"name": f.function, "kind": "function"}],
+                    "physicalLocation": physical,
+                    "logicalLocations": [{"name": name, "kind": if f.function.starts_with("struct ") { "type" } else { "function" }}],
                 }],
             })
         })

@@ -7,11 +7,17 @@ fn armtune() -> Command {
     Command::new(env!("CARGO_BIN_EXE_armtune"))
 }
 
+/// Built once per test run: tests run in parallel and must not rewrite the file under each other.
 fn fixture() -> std::path::PathBuf {
+    static FIXTURE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(build_fixture).clone()
+}
+
+fn build_fixture() -> std::path::PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-defects");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../layout/tests/fixtures/defects.S");
     let status = Command::new("aarch64-linux-gnu-gcc")
-        .args(["-nostdlib", "-static", "-o"])
+        .args(["-g", "-nostdlib", "-static", "-o"])
         .arg(&out)
         .arg(&src)
         .status()
@@ -102,7 +108,43 @@ fn sarif_output_is_valid_sarif_2_1_0() {
         assert!(["note", "warning", "error"].contains(&result["level"].as_str().unwrap()));
         assert!(result["locations"][0]["physicalLocation"]["address"]["absoluteAddress"].as_u64().unwrap() >= 0x400000);
         assert_eq!(result["locations"][0]["logicalLocations"][0]["kind"], "function");
+        let name = result["locations"][0]["logicalLocations"][0]["name"].as_str().unwrap();
+        assert!(name.contains("+0x"), "located by symbol+offset: {name}");
     }
     let levels: Vec<&str> = run["results"].as_array().unwrap().iter().map(|r| r["level"].as_str().unwrap()).collect();
     assert!(levels.contains(&"error"), "the LSE fault on the A72 is an error");
+}
+
+#[test]
+fn findings_carry_source_lines_from_dwarf() {
+    let out = armtune().arg("check").arg(fixture()).args(["--target", "rpi4", "--format", "sarif"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let located = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "branch-density")
+        .expect("branch-density result");
+    let physical = &located["locations"][0]["physicalLocation"];
+    assert!(physical["artifactLocation"]["uri"].as_str().unwrap().ends_with("defects.S"), "{physical}");
+    assert!(physical["region"]["startLine"].as_u64().unwrap() > 1, "{physical}");
+    let text = armtune().arg("check").arg(fixture()).args(["--target", "rpi4"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("dense_branches+0x0 (") && text.contains("defects.S:"), "{text}");
+    assert!(text.contains("-------- 64-byte line") || text.contains("16-byte block"), "excerpt with ruler: {text}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = armtune()
+        .arg("check")
+        .arg(fixture())
+        .args(["--format", "sarif"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod display;
 pub mod dwarf;
 pub mod elf;
 pub mod insn;

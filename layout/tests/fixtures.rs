@@ -254,3 +254,17 @@ fn globals_updated_atomically_next_to_written_globals() {
     let on_128 = sharing(&wide);
     assert!(on_128.iter().any(|(_, m)| m.contains("lonely")), "{on_128:?}");
 }
+
+#[test]
+fn excerpt_draws_lines_and_blocks_around_the_finding() {
+    let binary = Binary::read(fixture()).unwrap();
+    let target = Target::by_name("rpi4").unwrap();
+    let head = symbols(&binary)["misaligned_loop"] + 52;
+    let lines = armtune_layout::display::excerpt(&binary, head, &target);
+    let text = lines.join("\n");
+    assert!(text.contains(&format!("> {head:#x}  91000442  add x2, x2, #1")), "{text}");
+    // The loop crosses the line at +64 (four instructions after the head).
+    assert!(text.contains(&format!("64-byte line {:#x}", head + 12)), "{text}");
+    assert!(text.contains("16-byte block"), "{text}");
+    assert!(armtune_layout::display::excerpt(&binary, 0x10, &target).is_empty());
+}
