@@ -35,9 +35,11 @@ fi
 #   openjdk-17-jdk-headless              a JVM with HotSpot's SDT probes, for the JVM GC test
 #   systemtap-sdt-dev                    <sys/sdt.h>, for the SDT probe workload
 #   gcc-aarch64-linux-gnu, binutils-aarch64-linux-gnu   to build the AArch64 fixtures of `check`
+#   libstd-rust-web-dev:arm64, qemu-user-static   Debian's aarch64 std for /usr/bin/rustc, and
+#                                        qemu-user to run the aarch64 build's tests (see test.sh)
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
-          gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
+          gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libstd-rust-web-dev:arm64 qemu-user-static)
 
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
