@@ -251,16 +251,14 @@ mod tests {
         // On x86_64 this test binary is a foreign ELF; built for aarch64 (and run under qemu in CI)
         // it is a real Rust AArch64 executable to read.
         let exe = std::env::current_exe().unwrap();
-        match Binary::read(&exe) {
-            Err(e) => {
-                assert!(cfg!(not(target_arch = "aarch64")), "an AArch64 test binary must read: {e}");
-                if cfg!(target_arch = "x86_64") {
-                    assert!(e.to_string().contains("not an AArch64 ELF: found x86-64"), "{e}");
-                }
-            }
-            Ok(binary) => {
-                assert!(cfg!(target_arch = "aarch64"), "a foreign ELF must be refused");
-                assert!(binary.functions.len() > 1000, "{} functions", binary.functions.len());
+        let result = Binary::read(&exe);
+        if cfg!(target_arch = "aarch64") {
+            let binary = result.expect("an AArch64 test binary must read");
+            assert!(binary.functions.len() > 1000, "{} functions", binary.functions.len());
+        } else {
+            let err = result.expect_err("a foreign ELF must be refused").to_string();
+            if cfg!(target_arch = "x86_64") {
+                assert!(err.contains("not an AArch64 ELF: found x86-64"), "{err}");
             }
         }
     }
