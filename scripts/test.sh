@@ -35,8 +35,11 @@ export_a64=(env RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/aarch64)
 a64=target/aarch64/aarch64-unknown-linux-gnu/debug/armtune
 qemu=(qemu-aarch64-static -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib)
 "${qemu[@]}" "$a64" --version
-# The aarch64 armtune reads itself: a real check run on ARM code, under emulation.
-"${qemu[@]}" "$a64" check "$a64" --target rpi4 --min-severity error --format json >/dev/null
+# The aarch64 armtune checks the layout fixture under emulation and must find its planted LSE fault.
+fixture=target/aarch64/defects
+aarch64-linux-gnu-gcc -nostdlib -static -o "$fixture" layout/tests/fixtures/defects.S
+"${qemu[@]}" "$a64" check "$fixture" --target rpi4 --format json | grep -q '"lse-on-non-lse-core"' \
+    || { echo "the aarch64 armtune check missed the fixture's LSE fault" >&2; exit 1; }
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee -a "$log"

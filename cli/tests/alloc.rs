@@ -30,8 +30,11 @@ fn folded_profile(args: &[&str], target: &[&std::ffi::OsStr]) -> Vec<(Vec<String
     read_folded(&folded)
 }
 
+/// The workload as the command, pausing 0.2 s before it exits: armtune reads a process's mappings
+/// when its first event arrives, and a process gone a millisecond later (on a loaded machine) would
+/// leave its stacks unnamed. README: "Limits".
 fn cmd(path: &Path) -> Vec<&std::ffi::OsStr> {
-    vec!["--".as_ref(), path.as_os_str()]
+    vec!["--".as_ref(), path.as_os_str(), "0".as_ref(), "0.2".as_ref()]
 }
 
 #[test]
@@ -74,7 +77,12 @@ fn json_has_totals_sizes_and_both_graphs() {
     let Some(_kernel) = bpf_or_skip("json_has_totals_sizes_and_both_graphs") else { return };
     let dir = tempfile::tempdir().unwrap();
     let (json, svg) = (dir.path().join("a.json"), dir.path().join("a.svg"));
-    let out = run(armtune().args(["profile", "--event", "alloc,leak", "-o"]).arg(&json).arg("--").arg(allocs()));
+    let out = run(armtune()
+        .args(["profile", "--event", "alloc,leak", "-o"])
+        .arg(&json)
+        .arg("--")
+        .arg(allocs())
+        .args(["0", "0.2"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("allocation sizes of allocs") && err.contains("16 -> 31"), "{err}");
@@ -85,7 +93,12 @@ fn json_has_totals_sizes_and_both_graphs() {
     assert!(sizes[4].as_u64().unwrap() >= 100, "the 24-byte blocks: {sizes}");
     assert!(sizes[9].as_u64().unwrap() >= 5, "the 1000-byte blocks: {sizes}");
 
-    let out = run(armtune().args(["profile", "-q", "--event", "alloc,leak", "-o"]).arg(&svg).arg("--").arg(allocs()));
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "alloc,leak", "-o"])
+        .arg(&svg)
+        .arg("--")
+        .arg(allocs())
+        .args(["0", "0.2"]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(svg_text(&svg).contains("Allocation Flame Graph"));
     assert!(svg_text(&dir.path().join("a.leak.svg")).contains("make_small"));
@@ -123,7 +136,7 @@ fn static_programs_and_forked_children_are_covered() {
         assert_eq!(weight_under(&bytes, "main", function), b, "static, bytes of {function}: {bytes:?}");
     }
     // The command is a shell that forks the workload: the child is a target too.
-    let script = format!("{}; true", allocs().display());
+    let script = format!("{} 0 0.2; true", allocs().display());
     let bytes = folded_profile(&["--event", "alloc"], &["--".as_ref(), "sh".as_ref(), "-c".as_ref(), script.as_ref()]);
     assert_eq!(weight_under(&bytes, "main", "make_small"), 2400, "{bytes:?}");
 }

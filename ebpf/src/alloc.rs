@@ -7,10 +7,9 @@
 //! Never attached to Go binaries (their stacks move under uretprobes).
 
 use armtune_common::{
-    alloc_fn, counter, events, AllocTotals, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, HIST_SLOTS,
+    alloc_fn, counter, events, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, Totals, HIST_SLOTS,
 };
 use aya_ebpf::{
-    bindings::BPF_NOEXIST,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_prandom_u32, bpf_ktime_get_ns, bpf_probe_read_user,
     },
@@ -19,14 +18,14 @@ use aya_ebpf::{
     programs::{ProbeContext, RetProbeContext},
 };
 
-use crate::{add_one, atomic_add, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
+use crate::{add_one, add_totals, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
 
 /// Calls between entry and return, per thread (pid_tgid).
 #[map]
 static PENDING: HashMap<u64, PendingAlloc> = HashMap::with_max_entries(16384, 0);
 /// Bytes and calls per allocating stack.
 #[map]
-static ALLOCS: HashMap<SampleKey, AllocTotals> = HashMap::with_max_entries(65536, 0);
+static ALLOCS: HashMap<SampleKey, Totals> = HashMap::with_max_entries(65536, 0);
 /// Blocks allocated during the run and not freed yet.
 #[map]
 static LIVE: HashMap<LiveKey, LiveBlock> = HashMap::with_max_entries(262144, 0);
@@ -209,7 +208,7 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     let user_stack_id = user_stack(ctx);
     if enabled(events::ALLOC) {
         let key = SampleKey { tgid, tid, user_stack_id, kernel_stack_id: -1, comm };
-        if !add_totals(&key, size) {
+        if !add_totals(&ALLOCS, &key, size) {
             bump(counter::ALLOC_LOST);
         }
         let slot = if size == 0 { 0 } else { 63 - size.leading_zeros() };
@@ -221,29 +220,5 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
         if LIVE.insert(&LiveKey { tgid, pad: 0, addr: block }, &live, 0).is_err() {
             bump(counter::LIVE_LOST);
         }
-    }
-}
-
-#[inline(always)]
-fn add_totals(key: &SampleKey, bytes: u64) -> bool {
-    if let Some(t) = ALLOCS.get_ptr_mut(key) {
-        unsafe {
-            atomic_add(core::ptr::addr_of_mut!((*t).bytes), bytes);
-            atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
-        }
-        return true;
-    }
-    match ALLOCS.insert(key, &AllocTotals { bytes, count: 1 }, BPF_NOEXIST as u64) {
-        Ok(()) => true,
-        Err(-17) => {
-            if let Some(t) = ALLOCS.get_ptr_mut(key) {
-                unsafe {
-                    atomic_add(core::ptr::addr_of_mut!((*t).bytes), bytes);
-                    atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
-                }
-            }
-            true
-        }
-        Err(_) => false,
     }
 }

@@ -27,7 +27,7 @@ mod sdt;
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
 use armtune_common::{
-    counter, ProcEvent, SampleKey, StackBuf, DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES, OVERFLOW_STACK_BIT,
+    counter, ProcEvent, SampleKey, StackBuf, Totals, DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES, OVERFLOW_STACK_BIT,
 };
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
@@ -166,6 +166,31 @@ fn kernel_stack<C: EbpfContext>(ctx: &C) -> i32 {
         return -1;
     }
     stack_id(ctx, 0, counter::KERNEL_STACK_LOST)
+}
+
+/// Adds `amount` and one event to `map[key]`, creating it; false when the map is full. Other CPUs
+/// may add to the same key at the same time.
+#[inline(always)]
+fn add_totals<K>(map: &HashMap<K, Totals>, key: &K, amount: u64) -> bool {
+    let add = |t: *mut Totals| unsafe {
+        atomic_add(core::ptr::addr_of_mut!((*t).sum), amount);
+        atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
+    };
+    if let Some(t) = map.get_ptr_mut(key) {
+        add(t);
+        return true;
+    }
+    match map.insert(key, &Totals { sum: amount, count: 1 }, BPF_NOEXIST as u64) {
+        Ok(()) => true,
+        // -EEXIST: another CPU inserted it between our lookup and insert.
+        Err(-17) => {
+            if let Some(t) = map.get_ptr_mut(key) {
+                add(t);
+            }
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Stack id of the current task, with losses (collision, full map) counted; "no such stack"

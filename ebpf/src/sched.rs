@@ -19,8 +19,8 @@ use aya_ebpf::{
 };
 
 use crate::{
-    add_one, atomic_add, bump, enabled, filtering, is_target, kernel_stack, note_process, read_global, user_stack,
-    PER_THREAD,
+    add_one, add_totals, atomic_add, bump, enabled, filtering, is_target, kernel_stack, note_process, read_global,
+    user_stack, PER_THREAD,
 };
 
 /// `sched_switch.prev_pid` offset.
@@ -167,7 +167,7 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
                 state: task.state,
                 comm: task.comm,
             };
-            if !add_totals(&key, delta) {
+            if !add_totals(&OFF_CPU, &key, delta) {
                 bump(counter::OFF_CPU_LOST);
             }
         }
@@ -179,31 +179,6 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
             task.runq_max_ns = delta;
         }
         record_runq(task.tgid, delta);
-    }
-}
-
-#[inline(always)]
-fn add_totals(key: &OffCpuKey, ns: u64) -> bool {
-    if let Some(t) = OFF_CPU.get_ptr_mut(key) {
-        unsafe {
-            atomic_add(core::ptr::addr_of_mut!((*t).ns), ns);
-            atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
-        }
-        return true;
-    }
-    let fresh = Totals { ns, count: 1 };
-    match OFF_CPU.insert(key, &fresh, BPF_NOEXIST as u64) {
-        Ok(()) => true,
-        Err(-17) => {
-            if let Some(t) = OFF_CPU.get_ptr_mut(key) {
-                unsafe {
-                    atomic_add(core::ptr::addr_of_mut!((*t).ns), ns);
-                    atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
-                }
-            }
-            true
-        }
-        Err(_) => false,
     }
 }
 

@@ -11,8 +11,8 @@ use std::{
 };
 
 use armtune_common::{
-    counter, proc_event, AllocTotals, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SdtKey,
-    SizeKey, StackBuf, TaskInfo, Totals, WakeKey, ALL_CPUS,
+    counter, proc_event, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SdtKey, SizeKey,
+    StackBuf, TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
@@ -562,7 +562,7 @@ impl Session {
         };
         for entry in self.map::<OffCpuKey, Totals>("OFF_CPU")?.iter() {
             let (key, totals) = entry.map_err(|e| Error::bpf("reading off-CPU times", e))?;
-            out.push(off_sample(&key, totals.ns, false));
+            out.push(off_sample(&key, totals.sum, false));
         }
         // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
         let now = monotonic_ns();
@@ -632,11 +632,11 @@ impl Session {
 
     fn drain_allocs(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
         let (mut bytes, mut calls) = (Vec::new(), Vec::new());
-        for entry in self.map::<SampleKey, AllocTotals>("ALLOCS")?.iter() {
+        for entry in self.map::<SampleKey, Totals>("ALLOCS")?.iter() {
             let (key, totals) = entry.map_err(|e| Error::bpf("reading allocations", e))?;
             let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
-            let scale = sample_scale(totals.bytes, totals.count, self.options.alloc_sample);
-            s.count = (totals.bytes as f64 * scale).round() as u64;
+            let scale = sample_scale(totals.sum, totals.count, self.options.alloc_sample);
+            s.count = (totals.sum as f64 * scale).round() as u64;
             bytes.push(s.clone());
             s.count = (totals.count as f64 * scale).round() as u64;
             calls.push(s);

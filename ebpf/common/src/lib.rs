@@ -187,16 +187,6 @@ pub struct PendingAlloc {
     pub pad: u32,
 }
 
-/// Bytes and calls of one allocating stack.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AllocTotals {
-    /// Bytes requested.
-    pub bytes: u64,
-    /// Calls that returned a block.
-    pub count: u64,
-}
-
 /// A live block: which process, which address.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -280,12 +270,12 @@ pub struct OffCpuKey {
     pub comm: [u8; TASK_COMM_LEN],
 }
 
-/// Total time and number of events of one key.
+/// A sum and a count per key: nanoseconds off the CPU, or bytes allocated, and how many events.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
-    /// Nanoseconds.
-    pub ns: u64,
+    /// Nanoseconds (off-CPU) or bytes (allocations).
+    pub sum: u64,
     /// Events.
     pub count: u64,
 }
@@ -368,7 +358,6 @@ mod pod {
     unsafe impl aya::Pod for super::WakeKey {}
     unsafe impl aya::Pod for super::TaskInfo {}
     unsafe impl aya::Pod for super::PendingAlloc {}
-    unsafe impl aya::Pod for super::AllocTotals {}
     unsafe impl aya::Pod for super::LiveKey {}
     unsafe impl aya::Pod for super::LiveBlock {}
     unsafe impl aya::Pod for super::SizeKey {}
