@@ -34,6 +34,16 @@ pub fn render(profile: &Profile) -> String {
         let _ = writeln!(s, "lost: nothing");
     }
     let total = profile.total().max(1) as f64;
+    // Off-CPU time all ends in the scheduler: name the program's own blocking call sites first.
+    if profile.unit.label.contains("off-CPU") {
+        let leaves = profile.top_user_leaves(TOP);
+        if !leaves.is_empty() {
+            let _ = writeln!(s, "top blocking call sites (innermost program frame):");
+            for (name, weight) in leaves {
+                let _ = writeln!(s, "  {:6.2}%  {:>8}  {}", 100.0 * weight as f64 / total, weight, name);
+            }
+        }
+    }
     let (by_self, by_total) = profile.top_functions(TOP);
     for (title, rows, self_col) in [("self", &by_self, true), ("total", &by_total, false)] {
         if rows.is_empty() {

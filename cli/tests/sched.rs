@@ -46,6 +46,7 @@ fn off_cpu_time_lands_on_the_blocking_functions() {
     assert!(weight_under(&stacks, "[sleeping]", "sleep_in_nanosleep") == slept, "nanosleep is an interruptible sleep");
     let text = svg_text(&svg);
     assert!(text.contains("Off-CPU") && text.contains("us off-CPU") && text.contains("wait_for_lock"), "{text}");
+    assert!(stderr(&out).contains("top blocking call sites"), "{}", stderr(&out));
     assert_no_programs_left();
 }
 

@@ -314,6 +314,23 @@ impl Profile {
         serde_json::to_writer_pretty(out, self).map_err(io::Error::other)
     }
 
+    /// The innermost user-space (or off-CPU user) frame of each stack, by weight: where the program
+    /// itself was when the kernel took over. For off-CPU profiles, whose self weight all sits in
+    /// the scheduler, this names the blocking call sites.
+    pub fn top_user_leaves(&self, n: usize) -> Vec<(String, u64)> {
+        let mut by_name: HashMap<&str, u64> = HashMap::new();
+        for (stack, &weight) in &self.stacks {
+            let leaf = stack.iter().rev().find(|f| matches!(f.kind, FrameKind::User | FrameKind::OffCpu));
+            if let Some(f) = leaf {
+                *by_name.entry(f.name.as_str()).or_default() += weight;
+            }
+        }
+        let mut rows: Vec<(String, u64)> = by_name.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.truncate(n);
+        rows
+    }
+
     /// Functions ordered by self weight, and by total weight.
     pub fn top_functions(&self, n: usize) -> (Vec<FunctionShare>, Vec<FunctionShare>) {
         let mut shares: HashMap<String, FunctionShare> = HashMap::new();
@@ -450,6 +467,21 @@ mod tests {
         wall.write_folded(&mut out).unwrap();
         let back = Profile::read_folded(out.as_slice(), Unit::wall_us()).unwrap();
         assert!(back.stacks.keys().any(|s| s[3].kind == FrameKind::OffCpu));
+    }
+
+    #[test]
+    fn top_user_leaves_skip_kernel_frames() {
+        let mut p = Profile::new(Unit::off_cpu_us(), Meta::default());
+        p.add(
+            vec![Frame::process("svc"), Frame::user("main"), Frame::user("read_config"), Frame::kernel("schedule")],
+            700,
+        );
+        p.add(
+            vec![Frame::process("svc"), Frame::user("main"), Frame::user("wait_lock"), Frame::kernel("schedule")],
+            300,
+        );
+        p.add(vec![Frame::process("svc"), Frame::kernel("kthread")], 50);
+        assert_eq!(p.top_user_leaves(5), [("read_config".to_string(), 700), ("wait_lock".to_string(), 300)]);
     }
 
     #[test]
