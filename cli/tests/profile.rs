@@ -120,7 +120,7 @@ fn lost_stacks_are_counted_and_reported() {
         .arg(demo())
         .args(["1", "syscall"]));
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let v = read_json(&json);
     let lost = &v["meta"]["lost"];
     let lost_stacks = lost["user_stacks"].as_u64().unwrap() + lost["kernel_stacks"].as_u64().unwrap();
     assert!(lost_stacks > 0, "{lost}");
@@ -145,7 +145,7 @@ fn json_output_has_stacks_and_run_facts() {
     let json = dir.path().join("p.json");
     let out = run(armtune().args(["profile", "-q", "-F", "199", "-o"]).arg(&json).arg("--").arg(demo()).arg("1"));
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let v = read_json(&json);
     assert_eq!(v["unit"]["name"], "samples");
     assert_eq!(v["meta"]["frequency_hz"], 199);
     assert!(v["meta"]["samples"].as_u64().unwrap() > 50);

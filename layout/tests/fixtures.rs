@@ -13,18 +13,7 @@ use armtune_layout::{analyze, Binary, Severity, Target};
 
 fn fixture() -> &'static Path {
     static FIXTURE: OnceLock<PathBuf> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("defects");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/defects.S");
-        let status = Command::new("aarch64-linux-gnu-gcc")
-            .args(["-nostdlib", "-static", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("aarch64-linux-gnu-gcc is needed (gcc-aarch64-linux-gnu): run ci/setup.sh");
-        assert!(status.success(), "assembling {}", src.display());
-        out
-    })
+    FIXTURE.get_or_init(|| build("defects", &["-nostdlib", "-static"], "defects.S"))
 }
 
 fn symbols(binary: &Binary) -> HashMap<String, u64> {

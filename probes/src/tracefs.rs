@@ -249,21 +249,30 @@ mod tests {
         assert!(err.contains("sched:sched_process_fork") && err.contains("no_such"), "{err}");
     }
 
-    fn format_6_18(name: &str) -> Format {
-        let path = format!("{}/tests/data/tracefs/6.18-x86_64-{name}.format", env!("CARGO_MANIFEST_DIR"));
+    /// A format file captured from `kernel` (tests/data/tracefs/KERNEL-NAME.format).
+    fn format_of(kernel: &str, name: &str) -> Format {
+        let path = format!("{}/tests/data/tracefs/{kernel}-{name}.format", env!("CARGO_MANIFEST_DIR"));
         Format::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn format_6_18(name: &str) -> Format {
+        format_of("6.18-x86_64", name)
+    }
+
+    /// The layout from the five formats `format` returns by tracepoint name.
+    fn layout_from(format: impl Fn(&str) -> Format) -> Result<SchedLayout> {
+        SchedLayout::from_formats(
+            &format("sched_process_fork"),
+            &format("sched_switch"),
+            &format("sched_wakeup"),
+            &format("sched_wakeup_new"),
+            &format("sched_migrate_task"),
+        )
     }
 
     #[test]
     fn sched_layout_of_6_18_x86_64() {
-        let l = SchedLayout::from_formats(
-            &format_6_18("sched_process_fork"),
-            &format_6_18("sched_switch"),
-            &format_6_18("sched_wakeup"),
-            &format_6_18("sched_wakeup_new"),
-            &format_6_18("sched_migrate_task"),
-        )
-        .unwrap();
+        let l = layout_from(format_6_18).unwrap();
         assert_eq!(
             l,
             SchedLayout {
@@ -279,24 +288,11 @@ mod tests {
         );
     }
 
-    fn format_of(kernel: &str, name: &str) -> Format {
-        let path = format!("{}/tests/data/tracefs/{kernel}-{name}.format", env!("CARGO_MANIFEST_DIR"));
-        Format::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
     #[test]
     fn sched_layout_of_6_1_arm64() {
         // Debian's 6.1 arm64 kernel, the series Raspberry Pi OS and Phytium boards run: comms are
         // still inline arrays, so pids sit 24 bytes further on than on 6.18.
-        let f = |name| format_of("6.1-arm64", name);
-        let l = SchedLayout::from_formats(
-            &f("sched_process_fork"),
-            &f("sched_switch"),
-            &f("sched_wakeup"),
-            &f("sched_wakeup_new"),
-            &f("sched_migrate_task"),
-        )
-        .unwrap();
+        let l = layout_from(|name| format_of("6.1-arm64", name)).unwrap();
         assert_eq!(
             l,
             SchedLayout {
@@ -316,15 +312,9 @@ mod tests {
     fn sched_layout_errors_name_the_field() {
         let mut switch = format_6_18("sched_switch");
         switch.fields.retain(|f| f.name != "next_pid");
-        let err = SchedLayout::from_formats(
-            &format_6_18("sched_process_fork"),
-            &switch,
-            &format_6_18("sched_wakeup"),
-            &format_6_18("sched_wakeup_new"),
-            &format_6_18("sched_migrate_task"),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = layout_from(|name| if name == "sched_switch" { switch.clone() } else { format_6_18(name) })
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sched:sched_switch") && err.contains("next_pid"), "{err}");
     }
 
