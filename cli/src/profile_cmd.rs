@@ -10,6 +10,7 @@ use std::{
 
 use anyhow::{bail, Result};
 use armtune_probes::{
+    btf::SchedPath,
     events::{parse_states, EventSet},
     report::{AllocWeight, Report},
     session::Ended,
@@ -57,6 +58,14 @@ pub enum Stacks {
     Kernel,
     /// No stacks.
     None,
+}
+
+/// `--tracepoints`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum TracepointsArg {
+    Auto,
+    Btf,
+    Classic,
 }
 
 /// Arguments of `armtune profile`.
@@ -116,6 +125,10 @@ pub struct Args {
     /// state only).
     #[arg(long, value_enum, default_value_t = Stacks::Both)]
     stacks: Stacks,
+    /// Scheduler events: BTF-typed tracepoints (cheaper per event; need the kernel's BTF), classic
+    /// tracepoints (any kernel), or auto (BTF-typed when the kernel has BTF).
+    #[arg(long, value_enum, default_value_t = TracepointsArg::Auto, value_name = "KIND")]
+    tracepoints: TracepointsArg,
     /// Samples per second on each CPU (software cpu-clock). 99 avoids lockstep with periodic work.
     #[arg(short = 'F', long, default_value_t = 99)]
     freq: u64,
@@ -242,6 +255,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         sdt,
         sdt_libs: args.sdt_lib.clone(),
         alloc_sample: args.alloc_sample,
+        sched_path: match args.tracepoints {
+            TracepointsArg::Auto => SchedPath::Auto,
+            TracepointsArg::Btf => SchedPath::Btf,
+            TracepointsArg::Classic => SchedPath::Classic,
+        },
     };
     let mut session = Session::start(options, &interrupted)?;
 

@@ -1,13 +1,25 @@
 //! Do-nothing programs `armtune doctor` loads to learn which program types work here.
 
 use aya_ebpf::{
-    macros::{kprobe, raw_tracepoint, uprobe, uretprobe},
-    programs::{ProbeContext, RawTracePointContext, RetProbeContext},
+    macros::{btf_tracepoint, kprobe, tracepoint, uprobe, uretprobe},
+    programs::{BtfTracePointContext, ProbeContext, RetProbeContext, TracePointContext},
 };
 
-/// Raw tracepoints.
-#[raw_tracepoint]
-pub fn armtune_dr_raw(_ctx: RawTracePointContext) -> i32 {
+/// BTF-typed tracepoints.
+#[btf_tracepoint(function = "sched_switch")]
+pub fn armtune_dr_btf(_ctx: BtfTracePointContext) -> i32 {
+    0
+}
+
+/// The benchmarks' empty-probe floor for scheduler events: `sched_wakeup`, BTF-typed.
+#[btf_tracepoint(function = "sched_wakeup")]
+pub fn armtune_dr_btf_wakeup(_ctx: BtfTracePointContext) -> i32 {
+    0
+}
+
+/// The same floor with classic tracepoints (attached to both events).
+#[tracepoint]
+pub fn armtune_dr_tp(_ctx: TracePointContext) -> u32 {
     0
 }
 

@@ -6,9 +6,10 @@
 //! and never a trip to user space. Only process life-cycle events (first sample of a process,
 //! exec) cross the ring buffer, so the loader can capture `/proc/PID/maps` while processes live.
 //!
-//! Nothing here needs BTF or kprobes: perf_event, classic tracepoints (field offsets come from the
-//! running kernel's format files, through globals the loader sets), raw tracepoints and uprobes load
-//! on kernels without either (Raspberry Pi OS kernels ship without BTF).
+//! Nothing here needs kprobes, and nothing needs BTF: perf_event, classic tracepoints (field offsets
+//! come from the running kernel's format files, through globals the loader sets) and uprobes load on
+//! kernels without it (Raspberry Pi OS kernels ship without BTF). Where the kernel has BTF, the
+//! scheduler events use BTF-typed twins of their tracepoint programs, which cost less per event.
 #![no_std]
 #![no_main]
 // Atomic add on map values: core has no AtomicU64::fetch_add for the bpf target; the intrinsic

@@ -1,11 +1,14 @@
-//! Scheduler events from classic tracepoints: off-CPU time, run-queue latency, wakeups,
-//! context-switch and migration counts.
+//! Scheduler events: off-CPU time, run-queue latency, wakeups, context-switch and migration counts.
 //!
-//! Classic tracepoints carry only the *previous* task's identity through `current`; the next and
-//! the woken task arrive as thread ids. `TASKS` holds one entry per target thread (its process,
-//! counters and open intervals), so the next/woken side is filtered and keyed by process without
-//! BTF, and a context switch costs one map lookup per side. Field offsets come from the format
-//! files, through the globals below.
+//! Each event has two entry points with one body: a classic tracepoint (field offsets from the
+//! format files, works on every kernel) and a BTF-typed one (`tp_btf`: the tracepoint's own
+//! arguments, no trace record is filled, which makes it cheaper per event; `task_struct` offsets
+//! come from the kernel's BTF). The loader attaches one set.
+//!
+//! Only the *previous* task's identity comes through `current`; the next and the woken task arrive
+//! as thread ids. `TASKS` holds one entry per target thread (its process, counters and open
+//! intervals), so the next/woken side is filtered and keyed by process without reading
+//! `task_struct` further, and a context switch costs one map lookup per side.
 
 use armtune_common::{
     counter, events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS,
@@ -13,9 +16,11 @@ use armtune_common::{
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_smp_processor_id, bpf_ktime_get_ns},
-    macros::{map, tracepoint},
+    helpers::bpf_probe_read_kernel,
+    macros::{btf_tracepoint, map, tracepoint},
     maps::{HashMap, LruHashMap},
-    programs::TracePointContext,
+    programs::{BtfTracePointContext, TracePointContext},
+    EbpfContext,
 };
 
 use crate::{
@@ -44,6 +49,12 @@ static WAKEUP_COMM: u32 = 8;
 /// `sched_migrate_task.pid` offset.
 #[no_mangle]
 static MIGRATE_PID: u32 = 12;
+/// `task_struct.pid` offset, from the kernel's BTF (BTF-typed programs only).
+#[no_mangle]
+static TASK_PID: u32 = 0;
+/// `task_struct.comm` offset, from the kernel's BTF (BTF-typed programs only).
+#[no_mangle]
+static TASK_COMM: u32 = 0;
 /// Bits of `task_state` whose off-CPU time is recorded.
 #[no_mangle]
 static OFF_CPU_STATES: u32 = task_state::SLEEPING | task_state::UNINTERRUPTIBLE;
@@ -88,25 +99,55 @@ fn task_entry(tid: u32, tgid: u32) -> Option<*mut TaskInfo> {
     TASKS.get_ptr_mut(&tid)
 }
 
+/// `task->pid` of a task the BTF-typed tracepoint passes.
+#[inline(always)]
+fn task_pid(task: *const u8) -> u32 {
+    unsafe { bpf_probe_read_kernel(task.wrapping_add(read_global(&TASK_PID) as usize) as *const i32) }.unwrap_or(0)
+        as u32
+}
+
 /// `sched:sched_switch`: the previous task (current) leaves the CPU, the next one arrives.
 #[tracepoint]
 pub fn armtune_switch(ctx: TracePointContext) -> u32 {
-    let now = unsafe { bpf_ktime_get_ns() };
     let prev = read_pid(&ctx, &SWITCH_PREV_PID);
     let next = read_pid(&ctx, &SWITCH_NEXT_PID);
+    let state = unsafe {
+        if read_global(&SWITCH_PREV_STATE_SIZE) == 8 {
+            ctx.read_at::<u64>(read_global(&SWITCH_PREV_STATE) as usize).unwrap_or(0)
+        } else {
+            ctx.read_at::<u32>(read_global(&SWITCH_PREV_STATE) as usize).unwrap_or(0) as u64
+        }
+    };
+    switched(&ctx, prev, next, task_state::classify(state));
+    0
+}
+
+/// BTF-typed `sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
+/// unsigned int prev_state)`.
+#[btf_tracepoint(function = "sched_switch")]
+pub fn armtune_switch_btf(ctx: BtfTracePointContext) -> u32 {
+    let (preempt, next, state) = unsafe { (ctx.arg::<u64>(0) & 1 != 0, ctx.arg::<*const u8>(2), ctx.arg::<u64>(3)) };
+    // prev is current.
+    let prev = bpf_get_current_pid_tgid() as u32;
+    switched(&ctx, prev, task_pid(next), task_state::classify_raw(preempt, state as u32));
+    0
+}
+
+#[inline(always)]
+fn switched<C: EbpfContext>(ctx: &C, prev: u32, next: u32, class: u32) {
+    let now = unsafe { bpf_ktime_get_ns() };
     if prev != 0 {
-        switched_out(&ctx, prev, now);
+        switched_out(ctx, prev, class, now);
     }
     if next != 0 {
         if let Some(task) = TASKS.get_ptr_mut(&next) {
             switched_in(next, unsafe { &mut *task }, now);
         }
     }
-    0
 }
 
 #[inline(always)]
-fn switched_out(ctx: &TracePointContext, tid: u32, now: u64) {
+fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
     let task = match TASKS.get_ptr_mut(&tid) {
         Some(t) => t,
         None => {
@@ -121,14 +162,6 @@ fn switched_out(ctx: &TracePointContext, tid: u32, now: u64) {
         }
     };
     let task = unsafe { &mut *task };
-    let state = unsafe {
-        if read_global(&SWITCH_PREV_STATE_SIZE) == 8 {
-            ctx.read_at::<u64>(read_global(&SWITCH_PREV_STATE) as usize).unwrap_or(0)
-        } else {
-            ctx.read_at::<u32>(read_global(&SWITCH_PREV_STATE) as usize).unwrap_or(0) as u64
-        }
-    };
-    let class = task_state::classify(state);
     if task.state == 0 {
         // Created by a wakeup, on behalf of the waker: now it is current, take its own names.
         task.tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
@@ -205,20 +238,50 @@ fn record_runq(tgid: u32, delta_ns: u64) {
 /// `sched:sched_wakeup`: a task becomes runnable.
 #[tracepoint]
 pub fn armtune_wakeup(ctx: TracePointContext) -> u32 {
-    woken(&ctx, false);
+    woken(&ctx, read_pid(&ctx, &WAKEUP_PID), false, || classic_wakee_comm(&ctx));
     0
 }
 
 /// `sched:sched_wakeup_new`: a new task (thread or process) becomes runnable for the first time.
 #[tracepoint]
 pub fn armtune_wakeup_new(ctx: TracePointContext) -> u32 {
-    woken(&ctx, true);
+    woken(&ctx, read_pid(&ctx, &WAKEUP_PID), true, || classic_wakee_comm(&ctx));
+    0
+}
+
+/// BTF-typed `sched_wakeup(struct task_struct *p)`.
+#[btf_tracepoint(function = "sched_wakeup")]
+pub fn armtune_wakeup_btf(ctx: BtfTracePointContext) -> u32 {
+    let task = unsafe { ctx.arg::<*const u8>(0) };
+    woken(&ctx, task_pid(task), false, || btf_task_comm(task));
+    0
+}
+
+/// BTF-typed `sched_wakeup_new(struct task_struct *p)`.
+#[btf_tracepoint(function = "sched_wakeup_new")]
+pub fn armtune_wakeup_new_btf(ctx: BtfTracePointContext) -> u32 {
+    let task = unsafe { ctx.arg::<*const u8>(0) };
+    woken(&ctx, task_pid(task), true, || btf_task_comm(task));
     0
 }
 
 #[inline(always)]
-fn woken(ctx: &TracePointContext, new: bool) {
-    let wakee = read_pid(ctx, &WAKEUP_PID);
+fn classic_wakee_comm(ctx: &TracePointContext) -> [u8; 16] {
+    let comm_offset = read_global(&WAKEUP_COMM);
+    if comm_offset == u32::MAX {
+        return [0; 16];
+    }
+    unsafe { ctx.read_at::<[u8; 16]>(comm_offset as usize) }.unwrap_or([0; 16])
+}
+
+#[inline(always)]
+fn btf_task_comm(task: *const u8) -> [u8; 16] {
+    unsafe { bpf_probe_read_kernel(task.wrapping_add(read_global(&TASK_COMM) as usize) as *const [u8; 16]) }
+        .unwrap_or([0; 16])
+}
+
+#[inline(always)]
+fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce() -> [u8; 16]) {
     if wakee == 0 {
         return;
     }
@@ -242,11 +305,7 @@ fn woken(ctx: &TracePointContext, new: bool) {
         task.runq_since_ns = unsafe { bpf_ktime_get_ns() };
     }
     if enabled(events::WAKEUP) {
-        let mut wakee_comm = [0u8; 16];
-        let comm_offset = read_global(&WAKEUP_COMM);
-        if comm_offset != u32::MAX {
-            wakee_comm = unsafe { ctx.read_at::<[u8; 16]>(comm_offset as usize) }.unwrap_or([0; 16]);
-        }
+        let wakee_comm = wakee_comm();
         let stacks = read_global(&WAKEUP_STACKS) != 0;
         if stacks {
             note_process(waker_tgid);
@@ -269,9 +328,20 @@ fn woken(ctx: &TracePointContext, new: bool) {
 /// `sched:sched_migrate_task`: a task moves to another CPU.
 #[tracepoint]
 pub fn armtune_migrate(ctx: TracePointContext) -> u32 {
-    let tid = read_pid(&ctx, &MIGRATE_PID);
+    migrated(read_pid(&ctx, &MIGRATE_PID));
+    0
+}
+
+/// BTF-typed `sched_migrate_task(struct task_struct *p, int dest_cpu)`.
+#[btf_tracepoint(function = "sched_migrate_task")]
+pub fn armtune_migrate_btf(ctx: BtfTracePointContext) -> u32 {
+    migrated(task_pid(unsafe { ctx.arg::<*const u8>(0) }));
+    0
+}
+
+#[inline(always)]
+fn migrated(tid: u32) {
     if let Some(task) = TASKS.get_ptr_mut(&tid) {
         atomic_add(unsafe { core::ptr::addr_of_mut!((*task).migrations) }, 1);
     }
-    0
 }

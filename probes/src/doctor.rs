@@ -9,12 +9,16 @@ use std::path::Path;
 use aya::{
     programs::{
         perf_event::{perf_sw_ids, PerfEventScope, PerfTypeId, SamplePolicy},
-        KProbe, PerfEvent, RawTracePoint, TracePoint, UProbe,
+        BtfTracePoint, KProbe, PerfEvent, TracePoint, UProbe,
     },
-    Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader,
 };
 
-use crate::{object::EBPF_OBJECT, privileges, tracefs, Error};
+use crate::{
+    btf::{TaskOffsets, VMLINUX},
+    object::EBPF_OBJECT,
+    privileges, tracefs, Error,
+};
 
 /// Outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +63,22 @@ pub fn run() -> Vec<Check> {
         Err(e) => Check::new("tracefs", Status::Fail, e.to_string()),
     });
     if let Some(root) = tracefs_root.as_deref() {
-        checks.push(match tracefs::SchedLayout::read(root) {
-            Ok(_) => Check::new(
+        checks.push(match (tracefs::SchedLayout::read(root), TaskOffsets::read(Path::new(VMLINUX))) {
+            (Ok(_), Ok(offsets)) => Check::new(
                 "sched tracepoints",
                 Status::Ok,
-                "scheduler events use classic tracepoints, offsets from this kernel's format files (no BTF needed)",
+                format!(
+                    "scheduler events use BTF-typed tracepoints (task_struct pid at {}, comm at {}, from BTF); \
+                     classic ones (format files) are the fallback",
+                    offsets.pid, offsets.comm
+                ),
             ),
-            Err(e) => Check::new("sched tracepoints", Status::Fail, e.to_string()),
+            (Ok(_), Err(why)) => Check::new(
+                "sched tracepoints",
+                Status::Ok,
+                format!("scheduler events use classic tracepoints, offsets from the format files ({why})"),
+            ),
+            (Err(e), _) => Check::new("sched tracepoints", Status::Fail, e.to_string()),
         });
     }
     checks.push(paranoid());
@@ -90,7 +103,7 @@ pub fn profile_ready(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.status != Status::Fail)
 }
 
-const FAMILIES: [&str; 5] = ["perf_event", "tracepoint", "raw tracepoint", "uprobe", "kprobe"];
+const FAMILIES: [&str; 5] = ["perf_event", "tracepoint", "BTF tracepoint", "uprobe", "kprobe"];
 
 fn kernel_version() -> Check {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
@@ -142,7 +155,7 @@ fn probe_families() -> Vec<Check> {
     vec![
         family("perf_event", true, try_perf_event(&mut ebpf), "cpu-clock sampling: what `profile` uses"),
         family("tracepoint", true, try_tracepoint(&mut ebpf), "sched tracepoints: following forks and execs"),
-        family("raw tracepoint", false, try_raw_tracepoint(&mut ebpf), "scheduler events without BTF"),
+        family("BTF tracepoint", false, try_btf_tracepoint(&mut ebpf), "scheduler events, when BTF is present"),
         family("uprobe", false, try_uprobe(&mut ebpf), "allocator events"),
         family("kprobe", false, try_kprobe(&mut ebpf), "not used by armtune; shown for comparison"),
     ]
@@ -179,10 +192,11 @@ fn try_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }
 
-fn try_raw_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
-    let prog: &mut RawTracePoint = ebpf.program_mut("armtune_dr_raw").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog.attach("sched_switch").map_err(|e| Error::bpf("attach to sched_switch", e))?;
+fn try_btf_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
+    let btf = Btf::from_sys_fs().map_err(|e| Error::bpf("read the kernel's BTF", e))?;
+    let prog: &mut BtfTracePoint = ebpf.program_mut("armtune_dr_btf").unwrap().try_into().unwrap();
+    prog.load("sched_switch", &btf).map_err(|e| Error::bpf("load", e))?;
+    let link = prog.attach().map_err(|e| Error::bpf("attach to tp_btf/sched_switch", e))?;
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }
 

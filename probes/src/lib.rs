@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod allocator;
+pub mod btf;
 pub mod capture;
 pub mod doctor;
 pub mod error;

@@ -198,6 +198,9 @@ pub struct Meta {
     /// `--alloc-sample`: mean bytes between recorded allocations (0: all recorded).
     #[serde(default)]
     pub alloc_sample_bytes: u64,
+    /// Program type of the scheduler events: `btf` (tp_btf) or `classic`; empty without them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sched_tracepoints: String,
 }
 
 /// Stacks (root first) with their weights.

@@ -18,14 +18,15 @@ use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
     programs::{
         perf_event::{perf_sw_ids, PerfEventLinkId, PerfEventScope, PerfTypeId, SamplePolicy},
-        PerfEvent, TracePoint, UProbe,
+        BtfTracePoint, PerfEvent, TracePoint, UProbe,
     },
     util::online_cpus,
-    Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader,
 };
 
 use crate::{
     allocator::{self, AllocTarget},
+    btf::{SchedPath, TaskOffsets, VMLINUX},
     capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::{state_marker, EventSet},
     histogram::Log2Histogram,
@@ -99,6 +100,8 @@ pub struct Options {
     /// Files to look for SDT probes in, besides the target's program (and its mapped libraries for
     /// `--pid`).
     pub sdt_libs: Vec<PathBuf>,
+    /// Program type for the scheduler events.
+    pub sched_path: SchedPath,
 }
 
 impl Default for Options {
@@ -119,6 +122,7 @@ impl Default for Options {
             sdt: Vec::new(),
             sdt_libs: Vec::new(),
             alloc_sample: 0,
+            sched_path: SchedPath::Auto,
         }
     }
 }
@@ -165,6 +169,8 @@ pub struct Session {
     /// at once instead of on the next tick.
     exit_fds: Vec<OwnedFd>,
     options: Options,
+    /// Program type the scheduler events use (`Meta::sched_tracepoints`).
+    sched_tracepoints: &'static str,
     started: Instant,
     last_refresh: Instant,
 }
@@ -195,6 +201,8 @@ impl Session {
         };
         let tracing = tracefs::ensure_mounted()?;
         let layout = tracefs::SchedLayout::read(tracing.path())?;
+        let task_offsets = if options.events.sched() { sched_offsets(options.sched_path)? } else { None };
+        let (task_pid, task_comm) = task_offsets.map_or((0u32, 0u32), |t| (t.pid, t.comm));
         raise_memlock_limit();
 
         let events = options.events;
@@ -218,6 +226,8 @@ impl Session {
             .set_global("WAKEUP_PID", &layout.wakeup_pid, true)
             .set_global("WAKEUP_COMM", &wakeup_comm, true)
             .set_global("MIGRATE_PID", &layout.migrate_pid, true)
+            .set_global("TASK_PID", &task_pid, true)
+            .set_global("TASK_COMM", &task_comm, true)
             .set_global("OFF_CPU_STATES", &options.off_cpu_states, true)
             .set_global("MIN_BLOCK_NS", &min_block_ns, true)
             .set_global("RUNQ_PER_CPU", &runq_per_cpu, true)
@@ -265,20 +275,32 @@ impl Session {
         }
 
         let mut tracepoints = vec![("armtune_fork", "sched_process_fork"), ("armtune_exec", "sched_process_exec")];
-        if events.sched() {
-            tracepoints.extend([
-                ("armtune_switch", "sched_switch"),
-                ("armtune_wakeup", "sched_wakeup"),
-                ("armtune_wakeup_new", "sched_wakeup_new"),
-                ("armtune_migrate", "sched_migrate_task"),
-            ]);
+        const SCHED: [(&str, &str); 4] = [
+            ("armtune_switch", "sched_switch"),
+            ("armtune_wakeup", "sched_wakeup"),
+            ("armtune_wakeup_new", "sched_wakeup_new"),
+            ("armtune_migrate", "sched_migrate_task"),
+        ];
+        let mut warnings = Vec::new();
+        let mut sched_tracepoints = "";
+        if events.sched() && task_offsets.is_some() {
+            match attach_btf_tracepoints(&mut ebpf, &SCHED) {
+                Ok(()) => sched_tracepoints = "btf",
+                Err(e) if options.sched_path == SchedPath::Auto => {
+                    warnings.push(format!("BTF-typed scheduler tracepoints failed ({e}); used classic ones"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if events.sched() && sched_tracepoints.is_empty() {
+            tracepoints.extend(SCHED);
+            sched_tracepoints = "classic";
         }
         for (program, name) in tracepoints {
             let tp: &mut TracePoint = ebpf.program_mut(program).unwrap().try_into().unwrap();
             tp.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
             tp.attach("sched", name).map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
         }
-        let mut warnings = Vec::new();
         let exe = match &options.target {
             Target::Command(argv) => Some(spawn::resolve(&argv[0])?),
             _ => None,
@@ -346,6 +368,7 @@ impl Session {
             spawned_pid,
             exit_fds,
             options,
+            sched_tracepoints,
             started: now,
             last_refresh: now,
         })
@@ -460,6 +483,7 @@ impl Session {
                 events: self.options.events.names().into_iter().map(String::from).collect(),
                 switches: 0,
                 alloc_sample_bytes: self.options.alloc_sample,
+                sched_tracepoints: self.sched_tracepoints.into(),
             },
             ..Capture::default()
         };
@@ -1049,4 +1073,28 @@ mod tests {
         assert_eq!(process_of(std::process::id()).unwrap(), std::process::id());
         assert!(matches!(process_of(u32::MAX - 1), Err(Error::NoSuchPid(_))));
     }
+}
+
+/// The `task_struct` offsets the BTF-typed scheduler programs need, or `None` for the classic
+/// programs: by choice, or (`auto`) because the kernel's BTF lacks something they read.
+fn sched_offsets(path: SchedPath) -> Result<Option<TaskOffsets>> {
+    match path {
+        SchedPath::Classic => Ok(None),
+        SchedPath::Auto => Ok(TaskOffsets::read(std::path::Path::new(VMLINUX)).ok()),
+        SchedPath::Btf => TaskOffsets::read(std::path::Path::new(VMLINUX))
+            .map(Some)
+            .map_err(|e| Error::Invalid(format!("--tracepoints btf: {e}; use --tracepoints classic"))),
+    }
+}
+
+/// Loads and attaches the `tp_btf` twins (`<program>_btf`) of the scheduler programs.
+fn attach_btf_tracepoints(ebpf: &mut Ebpf, programs: &[(&str, &str)]) -> Result<()> {
+    let btf = Btf::from_sys_fs().map_err(|e| Error::bpf("reading the kernel's BTF", e))?;
+    for (program, name) in programs {
+        let program = format!("{program}_btf");
+        let tp: &mut BtfTracePoint = ebpf.program_mut(&program).unwrap().try_into().unwrap();
+        tp.load(name, &btf).map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+        tp.attach().map_err(|e| Error::bpf(format!("attaching to tp_btf/{name}"), e))?;
+    }
+    Ok(())
 }

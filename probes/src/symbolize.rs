@@ -95,8 +95,16 @@ impl Symbolizer {
         if sample.kernel_lost {
             frames.push(Frame::marker("[kernel stack lost]"));
         }
-        for (i, &addr) in sample.kernel.iter().enumerate().rev() {
-            let names = self.kernel.get(&lookup_addr(addr, i)).cloned().unwrap_or_else(|| names_of("[kernel]"));
+        let kernel: Vec<Names> = sample
+            .kernel
+            .iter()
+            .enumerate()
+            .map(|(i, &addr)| self.kernel.get(&lookup_addr(addr, i)).cloned().unwrap_or_else(|| names_of("[kernel]")))
+            .collect();
+        // A stack taken by a BTF-typed or raw tracepoint program starts inside the program and the
+        // kernel's trampoline into it: not where the task was.
+        let probe_frames = kernel.iter().take_while(|names| names.iter().any(|n| is_probe_machinery(n))).count();
+        for names in kernel[probe_frames..].iter().rev() {
             frames.extend(names.iter().map(|n| Frame::kernel(n.clone())));
         }
         if frames.len() == bare {
@@ -193,6 +201,14 @@ impl Symbolizer {
             })
             .collect()
     }
+}
+
+/// Kernel functions that run a BPF program from a tracepoint, and the program itself.
+fn is_probe_machinery(name: &str) -> bool {
+    name.starts_with("bpf_prog_")
+        || name.starts_with("bpf_trace_run")
+        || name.starts_with("__bpf_trace_")
+        || name.starts_with("__traceiter_")
 }
 
 /// Frames above the leaf hold return addresses, which point after the call and, when the call was
@@ -301,6 +317,27 @@ mod tests {
         let profile = Symbolizer::new().profile(&c);
         let stack = profile.stacks.keys().next().unwrap();
         assert_eq!(stack[1], Frame::marker("[user stack lost]"));
+    }
+
+    #[test]
+    fn tracepoint_program_frames_are_dropped_from_the_leaf_only() {
+        // Leaf first, as the kernel stores them: the program, its trampoline, then where the task was.
+        let kernel = vec![0xffff_0000_0000_1000, 0xffff_0000_0000_2000, 0xffff_0000_0000_3000, 0xffff_0000_0000_4000];
+        let mut symbolizer = Symbolizer::with_kernel(Kernel {
+            kallsyms: blazesym::MaybeDefault::None,
+            vmlinux: blazesym::MaybeDefault::None,
+            ..Kernel::default()
+        });
+        for (i, name) in ["bpf_prog_6bf984e44ed69c84_armtune_switch_", "bpf_trace_run4", "__schedule", "bpf_trace_run4"]
+            .iter()
+            .enumerate()
+        {
+            symbolizer.kernel.insert(lookup_addr(kernel[i], i), names_of(name));
+        }
+        let profile = symbolizer.profile(&capture_of_self(vec![], kernel));
+        let stack = profile.stacks.keys().next().unwrap();
+        let names: Vec<&str> = stack.iter().skip(1).map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["bpf_trace_run4", "__schedule"], "only the leaf-side run is machinery");
     }
 
     #[test]

@@ -250,6 +250,24 @@ pub mod task_state {
             OTHER
         }
     }
+
+    /// Classifies the raw `prev->__state` a BTF-typed `sched_switch` passes, with its `preempt`
+    /// flag, into the same classes as [`classify`] gives the classic record (whose kernel side
+    /// reports an idle kernel thread's `TASK_IDLE` as neither sleep).
+    pub const fn classify_raw(preempt: bool, state: u32) -> u32 {
+        const TASK_IDLE: u32 = 0x402;
+        if preempt || state == 0 {
+            RUNNABLE
+        } else if state & TASK_IDLE == TASK_IDLE {
+            OTHER
+        } else if state & 1 != 0 {
+            SLEEPING
+        } else if state & 2 != 0 {
+            UNINTERRUPTIBLE
+        } else {
+            OTHER
+        }
+    }
 }
 
 /// Aggregated off-CPU time: who blocked, where, in which state.
