@@ -374,10 +374,20 @@ fn doctor_reports_every_probe_family() {
             Some((name.trim(), rest.split_whitespace().next()?))
         })
         .collect();
-    for family in ["perf_event", "tracepoint", "raw", "uprobe", "kprobe", "tracefs", "capabilities", "kernel", "BTF"] {
+    for family in
+        ["perf_event", "tracepoint", "BTF tracepoint", "uprobe", "kprobe", "tracefs", "capabilities", "kernel", "BTF"]
+    {
         assert!(rows.keys().any(|k| k.starts_with(family)), "doctor lacks {family}:\n{text}");
     }
     assert_eq!(rows["perf_event"], "ok", "{text}");
+    // Which program type the scheduler events will use, said in so many words.
+    let sched = text.lines().find(|l| l.starts_with("sched tracepoints")).expect("sched tracepoints row");
+    if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        assert_eq!(rows["BTF tracepoint"], "ok", "{text}");
+        assert!(sched.contains("BTF-typed tracepoints"), "{sched}");
+    } else {
+        assert!(sched.contains("classic tracepoints"), "{sched}");
+    }
     assert_eq!(out.status.success(), !text.contains("FAIL"), "{text}");
     assert_no_programs_left();
 }

@@ -15,8 +15,10 @@ use armtune_common::{
 };
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
-    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_smp_processor_id, bpf_ktime_get_ns},
-    helpers::bpf_probe_read_kernel,
+    helpers::{
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_smp_processor_id, bpf_ktime_get_ns,
+        bpf_probe_read_kernel,
+    },
     macros::{btf_tracepoint, map, tracepoint},
     maps::{HashMap, LruHashMap},
     programs::{BtfTracePointContext, TracePointContext},

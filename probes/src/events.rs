@@ -242,5 +242,15 @@ mod tests {
         assert_eq!(task_state::classify(1), task_state::SLEEPING);
         assert_eq!(task_state::classify(2), task_state::UNINTERRUPTIBLE);
         assert_eq!(task_state::classify(0x80), task_state::OTHER);
+        // Raw __state values the BTF-typed tracepoint passes, with its preempt flag: both program
+        // types must put the same block in the same class.
+        use task_state::classify_raw;
+        assert_eq!(classify_raw(true, 1), task_state::RUNNABLE, "preempted while setting up a sleep");
+        assert_eq!(classify_raw(false, 0), task_state::RUNNABLE);
+        assert_eq!(classify_raw(false, 1), task_state::SLEEPING);
+        assert_eq!(classify_raw(false, 2), task_state::UNINTERRUPTIBLE);
+        assert_eq!(classify_raw(false, 0x102), task_state::UNINTERRUPTIBLE, "TASK_KILLABLE");
+        assert_eq!(classify_raw(false, 0x402), task_state::OTHER, "TASK_IDLE, as the classic record's 0x80");
+        assert_eq!(classify_raw(false, 0x40), task_state::OTHER, "TASK_PARKED");
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::{
     capture::{Capture, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
-    profile::{Profile, Unit},
+    profile::{Meta, Profile, Unit},
     symbolize::Symbolizer,
 };
 
@@ -36,6 +36,8 @@ pub struct Report {
     pub gc: Vec<crate::capture::GcReport>,
     /// SDT probe hits by probe and stack.
     pub sdt: Option<Profile>,
+    /// Facts about the run, also when no flame graph was recorded (run-queue only).
+    pub meta: Meta,
 }
 
 /// What the allocation flame graph weighs.
@@ -93,6 +95,7 @@ impl Report {
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
             threads: capture.threads.clone(),
+            meta,
         }
     }
 
@@ -154,6 +157,7 @@ impl Report {
             doc = json!({});
         }
         let obj = doc.as_object_mut().unwrap();
+        obj.entry("meta").or_insert_with(|| serde_json::to_value(&self.meta).unwrap_or(Value::Null));
         let mut profiles = serde_json::Map::new();
         for (name, p) in [
             ("cpu", &self.cpu),
@@ -206,7 +210,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{capture::RawSample, histogram::Log2Histogram, profile::Meta};
+    use crate::{capture::RawSample, histogram::Log2Histogram};
 
     fn capture(events: &[&str]) -> Capture {
         let mut c = Capture {

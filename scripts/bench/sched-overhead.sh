@@ -15,15 +15,37 @@ cc -O2 -g -fno-omit-frame-pointer -pthread -o "$WORK/pingpong" "$ROOT/workloads/
 PP="$WORK/pingpong"
 
 elapsed() { grep -o 'elapsed [0-9.]*' | awk '{print $2}'; }
-: >"$WORK/alone"; : >"$WORK/armtune"; : >"$WORK/perf"
+# The floor: do-nothing programs on sched_switch and sched_wakeup, BTF-typed when the kernel has BTF.
+(cd "$ROOT" && cargo build --release --locked -q -p armtune-probes --example sched_floor)
+FLOOR="$ROOT/target/release/examples/sched_floor"
+kind=classic
+[ -e /sys/kernel/btf/vmlinux ] && kind=btf
+runs=(alone floor armtune classic nostack perf)
+for r in "${runs[@]}"; do : >"$WORK/$r"; done
 for i in $(seq "$rounds"); do
     "$PP" "$trips" | elapsed >>"$WORK/alone"
+    "$FLOOR" "$kind" "$PP" "$trips" | elapsed >>"$WORK/floor"
     "$ARMTUNE" profile -q --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null | elapsed >>"$WORK/armtune"
+    "$ARMTUNE" profile -q --tracepoints classic --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
+        elapsed >>"$WORK/classic"
+    "$ARMTUNE" profile -q --stacks none --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
+        elapsed >>"$WORK/nostack"
     "$PERF" record -q -e sched:sched_switch -g -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null | elapsed >>"$WORK/perf"
-    echo "round $i: alone $(tail -1 "$WORK/alone") s, armtune $(tail -1 "$WORK/armtune") s, perf $(tail -1 "$WORK/perf") s" >&2
+    echo -n "round $i:" >&2
+    for r in "${runs[@]}"; do echo -n " $r $(tail -1 "$WORK/$r") s" >&2; done
+    echo >&2
 done
-alone=$(median <"$WORK/alone"); armtune=$(median <"$WORK/armtune"); perf=$(median <"$WORK/perf")
-awk -v a="$alone" -v b="$armtune" -v p="$perf" -v r="$rounds" -v n="$trips" 'BEGIN {
-    printf "median of %d rounds of %d round trips (%.0f switches/s alone): alone %.3f s, armtune %.3f s, perf record %.3f s\n", r, n, 2 * n / a, a, b, p
-    printf "slowdown: armtune %+.1f %%, perf %+.1f %% (target: armtune <= 5 %% and below perf)\n", (b/a-1)*100, (p/a-1)*100
-}'
+alone=$(median <"$WORK/alone")
+echo "median of $rounds rounds of $trips round trips ($(awk -v a="$alone" -v n="$trips" 'BEGIN {printf "%.0f", 2*n/a}') switches/s alone, $alone s):"
+for r in floor armtune classic nostack perf; do
+    m=$(median <"$WORK/$r")
+    case $r in
+        floor) what="empty $kind programs on switch+wakeup (the floor)" ;;
+        armtune) what="armtune --event off-cpu,runq (auto: $kind)" ;;
+        classic) what="armtune --event off-cpu,runq --tracepoints classic" ;;
+        nostack) what="armtune --event off-cpu,runq --stacks none" ;;
+        perf) what="perf record -e sched:sched_switch -g" ;;
+    esac
+    awk -v a="$alone" -v b="$m" -v w="$what" 'BEGIN {printf "  %-58s %.3f s  slowdown %+.1f %%\n", w, b, (b/a-1)*100}'
+done
+echo "target (issue 3): armtune at most 5 % slowdown and below perf's"
