@@ -1,4 +1,6 @@
-//! The CI gate behind `armtune gate`: per-function complexity and committed secrets.
-//!
-//! Not written yet: this crate holds the place in the workspace so the gate lands where the design
-//! says. It exports nothing until the `gate` issue fills it.
+//! The CI gate behind `armtune gate`: per-function complexity (tree-sitter, gocyclo-compatible for
+//! Go, cognitive complexity as SonarSource defines it) and committed secrets (keyword-prefiltered
+//! rules), reported in the formats CI systems display.
+
+pub mod complexity;
+pub mod lang;
