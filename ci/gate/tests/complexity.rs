@@ -1,0 +1,158 @@
+//! Complexity values: hand-checked fixtures per language, and gocyclo's and gocognit's own numbers
+//! for part of Go's standard library.
+
+use std::{collections::HashMap, path::Path, process::Command};
+
+use armtune_gate::{complexity, lang::Language};
+
+fn fixture(name: &str) -> Vec<complexity::FunctionComplexity> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/complexity").join(name);
+    let src = std::fs::read(&path).unwrap();
+    let result = complexity::analyze(Language::of(&path).unwrap(), &src);
+    assert!(result.syntax_errors.is_empty(), "{name}: {:?}", result.syntax_errors);
+    result.functions
+}
+
+/// (name, line, cyclomatic, cognitive) of every function, in order.
+fn table(functions: &[complexity::FunctionComplexity]) -> Vec<(&str, u32, u32, u32)> {
+    functions.iter().map(|f| (f.name.as_str(), f.line, f.cyclomatic, f.cognitive)).collect()
+}
+
+#[test]
+fn go_matches_gocyclo_and_gocognit() {
+    // Values from running gocyclo and gocognit on the fixture.
+    let f = fixture("sample.go");
+    assert_eq!(
+        table(&f),
+        [
+            ("Plain", 6, 1, 0),
+            ("(*Server).Route", 9, 14, 15),
+            ("handler", 45, 2, 1),
+            ("Ignored", 53, 4, 3),
+            ("fact", 60, 2, 2),
+            ("(Server).String", 69, 1, 0),
+        ]
+    );
+    // gocyclo prints the function literal's own position for `var handler = func...`.
+    assert_eq!((f[2].line, f[2].column), (45, 15));
+    assert!(f[3].suppression.cyclomatic && !f[3].suppression.cognitive, "//gocyclo:ignore");
+}
+
+#[test]
+fn python() {
+    let f = fixture("sample.py");
+    assert_eq!(
+        table(&f),
+        [
+            ("simple", 1, 1, 0),
+            // if, and, elif, or, for (cyclomatic +5); cognitive: if 1, and 1, elif 1, or 1, else 1, for in else 2.
+            ("branches", 5, 6, 7),
+            // for, ternary, except, comprehension for and if; cognitive: for 1, ternary 2, except 2.
+            ("Box.method", 17, 6, 5),
+            ("square", 27, 1, 0),
+            // two non-wildcard cases; cognitive: match 1.
+            ("dispatch", 30, 3, 1),
+            ("allowed", 41, 1, 0),
+        ]
+    );
+    let allowed = &f[5].suppression;
+    assert!(allowed.cyclomatic && allowed.cognitive);
+    assert_eq!(allowed.reason.as_deref(), Some("table-driven parser, split is worse"));
+}
+
+#[test]
+fn rust() {
+    assert_eq!(
+        table(&fixture("sample.rs")),
+        [
+            ("plain", 1, 1, 0),
+            // if, &&, else if, arm 1, guarded arm, guard; cognitive: if 1, && 1, else if 1, else 1, match 2.
+            ("classify", 5, 7, 6),
+            // for, while, if, ||, closure's if; cognitive: for 1, while 2, if 3, || 1, break 'outer 1,
+            // closure if 2 and else 1, loop 1.
+            ("Counter::walk", 22, 6, 12),
+            // cognitive: if 1, else 1, recursion 1.
+            ("fact", 40, 2, 3),
+        ]
+    );
+}
+
+#[test]
+fn c_and_cpp() {
+    // for, if, &&, else if, two cases, ternary; cognitive: for 1, if 2, && 1, else if 1, goto 1,
+    // switch 1, ternary 1.
+    assert_eq!(table(&fixture("sample.c")), [("sum", 1, 8, 8)]);
+    // if, or, catch, lambda's ternary, range for; cognitive: if 1, or 1, catch 1, ternary in lambda 2, for 1.
+    assert_eq!(table(&fixture("sample.cpp")), [("geo::Shape::area", 4, 6, 6), ("geo_free", 17, 1, 0)]);
+}
+
+#[test]
+fn javascript_and_typescript() {
+    assert_eq!(
+        table(&fixture("sample.js")),
+        [
+            // if, &&, ||, for-of, two cases, ??, ternary; cognitive: if 1, &&/|| 2, for 1, switch 2, ?? 1, ternary 1.
+            ("check", 1, 9, 8),
+            ("Store.get", 16, 2, 1),
+            ("handler", 21, 2, 1),
+        ]
+    );
+    let ts = fixture("sample.ts");
+    assert_eq!(table(&ts), [("parse", 2, 5, 5)]);
+    assert!(ts[0].suppression.any() && ts[0].suppression.reason.is_none(), "allow without a reason");
+}
+
+#[test]
+fn syntax_errors_keep_the_functions_that_parse() {
+    let src = b"def good(a):\n    if a:\n        return 1\n\ndef broken(:\n    pass\n";
+    let result = complexity::analyze(Language::Python, src);
+    assert!(!result.syntax_errors.is_empty());
+    assert!(result.functions.iter().any(|f| f.name == "good" && f.cyclomatic == 2), "{:?}", result.functions);
+}
+
+/// Go's own sources, against values gocyclo and gocognit printed for them (tests/data). Needs the
+/// Go 1.19 sources Debian's golang-go installs (ci/setup.sh).
+#[test]
+fn go_standard_library_matches_reference_tools() {
+    let goroot = Command::new("go")
+        .args(["env", "GOROOT"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let version = std::fs::read_to_string(Path::new(&goroot).join("VERSION")).unwrap_or_default();
+    if !version.starts_with("go1.19.") {
+        eprintln!("skipped: the reference values are for Go 1.19's sources; GOROOT {goroot:?} has {version:?}");
+        return;
+    }
+    let reference = include_str!("data/go1.19-reference.tsv");
+    let mut expected: HashMap<String, HashMap<(String, u32), (u32, Option<u32>)>> = HashMap::new();
+    for line in reference.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let mut pos = cols[0].rsplitn(3, ':');
+        let (_col, line_no, file) = (pos.next().unwrap(), pos.next().unwrap(), pos.next().unwrap());
+        expected
+            .entry(file.to_string())
+            .or_default()
+            .insert((cols[1].to_string(), line_no.parse().unwrap()), (cols[2].parse().unwrap(), cols[3].parse().ok()));
+    }
+    let mut checked = 0;
+    for (file, functions) in &expected {
+        let src = std::fs::read(Path::new(&goroot).join("src").join(file)).unwrap();
+        let ours: HashMap<(String, u32), (u32, u32)> = complexity::analyze(Language::Go, &src)
+            .functions
+            .into_iter()
+            .map(|f| ((f.name, f.line), (f.cyclomatic, f.cognitive)))
+            .collect();
+        assert_eq!(ours.len(), functions.len(), "{file}: function count");
+        for (key, (cyclo, cognitive)) in functions {
+            let got = ours.get(key).unwrap_or_else(|| panic!("{file}: {key:?} not found"));
+            assert_eq!(got.0, *cyclo, "{file}: {key:?} cyclomatic (gocyclo)");
+            if let Some(c) = cognitive {
+                assert_eq!(got.1, *c, "{file}: {key:?} cognitive (gocognit)");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 3000, "{checked}");
+}
