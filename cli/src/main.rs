@@ -5,6 +5,7 @@
 mod check_cmd;
 mod doctor_cmd;
 mod flame;
+mod gate_cmd;
 mod hotness;
 mod output;
 mod profile_cmd;
@@ -34,6 +35,8 @@ enum Command {
     Doctor(doctor_cmd::Args),
     /// Report code-layout problems of an ARM64 binary for a target core.
     Check(check_cmd::Args),
+    /// Fail a CI job on function complexity and committed secrets.
+    Gate(gate_cmd::Args),
 }
 
 /// How a subcommand ended: the code to exit with.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Flame(args) => flame::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Gate(args) => gate_cmd::run(args),
     };
     match result {
         Ok(Outcome(code)) => ExitCode::from(code),
@@ -61,8 +65,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// 130 for an interrupted start-up (as a shell reports Ctrl-C), 1 for everything else.
+/// 130 for an interrupted start-up (as a shell reports Ctrl-C), 2 when the gate could not do its
+/// work (its documented usage / I/O status), 1 for everything else.
 fn exit_code_of(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<armtune_gate::Error>().is_some() {
+        return 2;
+    }
     match err.downcast_ref::<armtune_probes::Error>() {
         Some(armtune_probes::Error::Interrupted) => 130,
         _ => 1,

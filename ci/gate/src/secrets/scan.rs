@@ -1,0 +1,245 @@
+//! The scanner: one Aho-Corasick pass over every rule's keywords picks the rules whose regexes
+//! run; regexes work on bytes, so invalid UTF-8 and minified one-line files need no special path.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::rules::{Rule, RULES};
+
+/// A compiled rule set.
+pub struct RuleSet {
+    rules: Vec<(Rule, Regex)>,
+    keywords: AhoCorasick,
+    /// For each keyword pattern, the rules it enables.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Secret values matching any of these are not reported (configured allowlist).
+    allow: Vec<Regex>,
+}
+
+/// A secret found in a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretHit {
+    /// The rule's id.
+    pub rule: &'static str,
+    /// Byte range of the secret in the buffer.
+    pub start: usize,
+    /// End of the secret (exclusive).
+    pub end: usize,
+    /// The secret itself (never printed; hashed and redacted for reports).
+    pub secret: Vec<u8>,
+    /// An inline allow comment on the secret's line, with its reason if one was given.
+    pub allowed: Option<Option<String>>,
+}
+
+/// Why a rule set could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// A configured rule id does not exist.
+    #[error("unknown secret rule {0:?} (see `armtune gate --list-rules`)")]
+    UnknownRule(String),
+    /// A configured allowlist regex does not compile.
+    #[error("allowlist regex {0:?}: {1}")]
+    BadRegex(String, String),
+}
+
+/// Values that are placeholders, not secrets, whatever rule matched them.
+const PLACEHOLDERS: &[&str] = &[
+    "example",
+    "xxxxxxxx",
+    "********",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "%(",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "your_",
+    "your-",
+    "dummy",
+    "redacted",
+    "insert_",
+    "replace_me",
+];
+
+impl RuleSet {
+    /// All rules except `disabled`, with extra allowlist regexes for secret values.
+    pub fn new(disabled: &[String], allow_regexes: &[String]) -> Result<RuleSet, RuleError> {
+        for id in disabled {
+            if !RULES.iter().any(|r| r.id == id) {
+                return Err(RuleError::UnknownRule(id.clone()));
+            }
+        }
+        let rules: Vec<(Rule, Regex)> = RULES
+            .iter()
+            .filter(|r| !disabled.iter().any(|d| d == r.id))
+            .map(|r| {
+                // The size limit is raised for the long bounded repetitions some token formats need.
+                let re = RegexBuilder::new(r.regex).size_limit(64 << 20).build().expect("built-in rule compiles");
+                (*r, re)
+            })
+            .collect();
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, (rule, _)) in rules.iter().enumerate() {
+            for kw in rule.keywords {
+                match patterns.iter().position(|p| p == kw) {
+                    Some(p) => keyword_rules[p].push(i),
+                    None => {
+                        patterns.push(kw);
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("keywords compile");
+        let allow = allow_regexes
+            .iter()
+            .map(|s| Regex::new(s).map_err(|e| RuleError::BadRegex(s.clone(), e.to_string())))
+            .collect::<Result<_, _>>()?;
+        Ok(RuleSet { rules, keywords, keyword_rules, allow })
+    }
+
+    /// Every secret in `data`, the content of a file named `file_name` (some rules only apply to
+    /// settings files).
+    pub fn scan(&self, file_name: &str, data: &[u8]) -> Vec<SecretHit> {
+        let mut enabled = vec![false; self.rules.len()];
+        let mut remaining = self.rules.len();
+        for m in self.keywords.find_overlapping_iter(data) {
+            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                if !enabled[r] {
+                    enabled[r] = true;
+                    remaining -= 1;
+                }
+            }
+            if remaining == 0 {
+                break;
+            }
+        }
+        let mut hits = Vec::new();
+        for (i, (rule, re)) in self.rules.iter().enumerate() {
+            if !enabled[i] || !rule.applies_to(file_name) {
+                continue;
+            }
+            for caps in re.captures_iter(data) {
+                let Some(m) = caps.get(rule.group) else { continue };
+                let secret = m.as_bytes();
+                if rule.min_entropy.is_some_and(|min| entropy(secret) < min) || self.is_allowed_value(secret) {
+                    continue;
+                }
+                hits.push(SecretHit {
+                    rule: rule.id,
+                    start: m.start(),
+                    end: m.end(),
+                    secret: secret.to_vec(),
+                    allowed: inline_allow(line_of(data, m.start())),
+                });
+            }
+        }
+        hits.sort_by_key(|h| h.start);
+        // Two rules on the same bytes (a JWT in a generic assignment): keep the specific one,
+        // which comes first in the rule table.
+        let order = |id: &str| RULES.iter().position(|r| r.id == id).unwrap_or(usize::MAX);
+        let mut kept: Vec<SecretHit> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            if let Some(prev) = kept.iter_mut().rev().take(4).find(|k| k.start < hit.end && hit.start < k.end) {
+                if order(hit.rule) < order(prev.rule) {
+                    *prev = hit;
+                }
+                continue;
+            }
+            kept.push(hit);
+        }
+        kept
+    }
+
+    fn is_allowed_value(&self, secret: &[u8]) -> bool {
+        let lower = secret.to_ascii_lowercase();
+        if PLACEHOLDERS.iter().any(|p| memchr::memmem::find(&lower, p.as_bytes()).is_some()) {
+            return true;
+        }
+        if secret.iter().all(|&b| b == secret[0]) {
+            return true;
+        }
+        self.allow.iter().any(|re| re.is_match(secret))
+    }
+}
+
+/// The line around byte `at`.
+pub fn line_of(data: &[u8], at: usize) -> &[u8] {
+    let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+    &data[start..end]
+}
+
+/// `armtune:allow secrets [-- reason]` (also gitleaks' `gitleaks:allow` and detect-secrets'
+/// `pragma: allowlist secret`) on the line: `Some(reason)`.
+pub fn inline_allow(line: &[u8]) -> Option<Option<String>> {
+    for marker in [&b"gitleaks:allow"[..], b"pragma: allowlist secret"] {
+        if memchr::memmem::find(line, marker).is_some() {
+            return Some(None);
+        }
+    }
+    let at = memchr::memmem::find(line, b"armtune:allow")?;
+    let rest = String::from_utf8_lossy(&line[at + "armtune:allow".len()..]).into_owned();
+    let (what, reason) = match rest.split_once("--") {
+        Some((what, reason)) => (what.to_string(), Some(reason.trim().trim_end_matches("*/").trim().to_string())),
+        None => (rest, None),
+    };
+    what.split([',', ' ']).any(|w| w.trim() == "secrets").then(|| reason.filter(|r| !r.is_empty()))
+}
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n).map(|p| -p * p.log2()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_known_strings() {
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-9);
+        assert!(entropy(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz") > 3.5);
+    }
+
+    #[test]
+    fn inline_allows() {
+        assert_eq!(
+            inline_allow(b"key = 'x' # armtune:allow secrets -- test fixture"),
+            Some(Some("test fixture".into()))
+        );
+        assert_eq!(inline_allow(b"key = 'x' // armtune:allow secrets"), Some(None));
+        assert_eq!(inline_allow(b"key = 'x' // gitleaks:allow"), Some(None));
+        assert_eq!(inline_allow(b"key = 'x' // armtune:allow complexity"), None);
+        assert_eq!(inline_allow(b"key = 'x'"), None);
+    }
+
+    #[test]
+    fn every_rule_compiles_and_has_lowercase_keywords() {
+        let set = RuleSet::new(&[], &[]).unwrap();
+        assert_eq!(set.rules.len(), RULES.len());
+        for r in RULES {
+            assert!(!r.keywords.is_empty(), "{}", r.id);
+            assert!(r.keywords.iter().all(|k| k.to_ascii_lowercase() == *k), "{}", r.id);
+            let mut ids = RULES.iter().filter(|o| o.id == r.id);
+            assert!(ids.next().is_some() && ids.next().is_none(), "duplicate id {}", r.id);
+        }
+        assert!(RuleSet::new(&["no-such-rule".into()], &[]).is_err());
+    }
+}
