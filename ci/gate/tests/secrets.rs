@@ -1,0 +1,238 @@
+//! Every secret rule against a made-up token of its provider's alphabet and length (generated
+//! here, so no token-shaped string is committed), and lines that must not be reported: the
+//! documented example keys, placeholders, low-entropy values, near misses.
+
+use armtune_gate::secrets::{redact, rules::RULES, RuleSet};
+
+/// Deterministic pseudo-random strings.
+struct Fake(u64);
+
+const UPPER32: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const URLSAFE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const HEX: &str = "0123456789abcdef";
+const LOWER_ALNUM: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+const UPPER_ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const DIGITS: &str = "0123456789";
+const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const BECH32: &str = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+
+impl Fake {
+    fn s(&mut self, alphabet: &str, len: usize) -> String {
+        let a = alphabet.as_bytes();
+        (0..len)
+            .map(|_| {
+                self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                a[(self.0 >> 33) as usize % a.len()] as char
+            })
+            .collect()
+    }
+
+    fn uuid(&mut self) -> String {
+        format!("{}-{}-{}-{}-{}", self.s(HEX, 8), self.s(HEX, 4), self.s(HEX, 4), self.s(HEX, 4), self.s(HEX, 12))
+    }
+}
+
+/// (rule, file name, line holding one secret of that rule).
+fn positives() -> Vec<(&'static str, &'static str, String)> {
+    let mut f = Fake(7);
+    let pem_body: String = (0..4).map(|_| f.s(B64, 64) + "\n").collect();
+    vec![
+        ("aws-access-key-id", "app.py", format!("key_id = \"AKIA{}\"", f.s(UPPER32, 16))),
+        ("aws-secret-access-key", "app.py", format!("aws_secret_access_key = \"{}\"", f.s(B64, 40))),
+        ("gcp-api-key", "main.js", format!("const k = 'AIza{}';", f.s(URLSAFE, 35))),
+        (
+            "gcp-oauth-client-secret",
+            "client.json",
+            format!("{{\"client_id\": \"x\", \"s\": \"GOCSPX-{}\"}}", f.s(URLSAFE, 28)),
+        ),
+        (
+            "azure-storage-account-key",
+            "app.config",
+            format!("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={}==;", f.s(B64, 86)),
+        ),
+        ("azure-ad-client-secret", "deploy.ps1", format!("$s = \"{}8Q~{}\"", f.s(ALNUM, 3), f.s(ALNUM, 34))),
+        ("digitalocean-token", "do.tf", format!("token = \"dop_v1_{}\"", f.s(HEX, 64))),
+        ("heroku-api-key", "deploy.env", format!("HEROKU_API_KEY={}", f.uuid())),
+        ("terraform-cloud-token", "creds.tfrc", format!("token = \"{}.atlasv1.{}\"", f.s(ALNUM, 14), f.s(URLSAFE, 67))),
+        ("pulumi-token", "ci.yml", format!("  PULUMI: pul-{}", f.s(HEX, 40))),
+        ("vault-token", "vault.hcl", format!("token = \"hvs.{}\"", f.s(URLSAFE, 95))),
+        ("doppler-token", "x.sh", format!("doppler --token dp.pt.{}", f.s(ALNUM, 43))),
+        ("github-pat", "push.go", format!("auth := \"ghp_{}\"", f.s(ALNUM, 36))),
+        ("github-fine-grained-pat", "push.go", format!("auth := \"github_pat_{}\"", f.s(&format!("{ALNUM}_"), 82))),
+        ("github-oauth-token", "x.rb", format!("t = 'gho_{}'", f.s(ALNUM, 36))),
+        ("github-app-token", "x.rb", format!("t = 'ghs_{}'", f.s(ALNUM, 36))),
+        ("github-refresh-token", "x.rb", format!("t = 'ghr_{}'", f.s(ALNUM, 76))),
+        ("gitlab-pat", "x.py", format!("PRIVATE = 'glpat-{}'", f.s(URLSAFE, 20))),
+        ("gitlab-deploy-token", "x.py", format!("d = 'gldt-{}'", f.s(URLSAFE, 20))),
+        ("gitlab-pipeline-trigger-token", "x.py", format!("t = 'glptt-{}'", f.s(HEX, 40))),
+        ("gitlab-runner-token", "config.toml.tmpl", format!("token = \"glrt-{}\"", f.s(URLSAFE, 20))),
+        ("atlassian-api-token", "jira.py", format!("t = 'ATATT3{}'", f.s(URLSAFE, 186))),
+        ("linear-api-key", "l.ts", format!("const t = \"lin_api_{}\";", f.s(ALNUM, 40))),
+        ("postman-api-key", "p.js", format!("x('PMAK-{}-{}')", f.s(HEX, 24), f.s(HEX, 34))),
+        (
+            "slack-token",
+            "bot.py",
+            format!("client(\"xoxb-{}-{}-{}\")", f.s(DIGITS, 12), f.s(DIGITS, 13), f.s(ALNUM, 24)),
+        ),
+        (
+            "slack-app-token",
+            "bot.py",
+            format!("app(\"xapp-1-A{}-{}-{}\")", f.s(UPPER_ALNUM, 10), f.s(DIGITS, 13), f.s(HEX, 64)),
+        ),
+        (
+            "slack-webhook",
+            "notify.sh",
+            format!(
+                "curl https://hooks.slack.com/services/T{}/B{}/{}",
+                f.s(UPPER_ALNUM, 8),
+                f.s(UPPER_ALNUM, 10),
+                f.s(ALNUM, 24)
+            ),
+        ),
+        (
+            "discord-webhook",
+            "notify.sh",
+            format!("curl https://discord.com/api/webhooks/{}/{}", f.s(DIGITS, 18), f.s(URLSAFE, 68)),
+        ),
+        (
+            "teams-webhook",
+            "notify.sh",
+            format!(
+                "curl https://contoso.webhook.office.com/webhookb2/{}@{}/IncomingWebhook/{}/{}",
+                f.uuid(),
+                f.uuid(),
+                f.s(HEX, 32),
+                f.uuid()
+            ),
+        ),
+        ("telegram-bot-token", "bot.go", format!("bot := \"{}:AA{}\"", f.s(DIGITS, 10), f.s(URLSAFE, 33))),
+        ("stripe-key", "pay.rb", format!("Stripe.api_key = 'sk_live_{}'", f.s(ALNUM, 24))),
+        ("square-access-token", "sq.py", format!("t = 'sq0atp-{}'", f.s(URLSAFE, 22))),
+        ("square-oauth-secret", "sq.py", format!("s = 'sq0csp-{}'", f.s(URLSAFE, 43))),
+        (
+            "braintree-access-token",
+            "bt.py",
+            format!("t = 'access_token$production${}${}'", f.s(LOWER_ALNUM, 16), f.s(HEX, 32)),
+        ),
+        ("twilio-api-key", "sms.py", format!("twilio_key = \"SK{}\"", f.s(HEX, 32))),
+        ("sendgrid-api-key", "mail.py", format!("sg = 'SG.{}.{}'", f.s(URLSAFE, 22), f.s(URLSAFE, 43))),
+        ("mailgun-api-key", "mail.py", format!("MAILGUN = 'key-{}'", f.s(HEX, 32))),
+        ("mailchimp-api-key", "mail.py", format!("mc = '{}-us6'", f.s(HEX, 32))),
+        ("npm-token", ".npmrc", format!("//registry.npmjs.org/:_authToken=npm_{}", f.s(ALNUM, 36))),
+        ("pypi-token", ".pypirc", format!("password = pypi-AgEIcHlwaS5vcmc{}", f.s(URLSAFE, 60))),
+        ("rubygems-api-key", "credentials", format!(":rubygems_api_key: rubygems_{}", f.s(HEX, 48))),
+        ("nuget-api-key", "push.ps1", format!("nuget push -ApiKey oy2{}", f.s(LOWER_ALNUM, 43))),
+        ("dockerhub-pat", "login.sh", format!("docker login -p dckr_pat_{}", f.s(URLSAFE, 27))),
+        ("crates-io-token", "publish.sh", format!("cargo publish --token cio{}", f.s(ALNUM, 32))),
+        (
+            "openai-api-key",
+            "ai.py",
+            format!("client = OpenAI(api='sk-proj-{}T3BlbkFJ{}')", f.s(URLSAFE, 30), f.s(URLSAFE, 30)),
+        ),
+        ("anthropic-api-key", "ai.py", format!("c = Anthropic(k='sk-ant-api03-{}')", f.s(URLSAFE, 95))),
+        ("huggingface-token", "hf.py", format!("login('hf_{}')", f.s(LETTERS, 34))),
+        ("newrelic-user-key", "nr.js", format!("x('NRAK-{}')", f.s(UPPER_ALNUM, 27))),
+        ("grafana-token", "g.sh", format!("curl -H 'Authorization: Bearer glsa_{}_{}'", f.s(ALNUM, 32), f.s(HEX, 8))),
+        ("sentry-auth-token", "s.sh", format!("sentry-cli --auth-token sntrys_{}", f.s(ALNUM, 70))),
+        ("datadog-api-key", "dd.env", format!("DD_API_KEY={}", f.s(HEX, 32))),
+        ("private-key", "id_rsa", format!("-----BEGIN RSA PRIVATE KEY-----\n{pem_body}-----END RSA PRIVATE KEY-----")),
+        ("age-secret-key", "key.txt", format!("AGE-SECRET-KEY-1{}", f.s(BECH32, 58))),
+        (
+            "jwt",
+            "req.http",
+            format!("Authorization: Bearer eyJ{}.eyJ{}.{}", f.s(URLSAFE, 20), f.s(URLSAFE, 40), f.s(URLSAFE, 43)),
+        ),
+        (
+            "connection-string-password",
+            "db.go",
+            format!("dsn := \"postgres://app:{}@db.internal:5432/app\"", f.s(ALNUM, 18)),
+        ),
+        ("generic-secret-assignment", "settings.py", format!("DB_PASSWORD = \"{}\"", f.s(ALNUM, 20))),
+        ("generic-secret-env", "prod.env", format!("export SERVICE_TOKEN={}", f.s(ALNUM, 24))),
+    ]
+}
+
+#[test]
+fn every_rule_finds_its_token() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let cases = positives();
+    for rule in RULES {
+        assert!(cases.iter().any(|(id, _, _)| *id == rule.id), "no positive sample for {}", rule.id);
+    }
+    for (id, file, line) in &cases {
+        let text = format!("# some context\n{line}\n# more\n");
+        let hits = set.scan(file, text.as_bytes());
+        assert_eq!(hits.len(), 1, "{id} in {file}: {line}\n{hits:?}");
+        assert_eq!(hits[0].rule, *id, "{line}");
+        assert!(hits[0].allowed.is_none());
+        let shown = redact(&hits[0].secret);
+        let secret = String::from_utf8_lossy(&hits[0].secret);
+        assert!(!shown.contains(secret.as_ref()) && (secret.len() < 16 || !shown.contains(&secret[4..])), "{shown}");
+    }
+}
+
+#[test]
+fn examples_placeholders_and_near_misses_are_not_reported() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let mut f = Fake(11);
+    let negatives = [
+        ("aws.ini", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".to_string()),
+        ("aws.ini", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string()),
+        ("a.go", format!("id := \"ghp_{}\"", f.s(ALNUM, 35))),
+        ("a.go", format!("id := \"xghp_{}\"", f.s(ALNUM, 36))),
+        ("a.py", "password = \"changeme-please-123\"".to_string()),
+        ("a.py", "password = \"password123\"".to_string()),
+        ("a.py", "password = \"aaaaaaaaaaaaaaaa\"".to_string()),
+        ("a.py", "password = os.environ[\"DB_PASSWORD\"]".to_string()),
+        ("a.py", "token = get_token(user)".to_string()),
+        ("prod.env", "PASSWORD=${DB_PASSWORD}".to_string()),
+        ("prod.env", "DATABASE_URL=postgres://app:${DB_PASS}@db/app".to_string()),
+        ("a.go", "dsn := \"postgres://localhost:5432/app\"".to_string()),
+        ("key.pem", format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----", f.s(B64, 64))),
+        ("pay.rb", "Stripe.api_key = 'sk_live_tooShort'".to_string()),
+        ("config.rs", "            secrets: SecretsConfig::default(),".to_string()),
+        ("a.py", "api_key = \"<your-api-key-here>\"".to_string()),
+        ("a.ts", "const token = process.env.GITHUB_TOKEN;".to_string()),
+    ];
+    for (file, line) in negatives {
+        let hits = set.scan(file, line.as_bytes());
+        assert!(hits.is_empty(), "{file}: {line}\n{hits:?}");
+    }
+}
+
+#[test]
+fn inline_allow_marks_the_hit_with_its_reason() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let mut f = Fake(3);
+    let line = format!("key = 'ghp_{}'  # armtune:allow secrets -- revoked, kept for the parser test", f.s(ALNUM, 36));
+    let hits = set.scan("t.py", line.as_bytes());
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].allowed, Some(Some("revoked, kept for the parser test".into())));
+}
+
+#[test]
+fn disabled_rules_and_allow_regexes() {
+    let mut f = Fake(5);
+    let token = format!("ghp_{}", f.s(ALNUM, 36));
+    let line = format!("auth := \"{token}\"");
+    assert!(RuleSet::new(&["github-pat".into()], &[]).unwrap().scan("a.go", line.as_bytes()).is_empty());
+    let allow = format!("^{}$", &token);
+    assert!(RuleSet::new(&[], &[allow]).unwrap().scan("a.go", line.as_bytes()).is_empty());
+}
+
+#[test]
+fn minified_line_and_invalid_utf8() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let mut f = Fake(9);
+    // A 4 MB single-line bundle with one token in the middle, and bytes that are not UTF-8.
+    let mut data = vec![b'a'; 2 << 20];
+    data.extend_from_slice(&[0xff, 0xfe, b';']);
+    data.extend_from_slice(format!("var t=\"npm_{}\";", f.s(ALNUM, 36)).as_bytes());
+    data.extend(std::iter::repeat_n(b'b', 2 << 20));
+    let hits = set.scan("bundle.min.js", &data);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].rule, "npm-token");
+    assert_eq!(hits[0].start, (2 << 20) + 3 + 7);
+}
