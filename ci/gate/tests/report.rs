@@ -2,7 +2,7 @@
 //! schema, GitLab Code Quality fields, JUnit well-formedness, GitHub annotation syntax, baselines,
 //! the ignore file, and bad input (syntax errors, UTF-16, binary files, oversized files).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use armtune_gate::{
     config::{Config, Resolved},
@@ -221,7 +221,7 @@ fn bad_input_is_noted_and_the_scan_goes_on() {
     assert!(report.notes.iter().any(|n| n.contains("win.env") && n.contains("UTF-16")), "{:?}", report.notes);
     let found = rules(&report);
     assert!(found.contains(&("win.env".into(), "github-pat".into())), "{found:?}");
-    let binary = report.findings.iter().find(|f| f.path == PathBuf::from("tool.bin")).expect("text run in a binary");
+    let binary = report.findings.iter().find(|f| f.path == Path::new("tool.bin")).expect("text run in a binary");
     assert_eq!(binary.byte_offset, Some(12));
     assert!(
         report.errors.iter().any(|e| e.contains("huge.log") && e.contains("--max-file-size")),
