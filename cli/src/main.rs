@@ -5,7 +5,6 @@
 mod check_cmd;
 mod doctor_cmd;
 mod flame;
-mod gate_cmd;
 mod hotness;
 mod output;
 mod profile_cmd;
@@ -36,7 +35,7 @@ enum Command {
     /// Report code-layout problems of an ARM64 binary for a target core.
     Check(check_cmd::Args),
     /// Fail a CI job on function complexity and committed secrets.
-    Gate(gate_cmd::Args),
+    Gate(armtune_gate::cli::Args),
 }
 
 /// How a subcommand ended: the code to exit with.
@@ -53,7 +52,7 @@ fn main() -> ExitCode {
         Command::Flame(args) => flame::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
-        Command::Gate(args) => gate_cmd::run(args),
+        Command::Gate(args) => armtune_gate::cli::run(args).map(Outcome).map_err(Into::into),
     };
     match result {
         Ok(Outcome(code)) => ExitCode::from(code),

@@ -2,6 +2,8 @@
 //! Go, cognitive complexity as SonarSource defines it) and committed secrets (keyword-prefiltered
 //! rules), reported in the formats CI systems display.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod complexity;
 pub mod config;
 pub mod finding;

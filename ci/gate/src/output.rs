@@ -13,9 +13,11 @@ use crate::{
 };
 
 /// An output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// For people: one line per finding.
+    #[default]
     Text,
     /// The whole report.
     Json,

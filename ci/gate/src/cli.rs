@@ -1,18 +1,17 @@
-//! `armtune gate`: fail a CI job on function complexity and committed secrets.
+//! The command line of the gate, shared by `armtune gate` and the standalone `armtune-gate`
+//! binary (which CI images can install without armtune's eBPF toolchain).
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-use armtune_gate::{
+use clap::{Subcommand, ValueEnum};
+
+use crate::{
     config::{Config, Resolved},
     output::{self, Format},
     scan::WalkOptions,
     secrets::rules::RULES,
     Error, History, Options,
 };
-use clap::{Subcommand, ValueEnum};
-
-use crate::Outcome;
 
 /// Arguments of `armtune gate`.
 #[derive(clap::Args, Debug)]
@@ -61,11 +60,15 @@ struct Common {
     #[arg(long)]
     require_reason: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// Write the report here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write the report in another format to a file (repeatable): `sarif:gate.sarif`,
+    /// `gitlab:gl-code-quality-report.json`, `junit:gate.xml`.
+    #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_report)]
+    report: Vec<(Format, PathBuf)>,
     /// Scan everything: do not honour .gitignore and .ignore files.
     #[arg(long)]
     no_ignore: bool,
@@ -103,19 +106,14 @@ struct Common {
     list_rules: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, Default)]
-enum FormatArg {
-    #[default]
-    Text,
-    Json,
-    Sarif,
-    Gitlab,
-    Github,
-    Junit,
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = s.split_once(':').ok_or("expected FORMAT:FILE, e.g. sarif:gate.sarif")?;
+    let format = Format::from_str(format, true).map_err(|_| format!("unknown format {format:?}"))?;
+    Ok((format, PathBuf::from(path)))
 }
 
-/// Runs `armtune gate`.
-pub fn run(args: Args) -> Result<Outcome> {
+/// Runs the gate; the exit status: 0 clean, 1 findings, 2 when something could not be scanned.
+pub fn run(args: Args) -> Result<u8, Error> {
     let (common, complexity, secrets) = match args.check {
         None => (args.common, true, true),
         Some(Only::Complexity(c)) => (c, true, false),
@@ -125,7 +123,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         for r in RULES {
             println!("{:32} {}", r.id, r.description);
         }
-        return Ok(Outcome(0));
+        return Ok(0);
     }
     let root = std::env::current_dir().map_err(|e| Error::io(std::path::Path::new("."), e))?;
     let mut config = match &common.config {
@@ -162,16 +160,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         baseline: common.baseline.clone(),
         ignore_file: common.ignore_file.clone(),
     };
-    let report = armtune_gate::run(&options)?;
-    let format = match common.format {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Gitlab => Format::Gitlab,
-        FormatArg::Github => Format::Github,
-        FormatArg::Junit => Format::Junit,
-    };
-    let rendered = output::render(&report, format);
+    let report = crate::run(&options)?;
+    for (format, path) in &common.report {
+        std::fs::write(path, output::render(&report, *format)).map_err(|e| Error::io(path, e))?;
+    }
+    let rendered = output::render(&report, common.format);
     match &common.output {
         Some(path) => {
             std::fs::write(path, &rendered).map_err(|e| Error::io(path, e))?;
@@ -182,5 +175,5 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         None => print!("{rendered}"),
     }
-    Ok(Outcome(report.exit_code()))
+    Ok(report.exit_code())
 }

@@ -1,0 +1,132 @@
+//! `armtune gate` from the command line: exit codes (0 clean, 1 findings, 2 usage or I/O error),
+//! the clang-style text lines, one check alone, output files, and paths that cannot be scanned.
+
+mod common;
+
+use std::{path::Path, process::Command};
+
+use common::*;
+
+fn gate(dir: &Path) -> Command {
+    let mut cmd = armtune();
+    cmd.current_dir(dir).arg("gate");
+    cmd
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A C function with cyclomatic complexity `n + 1`.
+fn branchy_c(name: &str, n: usize) -> String {
+    let mut s = format!("int {name}(int x)\n{{\n");
+    for i in 0..n {
+        s += &format!("    if (x == {i}) return {i};\n");
+    }
+    s + "    return -1;\n}\n"
+}
+
+/// An npm token, made up here.
+fn token() -> String {
+    format!("npm_{}", "Zq8w3Kp0Lm5Rt7Yv2Xc4Bn6Hj1Gf9Ds0Aa8P")
+}
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("parse.c"), branchy_c("parse", 20) + &branchy_c("tiny", 2)).unwrap();
+    std::fs::write(dir.path().join(".npmrc"), format!("//registry.npmjs.org/:_authToken={}\n", token())).unwrap();
+    dir
+}
+
+#[test]
+fn findings_exit_1_with_clickable_lines() {
+    let dir = tree();
+    let out = run(&mut gate(dir.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("parse.c:1:1: error: parse has cyclomatic complexity 21 (> 15) [cyclomatic]"), "{text}");
+    assert!(text.contains(".npmrc:1:34: error: npm access token: npm_…[redacted, 40 chars] [npm-token]"), "{text}");
+    assert!(!text.contains(&token()[4..]), "secret shown: {text}");
+    assert!(text.lines().last().unwrap().starts_with("armtune gate: 3 findings (3 failing), 0 errors"), "{text}");
+}
+
+#[test]
+fn one_check_alone_thresholds_and_clean_exit() {
+    let dir = tree();
+    let out = run(gate(dir.path()).arg("secrets"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stdout(&out).contains("complexity"), "{}", stdout(&out));
+    let out = run(gate(dir.path()).args(["complexity", "--max-cyclomatic", "30", "--max-cognitive", "30"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // The same threshold from armtune.toml, and its errors named.
+    std::fs::write(dir.path().join("armtune.toml"), "[gate]\nmax-cyclomatic = 30\nmax-cognitive = 30\n").unwrap();
+    assert_eq!(run(gate(dir.path()).arg("complexity")).status.code(), Some(0));
+    std::fs::write(dir.path().join("armtune.toml"), "[gate]\nmax-cyclomatik = 30\n").unwrap();
+    let out = run(gate(dir.path()).arg("complexity"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("armtune.toml") && stderr(&out).contains("max-cyclomatik"), "{}", stderr(&out));
+}
+
+#[test]
+fn report_file_and_formats() {
+    let dir = tree();
+    let sarif = dir.path().join("gate.sarif");
+    let out = run(gate(dir.path()).args(["--format", "sarif", "-o"]).arg(&sarif));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).starts_with("armtune gate: 3 findings"), "{}", stderr(&out));
+    let doc = read_json(&sarif);
+    assert_eq!(doc["version"], "2.1.0");
+    let out = run(gate(dir.path()).args(["--format", "github"]));
+    assert!(stdout(&out).lines().all(|l| l.starts_with("::error file=")), "{}", stdout(&out));
+    let out = run(gate(dir.path()).arg("--list-rules"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).lines().count() > 50 && stdout(&out).contains("slack-webhook"));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2_and_the_rest_is_scanned() {
+    let dir = tree();
+    let out = run(gate(dir.path()).arg("--no-such-flag"));
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+    // A missing path: named, and the other path is still scanned.
+    let out = run(gate(dir.path()).args(["no/such/dir", "parse.c"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("error: no/such/dir") && stdout(&out).contains("No such file"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("parse.c:1:1: error"), "{}", stdout(&out));
+    // A symlink loop, followed.
+    std::fs::create_dir(dir.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("loop/up")).unwrap();
+    let out = run(gate(dir.path()).arg("--follow-symlinks"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).to_lowercase().contains("loop"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("parse.c:1:1"), "{}", stdout(&out));
+    // --since without --git is a usage error.
+    assert_eq!(run(gate(dir.path()).args(["--since", "HEAD"])).status.code(), Some(2));
+}
+
+#[test]
+fn unreadable_file_is_named() {
+    let dir = tree();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "x").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Root reads anything: drop to nobody for the run.
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(env!("CARGO_BIN_EXE_armtune"));
+        c
+    } else {
+        armtune()
+    };
+    let out = run(cmd.current_dir(dir.path()).args(["gate", "secrets", "--no-ignore"]));
+    if stderr(&out).contains("Permission denied") && !stdout(&out).contains("secret.txt") {
+        eprintln!("skipped: nobody cannot run the test binary here: {}", stderr(&out));
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("error: secret.txt: cannot read: Permission denied"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(".npmrc:1:34"), "the rest is scanned: {}", stdout(&out));
+}
