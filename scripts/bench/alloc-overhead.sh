@@ -6,6 +6,7 @@
 # Usage: sudo bash scripts/bench/alloc-overhead.sh [ROUNDS] [PAIRS]
 # Target (issue 4): armtune within 1.2x of the empty-uprobe floor.
 source "$(dirname "$0")/common.sh"
+need_root
 rounds=${1:-5}
 pairs=${2:-1000000}
 build

@@ -4,10 +4,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${ARMTUNE_BENCH_DIR:-$(mktemp -d /tmp/armtune-bench.XXXXXX)}
 if ! command -v cargo >/dev/null 2>&1; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "benchmarks load eBPF programs and run perf system-wide: run as root (sudo)" >&2
-    exit 1
-fi
+need_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "this benchmark loads eBPF programs and runs perf system-wide: run it as root (sudo)" >&2
+        exit 1
+    fi
+}
 
 need_perf() {
     if ! perf --version >/dev/null 2>&1; then

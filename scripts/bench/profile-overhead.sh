@@ -6,6 +6,7 @@
 # Usage: sudo bash scripts/bench/profile-overhead.sh [ROUNDS] [WORK_ROUNDS]
 # Target (issue 2): armtune's slowdown at most 1 % and not above perf's.
 source "$(dirname "$0")/common.sh"
+need_root
 rounds=${1:-7}
 work=${2:-6000}
 need_perf

@@ -6,6 +6,7 @@
 # Usage: sudo bash scripts/bench/profile-to-svg.sh [SECONDS] [FREQ] [ROUNDS]
 # Target (issue 2): armtune at most a tenth of the perf pipeline's time, for 30 s at 999 Hz.
 source "$(dirname "$0")/common.sh"
+need_root
 seconds=${1:-30}
 freq=${2:-999}
 rounds=${3:-3}

@@ -7,6 +7,7 @@
 # Usage: sudo bash scripts/bench/sched-overhead.sh [ROUNDS] [ROUND_TRIPS]
 # Target (issue 3): armtune at most 5 % slowdown and below perf's.
 source "$(dirname "$0")/common.sh"
+need_root
 rounds=${1:-7}
 trips=${2:-400000}
 need_perf

@@ -1,4 +1,5 @@
-//! What each language's tree-sitter node kinds mean to the complexity walker.
+//! What each language's tree-sitter node kinds mean to the complexity walker, as tables indexed
+//! by kind id (string comparisons per node would cost more than the walk itself).
 //!
 //! The per-language rules (documented in the README's gate section):
 //! - cyclomatic: 1, plus one per `if` / `else if` / `elif`, loop (`loop` in Rust excepted: it has no
@@ -6,6 +7,8 @@
 //!   match guard, Python comprehension `for` / `if`, and each `&&` / `||` (`and` / `or`, and `??` in
 //!   JavaScript / TypeScript). For Go this is exactly gocyclo's rule set.
 //! - cognitive: SonarSource's rules, as gocognit applies them to Go.
+
+use std::{num::NonZeroU16, sync::OnceLock};
 
 use tree_sitter::Node;
 
@@ -34,123 +37,169 @@ pub enum Role {
     Catch,
     /// `a ? b : c`, `b if a else c`.
     Ternary,
-    /// A logical operator expression (`&&`, `||`, ...): the operator text.
+    /// A logical operator expression (`&&`, `||`, ...).
     Logical,
+    /// Another binary expression (logical sequences run through it).
+    Binary,
     /// A Rust match guard or a comprehension clause: one more path, cyclomatic only.
     Decision,
     /// `break` / `continue` to a label, `goto`: cognitive only.
     Jump,
     /// A call (direct recursion adds to cognitive).
     Call,
-    /// Parentheses: they end a sequence of logical operators.
-    Paren,
+    /// An `else` clause node (C, C++, JavaScript, TypeScript, Rust, Python).
+    Else,
     /// Anything else.
     Other,
 }
 
-/// The role of `node` in `lang`.
-pub fn role(lang: Language, node: Node, src: &[u8]) -> Role {
-    let kind = node.kind();
+/// What a kind is before looking at the node itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fixed(Role),
+    /// Binary expression: logical when its operator is.
+    Binary,
+    /// C `case_statement`: a case when it has a value (not `default:`).
+    CaseWithValue,
+    /// Rust `match_arm`: a case unless it is the `_` arm.
+    MatchArm,
+    /// Rust `match_pattern`: a decision when it has a guard.
+    MatchPattern,
+    /// Python `case_clause`: a case unless it is `case _:`.
+    PyCase,
+    /// `break` / `continue`: a jump when labeled.
+    MaybeLabeled,
+}
+
+/// Field ids the walker asks about.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fields {
+    /// `condition`.
+    pub condition: Option<NonZeroU16>,
+    /// `consequence`.
+    pub consequence: Option<NonZeroU16>,
+    /// `alternative`.
+    pub alternative: Option<NonZeroU16>,
+    /// `body`.
+    pub body: Option<NonZeroU16>,
+    /// `left`.
+    pub left: Option<NonZeroU16>,
+    /// `right`.
+    pub right: Option<NonZeroU16>,
+    /// `operator`.
+    pub operator: Option<NonZeroU16>,
+    /// `function`.
+    pub function: Option<NonZeroU16>,
+    value: Option<NonZeroU16>,
+    pattern: Option<NonZeroU16>,
+    guard: Option<NonZeroU16>,
+}
+
+/// A language's tables.
+pub struct Grammar {
+    /// The language.
+    pub lang: Language,
+    kinds: Vec<Kind>,
+    body: Vec<bool>,
+    logical_op: Vec<bool>,
+    identifier: Vec<bool>,
+    label: Vec<bool>,
+    comment: Vec<bool>,
+    /// Field ids.
+    pub fields: Fields,
+}
+
+fn either(condition: bool, yes: Role, no: Role) -> Role {
+    if condition {
+        yes
+    } else {
+        no
+    }
+}
+
+// armtune:allow complexity -- a table: one arm per language and node kind, no logic between them
+fn kind_of(lang: Language, name: &str) -> Kind {
+    use Role::*;
+    let fixed = Kind::Fixed;
     match lang {
-        Language::Go => match kind {
-            "function_declaration" | "method_declaration" => Role::Function,
-            "func_literal" => Role::Closure,
-            "if_statement" => Role::If,
-            "for_statement" => Role::Loop,
-            "expression_switch_statement" | "type_switch_statement" | "select_statement" => Role::Switch,
-            "expression_case" | "type_case" | "communication_case" => Role::Case,
-            "binary_expression" => logical(node, src, &["&&", "||"]),
-            "break_statement" | "continue_statement" => labeled(node, "label_name"),
-            "goto_statement" => Role::Jump,
-            "call_expression" => Role::Call,
-            "parenthesized_expression" => Role::Paren,
-            _ => Role::Other,
+        Language::Go => match name {
+            "function_declaration" | "method_declaration" => fixed(Function),
+            "func_literal" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "for_statement" => fixed(Loop),
+            "expression_switch_statement" | "type_switch_statement" | "select_statement" => fixed(Switch),
+            "expression_case" | "type_case" | "communication_case" => fixed(Case),
+            "binary_expression" => Kind::Binary,
+            "break_statement" | "continue_statement" => Kind::MaybeLabeled,
+            "goto_statement" => fixed(Jump),
+            "call_expression" => fixed(Call),
+            _ => fixed(Other),
         },
-        Language::Rust => match kind {
-            "function_item" => Role::Function,
-            "closure_expression" => Role::Closure,
-            "if_expression" => Role::If,
-            "for_expression" | "while_expression" => Role::Loop,
-            "loop_expression" => Role::BareLoop,
-            "match_expression" => Role::Switch,
-            "match_arm" => {
-                if is_wildcard_arm(node, src) {
-                    Role::Other
-                } else {
-                    Role::Case
-                }
-            }
-            "match_pattern" if node.child_by_field_name("condition").is_some() => Role::Decision,
-            "binary_expression" => logical(node, src, &["&&", "||"]),
-            "break_expression" | "continue_expression" => labeled(node, "label"),
-            "call_expression" => Role::Call,
-            "parenthesized_expression" => Role::Paren,
-            _ => Role::Other,
+        Language::Rust => match name {
+            "function_item" => fixed(Function),
+            "closure_expression" => fixed(Closure),
+            "if_expression" => fixed(If),
+            "for_expression" | "while_expression" => fixed(Loop),
+            "loop_expression" => fixed(BareLoop),
+            "match_expression" => fixed(Switch),
+            "match_arm" => Kind::MatchArm,
+            "match_pattern" => Kind::MatchPattern,
+            "binary_expression" => Kind::Binary,
+            "break_expression" | "continue_expression" => Kind::MaybeLabeled,
+            "call_expression" => fixed(Call),
+            "else_clause" => fixed(Else),
+            _ => fixed(Other),
         },
-        Language::C | Language::Cpp => match kind {
-            "function_definition" => Role::Function,
-            "lambda_expression" => Role::Closure,
-            "if_statement" => Role::If,
-            "for_statement" | "for_range_loop" | "while_statement" | "do_statement" => Role::Loop,
-            "switch_statement" => Role::Switch,
-            "case_statement" if node.child_by_field_name("value").is_some() => Role::Case,
-            "catch_clause" => Role::Catch,
-            "conditional_expression" => Role::Ternary,
-            "binary_expression" => logical(node, src, &["&&", "||", "and", "or"]),
-            "goto_statement" => Role::Jump,
-            "call_expression" => Role::Call,
-            "parenthesized_expression" => Role::Paren,
-            _ => Role::Other,
+        Language::C | Language::Cpp => match name {
+            "function_definition" => fixed(Function),
+            "lambda_expression" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "for_statement" | "for_range_loop" | "while_statement" | "do_statement" => fixed(Loop),
+            "switch_statement" => fixed(Switch),
+            "case_statement" => Kind::CaseWithValue,
+            "catch_clause" => fixed(Catch),
+            "conditional_expression" => fixed(Ternary),
+            "binary_expression" => Kind::Binary,
+            "goto_statement" => fixed(Jump),
+            "call_expression" => fixed(Call),
+            "else_clause" => fixed(Else),
+            _ => fixed(Other),
         },
-        Language::Python => match kind {
-            "function_definition" => Role::Function,
-            "lambda" => Role::Closure,
-            "if_statement" => Role::If,
-            "elif_clause" => Role::Elif,
-            "for_statement" | "while_statement" => Role::Loop,
-            "match_statement" => Role::Switch,
-            "case_clause" => {
-                if is_wildcard_case(node, src) {
-                    Role::Other
-                } else {
-                    Role::Case
-                }
-            }
-            "except_clause" | "except_group_clause" => Role::Catch,
-            "conditional_expression" => Role::Ternary,
-            "boolean_operator" => logical(node, src, &["and", "or"]),
-            "for_in_clause" | "if_clause" => Role::Decision,
-            "call" => Role::Call,
-            "parenthesized_expression" => Role::Paren,
-            _ => Role::Other,
+        Language::Python => match name {
+            "function_definition" => fixed(Function),
+            "lambda" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "elif_clause" => fixed(Elif),
+            "for_statement" | "while_statement" => fixed(Loop),
+            "match_statement" => fixed(Switch),
+            "case_clause" => Kind::PyCase,
+            "except_clause" | "except_group_clause" => fixed(Catch),
+            "conditional_expression" => fixed(Ternary),
+            "boolean_operator" => Kind::Binary,
+            "for_in_clause" | "if_clause" => fixed(Decision),
+            "call" => fixed(Call),
+            "else_clause" => fixed(Else),
+            _ => fixed(Other),
         },
-        Language::JavaScript | Language::TypeScript | Language::Tsx => match kind {
-            "function_declaration" | "generator_function_declaration" | "method_definition" => Role::Function,
-            "arrow_function" | "function_expression" | "function" | "generator_function" => Role::Closure,
-            "if_statement" => Role::If,
-            "for_statement" | "for_in_statement" | "while_statement" | "do_statement" => Role::Loop,
-            "switch_statement" => Role::Switch,
-            "switch_case" => Role::Case,
-            "catch_clause" => Role::Catch,
-            "ternary_expression" => Role::Ternary,
-            "binary_expression" => logical(node, src, &["&&", "||", "??"]),
-            "break_statement" | "continue_statement" => labeled(node, "statement_identifier"),
-            "call_expression" => Role::Call,
-            "parenthesized_expression" => Role::Paren,
-            _ => Role::Other,
+        Language::JavaScript | Language::TypeScript | Language::Tsx => match name {
+            "function_declaration" | "generator_function_declaration" | "method_definition" => fixed(Function),
+            "arrow_function" | "function_expression" | "function" | "generator_function" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "for_statement" | "for_in_statement" | "while_statement" | "do_statement" => fixed(Loop),
+            "switch_statement" => fixed(Switch),
+            "switch_case" => fixed(Case),
+            "catch_clause" => fixed(Catch),
+            "ternary_expression" => fixed(Ternary),
+            "binary_expression" => Kind::Binary,
+            "break_statement" | "continue_statement" => Kind::MaybeLabeled,
+            "call_expression" => fixed(Call),
+            "else_clause" => fixed(Else),
+            _ => fixed(Other),
         },
     }
 }
 
-/// The logical operator of a binary expression node, if it has one of `ops`.
-pub fn logical_operator<'a>(node: Node, src: &'a [u8], ops: &[&str]) -> Option<&'a str> {
-    let op = node.child_by_field_name("operator")?;
-    let text = op.utf8_text(src).ok()?;
-    ops.contains(&text).then_some(text)
-}
-
-/// The logical operators of `lang`.
-pub fn logical_ops(lang: Language) -> &'static [&'static str] {
+fn logical_ops(lang: Language) -> &'static [&'static str] {
     match lang {
         Language::Go | Language::Rust => &["&&", "||"],
         Language::C | Language::Cpp => &["&&", "||", "and", "or"],
@@ -159,56 +208,156 @@ pub fn logical_ops(lang: Language) -> &'static [&'static str] {
     }
 }
 
-fn logical(node: Node, src: &[u8], ops: &[&str]) -> Role {
-    if logical_operator(node, src, ops).is_some() {
-        Role::Logical
-    } else {
-        Role::Other
+fn label_kind(lang: Language) -> &'static str {
+    match lang {
+        Language::Go => "label_name",
+        Language::Rust => "label",
+        _ => "statement_identifier",
     }
-}
-
-fn labeled(node: Node, label_kind: &str) -> Role {
-    let mut cursor = node.walk();
-    let has_label = node.named_children(&mut cursor).any(|c| c.kind() == label_kind);
-    if has_label {
-        Role::Jump
-    } else {
-        Role::Other
-    }
-}
-
-/// `_ => ...` without a guard: Rust's default arm.
-fn is_wildcard_arm(arm: Node, src: &[u8]) -> bool {
-    arm.child_by_field_name("pattern")
-        .is_some_and(|p| p.child_by_field_name("condition").is_none() && p.utf8_text(src).map(str::trim) == Ok("_"))
-}
-
-/// `case _:` without a guard: Python's default case.
-fn is_wildcard_case(case: Node, src: &[u8]) -> bool {
-    if case.child_by_field_name("guard").is_some() {
-        return false;
-    }
-    let mut cursor = case.walk();
-    let patterns: Vec<Node> = case.named_children(&mut cursor).filter(|c| c.kind() == "case_pattern").collect();
-    patterns.len() == 1 && patterns[0].utf8_text(src).map(str::trim) == Ok("_")
 }
 
 /// Node kinds whose children are a body, walked one nesting level deeper under a structure.
-pub fn is_body(kind: &str) -> bool {
+fn is_body_kind(name: &str) -> bool {
     matches!(
-        kind,
+        name,
         "block"
             | "compound_statement"
             | "statement_block"
             | "statement_list"
             | "match_block"
             | "switch_body"
-            | "declaration_list"
-            | "field_declaration_list"
             | "expression_case"
             | "type_case"
             | "communication_case"
             | "default_case"
             | "case_statement"
     )
+}
+
+impl Grammar {
+    fn build(lang: Language) -> Grammar {
+        let ts = lang.grammar();
+        let count = ts.node_kind_count();
+        let mut g = Grammar {
+            lang,
+            kinds: Vec::with_capacity(count),
+            body: Vec::with_capacity(count),
+            logical_op: Vec::with_capacity(count),
+            identifier: Vec::with_capacity(count),
+            label: Vec::with_capacity(count),
+            comment: Vec::with_capacity(count),
+            fields: Fields::default(),
+        };
+        for id in 0..count as u16 {
+            let name = ts.node_kind_for_id(id).unwrap_or("");
+            let named = ts.node_kind_is_named(id);
+            g.kinds.push(if named { kind_of(lang, name) } else { Kind::Fixed(Role::Other) });
+            g.body.push(named && is_body_kind(name));
+            g.logical_op.push(!named && logical_ops(lang).contains(&name));
+            g.identifier.push(named && name == "identifier");
+            g.label.push(named && name == label_kind(lang));
+            g.comment.push(name.contains("comment"));
+        }
+        let field = |n: &str| ts.field_id_for_name(n);
+        g.fields = Fields {
+            condition: field("condition"),
+            consequence: field("consequence"),
+            alternative: field("alternative"),
+            body: field("body"),
+            left: field("left"),
+            right: field("right"),
+            operator: field("operator"),
+            function: field("function"),
+            value: field("value"),
+            pattern: field("pattern"),
+            guard: field("guard"),
+        };
+        g
+    }
+
+    /// The tables of `lang`, built once.
+    pub fn of(lang: Language) -> &'static Grammar {
+        static TABLES: [OnceLock<Grammar>; 8] = [const { OnceLock::new() }; 8];
+        let i = match lang {
+            Language::Go => 0,
+            Language::Rust => 1,
+            Language::C => 2,
+            Language::Cpp => 3,
+            Language::Python => 4,
+            Language::JavaScript => 5,
+            Language::TypeScript => 6,
+            Language::Tsx => 7,
+        };
+        TABLES[i].get_or_init(|| Grammar::build(lang))
+    }
+
+    /// The role of `node`.
+    pub fn role(&self, node: Node, src: &[u8]) -> Role {
+        let Some(kind) = self.kinds.get(node.kind_id() as usize) else { return Role::Other };
+        let has = |field: Option<NonZeroU16>| field.and_then(|f| node.child_by_field_id(f.get())).is_some();
+        match *kind {
+            Kind::Fixed(role) => role,
+            Kind::Binary => either(self.is_logical(node), Role::Logical, Role::Binary),
+            Kind::CaseWithValue => either(has(self.fields.value), Role::Case, Role::Other),
+            Kind::MatchArm => either(self.is_wildcard_arm(node, src), Role::Other, Role::Case),
+            Kind::MatchPattern => either(has(self.fields.condition), Role::Decision, Role::Other),
+            Kind::PyCase => either(self.is_wildcard_case(node, src), Role::Other, Role::Case),
+            Kind::MaybeLabeled => {
+                let mut cursor = node.walk();
+                let labeled = node.named_children(&mut cursor).any(|c| self.label[c.kind_id() as usize]);
+                either(labeled, Role::Jump, Role::Other)
+            }
+        }
+    }
+
+    /// `_ => ...` without a guard: Rust's default arm.
+    fn is_wildcard_arm(&self, arm: Node, src: &[u8]) -> bool {
+        let Some(pattern) = self.fields.pattern.and_then(|f| arm.child_by_field_id(f.get())) else { return false };
+        let guarded = self.fields.condition.and_then(|c| pattern.child_by_field_id(c.get())).is_some();
+        !guarded && pattern.utf8_text(src).map(str::trim) == Ok("_")
+    }
+
+    /// Whether a binary expression node has a logical operator.
+    pub fn is_logical(&self, node: Node) -> bool {
+        self.fields
+            .operator
+            .and_then(|f| node.child_by_field_id(f.get()))
+            .is_some_and(|op| self.logical_op.get(op.kind_id() as usize).copied().unwrap_or(false))
+    }
+
+    /// Whether `node` is a binary expression of any operator.
+    pub fn is_binary(&self, node: Node) -> bool {
+        matches!(self.kinds.get(node.kind_id() as usize), Some(Kind::Binary))
+    }
+
+    /// The logical operator of a binary expression node, if it has one.
+    pub fn logical_operator(&self, node: Node) -> Option<u16> {
+        let op = self.fields.operator.and_then(|f| node.child_by_field_id(f.get()))?;
+        self.logical_op.get(op.kind_id() as usize).copied().unwrap_or(false).then(|| op.kind_id())
+    }
+
+    /// Whether children of this kind are a body (one level deeper under a structure).
+    pub fn is_body(&self, node: Node) -> bool {
+        self.body.get(node.kind_id() as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether the node is a comment.
+    pub fn is_comment(&self, node: Node) -> bool {
+        self.comment.get(node.kind_id() as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether the node is a plain identifier.
+    pub fn is_identifier(&self, node: Node) -> bool {
+        self.identifier.get(node.kind_id() as usize).copied().unwrap_or(false)
+    }
+
+    /// `case _:` without a guard: Python's default case.
+    fn is_wildcard_case(&self, case: Node, src: &[u8]) -> bool {
+        if self.fields.guard.and_then(|g| case.child_by_field_id(g.get())).is_some() {
+            return false;
+        }
+        let mut cursor = case.walk();
+        let patterns: Vec<Node> = case.named_children(&mut cursor).filter(|c| c.kind() == "case_pattern").collect();
+        patterns.len() == 1 && patterns[0].utf8_text(src).map(str::trim) == Ok("_")
+    }
 }

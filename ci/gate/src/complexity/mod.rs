@@ -8,10 +8,10 @@ mod suppress;
 
 use std::collections::HashSet;
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, TreeCursor};
 
 use crate::lang::Language;
-use grammar::Role;
+use grammar::{Grammar, Role};
 pub use suppress::Suppression;
 
 /// One function's complexity.
@@ -45,17 +45,13 @@ pub struct FileComplexity {
 
 /// Measures every function of `src` (a whole file in `lang`).
 pub fn analyze(lang: Language, src: &[u8]) -> FileComplexity {
-    let mut parser = Parser::new();
-    if parser.set_language(&lang.grammar()).is_err() {
-        return FileComplexity::default();
-    }
-    let Some(tree) = parser.parse(src, None) else {
+    let Some(tree) = parse(lang, src) else {
         return FileComplexity::default();
     };
     let root = tree.root_node();
     let file_scope = if lang == Language::Go { go_file_scope(root, src) } else { HashSet::new() };
-    let mut walker = Walker { lang, src, units: Vec::new(), open: Vec::new(), file_scope };
-    walker.walk(root, 0);
+    let mut walker = Walker { lang, g: Grammar::of(lang), src, units: Vec::new(), open: Vec::new(), file_scope };
+    walker.walk(&mut root.walk(), 0, Ctx::default());
     let mut syntax_errors = Vec::new();
     if root.has_error() {
         collect_errors(root, &mut syntax_errors);
@@ -102,6 +98,26 @@ fn go_file_scope(root: Node, src: &[u8]) -> HashSet<String> {
     names
 }
 
+/// Parses with this thread's parser for `lang` (a parser keeps its allocations between files).
+fn parse(lang: Language, src: &[u8]) -> Option<tree_sitter::Tree> {
+    thread_local! {
+        static PARSERS: std::cell::RefCell<Vec<(Language, Parser)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let i = match parsers.iter().position(|(l, _)| *l == lang) {
+            Some(i) => i,
+            None => {
+                let mut parser = Parser::new();
+                parser.set_language(&lang.grammar()).ok()?;
+                parsers.push((lang, parser));
+                parsers.len() - 1
+            }
+        };
+        parsers[i].1.parse(src, None)
+    })
+}
+
 fn collect_errors(node: Node, out: &mut Vec<(u32, u32)>) {
     if out.len() >= 5 {
         return;
@@ -122,20 +138,27 @@ fn collect_errors(node: Node, out: &mut Vec<(u32, u32)>) {
 
 struct Walker<'a, 't> {
     lang: Language,
+    g: &'static Grammar,
     src: &'a [u8],
     units: Vec<FunctionComplexity>,
     /// Indices into `units` of the functions being walked, innermost last, with their base names
-    /// (for recursion).
+    /// (for recursion) and nodes.
     open: Vec<(usize, String, Node<'t>)>,
     /// Go: names declared at the top level of the file (functions, types, variables, constants).
     file_scope: HashSet<String>,
 }
 
-impl<'t> Walker<'_, 't> {
-    fn role(&self, node: Node) -> Role {
-        grammar::role(self.lang, node, self.src)
-    }
+/// What a node's parent tells about it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ctx {
+    /// The `if` in an `else` branch: `else if` counts without nesting.
+    else_if: bool,
+    /// An operand of a larger logical expression (through binary expressions, not parentheses):
+    /// its operators were counted with the whole sequence.
+    in_logical: bool,
+}
 
+impl<'t> Walker<'_, 't> {
     fn add(&mut self, cyclomatic: u32, cognitive: u32) {
         if let Some(&(i, _, _)) = self.open.last() {
             self.units[i].cyclomatic += cyclomatic;
@@ -143,88 +166,110 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    fn walk(&mut self, node: Node<'t>, nesting: u32) {
-        match self.role(node) {
+    /// Walks the children of the cursor's node; `place` gives each child's nesting and context
+    /// from its field id and node.
+    fn children(
+        &mut self,
+        c: &mut TreeCursor<'t>,
+        mut place: impl FnMut(&Grammar, Option<u16>, Node<'t>) -> (u32, Ctx),
+    ) {
+        if !c.goto_first_child() {
+            return;
+        }
+        loop {
+            let field = c.field_id().map(|f| f.get());
+            let (nesting, ctx) = place(self.g, field, c.node());
+            self.walk(c, nesting, ctx);
+            if !c.goto_next_sibling() {
+                break;
+            }
+        }
+        c.goto_parent();
+    }
+
+    fn walk(&mut self, c: &mut TreeCursor<'t>, nesting: u32, ctx: Ctx) {
+        let node = c.node();
+        let role = self.g.role(node, self.src);
+        let flat = |_: &Grammar, _: Option<u16>, _: Node| (nesting, Ctx::default());
+        match role {
             Role::Function => {
                 let name = names::function_name(self.lang, node, self.src);
-                self.unit(node, node, name, |w| w.walk_children(node, 0));
+                self.unit(node, node, name);
+                self.children(c, |_, _, _| (0, Ctx::default()));
+                self.open.pop();
             }
             Role::Closure => {
                 if !self.open.is_empty() {
-                    self.walk_children(node, nesting + 1);
+                    self.children(c, |_, _, _| (nesting + 1, Ctx::default()));
                 } else if let Some(name) = names::closure_name(self.lang, node, self.src) {
                     let anchor = names::declaration_of(node);
-                    self.unit(node, anchor, name, |w| w.walk_children(node, 0));
+                    self.unit(node, anchor, name);
+                    self.children(c, |_, _, _| (0, Ctx::default()));
+                    self.open.pop();
                 } else if self.lang == Language::Go {
                     // gocyclo reports only functions and function literals assigned to variables.
-                    self.walk_children(node, 0);
+                    self.children(c, |_, _, _| (0, Ctx::default()));
                 } else {
-                    self.unit(node, node, "<anonymous>".into(), |w| w.walk_children(node, 0));
+                    self.unit(node, node, "<anonymous>".into());
+                    self.children(c, |_, _, _| (0, Ctx::default()));
+                    self.open.pop();
                 }
             }
             Role::If => {
-                let cognitive = if self.is_else_if(node) { 1 } else { 1 + nesting };
-                self.add(1, cognitive);
-                self.walk_if(node, nesting);
+                self.add(1, if ctx.else_if { 1 } else { 1 + nesting });
+                self.walk_if(c, nesting);
             }
             Role::Elif => {
                 self.add(1, 1);
-                self.walk_if(node, nesting);
+                self.walk_if(c, nesting);
             }
             Role::Loop | Role::Catch => {
                 self.add(1, 1 + nesting);
-                self.walk_structure(node, nesting);
+                self.walk_structure(c, nesting);
             }
             Role::BareLoop | Role::Switch => {
                 self.add(0, 1 + nesting);
-                self.walk_structure(node, nesting);
+                self.walk_structure(c, nesting);
             }
             Role::Ternary => {
                 self.add(1, 1 + nesting);
-                let mut cursor = node.walk();
-                let children: Vec<(Option<&str>, Node)> =
-                    node.children(&mut cursor).map(|c| (cursor_field(node, c), c)).collect();
-                for (field, child) in children {
-                    let deeper = field != Some("condition");
-                    self.walk(child, if deeper { nesting + 1 } else { nesting });
-                }
+                let condition = self.g.fields.condition.map(|f| f.get());
+                self.children(c, |_, field, _| {
+                    let deeper = field.is_none() || field != condition;
+                    (if deeper { nesting + 1 } else { nesting }, Ctx::default())
+                });
             }
             Role::Case | Role::Decision => {
                 self.add(1, 0);
-                self.walk_children(node, nesting);
+                self.children(c, flat);
             }
-            Role::Logical => {
-                let cognitive = if self.inside_logical_sequence(node) { 0 } else { self.operator_changes(node) };
-                self.add(1, cognitive);
-                self.walk_children(node, nesting);
+            Role::Logical | Role::Binary => {
+                let logical = role == Role::Logical;
+                if logical {
+                    let cognitive = if ctx.in_logical { 0 } else { self.operator_changes(node) };
+                    self.add(1, cognitive);
+                }
+                let in_logical = logical || ctx.in_logical;
+                self.children(c, |_, _, _| (nesting, Ctx { in_logical, else_if: false }));
             }
             Role::Jump => {
                 self.add(0, 1);
-                self.walk_children(node, nesting);
+                self.children(c, flat);
             }
             Role::Call => {
                 if self.is_recursive_call(node) {
                     self.add(0, 1);
                 }
-                self.walk_children(node, nesting);
+                self.children(c, flat);
             }
-            Role::Paren | Role::Other => self.walk_children(node, nesting),
+            Role::Else | Role::Other => self.children(c, flat),
         }
     }
 
-    fn walk_children(&mut self, node: Node<'t>, nesting: u32) {
-        let mut cursor = node.walk();
-        let children: Vec<Node> = node.children(&mut cursor).collect();
-        for child in children {
-            self.walk(child, nesting);
-        }
-    }
-
-    /// A unit for `node` named `name`, reported at `anchor` (the declaration, for a function
-    /// literal assigned to a variable).
-    fn unit(&mut self, node: Node<'t>, anchor: Node<'t>, name: String, body: impl FnOnce(&mut Self)) {
-        let start = anchor.start_position();
-        let at = if self.lang == Language::Go { node.start_position() } else { start };
+    /// Opens a unit for `node` named `name`, reported at `anchor` (the declaration, for a
+    /// function literal assigned to a variable); the caller walks the body and pops it.
+    fn unit(&mut self, node: Node<'t>, anchor: Node<'t>, name: String) {
+        let at = if self.lang == Language::Go { node.start_position() } else { anchor.start_position() };
         let base = names::base_name(&name).to_string();
         self.units.push(FunctionComplexity {
             name,
@@ -236,85 +281,67 @@ impl<'t> Walker<'_, 't> {
             suppression: suppress::attached(self.lang, anchor, self.src),
         });
         self.open.push((self.units.len() - 1, base, node));
-        body(self);
-        self.open.pop();
     }
 
-    /// An `if` in the else branch of another `if`: `else if` counts without nesting.
-    fn is_else_if(&self, node: Node) -> bool {
-        let Some(parent) = node.parent() else { return false };
-        match parent.kind() {
-            "else_clause" => {
-                let mut cursor = parent.walk();
-                let statements: Vec<Node> =
-                    parent.named_children(&mut cursor).filter(|c| !c.kind().contains("comment")).collect();
-                statements.len() == 1
-            }
-            // Go: the nested if is the `alternative` field itself.
-            "if_statement" => parent.child_by_field_name("alternative").is_some_and(|a| a.id() == node.id()),
-            _ => false,
-        }
-    }
-
-    fn walk_if(&mut self, node: Node<'t>, nesting: u32) {
+    fn walk_if(&mut self, c: &mut TreeCursor<'t>, nesting: u32) {
         // gocognit walks a Go `else` block at the `if`'s own level; SonarSource nests it.
         let else_nesting = if self.lang == Language::Go { nesting } else { nesting + 1 };
-        let mut cursor = node.walk();
-        let children: Vec<(Option<&str>, Node)> =
-            node.children(&mut cursor).map(|c| (cursor_field(node, c), c)).collect();
-        for (field, child) in children {
-            match field {
-                Some("consequence") | Some("body") => self.walk(child, nesting + 1),
-                Some("alternative") => match self.role(child) {
-                    Role::If | Role::Elif => self.walk(child, nesting),
-                    _ if child.kind() == "else_clause" => {
-                        let mut c = child.walk();
-                        let inner: Vec<Node> = child.named_children(&mut c).collect();
-                        let else_if = inner.iter().filter(|n| !n.kind().contains("comment")).count() == 1
-                            && inner.iter().any(|n| self.role(*n) == Role::If);
-                        if !else_if {
-                            self.add(0, 1);
-                        }
-                        for n in inner {
-                            self.walk(n, if else_if { nesting } else { else_nesting });
-                        }
-                    }
+        let f = self.g.fields;
+        let (consequence, body, alternative) =
+            (f.consequence.map(|x| x.get()), f.body.map(|x| x.get()), f.alternative.map(|x| x.get()));
+        if !c.goto_first_child() {
+            return;
+        }
+        loop {
+            let field = c.field_id().map(|x| x.get());
+            let child = c.node();
+            if field.is_some() && (field == consequence || field == body) {
+                self.walk(c, nesting + 1, Ctx::default());
+            } else if field.is_some() && field == alternative {
+                match self.g.role(child, self.src) {
+                    Role::If | Role::Elif => self.walk(c, nesting, Ctx { else_if: true, in_logical: false }),
+                    Role::Else => self.walk_else(c, nesting, else_nesting),
                     _ => {
                         self.add(0, 1);
-                        self.walk(child, else_nesting);
+                        self.walk(c, else_nesting, Ctx::default());
                     }
-                },
-                _ if grammar::is_body(child.kind()) && self.lang == Language::Python => self.walk(child, nesting + 1),
-                _ => self.walk(child, nesting),
+                }
+            } else if self.lang == Language::Python && self.g.is_body(child) {
+                self.walk(c, nesting + 1, Ctx::default());
+            } else {
+                self.walk(c, nesting, Ctx::default());
+            }
+            if !c.goto_next_sibling() {
+                break;
             }
         }
+        c.goto_parent();
+    }
+
+    /// An `else` clause: `else if` when it holds a lone `if`, else one more for the `else`.
+    fn walk_else(&mut self, c: &mut TreeCursor<'t>, nesting: u32, else_nesting: u32) {
+        let node = c.node();
+        let mut cursor = node.walk();
+        let statements: Vec<Node> = node.named_children(&mut cursor).filter(|n| !self.g.is_comment(*n)).collect();
+        let else_if = statements.len() == 1 && self.g.role(statements[0], self.src) == Role::If;
+        if !else_if {
+            self.add(0, 1);
+        }
+        let g = self.g;
+        let src = self.src;
+        self.children(c, |_, _, child| {
+            let is_if = else_if && g.role(child, src) == Role::If;
+            (if else_if { nesting } else { else_nesting }, Ctx { else_if: is_if, in_logical: false })
+        });
     }
 
     /// Loops, switches, catch clauses: the body one level deeper, the header at this level.
-    fn walk_structure(&mut self, node: Node<'t>, nesting: u32) {
-        let mut cursor = node.walk();
-        let children: Vec<(Option<&str>, Node)> =
-            node.children(&mut cursor).map(|c| (cursor_field(node, c), c)).collect();
-        for (field, child) in children {
-            let deeper = field == Some("body") || grammar::is_body(child.kind());
-            self.walk(child, if deeper { nesting + 1 } else { nesting });
-        }
-    }
-
-    /// True when `node` is an operand of a larger logical expression (no parentheses between):
-    /// the whole sequence was counted at its top.
-    fn inside_logical_sequence(&self, node: Node) -> bool {
-        let mut current = node;
-        while let Some(parent) = current.parent() {
-            if !is_binary(parent.kind()) {
-                return false;
-            }
-            if self.role(parent) == Role::Logical {
-                return true;
-            }
-            current = parent;
-        }
-        false
+    fn walk_structure(&mut self, c: &mut TreeCursor<'t>, nesting: u32) {
+        let body = self.g.fields.body.map(|f| f.get());
+        self.children(c, |g, field, child| {
+            let deeper = (field.is_some() && field == body) || g.is_body(child);
+            (if deeper { nesting + 1 } else { nesting }, Ctx::default())
+        });
     }
 
     /// One per run of the same operator, left to right, through the whole unparenthesized
@@ -323,27 +350,28 @@ impl<'t> Walker<'_, 't> {
         let mut ops = Vec::new();
         self.collect_ops(node, &mut ops);
         let mut changes = 0;
-        let mut last = "";
+        let mut last = None;
         for op in ops {
-            if op != last {
+            if Some(op) != last {
                 changes += 1;
-                last = op;
+                last = Some(op);
             }
         }
         changes
     }
 
-    fn collect_ops<'s>(&'s self, node: Node, ops: &mut Vec<&'s str>) {
-        if !is_binary(node.kind()) {
+    fn collect_ops(&self, node: Node, ops: &mut Vec<u16>) {
+        if !self.g.is_binary(node) {
             return;
         }
-        if let Some(left) = node.child_by_field_name("left") {
+        let f = self.g.fields;
+        if let Some(left) = f.left.and_then(|l| node.child_by_field_id(l.get())) {
             self.collect_ops(left, ops);
         }
-        if let Some(op) = grammar::logical_operator(node, self.src, grammar::logical_ops(self.lang)) {
+        if let Some(op) = self.g.logical_operator(node) {
             ops.push(op);
         }
-        if let Some(right) = node.child_by_field_name("right") {
+        if let Some(right) = f.right.and_then(|r| node.child_by_field_id(r.get())) {
             self.collect_ops(right, ops);
         }
     }
@@ -351,8 +379,11 @@ impl<'t> Walker<'_, 't> {
     fn is_recursive_call(&self, node: Node) -> bool {
         let Some((unit, base, node_of_unit)) = self.open.last() else { return false };
         let is_go_method = self.lang == Language::Go && self.units[*unit].name.starts_with('(');
-        node.child_by_field_name("function")
-            .filter(|f| f.kind() == "identifier")
+        self.g
+            .fields
+            .function
+            .and_then(|f| node.child_by_field_id(f.get()))
+            .filter(|f| self.g.is_identifier(*f))
             .and_then(|f| f.utf8_text(self.src).ok())
             .is_some_and(|callee| {
                 // A bare call in a Go method never reaches the method itself; gocognit still counts
@@ -390,24 +421,4 @@ fn declares_locally(function: Node, name: &str, src: &[u8]) -> bool {
         stack.extend(n.named_children(&mut c));
     }
     false
-}
-
-fn is_binary(kind: &str) -> bool {
-    kind == "binary_expression" || kind == "boolean_operator"
-}
-
-/// The field name under which `child` hangs from `parent`.
-fn cursor_field<'t>(parent: Node<'t>, child: Node<'t>) -> Option<&'static str> {
-    let mut cursor = parent.walk();
-    if !cursor.goto_first_child() {
-        return None;
-    }
-    loop {
-        if cursor.node().id() == child.id() {
-            return cursor.field_name();
-        }
-        if !cursor.goto_next_sibling() {
-            return None;
-        }
-    }
 }
