@@ -130,3 +130,68 @@ fn unreadable_file_is_named() {
     assert!(stdout(&out).contains("error: secret.txt: cannot read: Permission denied"), "{}", stdout(&out));
     assert!(stdout(&out).contains(".npmrc:1:34"), "the rest is scanned: {}", stdout(&out));
 }
+
+/// The `entry:` commands of the pre-commit hooks and the commands the GitHub and GitLab templates
+/// run, executed here as those systems would.
+#[test]
+fn ci_templates_run_what_they_say() {
+    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let hooks = std::fs::read_to_string(repo_root.join(".pre-commit-hooks.yaml")).unwrap();
+    let entries: Vec<&str> = hooks.lines().filter_map(|l| l.trim().strip_prefix("entry: ")).collect();
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    let dir = tree();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", ".npmrc", "parse.c"]);
+    let standalone = Path::new(env!("CARGO_BIN_EXE_armtune")).with_file_name("armtune-gate");
+    for entry in entries {
+        let mut words = entry.split_whitespace();
+        let program = words.next().unwrap();
+        let mut cmd = if program == "armtune" { armtune() } else { Command::new(&standalone) };
+        if program == "armtune-gate" && !standalone.exists() {
+            eprintln!(
+                "skipped {entry:?}: build the standalone binary with `cargo build -p armtune-gate --features cli`"
+            );
+            continue;
+        }
+        cmd.current_dir(dir.path()).args(words);
+        // pre-commit passes the changed files to hooks with pass_filenames (the default).
+        if !hooks.contains(&format!("entry: {entry}\n  language: system\n  pass_filenames: false")) {
+            cmd.arg("parse.c");
+        }
+        let out = run(&mut cmd);
+        assert_eq!(out.status.code(), Some(1), "{entry}: {}{}", stdout(&out), stderr(&out));
+    }
+
+    // GitHub: annotations on stdout, SARIF to a file.
+    let action = std::fs::read_to_string(repo_root.join("ci/github/action.yml")).unwrap();
+    assert!(action.contains("$ARMTUNE_GATE --format github --report \"sarif:${{ inputs.sarif }}\""));
+    let out = run(gate(dir.path()).args(["--format", "github", "--report", "sarif:gate.sarif", "."]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("::error file="), "{}", stdout(&out));
+    assert_eq!(read_json(&dir.path().join("gate.sarif"))["version"], "2.1.0");
+
+    // GitLab: Code Quality and JUnit files.
+    let gitlab = std::fs::read_to_string(repo_root.join("ci/gitlab/armtune-gate.yml")).unwrap();
+    assert!(gitlab.contains("--report gitlab:gl-code-quality-report.json") && gitlab.contains("codequality:"));
+    let out = run(gate(dir.path()).args([
+        "--report",
+        "gitlab:gl-code-quality-report.json",
+        "--report",
+        "junit:armtune-gate-junit.xml",
+        ".",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(read_json(&dir.path().join("gl-code-quality-report.json")).as_array().is_some_and(|a| a.len() == 3));
+    assert!(std::fs::read_to_string(dir.path().join("armtune-gate-junit.xml")).unwrap().contains("<testsuites"));
+}
