@@ -75,17 +75,16 @@ fn text(report: &Report) -> String {
     }
     let gating = report.gating().count();
     let s = &report.stats;
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let _ = writeln!(
         out,
-        "armtune gate: {} finding{} ({gating} failing), {} error{}; {} files, {} functions, {:.1} MB{} in {:.2} s",
-        report.findings.len(),
-        if report.findings.len() == 1 { "" } else { "s" },
-        report.errors.len(),
-        if report.errors.len() == 1 { "" } else { "s" },
-        s.files,
-        s.functions,
+        "armtune gate: {} ({gating} failing), {}; {}, {}, {:.1} MB{} in {:.2} s",
+        plural(report.findings.len() as u64, "finding"),
+        plural(report.errors.len() as u64, "error"),
+        plural(s.files, "file"),
+        plural(s.functions, "function"),
         s.bytes as f64 / 1e6,
-        if s.commits > 0 { format!(", {} commits", s.commits) } else { String::new() },
+        if s.commits > 0 { format!(", {}", plural(s.commits, "commit")) } else { String::new() },
         s.seconds
     );
     out
