@@ -39,7 +39,10 @@ qemu=(qemu-aarch64-static -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarc
 # The aarch64 armtune checks the layout fixture under emulation and must find its planted LSE fault.
 fixture=target/aarch64/defects
 aarch64-linux-gnu-gcc -nostdlib -static -o "$fixture" layout/tests/fixtures/defects.S
-"${qemu[@]}" "$a64" check "$fixture" --target rpi4 --format json | grep -q '"lse-on-non-lse-core"' \
+# (Output captured first: `grep -q` stops reading at the first match, and under pipefail the
+# writer's SIGPIPE would fail the pipeline.)
+a64_report=$("${qemu[@]}" "$a64" check "$fixture" --target rpi4 --format json)
+grep -q '"lse-on-non-lse-core"' <<<"$a64_report" \
     || { echo "the aarch64 armtune check missed the fixture's LSE fault" >&2; exit 1; }
 
 echo "== cargo test"

@@ -1,4 +1,10 @@
-//! Benchmarks of ARM64 effects that `armtune check` reports, built for ARM boards by `armtune bench`.
-//!
-//! Not written yet: this crate holds the place in the workspace. It exports nothing until the bench
-//! issue fills it.
+//! The kernels `bench-arm64`'s criterion benchmarks time: each isolates one ARM64 effect that
+//! `armtune check` reports, in a "bad" and a "fixed" variant. Code-placement and atomics kernels are
+//! hand-written AArch64 assembly (the compiler would otherwise choose the layout and the atomic
+//! instructions); on other architectures those benchmarks are left out and the rest run as Rust.
+
+pub mod atomics;
+pub mod code_layout;
+pub mod data;
+pub mod features;
+pub mod sharing;
