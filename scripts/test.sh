@@ -33,6 +33,8 @@ export_a64=(env RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/aarch64)
 "${export_a64[@]}" cargo test --locked --target aarch64-unknown-linux-gnu -p armtune-layout --lib --tests 2>&1 | tee -a "$log"
 "${export_a64[@]}" cargo test --locked --target aarch64-unknown-linux-gnu -p armtune-probes --lib 2>&1 | tee -a "$log"
 "${export_a64[@]}" cargo test --locked --target aarch64-unknown-linux-gnu -p armtune-gate --lib --tests 2>&1 | tee -a "$log"
+# The benchmark kernels' own tests: LL/SC and LSE counting, the hand-placed loops' alignment.
+"${export_a64[@]}" cargo test --locked --target aarch64-unknown-linux-gnu -p armtune-bench-arm64 --lib 2>&1 | tee -a "$log"
 a64=target/aarch64/aarch64-unknown-linux-gnu/debug/armtune
 qemu=(qemu-aarch64-static -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib)
 "${qemu[@]}" "$a64" --version

@@ -2,6 +2,7 @@
 //! its options, calls a library, and prints; `main` is the one place that turns errors into exit
 //! codes.
 
+mod bench_cmd;
 mod check_cmd;
 mod doctor_cmd;
 mod flame;
@@ -36,6 +37,8 @@ enum Command {
     Check(check_cmd::Args),
     /// Fail a CI job on function complexity and committed secrets.
     Gate(armtune_gate::cli::Args),
+    /// Cross-compile the ARM64 benchmarks for a board, run them there or under qemu, compare runs.
+    Bench(bench_cmd::Args),
 }
 
 /// How a subcommand ended: the code to exit with.
@@ -53,6 +56,12 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
         Command::Gate(args) => armtune_gate::cli::run(args).map(Outcome).map_err(Into::into),
+        Command::Bench(args) => {
+            // Ctrl-C stops the run after the benchmark in progress; the partial results are kept.
+            let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, std::sync::Arc::clone(&interrupted));
+            bench_cmd::run(args, interrupted)
+        }
     };
     match result {
         Ok(Outcome(code)) => ExitCode::from(code),
