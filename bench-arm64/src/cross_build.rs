@@ -209,9 +209,32 @@ fn cargo(root: &Path, route: Route) -> Command {
         Route::Rustup => {
             cmd.env("CARGO_TARGET_DIR", root.join("target/aarch64-rustup"));
         }
-        Route::Cross => {}
+        Route::Cross => {
+            // Cross's image cannot build the eBPF object: hand it one the host built (Cross.toml
+            // passes the variable through; the project directory is mounted at the same path).
+            if std::env::var_os("ARMTUNE_EBPF_OBJECT").is_none() {
+                if let Some(object) = host_ebpf_object(root) {
+                    cmd.env("ARMTUNE_EBPF_OBJECT", object);
+                }
+            }
+        }
     }
     cmd
+}
+
+/// The newest eBPF object a host build of armtune-probes left under `root/target`.
+fn host_ebpf_object(root: &Path) -> Option<PathBuf> {
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for profile in std::fs::read_dir(root.join("target")).ok()?.flatten() {
+        let Ok(builds) = std::fs::read_dir(profile.path().join("build")) else { continue };
+        for build in builds.flatten().filter(|b| b.file_name().to_string_lossy().starts_with("armtune-probes-")) {
+            let object = build.path().join("out/armtune-ebpf.o");
+            if let Ok(modified) = object.metadata().and_then(|m| m.modified()) {
+                found.push((modified, object));
+            }
+        }
+    }
+    found.into_iter().max().map(|(_, p)| p)
 }
 
 /// The executable cargo reports for target `name` in its JSON messages.
