@@ -37,12 +37,13 @@ fi
 #   gcc-aarch64-linux-gnu, binutils-aarch64-linux-gnu   to build the AArch64 fixtures of `check`
 #   libstd-rust-web-dev:arm64, qemu-user-static   Debian's aarch64 std for /usr/bin/rustc, and
 #                                        qemu-user to run the aarch64 build's tests (see test.sh)
+#   qemu-system-arm, cpio                boot Debian's arm64 kernel with an initramfs (ci/arm64-vm.sh)
 #   openssh-server, openssh-client, git  the `armtune bench` test's stand-in board (a throwaway sshd
 #                                        on loopback) and the gate's git-history tests
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libstd-rust-web-dev:arm64 qemu-user-static
-          openssh-server openssh-client git)
+          openssh-server openssh-client git qemu-system-arm cpio)
 
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

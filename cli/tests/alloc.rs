@@ -13,15 +13,6 @@ use std::{
 
 use common::*;
 
-/// The numbers `workloads/allocs.c` is built to produce, per function: (calls, bytes, live bytes).
-const EXPECTED: &[(&str, u64, u64, u64)] = &[
-    ("make_small", 100, 2400, 960),
-    ("make_zeroed", 10, 1280, 1280),
-    ("grow", 6, 6300, 0),
-    ("make_aligned", 10, 5696, 5312),
-    ("make_mapped", 2, 16384, 8192),
-];
-
 fn folded_profile(args: &[&str], target: &[&std::ffi::OsStr]) -> Vec<(Vec<String>, u64)> {
     let dir = tempfile::tempdir().unwrap();
     let folded = dir.path().join("p.folded");

@@ -1,9 +1,10 @@
 //! Where the allocator lives for a target, and placing the allocator uprobes there.
 //!
 //! The C library of a dynamically linked program, found in `/proc/PID/maps` for running processes
-//! and through `ld.so.cache` for a command about to start; the program itself when it is linked
-//! statically; or what `--alloc-lib` names (jemalloc, tcmalloc, mimalloc, with `--alloc-prefix`
-//! for their prefixed symbols).
+//! and from the program's own dependencies (`DT_NEEDED`, its run paths, the default library
+//! directories) for a command about to start, falling back to `ld.so.cache` (which minimal systems
+//! lack); the program itself when it is linked statically; or what `--alloc-lib` names (jemalloc,
+//! tcmalloc, mimalloc, with `--alloc-prefix` for their prefixed symbols).
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,60 @@ pub fn libc_of(pid: u32) -> Option<PathBuf> {
     })
 }
 
+/// The C library the dynamically linked program at `exe` will load: its `DT_NEEDED` entry named
+/// `libc.so.*`, searched as the dynamic loader does (`DT_RPATH`, `LD_LIBRARY_PATH`, `DT_RUNPATH`,
+/// then the default directories; `ld.so.cache` is left to aya when this finds nothing).
+pub fn needed_libc(exe: &Path) -> Option<PathBuf> {
+    use object::read::elf::{Dyn, FileHeader};
+    let data = std::fs::read(exe).ok()?;
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(&*data).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, &*data).ok()?;
+    // `dynamic` returns the index of the string table the dynamic section links to.
+    let (entries, strings_index) = sections.dynamic(endian, &*data).ok()??;
+    let strings = sections.strings(endian, &*data, strings_index).ok()?;
+    let (mut libc, mut rpath, mut runpath) = (None, Vec::new(), Vec::new());
+    let origin = exe.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let paths = |value: &[u8]| -> Vec<PathBuf> {
+        String::from_utf8_lossy(value).split(':').map(|p| PathBuf::from(p.replace("$ORIGIN", &origin))).collect()
+    };
+    for entry in entries {
+        let Ok(value) = entry.string(endian, strings) else { continue };
+        match entry.d_tag(endian) as u32 {
+            object::elf::DT_NEEDED if value.starts_with(b"libc.so") => {
+                libc = Some(String::from_utf8_lossy(value).into_owned())
+            }
+            object::elf::DT_RPATH => rpath = paths(value),
+            object::elf::DT_RUNPATH => runpath = paths(value),
+            _ => {}
+        }
+    }
+    let libc = libc?;
+    let triple = match header.e_machine(endian) {
+        object::elf::EM_AARCH64 => "aarch64-linux-gnu",
+        object::elf::EM_X86_64 => "x86_64-linux-gnu",
+        _ => "",
+    };
+    // DT_RPATH only counts when there is no DT_RUNPATH.
+    let rpath = if runpath.is_empty() { rpath } else { Vec::new() };
+    let env: Vec<PathBuf> = std::env::var("LD_LIBRARY_PATH").map(|v| paths(v.as_bytes())).unwrap_or_default();
+    rpath.into_iter().chain(env).chain(runpath).chain(default_dirs(triple)).map(|d| d.join(&libc)).find(|p| p.is_file())
+}
+
+/// The dynamic loader's default directories, multiarch ones first.
+fn default_dirs(triple: &str) -> Vec<PathBuf> {
+    ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+        .iter()
+        .flat_map(|d| [Path::new(d).join(triple), PathBuf::from(d)])
+        .collect()
+}
+
+/// This system's shared C library (`libc.so.6` in the default directories), if it has one.
+pub fn system_libc() -> Option<PathBuf> {
+    let triple = if cfg!(target_arch = "aarch64") { "aarch64-linux-gnu" } else { "x86_64-linux-gnu" };
+    default_dirs(triple).into_iter().map(|d| d.join("libc.so.6")).find(|p| p.is_file())
+}
+
 /// Loads the allocator programs and attaches them at `target`; returns what could not be placed
 /// (a function the library lacks), or an error when nothing could (no malloc).
 pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec<String>> {
@@ -138,6 +193,17 @@ mod tests {
         let mut header = vec![0u8; 64];
         header[..6].copy_from_slice(b"\x7fELF\x02\x01");
         assert_eq!(elf_has_no_interp(&header), Some(true));
+    }
+
+    #[test]
+    fn finds_the_libc_a_program_needs() {
+        let exe = std::env::current_exe().unwrap();
+        let libc = needed_libc(&exe).expect("this test binary needs libc.so.6");
+        assert!(libc.is_file() && libc.file_name().unwrap() == "libc.so.6", "{}", libc.display());
+        // The same file the running process mapped.
+        let mapped = libc_of(std::process::id()).unwrap();
+        assert_eq!(std::fs::canonicalize(libc).unwrap(), std::fs::canonicalize(mapped).unwrap());
+        assert_eq!(needed_libc(Path::new("/nonexistent")), None);
     }
 
     #[test]

@@ -203,7 +203,16 @@ fn try_btf_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
 fn try_uprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
     let prog: &mut UProbe = ebpf.program_mut("armtune_dr_up").unwrap().try_into().unwrap();
     prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog.attach(Some("getpid"), 0, "libc", None).map_err(|e| Error::bpf("attach to libc getpid", e))?;
+    let Some(libc) = crate::allocator::system_libc() else {
+        return Err(Error::Invalid(
+            "no shared C library (libc.so.6) in the default directories: allocation probes go into \
+             static programs themselves, or give --alloc-lib"
+                .into(),
+        ));
+    };
+    let link = prog
+        .attach(Some("getpid"), 0, &libc, None)
+        .map_err(|e| Error::bpf(format!("attach to getpid in {}", libc.display()), e))?;
     prog.detach(link).map_err(|e| Error::bpf("detach", e))
 }
 

@@ -968,7 +968,8 @@ fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&std::path::Path>)
             let library = fixed.unwrap_or_else(|| match exe {
                 // A static program carries its own malloc.
                 Some(exe) if allocator::is_static(exe) => exe.to_path_buf(),
-                _ => PathBuf::from("libc"),
+                Some(exe) => allocator::needed_libc(exe).unwrap_or_else(|| PathBuf::from("libc")),
+                None => PathBuf::from("libc"),
             });
             vec![AllocTarget { library, pid: None }]
         }

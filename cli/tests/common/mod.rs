@@ -150,3 +150,12 @@ pub fn svg_text(path: &Path) -> String {
     }
     text
 }
+
+/// The numbers `workloads/allocs.c` is built to produce, per function: (calls, bytes, live bytes).
+pub const EXPECTED: &[(&str, u64, u64, u64)] = &[
+    ("make_small", 100, 2400, 960),
+    ("make_zeroed", 10, 1280, 1280),
+    ("grow", 6, 6300, 0),
+    ("make_aligned", 10, 5696, 5312),
+    ("make_mapped", 2, 16384, 8192),
+];

@@ -1,0 +1,160 @@
+//! `armtune profile` on an ARM64 kernel: `ci/arm64-vm.sh` boots Debian's arm64 6.1 kernel in
+//! qemu-system-aarch64 (Cortex-A72, the Pi 4's core) with a static aarch64 armtune and aarch64
+//! workloads, runs the profile scenarios inside, and brings the results out; this test holds them
+//! to the same expectations as the x86_64 tests. A second boot hides the kernel's BTF (the Raspberry
+//! Pi OS case). Root is not needed; the test skips with a reason when qemu-system-aarch64 is
+//! missing, and fails then under `ARMTUNE_REQUIRE_BPF=1`.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use common::*;
+
+fn vm_or_skip(test: &str) -> bool {
+    let has_qemu = Command::new("qemu-system-aarch64").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !has_qemu {
+        assert!(
+            std::env::var("ARMTUNE_REQUIRE_BPF").as_deref() != Ok("1"),
+            "{test}: qemu-system-aarch64 missing (apt-get install qemu-system-arm; ci/setup.sh does)"
+        );
+        eprintln!("skipped {test}: qemu-system-aarch64 missing (apt-get install qemu-system-arm)");
+    }
+    has_qemu
+}
+
+/// Boots the guest in `mode` and returns the directory of what it wrote.
+fn boot(mode: &str) -> (tempfile::TempDir, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash").arg(root.join("ci/arm64-vm.sh")).arg(dir.path()).arg(mode).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ci/arm64-vm.sh {mode} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+fn file(out: &Path, name: &str) -> String {
+    std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn status(out: &Path, name: &str) -> i32 {
+    file(out, &format!("{name}.status")).trim().parse().unwrap()
+}
+
+fn json(out: &Path, name: &str) -> serde_json::Value {
+    assert_eq!(status(out, name), 0, "{name} failed in the guest: {}", file(out, &format!("{name}.stderr")));
+    read_json(&out.join(format!("{name}.json")))
+}
+
+/// Stacks of a JSON profile section as (frame names, weight).
+fn stacks(profile: &serde_json::Value) -> Vec<(Vec<String>, u64)> {
+    profile["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let frames =
+                s["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+            (frames, s["weight"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn profiles_on_an_arm64_kernel() {
+    if !vm_or_skip("profiles_on_an_arm64_kernel") {
+        return;
+    }
+    let (_keep, out) = boot("btf");
+    let console = file(&out, "console.txt");
+    assert!(console.contains("=== GUEST 6.1.") && console.contains("aarch64 btf"), "not the arm64 6.1 guest");
+
+    let doctor = file(&out, "doctor.stdout");
+    assert!(doctor.contains("BTF tracepoint       ok"), "{doctor}");
+    assert!(doctor.contains("scheduler events use BTF-typed tracepoints"), "{doctor}");
+
+    // On-CPU: demo splits its work 3:1 between two functions.
+    assert_eq!(status(&out, "cpu"), 0, "{}", file(&out, "cpu.stderr"));
+    let folded = read_folded(&out.join("cpu.folded"));
+    let major = weight_under(&folded, "cpu_split", "work_major") as f64;
+    let minor = weight_under(&folded, "cpu_split", "work_minor") as f64;
+    let share = major / (major + minor);
+    assert!(
+        major + minor > 100.0 && (0.65..=0.85).contains(&share),
+        "work_major share {share:.2} of {}",
+        major + minor
+    );
+    assert!(folded.iter().any(|(f, _)| f.iter().any(|x| x.ends_with("_[k]"))), "kernel frames on arm64");
+
+    // Off-CPU: blocker sleeps 10 x 50 ms in sleep_in_nanosleep.
+    let off = json(&out, "offcpu");
+    assert_eq!(off["meta"]["sched_tracepoints"], "btf");
+    let slept = weight_under(&stacks(&off), "main", "sleep_in_nanosleep");
+    assert!((450_000..=650_000).contains(&slept), "sleep_in_nanosleep off-CPU {slept} us of 500 ms");
+    assert!(weight_under(&stacks(&off), "main", "wait_for_lock") > 250_000, "the futex wait");
+
+    // Run queue: 4 spinners on 2 vCPUs wait for whole slices.
+    let busy = json(&out, "runq_busy");
+    let main = busy["runq"].as_array().unwrap().iter().max_by_key(|h| h["count"].as_u64().unwrap()).unwrap().clone();
+    assert!(main["p50_us"].as_f64().unwrap() > 500.0, "oversubscribed p50: {main}");
+
+    // Allocations: exact counts and bytes, dynamically and statically linked.
+    for name in ["alloc", "alloc_static"] {
+        let v = json(&out, name);
+        let bytes = stacks(&v);
+        for &(function, _calls, b, _live) in EXPECTED {
+            assert_eq!(weight_under(&bytes, "main", function), b, "{name}: bytes of {function}");
+        }
+        if name == "alloc" {
+            let live = stacks(&v["profiles"]["leak"]);
+            for &(function, _, _, live_bytes) in EXPECTED {
+                assert_eq!(weight_under(&live, "main", function), live_bytes, "live bytes of {function}");
+            }
+        }
+    }
+
+    // Go: the collector's cycles as the program counts them.
+    if out.join("gc.status").exists() {
+        let gc = json(&out, "gc");
+        let program = file(&out, "gc.stdout");
+        let num_gc: u64 =
+            program.split("NumGC=").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
+        let cycles = gc["gc"][0]["cycles"].as_u64().unwrap();
+        assert!(num_gc >= 5 && cycles == num_gc, "armtune {cycles} cycles, program {num_gc}");
+    }
+}
+
+#[test]
+fn without_btf_the_fallbacks_work() {
+    if !vm_or_skip("without_btf_the_fallbacks_work") {
+        return;
+    }
+    let (_keep, out) = boot("nobtf");
+    let doctor = file(&out, "doctor.stdout");
+    assert!(doctor.contains("no /sys/kernel/btf/vmlinux"), "{doctor}");
+    assert!(doctor.contains("scheduler events use classic tracepoints"), "{doctor}");
+    let off = json(&out, "offcpu");
+    assert_eq!(off["meta"]["sched_tracepoints"], "classic");
+    let slept = weight_under(&stacks(&off), "main", "sleep_in_nanosleep");
+    assert!((450_000..=650_000).contains(&slept), "sleep_in_nanosleep off-CPU {slept} us of 500 ms");
+    assert_eq!(status(&out, "cpu"), 0, "{}", file(&out, "cpu.stderr"));
+    let v = json(&out, "alloc");
+    for &(function, _calls, b, _live) in EXPECTED {
+        assert_eq!(weight_under(&stacks(&v), "main", function), b, "bytes of {function}");
+    }
+}
