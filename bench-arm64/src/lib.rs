@@ -7,6 +7,8 @@
 //! otherwise choose the layout and the instructions. Off AArch64 those are left out. This crate
 //! does not judge results: `compare` reports changes and noise, people decide.
 
+#![warn(missing_docs)]
+
 pub mod atomics;
 pub mod boards;
 pub mod code_layout;

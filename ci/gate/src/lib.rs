@@ -1,6 +1,11 @@
 //! The CI gate behind `armtune gate`: per-function complexity (tree-sitter, gocyclo-compatible for
 //! Go, cognitive complexity as SonarSource defines it) and committed secrets (keyword-prefiltered
 //! rules), reported in the formats CI systems display.
+//!
+//! It reports; it does not rewrite code, remove secrets from history or revoke them, and it never
+//! keeps a secret's value: findings carry a redacted form and a hash.
+
+#![warn(missing_docs)]
 
 #[cfg(feature = "cli")]
 pub mod cli;
