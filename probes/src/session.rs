@@ -213,10 +213,9 @@ impl Session {
         let min_block_ns = options.min_block.as_nanos().min(u64::MAX as u128) as u64;
         let runq_per_cpu: u8 = options.runq_per_cpu.into();
         let wakeup_stacks: u8 = events.wakeup.into();
-        // Parsed once for the loader and the BTF-typed programs (a few MB of type data).
-        let mut kernel_btf = Btf::from_sys_fs().ok();
+        // `EbpfLoader::new` parses the kernel's BTF itself and keeps it private: the BTF-typed
+        // programs parse their own copy, only when they are used.
         let mut loader = EbpfLoader::new();
-        loader.btf(kernel_btf.as_ref());
         loader
             .set_global("FILTER_TARGETS", &filter, true)
             .set_global("PER_THREAD", &per_thread, true)
@@ -264,9 +263,6 @@ impl Session {
         // debug build). Done here, before the command starts, it delays nothing that matters;
         // at the end of this function it would delay the first read of the command's mappings.
         drop(loader);
-        if task_offsets.is_none() {
-            drop(kernel_btf.take());
-        }
 
         let pending = match &options.target {
             Target::Command(argv) => Some(spawn::spawn_gated(argv)?),
@@ -290,7 +286,7 @@ impl Session {
         let mut warnings = Vec::new();
         let mut sched_tracepoints = "";
         if events.sched() && task_offsets.is_some() {
-            match attach_btf_tracepoints(&mut ebpf, kernel_btf.take(), &SCHED) {
+            match attach_btf_tracepoints(&mut ebpf, &SCHED) {
                 Ok(()) => sched_tracepoints = "btf",
                 Err(e) if options.sched_path == SchedPath::Auto => {
                     warnings.push(format!("BTF-typed scheduler tracepoints failed ({e}); used classic ones"));
@@ -1058,11 +1054,8 @@ fn sched_offsets(path: SchedPath) -> Result<Option<TaskOffsets>> {
 }
 
 /// Loads and attaches the `tp_btf` twins (`<program>_btf`) of the scheduler programs.
-fn attach_btf_tracepoints(ebpf: &mut Ebpf, btf: Option<Btf>, programs: &[(&str, &str)]) -> Result<()> {
-    let btf = match btf {
-        Some(btf) => btf,
-        None => Btf::from_sys_fs().map_err(|e| Error::bpf("reading the kernel's BTF", e))?,
-    };
+fn attach_btf_tracepoints(ebpf: &mut Ebpf, programs: &[(&str, &str)]) -> Result<()> {
+    let btf = Btf::from_sys_fs().map_err(|e| Error::bpf("reading the kernel's BTF", e))?;
     for (program, name) in programs {
         let program = format!("{program}_btf");
         let tp: &mut BtfTracePoint = ebpf.program_mut(&program).unwrap().try_into().unwrap();
