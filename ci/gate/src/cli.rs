@@ -169,9 +169,7 @@ pub fn run(args: Args) -> Result<u8, Error> {
         Some(path) => {
             std::fs::write(path, &rendered).map_err(|e| Error::io(path, e))?;
             // The summary still reaches the log when the report goes to a file.
-            if let Some(last) = output::render(&report, Format::Text).lines().last() {
-                eprintln!("{last}");
-            }
+            eprintln!("{}", output::summary(&report));
         }
         None => print!("{rendered}"),
     }

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allow;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod complexity;
@@ -25,7 +26,7 @@ use std::{
 };
 
 use config::Resolved;
-use finding::{Check, Finding};
+use finding::Finding;
 use scan::{FileScanner, WalkOptions};
 use secrets::RuleSet;
 
@@ -176,11 +177,12 @@ pub fn run(options: &Options) -> Result<Report, Error> {
     }
     apply_ignore_file(options, &mut report)?;
     if let Some(rev) = &options.new_from_rev {
-        let changed = git::changed_since(&git::toplevel(&options.root)?, rev)?;
         let top = git::toplevel(&options.root)?;
+        let changed = git::changed_since(&top, rev)?;
+        // Findings are relative to the scan root; git's paths to the top of the work tree.
+        let root_in_repo = root_in_repo(&options.root, &top);
         for f in &mut report.findings {
-            let in_repo = relative_to_repo(&options.root, &top, &f.path);
-            f.gating = match changed.get(&in_repo) {
+            f.gating = match changed.get(&root_in_repo.join(&f.path)) {
                 None => false,
                 Some(None) => true,
                 Some(Some(ranges)) => {
@@ -205,10 +207,10 @@ pub fn run(options: &Options) -> Result<Report, Error> {
     Ok(report)
 }
 
-fn relative_to_repo(root: &Path, top: &Path, path: &Path) -> PathBuf {
-    let absolute = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()).join(path);
-    let top = std::fs::canonicalize(top).unwrap_or_else(|_| top.to_path_buf());
-    absolute.strip_prefix(&top).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+/// Where `root` is inside the work tree whose top is `top` (empty at the top).
+fn root_in_repo(root: &Path, top: &Path) -> PathBuf {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canonical(root).strip_prefix(canonical(top)).map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn scan_history(options: &Options, history: &History, scanner: &FileScanner, report: &mut Report) -> Result<(), Error> {
@@ -278,13 +280,4 @@ fn baseline_fingerprints(path: &Path) -> Result<HashSet<String>, Error> {
         Error::Baseline(format!("{}: no `findings` array: write it with `armtune gate --format json`", path.display()))
     })?;
     Ok(findings.iter().filter_map(|f| f["fingerprint"].as_str().map(String::from)).collect())
-}
-
-/// Checks by name.
-pub fn check_of(name: &str) -> Option<Check> {
-    match name {
-        "complexity" => Some(Check::Complexity),
-        "secrets" => Some(Check::Secrets),
-        _ => None,
-    }
 }

@@ -73,11 +73,17 @@ fn text(report: &Report) -> String {
     for e in &report.errors {
         let _ = writeln!(out, "error: {e}");
     }
+    let _ = writeln!(out, "{}", summary(report));
+    out
+}
+
+/// The one-line summary that ends the text format (and reaches the log when the report goes to a
+/// file).
+pub fn summary(report: &Report) -> String {
     let gating = report.gating().count();
     let s = &report.stats;
     let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let _ = writeln!(
-        out,
+    format!(
         "armtune gate: {} ({gating} failing), {}; {}, {}, {:.1} MB{} in {:.2} s",
         plural(report.findings.len() as u64, "finding"),
         plural(report.errors.len() as u64, "error"),
@@ -86,8 +92,7 @@ fn text(report: &Report) -> String {
         s.bytes as f64 / 1e6,
         if s.commits > 0 { format!(", {}", plural(s.commits, "commit")) } else { String::new() },
         s.seconds
-    );
-    out
+    )
 }
 
 /// A rule as SARIF and GitLab describe it.

@@ -278,7 +278,7 @@ impl<'t> Walker<'_, 't> {
             end_line: node.end_position().row as u32 + 1,
             cyclomatic: 1,
             cognitive: 0,
-            suppression: suppress::attached(self.lang, anchor, self.src),
+            suppression: suppress::attached(anchor, self.src),
         });
         self.open.push((self.units.len() - 1, base, node));
     }

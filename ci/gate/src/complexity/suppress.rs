@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use crate::lang::Language;
+use crate::allow;
 
 /// What the comments attached to a function suppress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,17 +31,13 @@ impl Suppression {
             } else if body.starts_with("gocognit:ignore") {
                 s.cognitive = true;
                 s.line = line;
-            } else if let Some(rest) = body.strip_prefix("armtune:allow") {
-                let (what, reason) = match rest.split_once("--") {
-                    Some((what, reason)) => (what, Some(reason.trim().trim_end_matches("*/").trim().to_string())),
-                    None => (rest, None),
-                };
-                if what.split([',', ' ']).any(|w| w.trim() == "complexity") {
-                    s.cyclomatic = true;
-                    s.cognitive = true;
-                    s.reason = reason.filter(|r| !r.is_empty());
-                    s.line = line;
-                }
+            } else if let Some(reason) =
+                body.strip_prefix(allow::MARKER).and_then(|rest| allow::parse(rest, "complexity"))
+            {
+                s.cyclomatic = true;
+                s.cognitive = true;
+                s.reason = reason;
+                s.line = line;
             }
         }
         s
@@ -66,7 +62,7 @@ fn outer(mut node: Node) -> Node {
 }
 
 /// The suppression of the function declared by `node`.
-pub fn attached(_lang: Language, node: Node, src: &[u8]) -> Suppression {
+pub fn attached(node: Node, src: &[u8]) -> Suppression {
     let start = outer(node);
     let mut comments = Vec::new();
     let mut expected_row = start.start_position().row;

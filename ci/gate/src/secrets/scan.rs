@@ -5,6 +5,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::rules::{Rule, RULES};
+use crate::allow;
 
 /// A compiled rule set.
 pub struct RuleSet {
@@ -185,13 +186,8 @@ pub fn inline_allow(line: &[u8]) -> Option<Option<String>> {
             return Some(None);
         }
     }
-    let at = memchr::memmem::find(line, b"armtune:allow")?;
-    let rest = String::from_utf8_lossy(&line[at + "armtune:allow".len()..]).into_owned();
-    let (what, reason) = match rest.split_once("--") {
-        Some((what, reason)) => (what.to_string(), Some(reason.trim().trim_end_matches("*/").trim().to_string())),
-        None => (rest, None),
-    };
-    what.split([',', ' ']).any(|w| w.trim() == "secrets").then(|| reason.filter(|r| !r.is_empty()))
+    let at = memchr::memmem::find(line, allow::MARKER.as_bytes())?;
+    allow::parse(&String::from_utf8_lossy(&line[at + allow::MARKER.len()..]), "secrets")
 }
 
 /// Shannon entropy in bits per byte.
