@@ -78,16 +78,17 @@ fn qemu() -> Result<&'static str, BenchError> {
         .ok_or_else(|| BenchError::Toolchain("no qemu-aarch64: apt-get install qemu-user-static".into()))
 }
 
-/// qemu-user for `board`, with the cross libraries of Debian's aarch64 toolchain.
-fn qemu_command(board: &Board) -> Result<Command, BenchError> {
-    let mut cmd = Command::new(qemu()?);
+/// `qemu` (from [`qemu`]) set up for `board`, with the cross libraries of Debian's aarch64
+/// toolchain.
+fn qemu_command(qemu: &str, board: &Board) -> Command {
+    let mut cmd = Command::new(qemu);
     cmd.args(["-cpu", board.qemu_cpu]);
     // The cross loader with Debian's arm64 multiarch libc hangs threaded programs: use the cross
     // libraries only (DESIGN.md).
     if Path::new("/usr/aarch64-linux-gnu").is_dir() {
         cmd.args(["-L", "/usr/aarch64-linux-gnu", "-E", "LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib"]);
     }
-    Ok(cmd)
+    cmd
 }
 
 impl Ssh {
@@ -254,7 +255,8 @@ fn run_qemu(job: &Job, results: &mut RunResults) -> Result<(), BenchError> {
     let Job { build_dir, board, manifest, home_name, opts, interrupted } = *job;
     results.location = format!("qemu -cpu {}", board.qemu_cpu);
     results.emulated = true;
-    let probe = qemu_command(board)?
+    let qemu = qemu()?;
+    let probe = qemu_command(qemu, board)
         .arg(build_dir.join(&manifest.probe))
         .output()
         .map_err(|e| BenchError::Toolchain(format!("cannot run qemu: {e}")))?;
@@ -262,7 +264,7 @@ fn run_qemu(job: &Job, results: &mut RunResults) -> Result<(), BenchError> {
     refuse_if_missing(board, &results.cpu_features, &results.location)?;
     let home = build_dir.join(home_name);
     for bench in manifest.benches.iter().take_while(|_| !interrupted.load(Ordering::SeqCst)) {
-        let child = qemu_command(board)?
+        let child = qemu_command(qemu, board)
             .arg(build_dir.join(bench))
             .args(criterion_args(opts))
             .env("CRITERION_HOME", &home)
