@@ -28,9 +28,8 @@ fn vm_or_skip(test: &str) -> bool {
 
 /// Boots the guest in `mode` and returns the directory of what it wrote.
 fn boot(mode: &str) -> (tempfile::TempDir, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("bash").arg(root.join("ci/arm64-vm.sh")).arg(dir.path()).arg(mode).output().unwrap();
+    let out = Command::new("bash").arg(repo_root().join("ci/arm64-vm.sh")).arg(dir.path()).arg(mode).output().unwrap();
     assert!(
         out.status.success(),
         "ci/arm64-vm.sh {mode} failed:\n{}",

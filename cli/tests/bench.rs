@@ -15,15 +15,6 @@ use std::{
 
 use common::*;
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The source tree (the benchmarks are built from it).
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
 /// Builds the board's benchmarks once per test binary (dev profile: this is a functional check).
 fn built(board: &str) -> PathBuf {
     static BUILDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -31,7 +22,7 @@ fn built(board: &str) -> PathBuf {
     let mut done = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     if !done.iter().any(|b| b == board) {
         let out = run(armtune()
-            .current_dir(root())
+            .current_dir(repo_root())
             .args(["bench", "build", "--board", board, "--profile", "dev", "--out"])
             .arg(&dir));
         assert!(out.status.success(), "bench build {board}: {}", stderr(&out));
@@ -63,7 +54,7 @@ fn build_run_under_qemu_and_compare() {
     assert_eq!(manifest["rustc_flags"], serde_json::json!(["-C", "target-cpu=cortex-a72"]));
     let results = tempfile::tempdir().unwrap();
     let out = run(armtune()
-        .current_dir(root())
+        .current_dir(repo_root())
         .args(["bench", "run", "--board", "rpi4", "--qemu", "--filter", "struct_layout", "--build-dir"])
         .arg(&build)
         .arg("--results-dir")
@@ -106,7 +97,7 @@ fn interrupted_run_keeps_partial_results() {
     let build = built("rpi4");
     let results = tempfile::tempdir().unwrap();
     let child = armtune()
-        .current_dir(root())
+        .current_dir(repo_root())
         .args([
             "bench",
             "run",
@@ -246,7 +237,7 @@ fn over_ssh(
     profile: &str,
 ) -> std::process::Output {
     run(armtune()
-        .current_dir(root())
+        .current_dir(repo_root())
         .args([
             "bench",
             "run",

@@ -13,10 +13,6 @@ fn gate(dir: &Path) -> Command {
     cmd
 }
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A C function with cyclomatic complexity `n + 1`.
 fn branchy_c(name: &str, n: usize) -> String {
     let mut s = format!("int {name}(int x)\n{{\n");
@@ -135,7 +131,7 @@ fn unreadable_file_is_named() {
 /// run, executed here as those systems would.
 #[test]
 fn ci_templates_run_what_they_say() {
-    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let repo_root = repo_root();
     let hooks = std::fs::read_to_string(repo_root.join(".pre-commit-hooks.yaml")).unwrap();
     let entries: Vec<&str> = hooks.lines().filter_map(|l| l.trim().strip_prefix("entry: ")).collect();
     assert_eq!(entries.len(), 4, "{entries:?}");

@@ -382,7 +382,7 @@ fn doctor_reports_every_probe_family() {
     assert_eq!(rows["perf_event"], "ok", "{text}");
     // Which program type the scheduler events will use, said in so many words.
     let sched = text.lines().find(|l| l.starts_with("sched tracepoints")).expect("sched tracepoints row");
-    if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+    if std::path::Path::new(armtune_probes::btf::VMLINUX).exists() {
         assert_eq!(rows["BTF tracepoint"], "ok", "{text}");
         assert!(sched.contains("BTF-typed tracepoints"), "{sched}");
     } else {

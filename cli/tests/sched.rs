@@ -15,7 +15,7 @@ use common::*;
 
 /// The program types to test the scheduler events with: both where the kernel has BTF.
 fn tracepoint_kinds() -> Vec<&'static str> {
-    if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+    if std::path::Path::new(armtune_probes::btf::VMLINUX).exists() {
         vec!["btf", "classic"]
     } else {
         eprintln!("BTF-typed tracepoints not tested: this kernel has no /sys/kernel/btf/vmlinux");

@@ -118,13 +118,13 @@ fn kernel_version() -> Check {
 }
 
 fn btf() -> Check {
-    if Path::new("/sys/kernel/btf/vmlinux").exists() {
-        Check::new("BTF", Status::Ok, "/sys/kernel/btf/vmlinux present")
+    if Path::new(VMLINUX).exists() {
+        Check::new("BTF", Status::Ok, format!("{VMLINUX} present"))
     } else {
         Check::new(
             "BTF",
             Status::Warn,
-            "no /sys/kernel/btf/vmlinux: CPU profiles work; BTF-typed programs will use their fallbacks",
+            format!("no {VMLINUX}: CPU profiles work; BTF-typed programs will use their fallbacks"),
         )
     }
 }

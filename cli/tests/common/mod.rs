@@ -94,6 +94,15 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The top of this source tree (scripts, templates and the benchmarks live there).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
 /// Folded file as (frames, weight).
 pub fn read_folded(path: &Path) -> Vec<(Vec<String>, u64)> {
     std::fs::read_to_string(path)
