@@ -37,7 +37,7 @@ fn off_cpu_time_lands_on_the_blocking_functions() {
     for kind in tracepoint_kinds() {
         let (svg, folded) = (dir.path().join(format!("off-{kind}.svg")), dir.path().join(format!("off-{kind}.folded")));
         let out = run(armtune()
-            .args(["profile", "--event", "off-cpu", "--tracepoints", kind, "-o"])
+            .args(["profile", "--event", "off-cpu", "--off-cpu-state", "all", "--tracepoints", kind, "-o"])
             .arg(&svg)
             .arg("--folded")
             .arg(&folded)
@@ -46,6 +46,9 @@ fn off_cpu_time_lands_on_the_blocking_functions() {
         assert!(out.status.success(), "{kind}: {}", stderr(&out));
         let stacks = read_folded(&folded);
         // blocker sleeps 10 x 50 ms in sleep_in_nanosleep and waits 300 ms for a lock in wait_for_lock.
+        // All states are recorded because a busy machine can preempt the task after it set itself
+        // up to sleep and before schedule(): that part of the sleep is off-CPU as [preempted]; when
+        // the timer fires first, the whole sleep is.
         let slept = off_cpu_us(&stacks, "sleep_in_nanosleep");
         let waited = off_cpu_us(&stacks, "wait_for_lock");
         assert!(
@@ -57,10 +60,9 @@ fn off_cpu_time_lands_on_the_blocking_functions() {
             "{kind}: wait_for_lock off-CPU {waited} us, expected 300 ms (-7 %/+15 %)"
         );
         assert!(stacks.iter().all(|(f, _)| f[1].starts_with('[')), "state marker under the process: {stacks:?}");
-        assert!(
-            weight_under(&stacks, "[sleeping]", "sleep_in_nanosleep") == slept,
-            "{kind}: nanosleep is an interruptible sleep"
-        );
+        let interruptible = weight_under(&stacks, "[sleeping]", "sleep_in_nanosleep");
+        assert!(interruptible * 10 >= slept * 8, "{kind}: nanosleep is an interruptible sleep: {stacks:?}");
+        assert_eq!(weight_under(&stacks, "[uninterruptible]", "sleep_in_nanosleep"), 0, "{kind}: {stacks:?}");
         // Both program types leave the stack where the task blocked: no probe frames at the leaf.
         for (frames, _) in &stacks {
             let leaf = frames.last().unwrap();
@@ -180,7 +182,7 @@ fn on_and_off_cpu_share_one_wall_time_graph() {
     let script = format!("{} 1 & {}; wait", demo().display(), blocker().display());
     for out_path in [&svg, &json] {
         let out = run(armtune()
-            .args(["profile", "-q", "-F", "499", "--event", "cpu,off-cpu", "-o"])
+            .args(["profile", "-q", "-F", "499", "--event", "cpu,off-cpu", "--off-cpu-state", "all", "-o"])
             .arg(out_path)
             .args(["--", "sh", "-c", &script]));
         assert!(out.status.success(), "{}", stderr(&out));
@@ -199,6 +201,7 @@ fn on_and_off_cpu_share_one_wall_time_graph() {
             .sum()
     };
     // demo runs ~1 s on a CPU; blocker blocks 0.5 s in sleep_in_nanosleep: one scale, microseconds.
+    // Off-CPU in every state: with demo spinning, a sleep can be preempted before it begins.
     let on = weight_of("[on-CPU]", "cpu_split");
     let off = weight_of("[off-CPU]", "sleep_in_nanosleep");
     assert!((800_000..=1_150_000).contains(&on), "on-CPU us of cpu_split: {on}");
