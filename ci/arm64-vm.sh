@@ -81,7 +81,7 @@ show() { echo "=== FILE \$1"; cat "/out/\$1"; echo "=== END \$1"; }
 run() { name=\$1; shift; "\$@" > /out/\$name.stdout 2> /out/\$name.stderr; echo "=== STATUS \$name \$?"; show \$name.stderr; }
 run doctor armtune doctor; show doctor.stdout
 run cpu armtune profile -F 499 --format folded -o /out/cpu.folded -- /w/demo 2; show cpu.folded
-run offcpu armtune profile --event off-cpu,runq --format json -o /out/offcpu.json -- /w/blocker; show offcpu.json
+run offcpu armtune profile --event off-cpu,runq --off-cpu-state all --format json -o /out/offcpu.json -- /w/blocker; show offcpu.json
 run runq_busy armtune profile --event runq --format json -o /out/runq_busy.json -- /w/demo 1 spinners 4; show runq_busy.json
 run alloc armtune profile --event alloc,leak --format json -o /out/alloc.json -- /w/allocs 0 0.2; show alloc.json
 run alloc_static armtune profile --event alloc --format json -o /out/alloc_static.json -- /w/allocs_static 0 0.2; show alloc_static.json

@@ -100,7 +100,8 @@ fn profiles_on_an_arm64_kernel() {
     );
     assert!(folded.iter().any(|(f, _)| f.iter().any(|x| x.ends_with("_[k]"))), "kernel frames on arm64");
 
-    // Off-CPU: blocker sleeps 10 x 50 ms in sleep_in_nanosleep.
+    // Off-CPU: blocker sleeps 10 x 50 ms in sleep_in_nanosleep (every state counted: a sleep the
+    // busy guest preempts before schedule() is off-CPU as [preempted]).
     let off = json(&out, "offcpu");
     assert_eq!(off["meta"]["sched_tracepoints"], "btf");
     let slept = weight_under(&stacks(&off), "main", "sleep_in_nanosleep");
