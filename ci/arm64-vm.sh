@@ -87,6 +87,7 @@ run alloc armtune profile --event alloc,leak --format json -o /out/alloc.json --
 run alloc_static armtune profile --event alloc --format json -o /out/alloc_static.json -- /w/allocs_static 0 0.2; show alloc_static.json
 if [ -x /w/gogc ]; then
     run gc armtune profile --event gc --format json -o /out/gc.json -- /w/gogc 5; show gc.json; show gc.stdout
+    run gc_assist armtune profile --event gc --format json -o /out/gc_assist.json -- /w/gogc assist 1500; show gc_assist.json
 fi
 echo "=== DONE"
 sync

@@ -4,6 +4,10 @@
 // then N rounds of allocating garbage and runtime.GC(); prints the runtime's own count of
 // completed cycles (MemStats.NumGC), which armtune's must match.
 //
+//	gogc assist [MS]   (default 1000) -- four goroutines build pointer-rich trees in buildTree
+//	for MS milliseconds over a ~25 MB live heap with GOGC=20: collections start on their own and
+//	the allocating goroutines outrun the background marker, so they pay mark assists.
+//
 // Build: go build -o gogc gogc.go   (symbols kept: no -ldflags=-s)
 package main
 
@@ -11,11 +15,44 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 )
 
 var sink [][]byte
+
+type node struct {
+	left, right *node
+	pad         [4]uint64
+}
+
+//go:noinline
+func buildTree(depth int) *node {
+	if depth == 0 {
+		return &node{}
+	}
+	return &node{left: buildTree(depth - 1), right: buildTree(depth - 1)}
+}
+
+// assist keeps 64 trees of 8,191 nodes live while replacing them as fast as four goroutines can.
+func assist(d time.Duration) {
+	debug.SetGCPercent(20)
+	keep := make([]*node, 64)
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				keep[w*16+i%16] = buildTree(12)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
 
 //go:noinline
 func churn() {
@@ -26,6 +63,17 @@ func churn() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "assist" {
+		ms := 1000
+		if len(os.Args) > 2 {
+			ms, _ = strconv.Atoi(os.Args[2])
+		}
+		assist(time.Duration(ms) * time.Millisecond)
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Printf("gogc: NumGC=%d\n", m.NumGC)
+		return
+	}
 	n := 20
 	if len(os.Args) > 1 {
 		n, _ = strconv.Atoi(os.Args[1])

@@ -156,6 +156,9 @@ pub struct Args {
     /// Entries of the kernel sample-count map; raise it when samples are reported lost.
     #[arg(long, default_value_t = armtune_probes::session::DEFAULT_COUNT_ENTRIES, value_name = "N")]
     count_map_size: u32,
+    /// Entries of the kernel live-block map (leak view); raise it when live blocks are reported lost.
+    #[arg(long, default_value_t = armtune_probes::session::DEFAULT_LIVE_ENTRIES, value_name = "N")]
+    live_map_size: u32,
     /// The command to start and profile, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -240,6 +243,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         per_thread: args.per_thread,
         stack_entries: args.stack_map_size,
         count_entries: args.count_map_size,
+        live_entries: args.live_map_size,
         events,
         off_cpu_states,
         min_block: args.min_block,

@@ -21,17 +21,11 @@ pub fn render(profile: &Profile) -> String {
         meta.target,
         meta.duration_secs,
     );
-    let lost = &meta.lost;
-    if lost.any() {
-        let _ = writeln!(
-            s,
-            "lost: {} user stacks, {} kernel stacks (stack map full or hash collisions: raise --stack-map-size), \
-             {} samples (count map full: raise --count-map-size), {} process events (mappings may be missing), \
-             {} off-CPU intervals, {} run-queue waits, {} wakeups (maps full)",
-            lost.user_stacks, lost.kernel_stacks, lost.samples, lost.events, lost.off_cpu, lost.runq, lost.wakeups
-        );
-    } else {
+    let lost = meta.lost.describe();
+    if lost.is_empty() {
         let _ = writeln!(s, "lost: nothing");
+    } else {
+        let _ = writeln!(s, "lost: {}", lost.join("; "));
     }
     let total = profile.total().max(1) as f64;
     // Off-CPU time all ends in the scheduler: name the program's own blocking call sites first.
@@ -87,7 +81,7 @@ pub fn render_report(report: &Report) -> String {
         let _ = writeln!(
             s,
             "garbage collection in {} ({}): {} cycles, {} stop-the-world pauses, {:.3} ms paused in total, \
-             p50 {} us, p99 {} us, max {:.0} us",
+             p50 {} us, p99 {} us, max {:.0} us, {} mark assists",
             g.comm,
             g.tgid,
             g.cycles,
@@ -95,9 +89,16 @@ pub fn render_report(report: &Report) -> String {
             g.pause_total_ns as f64 / 1e6,
             p(50.0),
             p(99.0),
-            h.max_ns as f64 / 1000.0
+            h.max_ns as f64 / 1000.0,
+            g.assists
         );
         s.push_str(&h.render("pause usecs"));
+    }
+    if let Some(assists) = &report.gc_assists {
+        let _ = writeln!(s, "mark assists by allocating function (innermost frame outside the Go runtime):");
+        for (name, weight) in assists.top_user_leaves_outside(TOP_ROWS, "runtime.") {
+            let _ = writeln!(s, "  {weight:>8}  {name}");
+        }
     }
     for h in &report.sizes {
         let _ = writeln!(s, "allocation sizes of {} ({}): {} allocations", h.comm, h.tgid, h.histogram.count());

@@ -64,6 +64,30 @@ fn leak_view_shows_exactly_the_live_blocks() {
 }
 
 #[test]
+fn a_full_live_block_map_is_reported_with_what_it_missed() {
+    let Some(_kernel) = bpf_or_skip("a_full_live_block_map_is_reported_with_what_it_missed") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("leak.json");
+    // The workload leaves about 60 blocks live: a 16-entry map cannot hold them.
+    let out = run(armtune()
+        .args(["profile", "--event", "leak", "--live-map-size", "16", "-o"])
+        .arg(&json)
+        .args(cmd(allocs())));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = read_json(&json);
+    let missed = v["meta"]["lost"]["live_blocks"].as_u64().unwrap();
+    assert!(missed > 0, "{}", v["meta"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{missed} live blocks (live-block map full")) && err.contains("raise --live-map-size"),
+        "{err}"
+    );
+    let live: u64 = v["stacks"].as_array().unwrap().iter().map(|s| s["weight"].as_u64().unwrap()).sum();
+    let expected: u64 = EXPECTED.iter().map(|e| e.3).sum();
+    assert!(live < expected, "a 16-entry map cannot hold all {expected} live bytes: {live}");
+}
+
+#[test]
 fn json_has_totals_sizes_and_both_graphs() {
     let Some(_kernel) = bpf_or_skip("json_has_totals_sizes_and_both_graphs") else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -121,8 +145,19 @@ fn pid_target_ignores_frees_of_older_blocks() {
 #[test]
 fn static_programs_and_forked_children_are_covered() {
     let Some(_kernel) = bpf_or_skip("static_programs_and_forked_children_are_covered") else { return };
-    // A static program carries its own malloc: the probes go into the program itself.
-    let bytes = folded_profile(&["--event", "alloc"], &cmd(allocs_static()));
+    // A static program carries its own malloc: the probes go into the program itself. It is named
+    // by a path relative to the working directory, as users do (`-- ./service`).
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("p.folded");
+    let out = run(armtune()
+        .current_dir(allocs_static().parent().unwrap())
+        .args(["profile", "-q", "--event", "alloc", "--format", "folded", "-o"])
+        .arg(&folded)
+        .arg("--")
+        .arg(Path::new(".").join(allocs_static().file_name().unwrap()))
+        .args(["0", "0.2"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = read_folded(&folded);
     for &(function, _, b, _) in EXPECTED {
         assert_eq!(weight_under(&bytes, "main", function), b, "static, bytes of {function}: {bytes:?}");
     }

@@ -136,6 +136,11 @@ fn profiles_on_an_arm64_kernel() {
             program.split("NumGC=").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
         let cycles = gc["gc"][0]["cycles"].as_u64().unwrap();
         assert!(num_gc >= 5 && cycles == num_gc, "armtune {cycles} cycles, program {num_gc}");
+        // Mark assists, with the allocating goroutine's stack walked through Go's arm64 frames.
+        let assist = json(&out, "gc_assist");
+        let paid = assist["gc"][0]["assists"].as_u64().unwrap();
+        let by_build = weight_under(&stacks(&assist["profiles"]["gc-assist"]), "[gc assist]", "main.buildTree");
+        assert!(paid > 0 && by_build * 10 >= paid * 9, "{by_build} of {paid} assists under main.buildTree");
     }
 }
 

@@ -37,6 +37,15 @@ fn gogc() -> &'static Path {
     })
 }
 
+/// The number a workload printed after `label` (`NumGC=`, `since_pause=`).
+fn printed_count(stdout: &[u8], label: &str) -> u64 {
+    String::from_utf8_lossy(stdout)
+        .split(label)
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the workload prints {label}: {}", String::from_utf8_lossy(stdout)))
+}
+
 #[test]
 fn go_gc_cycles_match_the_runtime_count() {
     let Some(_kernel) = bpf_or_skip("go_gc_cycles_match_the_runtime_count") else { return };
@@ -44,11 +53,7 @@ fn go_gc_cycles_match_the_runtime_count() {
     let json = dir.path().join("gc.json");
     let out = run(armtune().args(["profile", "--event", "gc", "-o"]).arg(&json).arg("--").arg(gogc()).arg("25"));
     assert!(out.status.success(), "{}", stderr(&out));
-    let printed: u64 = String::from_utf8_lossy(&out.stdout)
-        .split("NumGC=")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .expect("gogc prints NumGC");
+    let printed = printed_count(&out.stdout, "NumGC=");
     assert!(printed >= 25, "25 forced collections at least: {printed}");
     let v = read_json(&json);
     let gc = &v["gc"][0];
@@ -59,6 +64,46 @@ fn go_gc_cycles_match_the_runtime_count() {
     assert_eq!(gc["comm"], "gogc");
     let err = stderr(&out);
     assert!(err.contains("garbage collection in gogc") && err.contains("pause usecs"), "{err}");
+    assert_no_programs_left();
+}
+
+#[test]
+fn go_mark_assists_name_the_allocating_function() {
+    let Some(_kernel) = bpf_or_skip("go_mark_assists_name_the_allocating_function") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (json, svg) = (dir.path().join("assist.json"), dir.path().join("assist.svg"));
+    // gogc assist: four goroutines allocate trees in main.buildTree faster than the collector marks.
+    let out = run(armtune().args(["profile", "--event", "gc", "-o"]).arg(&json).arg("--").arg(gogc()).arg("assist"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = printed_count(&out.stdout, "NumGC=");
+    let v = read_json(&json);
+    let gc = &v["gc"][0];
+    assert_eq!(gc["cycles"].as_u64().unwrap(), printed, "{gc}");
+    let assists = gc["assists"].as_u64().unwrap();
+    assert!(assists > 0, "no mark assist in {printed} self-started cycles: {gc}");
+    let stacks = v["profiles"]["gc-assist"]["stacks"].as_array().expect("an assist graph");
+    let weight = |s: &serde_json::Value| s["weight"].as_u64().unwrap();
+    let names = |s: &serde_json::Value| -> Vec<String> {
+        s["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+    };
+    let total: u64 = stacks.iter().map(weight).sum();
+    assert_eq!(total, assists, "every assist is in the graph");
+    let in_build: u64 = stacks.iter().filter(|s| names(s).iter().any(|n| n == "main.buildTree")).map(weight).sum();
+    assert!(in_build * 10 >= total * 9, "assists paid by main.buildTree: {in_build} of {total}: {stacks:?}");
+    assert!(stacks.iter().all(|s| names(s)[1] == "[gc assist]"), "marker under the process");
+    let err = stderr(&out);
+    assert!(err.contains("mark assists by allocating function") && err.contains("main.buildTree"), "{err}");
+
+    // An SVG output draws the assist graph: the only flame graph of a gc-only run. The program is
+    // named by a relative path, as users do (`-- ./service`).
+    let out = run(armtune()
+        .current_dir(gogc().parent().unwrap())
+        .args(["profile", "-q", "--event", "gc", "-o"])
+        .arg(&svg)
+        .args(["--", "./gogc", "assist"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = svg_text(&svg);
+    assert!(text.contains("Go GC Assists") && text.contains("main.buildTree"), "{text}");
     assert_no_programs_left();
 }
 
@@ -76,11 +121,7 @@ fn go_gc_of_a_running_pid() {
         .arg(workload.id().to_string()));
     let printed = workload.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let since_pause: u64 = String::from_utf8_lossy(&printed.stdout)
-        .split("since_pause=")
-        .nth(1)
-        .and_then(|s| s.trim().parse().ok())
-        .expect("gogc prints the collections after its pause");
+    let since_pause = printed_count(&printed.stdout, "since_pause=");
     let gc = &read_json(&json)["gc"][0];
     assert_eq!(gc["cycles"].as_u64().unwrap(), since_pause, "{gc}");
 }

@@ -3,18 +3,20 @@
 //!
 //! - `runtime.gcMarkTermination` runs once per completed cycle (it increments `MemStats.NumGC`);
 //! - `runtime.stopTheWorldWithSema` and `runtime.startTheWorldWithSema` bracket every
-//!   stop-the-world pause (two per cycle, and any other STW such as `runtime.ReadMemStats`).
+//!   stop-the-world pause (two per cycle, and any other STW such as `runtime.ReadMemStats`);
+//! - `runtime.gcAssistAlloc` runs when an allocating goroutine is in debt to the collector and
+//!   must mark before its allocation proceeds: the user stack names who allocated too fast.
 
-use armtune_common::{events, GcStats, SizeKey, HIST_SLOTS};
+use armtune_common::{counter, events, GcStats, SdtKey, SizeKey, HIST_SLOTS};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::{map, uprobe},
     maps::HashMap,
     programs::ProbeContext,
 };
 
-use crate::{add_one, enabled, is_target};
+use crate::{add_one, atomic_add, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
 
 /// Counters per process.
 #[map]
@@ -22,6 +24,9 @@ static GC_STATS: HashMap<u32, GcStats> = HashMap::with_max_entries(1024, 0);
 /// Stop-the-world pause lengths per process, log2 buckets of microseconds.
 #[map]
 static GC_PAUSES: HashMap<SizeKey, u64> = HashMap::with_max_entries(1024, 0);
+/// Mark assists per (process, allocating stack); `ip` unused.
+#[map]
+static GC_ASSISTS: HashMap<SdtKey, u64> = HashMap::with_max_entries(16384, 0);
 
 #[inline(always)]
 fn stats() -> Option<*mut GcStats> {
@@ -77,5 +82,29 @@ pub fn armtune_gc_stw_end(_ctx: ProbeContext) -> u32 {
     let slot = if slot >= HIST_SLOTS { HIST_SLOTS - 1 } else { slot };
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
     let _ = add_one(&GC_PAUSES, &SizeKey { tgid, slot });
+    0
+}
+
+/// `runtime.gcAssistAlloc`: an allocation pays its debt to the collector by marking first.
+#[uprobe]
+pub fn armtune_gc_assist(ctx: ProbeContext) -> u32 {
+    let Some(s) = stats() else { return 0 };
+    // Unlike the cycle and pause probes, which the runtime runs one at a time, goroutines on
+    // every CPU assist at once.
+    atomic_add(unsafe { core::ptr::addr_of_mut!((*s).assists) }, 1);
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    note_process(tgid);
+    let key = SdtKey {
+        tgid,
+        tid: if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 },
+        ip: 0,
+        user_stack_id: user_stack(&ctx),
+        kernel_stack_id: -1,
+        comm: bpf_get_current_comm().unwrap_or([0; 16]),
+    };
+    if !add_one(&GC_ASSISTS, &key) {
+        bump(counter::GC_ASSIST_LOST);
+    }
     0
 }

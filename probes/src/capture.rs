@@ -100,6 +100,9 @@ pub struct GcReport {
     pub pauses: u64,
     /// Total pause time, ns.
     pub pause_total_ns: u64,
+    /// Go mark assists: allocations that had to help the collector first.
+    #[serde(default)]
+    pub assists: u64,
     /// Pause lengths (log2 buckets of microseconds; max in `max_ns`).
     pub histogram: Log2Histogram,
 }
@@ -134,6 +137,8 @@ pub struct Capture {
     pub gc: Vec<GcReport>,
     /// SDT probe hits (weight: hits), under a `[sdt provider:name]` marker.
     pub sdt: Vec<RawSample>,
+    /// Go mark assists by allocating stack (weight: assists), under a `[gc assist]` marker.
+    pub gc_assists: Vec<RawSample>,
     /// Mappings of the processes seen.
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).

@@ -1,6 +1,7 @@
 //! Garbage-collector probes for Go programs: entry uprobes on the runtime functions that end a
-//! cycle and bracket stop-the-world pauses (names stable from Go 1.17 to today; see the runtime's
-//! `mgc.go` and `proc.go`).
+//! cycle and bracket stop-the-world pauses, and on the mark assist an allocation pays when it
+//! outruns the collector (names stable from Go 1.17 to today; see the runtime's `mgc.go`,
+//! `proc.go` and `mgcmark.go`).
 
 use std::path::Path;
 
@@ -13,6 +14,7 @@ pub const GO_PROBES: &[(&str, &str, bool)] = &[
     ("armtune_gc_cycle", "runtime.gcMarkTermination", true),
     ("armtune_gc_stw_begin", "runtime.stopTheWorldWithSema", false),
     ("armtune_gc_stw_end", "runtime.startTheWorldWithSema", false),
+    ("armtune_gc_assist", "runtime.gcAssistAlloc", false),
 ];
 
 /// Attaches garbage-collection probes for the program at `exe` (only process `pid` when given):
@@ -80,7 +82,9 @@ fn attach_go(ebpf: &mut Ebpf, exe: &Path, pid: Option<u32>) -> Result<Vec<String
                     exe.display()
                 )));
             }
-            missing.push(format!("{symbol} not found in {}: pauses are not measured", exe.display()));
+            let lost =
+                if program == "armtune_gc_assist" { "assists are not counted" } else { "pauses are not measured" };
+            missing.push(format!("{symbol} not found in {}: {lost}", exe.display()));
         }
     }
     Ok(missing)

@@ -130,6 +130,11 @@ impl Unit {
     pub fn wakeups() -> Unit {
         Unit { name: "wakeups".into(), label: "wakeups".into() }
     }
+
+    /// Go mark assists.
+    pub fn gc_assists() -> Unit {
+        Unit { name: "assists".into(), label: "GC assists".into() }
+    }
 }
 
 /// Losses reported at the end of a profile: never silent.
@@ -158,21 +163,50 @@ pub struct Losses {
     /// Live blocks not remembered because the live-block map was full (the leak view misses them).
     #[serde(default)]
     pub live_blocks: u64,
+    /// SDT probe hits not counted because the hit map was full.
+    #[serde(default)]
+    pub sdt_hits: u64,
+    /// Go GC assists not counted by stack because the assist map was full.
+    #[serde(default)]
+    pub gc_assists: u64,
 }
 
 impl Losses {
     /// Whether anything was lost.
     pub fn any(&self) -> bool {
-        self.user_stacks
-            + self.kernel_stacks
-            + self.samples
-            + self.events
-            + self.off_cpu
-            + self.runq
-            + self.wakeups
-            + self.allocs
-            + self.live_blocks
-            > 0
+        !self.describe().is_empty()
+    }
+
+    /// What was lost, one phrase per kind that lost anything, each saying what to do about it.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.user_stacks + self.kernel_stacks > 0 {
+            out.push(format!(
+                "{} user stacks, {} kernel stacks (stack map full or hash collisions: raise --stack-map-size)",
+                self.user_stacks, self.kernel_stacks
+            ));
+        }
+        let full = |n: u64, what: &str, remedy: &str| (n > 0).then(|| format!("{n} {what} ({remedy})"));
+        out.extend(
+            [
+                full(self.samples, "samples", "count map full: raise --count-map-size"),
+                full(self.events, "process events", "ring buffer full: some mappings may be missing"),
+                full(self.off_cpu, "off-CPU intervals", "off-CPU map full: too many distinct stacks"),
+                full(self.runq, "run-queue waits", "histogram map full"),
+                full(self.wakeups, "wakeups", "wakeup map full: too many distinct stacks"),
+                full(self.allocs, "allocations", "allocation map full: too many distinct stacks"),
+                full(
+                    self.live_blocks,
+                    "live blocks",
+                    "live-block map full: the leak view misses them; raise --live-map-size",
+                ),
+                full(self.sdt_hits, "SDT probe hits", "hit map full: too many distinct stacks"),
+                full(self.gc_assists, "GC assists", "assist map full: too many distinct stacks"),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        out
     }
 }
 
@@ -321,9 +355,17 @@ impl Profile {
     /// itself was when the kernel took over. For off-CPU profiles, whose self weight all sits in
     /// the scheduler, this names the blocking call sites.
     pub fn top_user_leaves(&self, n: usize) -> Vec<(String, u64)> {
+        self.top_user_leaves_outside(n, "")
+    }
+
+    /// Like [`Profile::top_user_leaves`], skipping frames whose names start with `prefix` (a
+    /// runtime's own functions, say); an empty prefix skips nothing.
+    pub fn top_user_leaves_outside(&self, n: usize, prefix: &str) -> Vec<(String, u64)> {
         let mut by_name: HashMap<&str, u64> = HashMap::new();
+        let outside = |name: &str| prefix.is_empty() || !name.starts_with(prefix);
         for (stack, &weight) in &self.stacks {
-            let leaf = stack.iter().rev().find(|f| matches!(f.kind, FrameKind::User | FrameKind::OffCpu));
+            let leaf =
+                stack.iter().rev().find(|f| matches!(f.kind, FrameKind::User | FrameKind::OffCpu) && outside(&f.name));
             if let Some(f) = leaf {
                 *by_name.entry(f.name.as_str()).or_default() += weight;
             }
@@ -485,6 +527,32 @@ mod tests {
         );
         p.add(vec![Frame::process("svc"), Frame::kernel("kthread")], 50);
         assert_eq!(p.top_user_leaves(5), [("read_config".to_string(), 700), ("wait_lock".to_string(), 300)]);
+    }
+
+    #[test]
+    fn top_user_leaves_outside_a_runtime() {
+        let mut p = Profile::new(Unit::gc_assists(), Meta::default());
+        let go = |names: &[&str]| {
+            let mut stack = vec![Frame::process("svc"), Frame::marker("[gc assist]")];
+            stack.extend(names.iter().map(|&n| Frame::user(n)));
+            stack
+        };
+        p.add(go(&["main.main", "main.build", "runtime.newobject", "runtime.gcAssistAlloc"]), 5);
+        p.add(go(&["main.main", "main.load", "runtime.makeslice", "runtime.gcAssistAlloc"]), 2);
+        p.add(go(&["runtime.bgsweep", "runtime.gcAssistAlloc"]), 1);
+        assert_eq!(p.top_user_leaves_outside(5, "runtime."), [("main.build".into(), 5), ("main.load".into(), 2)]);
+        assert_eq!(p.top_user_leaves(1), [("runtime.gcAssistAlloc".to_string(), 8)]);
+    }
+
+    #[test]
+    fn losses_name_only_what_was_lost_and_the_remedy() {
+        assert!(Losses::default().describe().is_empty() && !Losses::default().any());
+        let lost = Losses { live_blocks: 7, gc_assists: 2, ..Losses::default() };
+        let said = lost.describe();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[0].starts_with("7 live blocks") && said[0].contains("raise --live-map-size"), "{said:?}");
+        assert!(said[1].starts_with("2 GC assists"), "{said:?}");
+        assert!(lost.any());
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Report {
     pub gc: Vec<crate::capture::GcReport>,
     /// SDT probe hits by probe and stack.
     pub sdt: Option<Profile>,
+    /// Go mark assists by allocating stack, when a Go program had any.
+    pub gc_assists: Option<Profile>,
     /// Facts about the run, also when no flame graph was recorded (run-queue only).
     pub meta: Meta,
 }
@@ -92,6 +94,9 @@ impl Report {
             warnings: capture.warnings.clone(),
             gc: capture.gc.clone(),
             sdt: has("sdt").then(|| symbolizer.stacks(&capture.sdt, &capture.maps, Unit::hits(), meta.clone(), 1.0)),
+            // Only Go programs assist, and only when they allocate during a cycle: no graph otherwise.
+            gc_assists: (has("gc") && !capture.gc_assists.is_empty())
+                .then(|| symbolizer.stacks(&capture.gc_assists, &capture.maps, Unit::gc_assists(), meta.clone(), 1.0)),
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
             threads: capture.threads.clone(),
@@ -122,6 +127,7 @@ impl Report {
         push("leak", "Live Blocks at End (leak) Flame Graph", &self.live);
         push("wakeup", "Wakeup Flame Graph (woken task, waker, waker stack)", &self.wakeups);
         push("sdt", "SDT Probe Hits", &self.sdt);
+        push("gc-assist", "Go GC Assists Flame Graph (allocations that helped the collector mark)", &self.gc_assists);
         out
     }
 
@@ -166,6 +172,7 @@ impl Report {
             ("alloc", &self.allocs),
             ("leak", &self.live),
             ("sdt", &self.sdt),
+            ("gc-assist", &self.gc_assists),
         ] {
             if let Some(p) = p {
                 profiles.insert(name.into(), serde_json::to_value(p).unwrap_or(Value::Null));
@@ -240,6 +247,24 @@ mod tests {
         let r = Report::build(&capture(&["off-cpu"]), &mut Symbolizer::new());
         assert_eq!(r.main_profile().unwrap().unit, Unit::off_cpu_us());
         assert!(r.cpu.is_none());
+    }
+
+    #[test]
+    fn gc_assists_draw_a_graph_only_when_there_were_some() {
+        let mut c = capture(&["gc"]);
+        let r = Report::build(&c, &mut Symbolizer::new());
+        assert!(r.gc_assists.is_none() && r.flame_graphs().is_empty(), "a JVM, or a Go program that never assisted");
+        c.gc_assists.push(RawSample {
+            comm: "svc".into(),
+            markers: vec!["[gc assist]".into()],
+            user: vec![0x10],
+            count: 3,
+            ..RawSample::default()
+        });
+        let r = Report::build(&c, &mut Symbolizer::new());
+        let graphs = r.flame_graphs();
+        assert_eq!((graphs.len(), graphs[0].name, graphs[0].profile.total()), (1, "gc-assist", 3));
+        assert_eq!(r.to_json()["profiles"]["gc-assist"]["unit"]["label"], "GC assists");
     }
 
     #[test]

@@ -40,6 +40,9 @@ use crate::{
 
 pub use armtune_common::{DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
 
+/// Default entries of the live-block map: blocks the leak view can follow at once.
+pub const DEFAULT_LIVE_ENTRIES: u32 = 262_144;
+
 /// What to profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -78,6 +81,8 @@ pub struct Options {
     pub stack_entries: u32,
     /// Entries of the sample-count map.
     pub count_entries: u32,
+    /// Entries of the live-block map (blocks the leak view can follow at once).
+    pub live_entries: u32,
     /// What to record.
     pub events: EventSet,
     /// `armtune_common::task_state` bits whose off-CPU time is recorded.
@@ -112,6 +117,7 @@ impl Default for Options {
             per_thread: false,
             stack_entries: DEFAULT_STACK_ENTRIES,
             count_entries: DEFAULT_COUNT_ENTRIES,
+            live_entries: DEFAULT_LIVE_ENTRIES,
             events: EventSet::default(),
             off_cpu_states: armtune_common::task_state::SLEEPING | armtune_common::task_state::UNINTERRUPTIBLE,
             min_block: Duration::ZERO,
@@ -239,7 +245,8 @@ impl Session {
             .set_max_entries("STACKS", options.stack_entries)
             // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
             .set_max_entries("OVERFLOW_STACKS", (options.stack_entries / 8).max(64))
-            .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 });
+            .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 })
+            .set_max_entries("LIVE", if events.leak { options.live_entries } else { 1 });
         // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
         for (on, maps) in [
             (events.off_cpu, &["OFF_CPU"][..]),
@@ -248,8 +255,7 @@ impl Session {
             (events.sched(), &["TASKS"][..]),
             (events.allocator(), &["PENDING"][..]),
             (events.alloc, &["ALLOCS", "SIZES"][..]),
-            (events.leak, &["LIVE"][..]),
-            (events.gc, &["GC_STATS", "GC_PAUSES"][..]),
+            (events.gc, &["GC_STATS", "GC_PAUSES", "GC_ASSISTS"][..]),
             (events.sdt, &["SDT_HITS"][..]),
         ] {
             if !on {
@@ -304,7 +310,7 @@ impl Session {
             tp.attach("sched", name).map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
         }
         let exe = match &options.target {
-            Target::Command(argv) => Some(spawn::resolve(&argv[0])?),
+            Target::Command(argv) => Some(attachable(spawn::resolve(&argv[0])?)),
             _ => None,
         };
         // The programs whose runtime or allocator is probed: the command, or each pid's executable.
@@ -448,6 +454,8 @@ impl Session {
                 wakeups: read(counter::WAKEUP_LOST),
                 allocs: read(counter::ALLOC_LOST),
                 live_blocks: read(counter::LIVE_LOST),
+                sdt_hits: read(counter::SDT_LOST),
+                gc_assists: read(counter::GC_ASSIST_LOST),
             },
             children: read(counter::CHILDREN_FOLLOWED),
         })
@@ -526,6 +534,7 @@ impl Session {
         capture.warnings = self.warnings.clone();
         if events.gc {
             capture.gc = self.drain_gc()?;
+            capture.gc_assists = self.drain_gc_assists(&stacks)?;
         }
         if events.sdt {
             capture.sdt = self.drain_sdt(&stacks)?;
@@ -747,6 +756,18 @@ impl Session {
         Ok(out)
     }
 
+    fn drain_gc_assists(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+        let mut out = Vec::new();
+        for entry in self.map::<SdtKey, u64>("GC_ASSISTS")?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf("reading GC assists", e))?;
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            s.markers.push("[gc assist]".to_string());
+            s.count = count;
+            out.push(s);
+        }
+        Ok(out)
+    }
+
     fn drain_gc(&self) -> Result<Vec<GcReport>> {
         let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
         for entry in self.map::<SizeKey, u64>("GC_PAUSES")?.iter() {
@@ -770,6 +791,7 @@ impl Session {
                 cycles: s.cycles,
                 pauses: s.pauses,
                 pause_total_ns: s.pause_total_ns,
+                assists: s.assists,
                 histogram,
             });
         }
@@ -948,7 +970,7 @@ pub fn age_marker(age_ns: u64) -> &'static str {
 
 /// Where the allocator probes go for these options (see [`allocator`]).
 fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&std::path::Path>) -> Vec<AllocTarget> {
-    let fixed = options.alloc_lib.clone();
+    let fixed = options.alloc_lib.clone().map(attachable);
     match &options.target {
         Target::Pids(_) => pids
             .iter()
@@ -971,6 +993,13 @@ fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&std::path::Path>)
         }
         Target::All => vec![AllocTarget { library: fixed.unwrap_or_else(|| PathBuf::from("libc")), pid: None }],
     }
+}
+
+/// A file to place uprobes in, as aya can take it: aya looks a relative path up as a library name
+/// in ld.so.cache (`./service` would not be found), so the path is made absolute (symbolic links
+/// kept, so messages name the file as the user did).
+fn attachable(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.

@@ -80,8 +80,10 @@ pub mod counter {
     pub const ALLOC_CALLS: u32 = 11;
     /// SDT probe hits not counted because the hit map was full.
     pub const SDT_LOST: u32 = 12;
+    /// Go GC assists not counted by stack because the assist map was full.
+    pub const GC_ASSIST_LOST: u32 = 13;
     /// Number of counters.
-    pub const COUNT: u32 = 13;
+    pub const COUNT: u32 = 14;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -155,6 +157,9 @@ pub struct GcStats {
     pub pause_max_ns: u64,
     /// When the current pause began, 0 when the world is running.
     pub pause_since_ns: u64,
+    /// Go: mark assists (entries of `runtime.gcAssistAlloc`), the allocations that had to help
+    /// the collector before they could proceed.
+    pub assists: u64,
 }
 
 /// Which allocator function a pending call is (kept from entry to return).
