@@ -1,7 +1,7 @@
 //! Garbage collection and SDT probes end to end, for real: entry uprobes on the Go runtime of
 //! `workloads/gogc.go` and HotSpot's SDT probes under `workloads/JavaGc.java` count collection
 //! cycles, which must match the runtimes' own counts; SDT probe hits of `workloads/sdt_demo.c` are
-//! counted exactly.
+//! counted exactly, and the semaphore-guarded probe of `workloads/sdt_guarded.c` is enabled.
 //!
 //! Needs root, Go (`golang-go`), a JDK and `<sys/sdt.h>` (installed by ci/setup.sh); skips with a
 //! reason without root, fails under `ARMTUNE_REQUIRE_BPF=1`.
@@ -215,4 +215,39 @@ fn sdt_probe_hits_are_counted_exactly() {
     assert!(err.contains("no SDT probe libc:memory_*"), "{err}");
     assert_no_programs_left();
     let _ = std::fs::remove_file("/tmp/armtune-sdt-err.svg");
+}
+
+#[test]
+fn semaphore_guarded_sdt_probes_are_enabled_while_attached() {
+    let Some(_kernel) = bpf_or_skip("semaphore_guarded_sdt_probes_are_enabled_while_attached") else { return };
+    let guarded = build_workload("cc", "sdt_guarded.c", "sdt_guarded");
+    let alone = Command::new(&guarded).arg("10").output().unwrap();
+    assert_eq!(printed_count(&alone.stdout, "enabled="), 0, "the probe is off without a tracer");
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("sdt.folded");
+    let profile = |target: &[&std::ffi::OsStr]| {
+        let out = run(armtune()
+            .args(["profile", "--event", "sdt:armtune_guarded:hit", "--duration", "30", "--format", "folded", "-o"])
+            .arg(&folded)
+            .args(target));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("semaphore"), "no warning: the semaphore is raised: {}", stderr(&out));
+        read_folded(&folded)
+    };
+
+    // A command: the kernel raises the semaphore when the program maps its file.
+    let out_path = dir.path().join("command.out");
+    let script = format!("{} 1000 > {}", guarded.display(), out_path.display());
+    let stacks = profile(&["--".as_ref(), "sh".as_ref(), "-c".as_ref(), script.as_ref()]);
+    let enabled = printed_count(&std::fs::read(&out_path).unwrap(), "enabled=");
+    assert_eq!(enabled, 1000, "every call found the probe enabled");
+    assert_eq!(weight_under(&stacks, "[sdt armtune_guarded:hit]", "guarded"), 1000, "{stacks:?}");
+
+    // A running pid: raised in the process while attached (it waits 1.5 s, then calls 300 times).
+    let workload = Command::new(&guarded).args(["300", "1500"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let stacks = profile(&["--pid".as_ref(), workload.id().to_string().as_ref()]);
+    let enabled = printed_count(&workload.wait_with_output().unwrap().stdout, "enabled=");
+    assert_eq!(enabled, 300, "the probe was enabled from the first call after attaching");
+    assert_eq!(weight_under(&stacks, "[sdt armtune_guarded:hit]", "guarded"), 300, "{stacks:?}");
+    assert_no_programs_left();
 }

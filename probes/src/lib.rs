@@ -22,6 +22,7 @@ pub mod object;
 pub mod privileges;
 pub mod procmaps;
 pub mod profile;
+pub mod refctr;
 pub mod report;
 pub mod sdt;
 pub mod session;

@@ -23,6 +23,9 @@ pub struct SdtProbe {
     pub file_offset: u64,
     /// Address of the is-enabled semaphore, 0 when the probe has none.
     pub semaphore: u64,
+    /// Offset of the semaphore in the file (what the kernel's uprobe reference counter takes), 0
+    /// when the probe has none.
+    pub semaphore_offset: u64,
     /// Argument spec, e.g. `1@%dil 8@%rax`.
     pub arguments: String,
 }
@@ -96,7 +99,17 @@ pub fn parse(data: &[u8]) -> std::result::Result<Vec<SdtProbe>, String> {
                 .find(|s| address >= s.address() && address < s.address() + s.size())
                 .map(|s| address - s.address() + s.file_range().0)
                 .ok_or_else(|| format!("probe {provider}:{name} at {address:#x} is in no segment"))?;
-            probes.push(SdtProbe { provider, name, address, file_offset, semaphore, arguments });
+            // The semaphore lives in `.probes`, a data section with contents in the file.
+            let semaphore_offset = if semaphore == 0 {
+                0
+            } else {
+                file.sections()
+                    .filter_map(|s| Some((s.address(), s.size(), s.file_range()?.0)))
+                    .find(|&(at, size, _)| semaphore >= at && semaphore < at + size)
+                    .map(|(at, _, offset)| semaphore - at + offset)
+                    .ok_or_else(|| format!("the semaphore of {provider}:{name} at {semaphore:#x} is in no section"))?
+            };
+            probes.push(SdtProbe { provider, name, address, file_offset, semaphore, semaphore_offset, arguments });
         }
         at = next;
     }

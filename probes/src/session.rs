@@ -169,6 +169,9 @@ pub struct Session {
     warnings: Vec<String>,
     /// SDT probe sites attached: (canonical file, probe).
     sdt_sites: Vec<SdtSite>,
+    /// Uprobes of semaphore-guarded SDT probes (aya cannot place them): closed on drop, which
+    /// detaches them and lowers the semaphores.
+    _sdt_links: Vec<OwnedFd>,
     /// Pid of the spawned command, kept after the child is handed to the caller.
     spawned_pid: Option<u32>,
     /// pidfds of the command or the `--pid` processes: readable when they exit, so polling wakes
@@ -329,10 +332,11 @@ impl Session {
                 warnings.extend(crate::gc::attach(&mut ebpf, program, *pid)?);
             }
         }
-        let mut sdt_sites = Vec::new();
+        let (mut sdt_sites, mut sdt_links) = (Vec::new(), Vec::new());
         if events.sdt {
-            let (sites, sdt_warnings) = attach_sdt(&mut ebpf, &options, &programs)?;
+            let (sites, links, sdt_warnings) = attach_sdt(&mut ebpf, &options, &programs)?;
             sdt_sites = sites;
+            sdt_links = links;
             warnings.extend(sdt_warnings);
         }
         if events.allocator() {
@@ -373,6 +377,7 @@ impl Session {
             pids,
             warnings,
             sdt_sites,
+            _sdt_links: sdt_links,
             spawned_pid,
             exit_fds,
             options,
@@ -883,13 +888,13 @@ impl StackReader {
 type SdtSite = (PathBuf, crate::sdt::SdtProbe);
 
 /// Places the SDT probes `options.sdt` names, found in the target programs, their mapped libraries
-/// (for pids) and `options.sdt_libs`. Returns the sites (file made canonical, to match mappings)
-/// and warnings; an error when no probe matches.
+/// (for pids) and `options.sdt_libs`. Returns the sites (file made canonical, to match mappings),
+/// the links of semaphore-guarded probes and warnings; an error when no probe matches.
 fn attach_sdt(
     ebpf: &mut Ebpf,
     options: &Options,
     programs: &[(PathBuf, Option<u32>)],
-) -> Result<(Vec<SdtSite>, Vec<String>)> {
+) -> Result<(Vec<SdtSite>, Vec<OwnedFd>, Vec<String>)> {
     let mut files: Vec<(PathBuf, Option<u32>)> = programs.to_vec();
     for pid in programs.iter().filter_map(|(_, pid)| *pid) {
         for m in crate::procmaps::ProcessMaps::read(pid).unwrap_or_default().mappings() {
@@ -908,24 +913,38 @@ fn attach_sdt(
 
     let prog: &mut UProbe = ebpf.program_mut("armtune_sdt").unwrap().try_into().unwrap();
     prog.load().map_err(|e| Error::bpf("loading the SDT program", e))?;
-    let (mut sites, mut warnings) = (Vec::new(), Vec::new());
+    let (mut sites, mut links, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    let refctr_pmu = crate::refctr::pmu_type();
     for (file, pid) in &files {
         let Ok(probes) = crate::sdt::read(file) else { continue };
         let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
         for spec in &options.sdt {
             for probe in crate::sdt::select(&probes, &spec.provider, &spec.pattern) {
-                if probe.semaphore != 0 {
-                    warnings.push(format!(
-                        "{}:{} in {} is guarded by a semaphore, which armtune does not set: it fires only \
-                         while something else enables it",
-                        probe.provider,
-                        probe.name,
-                        file.display()
-                    ));
+                let what = || format!("{}:{} in {}", probe.provider, probe.name, file.display());
+                match refctr_pmu.filter(|_| probe.semaphore_offset != 0) {
+                    Some(pmu) => {
+                        let fd = prog.fd().map_err(|e| Error::bpf("the SDT program", e))?;
+                        links.push(crate::refctr::attach(
+                            fd,
+                            pmu,
+                            &attachable(file.clone()),
+                            probe.file_offset,
+                            probe.semaphore_offset,
+                            *pid,
+                        )?);
+                    }
+                    None => {
+                        if probe.semaphore != 0 {
+                            warnings.push(format!(
+                                "{} is guarded by a semaphore and this kernel cannot raise it (no uprobe \
+                                 ref_ctr_offset, Linux < 4.20): it fires only while something else enables it",
+                                what()
+                            ));
+                        }
+                        prog.attach(None, probe.file_offset, file, pid.map(|p| p as i32))
+                            .map_err(|e| Error::bpf(format!("attaching to {}", what()), e))?;
+                    }
                 }
-                prog.attach(None, probe.file_offset, file, pid.map(|p| p as i32)).map_err(|e| {
-                    Error::bpf(format!("attaching to {}:{} in {}", probe.provider, probe.name, file.display()), e)
-                })?;
                 sites.push((canonical.clone(), probe.clone()));
             }
         }
@@ -939,7 +958,7 @@ fn attach_sdt(
             if looked.is_empty() { "any file (give a command or --pid)".to_string() } else { looked.join(", ") }
         )));
     }
-    Ok((sites, warnings))
+    Ok((sites, links, warnings))
 }
 
 /// How much one recorded allocation stands for under `--alloc-sample mean`: an allocation of s

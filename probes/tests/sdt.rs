@@ -1,13 +1,14 @@
-//! The SDT note parser on real ELF files: a fixture built here from `workloads/sdt_demo.c` with
-//! `<sys/sdt.h>`, and the JVM's libjvm.so when one is installed. Needs no privileges.
+//! The SDT note parser on real ELF files: fixtures built here from `workloads/sdt_demo.c` and
+//! `workloads/sdt_guarded.c` with `<sys/sdt.h>`, and the JVM's libjvm.so when one is installed.
+//! Needs no privileges.
 
 use std::{path::Path, process::Command};
 
 use armtune_probes::sdt;
 
-fn build_fixture(dir: &Path) -> std::path::PathBuf {
-    let out = dir.join("sdt_demo");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/sdt_demo.c");
+fn build_fixture(dir: &Path, name: &str) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../workloads/{name}.c"));
     let status = Command::new("cc")
         .args(["-O2", "-g", "-fno-omit-frame-pointer", "-o"])
         .arg(&out)
@@ -21,13 +22,13 @@ fn build_fixture(dir: &Path) -> std::path::PathBuf {
 #[test]
 fn reads_probes_of_a_fixture_built_with_sys_sdt_h() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build_fixture(dir.path());
+    let exe = build_fixture(dir.path(), "sdt_demo");
     let probes = sdt::read(&exe).unwrap();
     let names: Vec<(&str, &str)> = probes.iter().map(|p| (p.provider.as_str(), p.name.as_str())).collect();
     assert_eq!(names, [("armtune_demo", "tick"), ("armtune_demo", "tock")]);
     let tock = &probes[1];
     assert_eq!(tock.arguments.split(' ').count(), 2, "two arguments: {}", tock.arguments);
-    assert_eq!(tock.semaphore, 0);
+    assert_eq!((tock.semaphore, tock.semaphore_offset), (0, 0));
     // A probe site is a nop in the code: check the byte(s) at the file offset.
     let data = std::fs::read(&exe).unwrap();
     for p in &probes {
@@ -44,9 +45,24 @@ fn reads_probes_of_a_fixture_built_with_sys_sdt_h() {
 }
 
 #[test]
+fn a_guarded_probe_has_its_semaphore_at_a_file_offset() {
+    use object::{Object, ObjectSection};
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_fixture(dir.path(), "sdt_guarded");
+    let probes = sdt::read(&exe).unwrap();
+    assert_eq!(probes.len(), 1, "{probes:?}");
+    let data = std::fs::read(&exe).unwrap();
+    let elf = object::File::parse(&*data).unwrap();
+    // sys/sdt.h's semaphores live in `.probes`; this program has one, two bytes long.
+    let section = elf.section_by_name(".probes").expect("a .probes section");
+    assert_eq!(probes[0].semaphore, section.address());
+    assert_eq!(probes[0].semaphore_offset, section.file_range().unwrap().0);
+}
+
+#[test]
 fn truncated_notes_are_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build_fixture(dir.path());
+    let exe = build_fixture(dir.path(), "sdt_demo");
     let mut data = std::fs::read(&exe).unwrap();
     let probes = sdt::parse(&data).unwrap();
     assert_eq!(probes.len(), 2);
