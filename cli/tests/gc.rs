@@ -235,10 +235,22 @@ fn semaphore_guarded_sdt_probes_are_enabled_while_attached() {
         read_folded(&folded)
     };
 
-    // A command: the kernel raises the semaphore when the program maps its file.
+    // The command itself.
+    let stacks = profile(&["--".as_ref(), guarded.as_os_str(), "700".as_ref()]);
+    assert_eq!(weight_under(&stacks, "[sdt armtune_guarded:hit]", "guarded"), 700, "{stacks:?}");
+
+    // A program a command starts later, named by --sdt-lib: the kernel raises the semaphore when
+    // the program maps its file.
     let out_path = dir.path().join("command.out");
     let script = format!("{} 1000 > {}", guarded.display(), out_path.display());
-    let stacks = profile(&["--".as_ref(), "sh".as_ref(), "-c".as_ref(), script.as_ref()]);
+    let stacks = profile(&[
+        "--sdt-lib".as_ref(),
+        guarded.as_os_str(),
+        "--".as_ref(),
+        "sh".as_ref(),
+        "-c".as_ref(),
+        script.as_ref(),
+    ]);
     let enabled = printed_count(&std::fs::read(&out_path).unwrap(), "enabled=");
     assert_eq!(enabled, 1000, "every call found the probe enabled");
     assert_eq!(weight_under(&stacks, "[sdt armtune_guarded:hit]", "guarded"), 1000, "{stacks:?}");
