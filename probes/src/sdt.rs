@@ -99,21 +99,25 @@ pub fn parse(data: &[u8]) -> std::result::Result<Vec<SdtProbe>, String> {
                 .find(|s| address >= s.address() && address < s.address() + s.size())
                 .map(|s| address - s.address() + s.file_range().0)
                 .ok_or_else(|| format!("probe {provider}:{name} at {address:#x} is in no segment"))?;
-            // The semaphore lives in `.probes`, a data section with contents in the file.
-            let semaphore_offset = if semaphore == 0 {
-                0
-            } else {
-                file.sections()
-                    .filter_map(|s| Some((s.address(), s.size(), s.file_range()?.0)))
-                    .find(|&(at, size, _)| semaphore >= at && semaphore < at + size)
-                    .map(|(at, _, offset)| semaphore - at + offset)
-                    .ok_or_else(|| format!("the semaphore of {provider}:{name} at {semaphore:#x} is in no section"))?
-            };
+            let semaphore_offset = semaphore_file_offset(&file, semaphore)
+                .ok_or_else(|| format!("the semaphore of {provider}:{name} at {semaphore:#x} is in no section"))?;
             probes.push(SdtProbe { provider, name, address, file_offset, semaphore, semaphore_offset, arguments });
         }
         at = next;
     }
     Ok(probes)
+}
+
+/// Where the semaphore at `address` is in the file (0 for none): it lives in `.probes`, a data
+/// section with contents in the file.
+fn semaphore_file_offset(file: &object::File, address: u64) -> Option<u64> {
+    if address == 0 {
+        return Some(0);
+    }
+    file.sections()
+        .filter_map(|s| Some((s.address(), s.size(), s.file_range()?.0)))
+        .find(|&(at, size, _)| address >= at && address < at + size)
+        .map(|(at, _, offset)| address - at + offset)
 }
 
 /// The probes matching `provider` and a name pattern (`*` matches any run of characters).
