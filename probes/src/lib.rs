@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod allocator;
+mod attach;
 pub mod btf;
 pub mod capture;
 pub mod doctor;
