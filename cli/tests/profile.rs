@@ -380,6 +380,8 @@ fn doctor_reports_every_probe_family() {
         assert!(rows.keys().any(|k| k.starts_with(family)), "doctor lacks {family}:\n{text}");
     }
     assert_eq!(rows["perf_event"], "ok", "{text}");
+    // This kernel (6.x) raises SDT semaphores, as gc.rs's semaphore test relies on.
+    assert_eq!(rows["SDT semaphores"], "ok", "{text}");
     // Which program type the scheduler events will use, said in so many words.
     let sched = text.lines().find(|l| l.starts_with("sched tracepoints")).expect("sched tracepoints row");
     if std::path::Path::new(armtune_probes::btf::VMLINUX).exists() {

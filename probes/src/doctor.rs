@@ -82,6 +82,7 @@ pub fn run() -> Vec<Check> {
         });
     }
     checks.push(paranoid());
+    checks.push(semaphores());
     let caps = privileges::Capabilities::current();
     let privileged = caps.missing_for_profiling().is_none();
     checks.push(match caps.missing_for_profiling() {
@@ -140,6 +141,22 @@ fn paranoid() -> Check {
             "perf_event_paranoid",
             Status::Fail,
             "no /proc/sys/kernel/perf_event_paranoid: kernel built without perf events",
+        ),
+    }
+}
+
+fn semaphores() -> Check {
+    match crate::refctr::pmu_type() {
+        Some(_) => Check::new(
+            "SDT semaphores",
+            Status::Ok,
+            "uprobes take reference counters: semaphore-guarded SDT probes are enabled while attached",
+        ),
+        None => Check::new(
+            "SDT semaphores",
+            Status::Warn,
+            "no uprobe ref_ctr_offset (Linux 4.20+): semaphore-guarded SDT probes fire only when \
+             something else enables them",
         ),
     }
 }
