@@ -202,20 +202,7 @@ enum Stop {
 
 /// `armtune profile`.
 pub fn run(args: Args) -> Result<Outcome> {
-    let target = match (args.command.is_empty(), args.pids.is_empty(), args.all) {
-        (false, true, false) => Target::Command(args.command.clone()),
-        (true, false, false) => Target::Pids(args.pids.clone()),
-        (true, true, true) => Target::All,
-        (true, true, false) => {
-            bail!("nothing to profile: give a command after `--`, --pid PID, or --all")
-        }
-        _ => bail!("give only one of: a command after `--`, --pid, --all"),
-    };
-    if args.freq == 0 {
-        bail!("--freq 0: the sampling frequency must be at least 1 Hz");
-    }
-    let (events, sdt) = EventSet::parse_with_sdt(&args.event)?;
-    let off_cpu_states = parse_states(&args.off_cpu_state)?;
+    let options = options_of(&args)?;
     let format = args.format.unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
         Some(e) if e == "json" => Format::Json,
         Some(e) if e == "folded" => Format::Folded,
@@ -237,70 +224,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupted))?;
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
-    let options = Options {
-        target: target.clone(),
-        frequency: args.freq,
-        per_thread: args.per_thread,
-        stack_entries: args.stack_map_size,
-        count_entries: args.count_map_size,
-        live_entries: args.live_map_size,
-        events,
-        off_cpu_states,
-        min_block: args.min_block,
-        runq_per_cpu: args.per_cpu,
-        stack_kinds: match args.stacks {
-            Stacks::Both => 3,
-            Stacks::User => 1,
-            Stacks::Kernel => 2,
-            Stacks::None => 0,
-        },
-        alloc_lib: args.alloc_lib.clone(),
-        alloc_prefix: args.alloc_prefix.clone(),
-        sdt,
-        sdt_libs: args.sdt_lib.clone(),
-        alloc_sample: args.alloc_sample,
-        sched_path: match args.tracepoints {
-            TracepointsArg::Auto => SchedPath::Auto,
-            TracepointsArg::Btf => SchedPath::Btf,
-            TracepointsArg::Classic => SchedPath::Classic,
-        },
-    };
     let mut session = Session::start(options, &interrupted)?;
-
-    let progress = Progress::new(args.duration);
-    let stop = loop {
-        if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-            break Stop::Interrupted;
-        }
-        if args.duration.is_some_and(|d| session.elapsed() >= d) {
-            break Stop::Duration;
-        }
-        let wait = args.duration.map_or(Duration::from_millis(100), |d| {
-            d.saturating_sub(session.elapsed()).min(Duration::from_millis(100))
-        });
-        if let Some(ended) = session.poll(wait)? {
-            break Stop::Ended(ended);
-        }
-        progress.update(session.elapsed(), args.duration, &session.counters()?);
-    };
-    progress.finish();
-
+    let stop = record(&mut session, &args, &interrupted)?;
     let capture = session.stop()?;
-    // Sampling has stopped; a command still running is told to stop and waited for.
-    let exit = match (stop, session.take_child()) {
-        (Stop::Ended(Ended::CommandExited(status)), _) => Some(status),
-        (_, Some(mut child)) => {
-            child.signal(if stop == Stop::Interrupted { libc::SIGINT } else { libc::SIGTERM });
-            let status = child.wait();
-            // Ended by our own SIGTERM at the end of --duration: that is success, not the command's failure.
-            Some(if stop == Stop::Duration && status == ExitStatus::Signal(libc::SIGTERM) {
-                ExitStatus::Code(0)
-            } else {
-                status
-            })
-        }
-        _ => None,
-    };
+    let exit = end_command(stop, &mut session);
 
     let weight = match args.alloc_weight {
         AllocWeightArg::Bytes => AllocWeight::Bytes,
@@ -323,6 +250,92 @@ pub fn run(args: Args) -> Result<Outcome> {
         (_, Some(status)) => status.shell_code().clamp(0, 255) as u8,
         _ => 0,
     }))
+}
+
+/// The session options the arguments ask for; a one-line error for what cannot work.
+fn options_of(args: &Args) -> Result<Options> {
+    let target = match (args.command.is_empty(), args.pids.is_empty(), args.all) {
+        (false, true, false) => Target::Command(args.command.clone()),
+        (true, false, false) => Target::Pids(args.pids.clone()),
+        (true, true, true) => Target::All,
+        (true, true, false) => {
+            bail!("nothing to profile: give a command after `--`, --pid PID, or --all")
+        }
+        _ => bail!("give only one of: a command after `--`, --pid, --all"),
+    };
+    if args.freq == 0 {
+        bail!("--freq 0: the sampling frequency must be at least 1 Hz");
+    }
+    let (events, sdt) = EventSet::parse_with_sdt(&args.event)?;
+    Ok(Options {
+        target,
+        frequency: args.freq,
+        off_cpu_states: parse_states(&args.off_cpu_state)?,
+        events,
+        per_thread: args.per_thread,
+        stack_entries: args.stack_map_size,
+        count_entries: args.count_map_size,
+        live_entries: args.live_map_size,
+        min_block: args.min_block,
+        runq_per_cpu: args.per_cpu,
+        stack_kinds: match args.stacks {
+            Stacks::Both => 3,
+            Stacks::User => 1,
+            Stacks::Kernel => 2,
+            Stacks::None => 0,
+        },
+        alloc_lib: args.alloc_lib.clone(),
+        alloc_prefix: args.alloc_prefix.clone(),
+        sdt,
+        sdt_libs: args.sdt_lib.clone(),
+        alloc_sample: args.alloc_sample,
+        sched_path: match args.tracepoints {
+            TracepointsArg::Auto => SchedPath::Auto,
+            TracepointsArg::Btf => SchedPath::Btf,
+            TracepointsArg::Classic => SchedPath::Classic,
+        },
+    })
+}
+
+/// Records until the target ends, `--duration` passes or Ctrl-C, showing progress meanwhile.
+fn record(session: &mut Session, args: &Args, interrupted: &AtomicBool) -> Result<Stop> {
+    let progress = Progress::new(args.duration);
+    let stop = loop {
+        if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            break Stop::Interrupted;
+        }
+        if args.duration.is_some_and(|d| session.elapsed() >= d) {
+            break Stop::Duration;
+        }
+        let wait = args.duration.map_or(Duration::from_millis(100), |d| {
+            d.saturating_sub(session.elapsed()).min(Duration::from_millis(100))
+        });
+        if let Some(ended) = session.poll(wait)? {
+            break Stop::Ended(ended);
+        }
+        progress.update(session.elapsed(), args.duration, &session.counters()?);
+    };
+    progress.finish();
+    Ok(stop)
+}
+
+/// Sampling has stopped; a command still running is told to stop and waited for. Returns its
+/// exit status, if armtune started one.
+fn end_command(stop: Stop, session: &mut Session) -> Option<ExitStatus> {
+    match (stop, session.take_child()) {
+        (Stop::Ended(Ended::CommandExited(status)), _) => Some(status),
+        (_, Some(mut child)) => {
+            child.signal(if stop == Stop::Interrupted { libc::SIGINT } else { libc::SIGTERM });
+            let status = child.wait();
+            // Ended by our own SIGTERM at the end of --duration: that is success, not the command's failure.
+            Some(if stop == Stop::Duration && status == ExitStatus::Signal(libc::SIGTERM) {
+                ExitStatus::Code(0)
+            } else {
+                status
+            })
+        }
+        _ => None,
+    }
 }
 
 fn labels_for(profile: &Profile, title: String) -> Labels {
