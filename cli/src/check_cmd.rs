@@ -7,7 +7,7 @@ use armtune_layout::{
     analyze,
     checks::RULES,
     display::{symbol_offset, Lines},
-    Binary, Severity, Target,
+    Binary, Finding, Severity, Target,
 };
 use clap::ValueEnum;
 
@@ -91,99 +91,14 @@ pub fn run(args: Args) -> Result<Outcome> {
         target.cache_line = line;
     }
     let binary = Binary::read(&args.binary)?;
-    let min = match args.min_severity {
-        MinSeverity::Info => Severity::Info,
-        MinSeverity::Warning => Severity::Warning,
-        MinSeverity::Error => Severity::Error,
-    };
-    let shares = match &args.profile {
-        Some(path) => Some(hotness::function_shares(path)?),
-        None => None,
-    };
-    let share_of = |name: &str| shares.as_ref().map(|s| hotness::share(s, name));
-    let mut findings: Vec<_> = analyze(&binary, &target)
-        .into_iter()
-        .filter(|f| share_of(&f.function).is_none_or(|share| share * 100.0 >= args.min_share))
-        .map(|mut f| {
-            // An entry alignment note matters on the functions that run: there it is a warning.
-            if f.rule == "function-alignment" && share_of(&f.function).is_some_and(|s| s >= 0.01) {
-                f.severity = Severity::Warning;
-            }
-            f
-        })
-        // With a profile, entry alignment is reported for the functions that run (1 % or more).
-        .filter(|f| f.rule != "function-alignment" || share_of(&f.function).is_none_or(|s| s >= 0.01))
-        .filter(|f| f.severity >= min)
-        .collect();
-    if shares.is_some() {
-        findings.sort_by(|a, b| {
-            let (sa, sb) = (share_of(&a.function).unwrap_or(0.0), share_of(&b.function).unwrap_or(0.0));
-            sb.total_cmp(&sa).then(b.severity.cmp(&a.severity)).then(a.address.cmp(&b.address))
-        });
-    }
+    let hot = Hotness(args.profile.as_deref().map(hotness::function_shares).transpose()?);
+    let findings = findings(&args, &binary, &target, &hot);
     match args.format {
         Format::Sarif => {
             println!("{}", serde_json::to_string_pretty(&sarif::report(&args.binary, &binary, &target, &findings))?);
         }
-        Format::Json => {
-            let doc = serde_json::json!({
-                "binary": args.binary.display().to_string(),
-                "target": target,
-                "functions": binary.functions.len(),
-                "notes": binary.notes,
-                "findings": findings.iter().map(|f| {
-                    let mut v = serde_json::to_value(f).unwrap_or_default();
-                    if let Some(share) = share_of(&f.function) {
-                        v["share"] = serde_json::json!(share);
-                    }
-                    v
-                }).collect::<Vec<_>>(),
-                "rules": RULES.iter().map(|(id, text)| serde_json::json!({"id": id, "explanation": text})).collect::<Vec<_>>(),
-            });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
-        Format::Text => {
-            let lines = Lines::open(&args.binary);
-            let count = |s| findings.iter().filter(|f| f.severity == s).count();
-            println!(
-                "{}: {} functions for {}: {} errors, {} warnings, {} notes",
-                args.binary.display(),
-                binary.functions.len(),
-                target.core,
-                count(Severity::Error),
-                count(Severity::Warning),
-                count(Severity::Info)
-            );
-            for note in &binary.notes {
-                println!("note: {note}");
-            }
-            // Grouped by function: hottest first with a profile, by address without.
-            let mut by_function: BTreeMap<(i64, u64, &str), Vec<_>> = BTreeMap::new();
-            for f in &findings {
-                let start = binary.functions.iter().find(|x| x.name == f.function).map_or(0, |x| x.address);
-                let rank = -((share_of(&f.function).unwrap_or(0.0) * 1e6) as i64);
-                by_function.entry((rank, start, f.function.as_str())).or_default().push(f);
-            }
-            for ((_, start, name), list) in by_function {
-                match share_of(name) {
-                    Some(share) => println!("\n{name} ({start:#x}, {:.1}% of samples)", share * 100.0),
-                    None => println!("\n{name} ({start:#x})"),
-                }
-                for f in list {
-                    let severity = format!("{:?}", f.severity).to_lowercase();
-                    let place = match (symbol_offset(&binary, f.address), lines.location(f.address)) {
-                        (Some(sym), Some((file, line))) => format!("{sym} ({file}:{line})"),
-                        (Some(sym), None) => sym,
-                        _ => format!("{:#x}", f.address),
-                    };
-                    println!("  {severity:<7} {:<20} {place}  {}", f.rule, f.message);
-                    println!("          fix: {}", f.hint);
-                    for line in armtune_layout::display::excerpt(&binary, f.address, &target) {
-                        println!("  {line}");
-                    }
-                }
-            }
-        }
+        Format::Json => print_json(&args, &binary, &target, &findings, &hot)?,
+        Format::Text => print_text(&args, &binary, &target, &findings, &hot),
     }
     let fails = match args.fail_on {
         FailOn::Never => false,
@@ -194,4 +109,107 @@ pub fn run(args: Args) -> Result<Outcome> {
         bail!("findings at or above --fail-on {:?}", args.fail_on);
     }
     Ok(Outcome(0))
+}
+
+/// Each function's share of a profile's samples, when `--profile` gave one.
+struct Hotness(Option<hotness::Shares>);
+
+impl Hotness {
+    fn share(&self, function: &str) -> Option<f64> {
+        self.0.as_ref().map(|s| hotness::share(s, function))
+    }
+}
+
+/// The findings to report: at or above `--min-severity`, in functions with at least `--min-share`
+/// of the samples; with a profile, entry alignment only where the function runs (where it is a
+/// warning), hottest first.
+fn findings(args: &Args, binary: &Binary, target: &Target, hot: &Hotness) -> Vec<Finding> {
+    let min = match args.min_severity {
+        MinSeverity::Info => Severity::Info,
+        MinSeverity::Warning => Severity::Warning,
+        MinSeverity::Error => Severity::Error,
+    };
+    // Entry alignment matters on the functions that run (1 % of samples or more).
+    let runs = |f: &Finding| hot.share(&f.function).is_none_or(|s| s >= 0.01);
+    let mut findings: Vec<_> = analyze(binary, target)
+        .into_iter()
+        .filter(|f| hot.share(&f.function).is_none_or(|share| share * 100.0 >= args.min_share))
+        .filter(|f| f.rule != "function-alignment" || runs(f))
+        .map(|mut f| {
+            if f.rule == "function-alignment" && hot.share(&f.function).is_some() {
+                f.severity = Severity::Warning;
+            }
+            f
+        })
+        .filter(|f| f.severity >= min)
+        .collect();
+    if hot.0.is_some() {
+        findings.sort_by(|a, b| {
+            let (sa, sb) = (hot.share(&a.function).unwrap_or(0.0), hot.share(&b.function).unwrap_or(0.0));
+            sb.total_cmp(&sa).then(b.severity.cmp(&a.severity)).then(a.address.cmp(&b.address))
+        });
+    }
+    findings
+}
+
+fn print_json(args: &Args, binary: &Binary, target: &Target, findings: &[Finding], hot: &Hotness) -> Result<()> {
+    let doc = serde_json::json!({
+        "binary": args.binary.display().to_string(),
+        "target": target,
+        "functions": binary.functions.len(),
+        "notes": binary.notes,
+        "findings": findings.iter().map(|f| {
+            let mut v = serde_json::to_value(f).unwrap_or_default();
+            if let Some(share) = hot.share(&f.function) {
+                v["share"] = serde_json::json!(share);
+            }
+            v
+        }).collect::<Vec<_>>(),
+        "rules": RULES.iter().map(|(id, text)| serde_json::json!({"id": id, "explanation": text})).collect::<Vec<_>>(),
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
+/// Findings grouped by function: hottest first with a profile, by address without.
+fn print_text(args: &Args, binary: &Binary, target: &Target, findings: &[Finding], hot: &Hotness) {
+    let lines = Lines::open(&args.binary);
+    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    println!(
+        "{}: {} functions for {}: {} errors, {} warnings, {} notes",
+        args.binary.display(),
+        binary.functions.len(),
+        target.core,
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    );
+    for note in &binary.notes {
+        println!("note: {note}");
+    }
+    let mut by_function: BTreeMap<(i64, u64, &str), Vec<_>> = BTreeMap::new();
+    for f in findings {
+        let start = binary.functions.iter().find(|x| x.name == f.function).map_or(0, |x| x.address);
+        let rank = -((hot.share(&f.function).unwrap_or(0.0) * 1e6) as i64);
+        by_function.entry((rank, start, f.function.as_str())).or_default().push(f);
+    }
+    for ((_, start, name), list) in by_function {
+        match hot.share(name) {
+            Some(share) => println!("\n{name} ({start:#x}, {:.1}% of samples)", share * 100.0),
+            None => println!("\n{name} ({start:#x})"),
+        }
+        for f in list {
+            let severity = format!("{:?}", f.severity).to_lowercase();
+            let place = match (symbol_offset(binary, f.address), lines.location(f.address)) {
+                (Some(sym), Some((file, line))) => format!("{sym} ({file}:{line})"),
+                (Some(sym), None) => sym,
+                _ => format!("{:#x}", f.address),
+            };
+            println!("  {severity:<7} {:<20} {place}  {}", f.rule, f.message);
+            println!("          fix: {}", f.hint);
+            for line in armtune_layout::display::excerpt(binary, f.address, target) {
+                println!("  {line}");
+            }
+        }
+    }
 }
