@@ -62,19 +62,37 @@ pub fn render_report(report: &Report) -> String {
     if let Some(main) = report.main_profile() {
         s.push_str(&render(&main));
     }
-    let graphs = report.flame_graphs();
+    memory(&mut s, report);
+    gc(&mut s, report);
+    if let Some(off) = report.off_cpu.as_ref().filter(|_| report.cpu.is_some()) {
+        let _ = writeln!(s, "off-CPU: {:.3} s blocked in total", off.total() as f64 / 1e6);
+    }
+    scheduler(&mut s, report);
+    s
+}
+
+/// Allocation and leak graphs beside the main one, and allocation sizes.
+fn memory(s: &mut String, report: &Report) {
     if let Some(mean) =
         report.allocs.as_ref().or(report.live.as_ref()).map(|p| p.meta.alloc_sample_bytes).filter(|&m| m > 0)
     {
         let _ = writeln!(s, "allocations sampled: about one per {mean} bytes; bytes and calls are estimates");
     }
-    for extra in graphs.iter().skip(1).filter(|g| matches!(g.name, "alloc" | "leak")) {
+    for extra in report.flame_graphs().iter().skip(1).filter(|g| matches!(g.name, "alloc" | "leak")) {
         let _ = writeln!(s, "{}: {} {}", extra.title, extra.profile.total(), extra.profile.unit.label);
         let (by_self, _) = extra.profile.top_functions(5);
         for row in by_self {
             let _ = writeln!(s, "  {:>10}  {}", row.self_weight, row.name);
         }
     }
+    for h in &report.sizes {
+        let _ = writeln!(s, "allocation sizes of {} ({}): {} allocations", h.comm, h.tgid, h.histogram.count());
+        s.push_str(&h.histogram.render("bytes"));
+    }
+}
+
+/// Collections per process with their pause histogram, and who paid the mark assists.
+fn gc(s: &mut String, report: &Report) {
     for g in &report.gc {
         let h = &g.histogram;
         let p = |q: f64| h.percentile_us(q).map_or("-".to_string(), |v| format!("{v:.0}"));
@@ -100,21 +118,19 @@ pub fn render_report(report: &Report) -> String {
             let _ = writeln!(s, "  {weight:>8}  {name}");
         }
     }
-    for h in &report.sizes {
-        let _ = writeln!(s, "allocation sizes of {} ({}): {} allocations", h.comm, h.tgid, h.histogram.count());
-        s.push_str(&h.histogram.render("bytes"));
-    }
-    if let Some(off) = report.off_cpu.as_ref().filter(|_| report.cpu.is_some()) {
-        let _ = writeln!(s, "off-CPU: {:.3} s blocked in total", off.total() as f64 / 1e6);
-    }
+}
+
+/// Run-queue latency, wakeups and per-thread switch counts.
+fn scheduler(s: &mut String, report: &Report) {
     if !report.runq.is_empty() {
         let _ = writeln!(s, "run-queue latency (time from wakeup or preemption to running):");
         for h in report.runq_overall() {
             s.push_str(&runq_line("all targets", h.cpu, &h.histogram));
             s.push_str(&h.histogram.render("usecs"));
         }
-        if report.runq.iter().filter(|h| h.cpu.is_none()).count() > 1 {
-            for h in report.runq.iter().filter(|h| h.cpu.is_none()).take(TOP_ROWS) {
+        let per_process: Vec<_> = report.runq.iter().filter(|h| h.cpu.is_none()).collect();
+        if per_process.len() > 1 {
+            for h in per_process.into_iter().take(TOP_ROWS) {
                 s.push_str(&runq_line(&format!("{} ({})", h.comm, h.tgid), None, &h.histogram));
             }
         }
@@ -139,7 +155,6 @@ pub fn render_report(report: &Report) -> String {
             );
         }
     }
-    s
 }
 
 fn runq_line(who: &str, cpu: Option<u32>, h: &Log2Histogram) -> String {
