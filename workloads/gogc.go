@@ -69,6 +69,10 @@ func main() {
 			ms, _ = strconv.Atoi(os.Args[2])
 		}
 		assist(time.Duration(ms) * time.Millisecond)
+		// A cycle the allocation started may still be marking: finish it (runtime.GC waits for
+		// it and runs one more), then stop collecting, so the count read is the final one.
+		runtime.GC()
+		debug.SetGCPercent(-1)
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		fmt.Printf("gogc: NumGC=%d\n", m.NumGC)
