@@ -255,8 +255,9 @@ fn semaphore_guarded_sdt_probes_are_enabled_while_attached() {
     assert_eq!(enabled, 1000, "every call found the probe enabled");
     assert_eq!(weight_under(&stacks, "[sdt armtune_guarded:hit]", "guarded"), 1000, "{stacks:?}");
 
-    // A running pid: raised in the process while attached (it waits 1.5 s, then calls 300 times).
-    let workload = Command::new(&guarded).args(["300", "1500"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // A running pid: raised in the process while attached (it waits 2.5 s, armtune attaching
+    // meanwhile, then calls 300 times).
+    let workload = Command::new(&guarded).args(["300", "2500"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let stacks = profile(&["--pid".as_ref(), workload.id().to_string().as_ref()]);
     let enabled = printed_count(&workload.wait_with_output().unwrap().stdout, "enabled=");
     assert_eq!(enabled, 300, "the probe was enabled from the first call after attaching");
