@@ -337,157 +337,213 @@ fn check_struct(layout: &crate::dwarf::StructLayout, target: &Target, out: &mut 
 }
 
 fn check_function(function: &Function, insns: &[(u64, Class)], target: &Target, out: &mut Vec<Finding>) {
-    let f = |rule, severity, address, message: String, hint| Finding {
-        rule,
-        severity,
-        function: function.name.clone(),
-        address,
-        message,
-        hint,
-    };
-    // Tiny functions (thunks, stubs) gain nothing from alignment.
-    if function.size > target.fetch_block && function.address % target.function_align != 0 {
-        out.push(f(
-            "function-alignment",
-            Severity::Info,
-            function.address,
-            format!(
-                "{} bytes long, starts at {:#x}: {} bytes past a {}-byte boundary",
-                function.size,
-                function.address,
-                function.address % target.function_align,
-                target.function_align
-            ),
-            "align hot functions: -falign-functions=32 (GCC/clang), or build with -mcpu for the core",
-        ));
+    let mut checker = Checker { function, insns, target, out };
+    checker.entry_alignment();
+    checker.branches_and_loops();
+    checker.branch_density();
+    checker.atomics();
+}
+
+/// The checks of one function, adding to `out`.
+struct Checker<'a> {
+    function: &'a Function,
+    insns: &'a [(u64, Class)],
+    target: &'a Target,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, rule: &'static str, severity: Severity, address: u64, message: String, hint: &'static str) {
+        let function = self.function.name.clone();
+        self.out.push(Finding { rule, severity, function, address, message, hint });
     }
-    let end = function.address + function.size;
-    let mut heads_seen = std::collections::HashSet::new();
-    for &(at, class) in insns {
-        let Some(offset) = class.target() else { continue };
-        let dest = at.wrapping_add_signed(offset);
-        if let Class::Branch { kind: BranchKind::Unconditional, .. } = class {
-            if offset == 4 {
-                out.push(f(
+
+    fn entry_alignment(&mut self) {
+        let (function, target) = (self.function, self.target);
+        // Tiny functions (thunks, stubs) gain nothing from alignment.
+        if function.size > target.fetch_block && function.address % target.function_align != 0 {
+            self.push(
+                "function-alignment",
+                Severity::Info,
+                function.address,
+                format!(
+                    "{} bytes long, starts at {:#x}: {} bytes past a {}-byte boundary",
+                    function.size,
+                    function.address,
+                    function.address % target.function_align,
+                    target.function_align
+                ),
+                "align hot functions: -falign-functions=32 (GCC/clang), or build with -mcpu for the core",
+            );
+        }
+    }
+
+    fn branches_and_loops(&mut self) {
+        let end = self.function.address + self.function.size;
+        let mut heads_seen = std::collections::HashSet::new();
+        for &(at, class) in self.insns {
+            let Some(offset) = class.target() else { continue };
+            let dest = at.wrapping_add_signed(offset);
+            if matches!(class, Class::Branch { kind: BranchKind::Unconditional, .. }) && offset == 4 {
+                self.push(
                     "branch-to-next",
                     Severity::Info,
                     at,
                     format!("b {dest:#x} jumps to the next instruction"),
                     "usually left by a code generator or a hand-written stub; remove it",
-                ));
+                );
             }
-        }
-        // A backward branch inside the function closes a loop whose head is its target.
-        if offset <= 0 && dest >= function.address && dest < end && heads_seen.insert(dest) {
-            let size = at + 4 - dest;
-            if dest % target.loop_align != 0 {
-                out.push(f(
-                    "loop-alignment",
-                    Severity::Warning,
-                    dest,
-                    format!(
-                        "loop of {size} bytes ({:#x}..{:#x}) starts {} bytes past a {}-byte boundary",
-                        dest,
-                        at + 4,
-                        dest % target.loop_align,
-                        target.loop_align
-                    ),
-                    "align loops: -falign-loops=32 (GCC/clang), or .p2align before the loop in assembly",
-                ));
-            }
-            let line = target.cache_line;
-            if size <= line && dest / line != (at + 3) / line {
-                out.push(f(
-                    "loop-crosses-line",
-                    Severity::Warning,
-                    dest,
-                    format!(
-                        "loop of {size} bytes ({:#x}..{:#x}) spans cache lines {:#x} and {:#x}; aligned, it fits in one",
-                        dest,
-                        at + 4,
-                        dest / line * line,
-                        (at + 3) / line * line
-                    ),
-                    "align the loop head to the cache line (or -falign-loops=64 for the hottest loops)",
-                ));
+            // A backward branch inside the function closes a loop whose head is its target.
+            if offset <= 0 && dest >= self.function.address && dest < end && heads_seen.insert(dest) {
+                self.a_loop(dest, at + 4);
             }
         }
     }
-    // Branches per aligned fetch block.
-    let mut block = None;
-    let mut count = 0;
-    let flush = |block: Option<u64>, count: u32, out: &mut Vec<Finding>| {
-        if let Some(b) = block {
-            if count > target.max_taken_branches {
-                out.push(f(
-                    "branch-density",
-                    Severity::Warning,
-                    b,
-                    format!(
-                        "{count} branches in the {}-byte fetch block at {b:#x}; {} predicts at most {} taken per block",
-                        target.fetch_block, target.core, target.max_taken_branches
-                    ),
-                    "spread the branches out (reorder blocks, -freorder-blocks-and-partition) or make some \
-                     branch-free (csel)",
-                ));
-            }
+
+    /// The loop `head..end` (the instruction after its closing branch).
+    fn a_loop(&mut self, head: u64, end: u64) {
+        let target = self.target;
+        let size = end - head;
+        if head % target.loop_align != 0 {
+            self.push(
+                "loop-alignment",
+                Severity::Warning,
+                head,
+                format!(
+                    "loop of {size} bytes ({head:#x}..{end:#x}) starts {} bytes past a {}-byte boundary",
+                    head % target.loop_align,
+                    target.loop_align
+                ),
+                "align loops: -falign-loops=32 (GCC/clang), or .p2align before the loop in assembly",
+            );
         }
-    };
-    for &(at, class) in insns {
-        let b = at / target.fetch_block * target.fetch_block;
-        if Some(b) != block {
-            flush(block, count, out);
-            block = Some(b);
-            count = 0;
-        }
-        if class.is_branch() {
-            count += 1;
+        let line = target.cache_line;
+        if size <= line && head / line != (end - 1) / line {
+            self.push(
+                "loop-crosses-line",
+                Severity::Warning,
+                head,
+                format!(
+                    "loop of {size} bytes ({head:#x}..{end:#x}) spans cache lines {:#x} and {:#x}; aligned, it fits in one",
+                    head / line * line,
+                    (end - 1) / line * line
+                ),
+                "align the loop head to the cache line (or -falign-loops=64 for the hottest loops)",
+            );
         }
     }
-    flush(block, count, out);
-    // Atomics.
-    let helper = function.name.starts_with("__aarch64_");
-    let mut reported_helper = false;
-    for (i, &(at, class)) in insns.iter().enumerate() {
-        match class {
-            // The store-exclusive that completes the LL/SC sequence follows within a few words.
-            Class::LoadExclusive
-                if target.lse
-                    && !helper
-                    && insns[i + 1..].iter().take(16).any(|(_, c)| *c == Class::StoreExclusive) =>
-            {
-                out.push(f(
-                    "llsc-on-lse-core",
-                    Severity::Warning,
-                    at,
-                    format!("load-exclusive / store-exclusive loop at {at:#x}; {} has LSE", target.core),
-                    "build with -mcpu=cortex-a76 (or -march=armv8.2-a) for LSE atomics, or at least \
-                     -moutline-atomics",
-                ));
+
+    /// Branches per aligned fetch block.
+    fn branch_density(&mut self) {
+        let target = self.target;
+        let mut per_block: Vec<(u64, u32)> = Vec::new();
+        for &(at, class) in self.insns {
+            let block = at / target.fetch_block * target.fetch_block;
+            if per_block.last().is_none_or(|&(b, _)| b != block) {
+                per_block.push((block, 0));
             }
-            Class::LseAtomic if !target.lse => {
-                if helper {
-                    if !reported_helper {
-                        reported_helper = true;
-                        out.push(f(
-                            "outline-atomics-dead-path",
-                            Severity::Info,
-                            at,
-                            format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
-                            "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
-                        ));
-                    }
-                } else {
-                    out.push(f(
+            if class.is_branch() {
+                per_block.last_mut().unwrap().1 += 1;
+            }
+        }
+        for (block, count) in per_block.into_iter().filter(|&(_, n)| n > target.max_taken_branches) {
+            self.push(
+                "branch-density",
+                Severity::Warning,
+                block,
+                format!(
+                    "{count} branches in the {}-byte fetch block at {block:#x}; {} predicts at most {} taken per block",
+                    target.fetch_block, target.core, target.max_taken_branches
+                ),
+                "spread the branches out (reorder blocks, -freorder-blocks-and-partition) or make some \
+                 branch-free (csel)",
+            );
+        }
+    }
+
+    fn atomics(&mut self) {
+        let target = self.target;
+        let helper = self.function.name.starts_with("__aarch64_");
+        let mut reported_helper = false;
+        for (i, &(at, class)) in self.insns.iter().enumerate() {
+            match class {
+                // The store-exclusive that completes the LL/SC sequence follows within a few words.
+                Class::LoadExclusive
+                    if target.lse
+                        && !helper
+                        && self.insns[i + 1..].iter().take(16).any(|(_, c)| *c == Class::StoreExclusive) =>
+                {
+                    self.push(
+                        "llsc-on-lse-core",
+                        Severity::Warning,
+                        at,
+                        format!("load-exclusive / store-exclusive loop at {at:#x}; {} has LSE", target.core),
+                        "build with -mcpu=cortex-a76 (or -march=armv8.2-a) for LSE atomics, or at least \
+                         -moutline-atomics",
+                    );
+                }
+                // Once per helper: its LSE path is dead code here, not a fault.
+                Class::LseAtomic if !target.lse && helper && !reported_helper => {
+                    reported_helper = true;
+                    self.push(
+                        "outline-atomics-dead-path",
+                        Severity::Info,
+                        at,
+                        format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
+                        "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
+                    );
+                }
+                Class::LseAtomic if !target.lse && !helper => {
+                    self.push(
                         "lse-on-non-lse-core",
                         Severity::Error,
                         at,
                         format!("LSE atomic at {at:#x}: {} has no LSE and faults on it", target.core),
                         "build for the board: -mcpu=cortex-a72, or -moutline-atomics to choose at run time",
-                    ));
+                    );
                 }
+                _ => {}
             }
-            _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(name: &str, insns: &[Class], target: &str) -> Vec<&'static str> {
+        let function = Function { name: name.into(), address: 0x1000, size: 4 * insns.len() as u64 };
+        let insns: Vec<(u64, Class)> = insns.iter().enumerate().map(|(i, &c)| (0x1000 + 4 * i as u64, c)).collect();
+        let mut out = Vec::new();
+        check_function(&function, &insns, &Target::by_name(target).unwrap(), &mut out);
+        out.into_iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn atomics_by_core_and_by_outline_helper() {
+        use Class::*;
+        // An ARMv8.0 core faults on LSE atomics, except in the outline helpers that test for LSE
+        // first: there the LSE path is dead code, said once per helper.
+        assert_eq!(rules("count", &[Other, LseAtomic, Other], "rpi4"), ["lse-on-non-lse-core"]);
+        assert_eq!(
+            rules("__aarch64_ldadd4_relax", &[LseAtomic, Other, LseAtomic], "rpi4"),
+            ["outline-atomics-dead-path"]
+        );
+        assert!(rules("count", &[LseAtomic], "rpi5").is_empty(), "the Pi 5 has LSE");
+        // LL/SC on a core with LSE: only a complete load/store-exclusive pair counts.
+        assert_eq!(rules("count", &[LoadExclusive, Other, StoreExclusive], "rpi5"), ["llsc-on-lse-core"]);
+        assert!(rules("count", &[LoadExclusive, Other], "rpi5").is_empty());
+        assert!(rules("count", &[LoadExclusive, StoreExclusive], "rpi4").is_empty(), "no LSE to use on a Pi 4");
+    }
+
+    #[test]
+    fn loops_and_branches() {
+        let back = |bytes: i64| Class::Branch { kind: BranchKind::Conditional, target: Some(-bytes) };
+        let next = Class::Branch { kind: BranchKind::Unconditional, target: Some(4) };
+        // The function starts at 0x1000 (aligned); a loop closing back to 0x1004 is not.
+        let found = rules("f", &[Class::Other, Class::Other, Class::Other, back(8)], "rpi4");
+        assert_eq!(found, ["loop-alignment"]);
+        assert_eq!(rules("f", &[next, Class::Other], "rpi4"), ["branch-to-next"]);
     }
 }
