@@ -69,21 +69,7 @@ impl Binary {
             return Err(Error::WrongArch { path: name.into(), machine: machine_name(file.architecture()) });
         }
         let mut notes = Vec::new();
-        let mut code = Vec::new();
-        for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
-            match section.data() {
-                Ok(bytes) if !bytes.is_empty() => code.push(Code {
-                    section: section.name().unwrap_or("?").to_string(),
-                    address: section.address(),
-                    bytes: bytes.to_vec(),
-                }),
-                Ok(_) => {}
-                Err(e) => notes.push(format!("section {} skipped: {e}", section.name().unwrap_or("?"))),
-            }
-        }
-        // A damaged file can claim ranges past the end of the address space; they are dropped here
-        // so every later computation on addresses stays in range.
-        code.retain(|c| c.address.checked_add(c.bytes.len() as u64).is_some());
+        let code = code_sections(&file, &mut notes);
         if file.kind() == object::ObjectKind::Relocatable {
             notes.push(
                 "relocatable object: addresses are section offsets, and alignment is known only up to each \
@@ -91,90 +77,15 @@ impl Binary {
                     .into(),
             );
         }
-        let mut functions: Vec<Function> = Vec::new();
-        let writable: Vec<(u64, u64)> = file
-            .sections()
-            .filter(|s| matches!(s.kind(), SectionKind::Data | SectionKind::UninitializedData))
-            .filter_map(|s| Some((s.address(), s.address().checked_add(s.size())?)))
-            .collect();
-        let mut globals: Vec<Function> = file
-            .symbols()
-            .filter(|s| s.kind() == SymbolKind::Data && s.size() > 0)
-            .filter(|s| writable.iter().any(|&(a, e)| s.address() >= a && s.address() < e))
-            .filter(|s| s.address().checked_add(s.size()).is_some())
-            .map(|s| Function { name: s.name().unwrap_or("?").to_string(), address: s.address(), size: s.size() })
-            .collect();
-        globals.sort_by_key(|g| g.address);
-        globals.dedup_by_key(|g| g.address);
-        let mut marks: Vec<(u64, bool)> = Vec::new(); // (address, is data)
-        for sym in file.symbols().chain(file.dynamic_symbols()) {
-            let name = sym.name().unwrap_or("");
-            match name {
-                "$d" => marks.push((sym.address(), true)),
-                "$x" => marks.push((sym.address(), false)),
-                _ if name.starts_with("$d.") => marks.push((sym.address(), true)),
-                _ if name.starts_with("$x.") => marks.push((sym.address(), false)),
-                _ => {
-                    if sym.kind() == SymbolKind::Text && sym.size() > 0 && !name.is_empty() {
-                        functions.push(Function { name: name.to_string(), address: sym.address(), size: sym.size() });
-                    }
-                }
-            }
-        }
-        let before = functions.len();
-        functions.retain(|f| {
-            f.address.checked_add(f.size).is_some_and(|end| {
-                code.iter().any(|c| f.address >= c.address && end <= c.address + c.bytes.len() as u64)
-            })
-        });
-        if functions.len() < before {
-            notes.push(format!(
-                "{} function symbols lie outside the code sections and were skipped",
-                before - functions.len()
-            ));
-        }
-        functions.sort_by(|a, b| a.address.cmp(&b.address).then(a.name.cmp(&b.name)));
-        functions.dedup_by(|b, a| a.address == b.address && a.size == b.size);
-        if functions.is_empty() {
-            functions = fde_functions(&file);
-            if !functions.is_empty() {
-                notes.push(format!(
-                    "no function symbols (stripped): {} functions from .eh_frame unwind entries, named by address",
-                    functions.len()
-                ));
-            }
-        }
-        if functions.is_empty() {
-            notes.push("no function symbols and no .eh_frame: each code section is analysed as one region".into());
-            functions = code
-                .iter()
-                .map(|c| Function { name: format!("[{}]", c.section), address: c.address, size: c.bytes.len() as u64 })
-                .collect();
-        }
-        marks.sort();
-        let mut data_ranges = Vec::new();
-        for (i, &(at, is_data)) in marks.iter().enumerate() {
-            if is_data {
-                let end = marks[i + 1..].iter().find(|(_, d)| !d).map(|(a, _)| *a).unwrap_or(u64::MAX);
-                data_ranges.push((at, end));
-            }
-        }
-        // DWARF in a relocatable object points into .debug_str through relocations that are not
-        // applied here: names would be wrong, so struct layout waits for a linked file.
+        let (functions, marks) = symbols(&file);
+        let functions = functions_in_code(&file, functions, &code, &mut notes);
         let plt = file
             .sections()
             .filter(|s| matches!(s.name(), Ok(".plt" | ".iplt" | ".plt.sec")))
             .filter_map(|s| Some((s.address(), s.address().checked_add(s.size())?)))
             .collect();
-        let structs = if file.kind() == object::ObjectKind::Relocatable {
-            if file.section_by_name(".debug_info").is_some() {
-                notes.push("struct layout needs a linked executable or shared object (DWARF of .o files is relocated at link time)".into());
-            }
-            Vec::new()
-        } else {
-            crate::dwarf::structs(&file)
-        };
-        Ok(Binary { code, functions, data_ranges, notes, structs, plt, globals })
+        let structs = structs(&file, &mut notes);
+        Ok(Binary { code, functions, data_ranges: data_ranges(marks), notes, structs, plt, globals: globals(&file) })
     }
 
     /// Whether `address` lies in a data range inside code.
@@ -240,6 +151,134 @@ fn machine_name(arch: Architecture) -> String {
         Architecture::Riscv64 => "RISC-V 64".into(),
         other => format!("{other:?}"),
     }
+}
+
+/// The code sections' bytes; a section that cannot be read is noted and skipped.
+fn code_sections(file: &object::File, notes: &mut Vec<String>) -> Vec<Code> {
+    let mut code = Vec::new();
+    for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
+        match section.data() {
+            Ok(bytes) if !bytes.is_empty() => code.push(Code {
+                section: section.name().unwrap_or("?").to_string(),
+                address: section.address(),
+                bytes: bytes.to_vec(),
+            }),
+            Ok(_) => {}
+            Err(e) => notes.push(format!("section {} skipped: {e}", section.name().unwrap_or("?"))),
+        }
+    }
+    // A damaged file can claim ranges past the end of the address space; they are dropped here
+    // so every later computation on addresses stays in range.
+    code.retain(|c| c.address.checked_add(c.bytes.len() as u64).is_some());
+    code
+}
+
+/// Sized data symbols in writable sections, by address (one per address).
+fn globals(file: &object::File) -> Vec<Function> {
+    let writable: Vec<(u64, u64)> = file
+        .sections()
+        .filter(|s| matches!(s.kind(), SectionKind::Data | SectionKind::UninitializedData))
+        .filter_map(|s| Some((s.address(), s.address().checked_add(s.size())?)))
+        .collect();
+    let mut globals: Vec<Function> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Data && s.size() > 0)
+        .filter(|s| writable.iter().any(|&(a, e)| s.address() >= a && s.address() < e))
+        .filter(|s| s.address().checked_add(s.size()).is_some())
+        .map(|s| Function { name: s.name().unwrap_or("?").to_string(), address: s.address(), size: s.size() })
+        .collect();
+    globals.sort_by_key(|g| g.address);
+    globals.dedup_by_key(|g| g.address);
+    globals
+}
+
+/// Sized code symbols, and the mapping symbols (`$d` data, `$x` code) as (address, is data).
+fn symbols(file: &object::File) -> (Vec<Function>, Vec<(u64, bool)>) {
+    let (mut functions, mut marks) = (Vec::new(), Vec::new());
+    for sym in file.symbols().chain(file.dynamic_symbols()) {
+        let name = sym.name().unwrap_or("");
+        match name {
+            "$d" => marks.push((sym.address(), true)),
+            "$x" => marks.push((sym.address(), false)),
+            _ if name.starts_with("$d.") => marks.push((sym.address(), true)),
+            _ if name.starts_with("$x.") => marks.push((sym.address(), false)),
+            _ if sym.kind() == SymbolKind::Text && sym.size() > 0 && !name.is_empty() => {
+                functions.push(Function { name: name.to_string(), address: sym.address(), size: sym.size() });
+            }
+            _ => {}
+        }
+    }
+    (functions, marks)
+}
+
+/// The functions whose bytes are in `code`, by address, one per address and size; without symbols,
+/// the `.eh_frame` entries, and without those each code section as one region (each noted).
+fn functions_in_code(
+    file: &object::File,
+    mut functions: Vec<Function>,
+    code: &[Code],
+    notes: &mut Vec<String>,
+) -> Vec<Function> {
+    let before = functions.len();
+    functions.retain(|f| {
+        f.address
+            .checked_add(f.size)
+            .is_some_and(|end| code.iter().any(|c| f.address >= c.address && end <= c.address + c.bytes.len() as u64))
+    });
+    if functions.len() < before {
+        notes.push(format!(
+            "{} function symbols lie outside the code sections and were skipped",
+            before - functions.len()
+        ));
+    }
+    functions.sort_by(|a, b| a.address.cmp(&b.address).then(a.name.cmp(&b.name)));
+    functions.dedup_by(|b, a| a.address == b.address && a.size == b.size);
+    if functions.is_empty() {
+        functions = fde_functions(file);
+        if !functions.is_empty() {
+            notes.push(format!(
+                "no function symbols (stripped): {} functions from .eh_frame unwind entries, named by address",
+                functions.len()
+            ));
+        }
+    }
+    if functions.is_empty() {
+        notes.push("no function symbols and no .eh_frame: each code section is analysed as one region".into());
+        functions = code
+            .iter()
+            .map(|c| Function { name: format!("[{}]", c.section), address: c.address, size: c.bytes.len() as u64 })
+            .collect();
+    }
+    functions
+}
+
+/// Data ranges inside code: from each `$d` mapping symbol to the next `$x`.
+fn data_ranges(mut marks: Vec<(u64, bool)>) -> Vec<(u64, u64)> {
+    marks.sort();
+    let mut ranges = Vec::new();
+    for (i, &(at, is_data)) in marks.iter().enumerate() {
+        if is_data {
+            let end = marks[i + 1..].iter().find(|(_, d)| !d).map(|(a, _)| *a).unwrap_or(u64::MAX);
+            ranges.push((at, end));
+        }
+    }
+    ranges
+}
+
+/// Struct layouts from DWARF. In a relocatable object DWARF points into .debug_str through
+/// relocations that are not applied here: names would be wrong, so struct layout waits for a
+/// linked file.
+fn structs(file: &object::File, notes: &mut Vec<String>) -> Vec<crate::dwarf::StructLayout> {
+    if file.kind() != object::ObjectKind::Relocatable {
+        return crate::dwarf::structs(file);
+    }
+    if file.section_by_name(".debug_info").is_some() {
+        notes.push(
+            "struct layout needs a linked executable or shared object (DWARF of .o files is relocated at link time)"
+                .into(),
+        );
+    }
+    Vec::new()
 }
 
 #[cfg(test)]
