@@ -552,13 +552,7 @@ impl Session {
         }
         let mut out: Vec<SizeHistogram> = hists
             .into_iter()
-            .map(|(tgid, histogram)| SizeHistogram {
-                tgid,
-                comm: std::fs::read_to_string(format!("/proc/{tgid}/comm"))
-                    .map(|c| c.trim().to_string())
-                    .unwrap_or_default(),
-                histogram,
-            })
+            .map(|(tgid, histogram)| SizeHistogram { tgid, comm: self.process_name(tgid), histogram })
             .collect();
         out.sort_by_key(|h| std::cmp::Reverse(h.histogram.count()));
         Ok(out)
@@ -588,14 +582,16 @@ impl Session {
             .collect())
     }
 
-    /// The name of the spawned command's program, for a process that is gone by drain time.
-    fn program_name(&self, tgid: u32) -> Option<String> {
-        match &self.options.target {
+    /// A process's name for the tables: its current one, or for the spawned command gone by drain
+    /// time its program's file name; empty when neither is known (the caller may know better).
+    fn process_name(&self, tgid: u32) -> String {
+        let current = std::fs::read_to_string(format!("/proc/{tgid}/comm")).map(|c| c.trim().to_string());
+        current.ok().filter(|c| !c.is_empty()).unwrap_or_else(|| match &self.options.target {
             Target::Command(argv) if Some(tgid) == self.spawned_pid => {
-                std::path::Path::new(&argv[0]).file_name().map(|n| n.to_string_lossy().into_owned())
+                std::path::Path::new(&argv[0]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
             }
-            _ => None,
-        }
+            _ => String::new(),
+        })
     }
 
     fn drain_sdt(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
@@ -643,12 +639,7 @@ impl Session {
         for entry in self.map::<u32, GcStats>("GC_STATS")?.iter() {
             let (tgid, s) = entry.map_err(|e| Error::bpf("reading GC counters", e))?;
             let mut histogram = pauses.remove(&tgid).unwrap_or_default();
-            let comm = std::fs::read_to_string(format!("/proc/{tgid}/comm"))
-                .map(|c| c.trim().to_string())
-                .ok()
-                .filter(|c| !c.is_empty())
-                .or_else(|| self.program_name(tgid))
-                .unwrap_or_default();
+            let comm = self.process_name(tgid);
             histogram.max_ns = s.pause_max_ns;
             out.push(GcReport {
                 tgid,
