@@ -16,12 +16,14 @@ use inferno::flamegraph::{
     self,
     color::{Color, MultiPalette, Palette, PaletteMap},
 };
+use serde::Deserialize;
 
 use crate::{output::OutputFile, Outcome};
 
 /// Arguments of `armtune flame`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  armtune flame profile.folded -o flame.svg\n  \
+    armtune flame mem.json --graph leak -o leak.svg\n  \
     armtune flame --diff before.folded after.folded -o diff.svg")]
 pub struct Args {
     /// Folded stacks (`frame;frame count` lines) or an armtune JSON profile.
@@ -39,6 +41,10 @@ pub struct Args {
     /// What one count means, shown in tooltips (default: the profile's unit, or "samples").
     #[arg(long)]
     count_name: Option<String>,
+    /// Which graph of an armtune JSON report to draw (cpu, off-cpu, wakeup, alloc, leak, sdt,
+    /// gc-assist); default: its main one.
+    #[arg(long, value_name = "NAME")]
+    graph: Option<String>,
 }
 
 /// What a rendered flame graph says about itself.
@@ -108,22 +114,41 @@ pub fn render_diff(before: impl BufRead, after: impl BufRead, labels: &Labels, o
     flamegraph::from_reader(&mut opts, folded.as_slice(), out)
 }
 
-/// Reads folded text or armtune JSON, by content.
-pub fn read_profile(path: &Path) -> Result<Profile> {
+/// Reads folded text or armtune JSON, by content: of a JSON report, the graph named `graph` (a
+/// key of its `profiles`), or its main one.
+pub fn read_profile(path: &Path, graph: Option<&str>) -> Result<Profile> {
     let mut text = String::new();
     File::open(path)
         .and_then(|mut f| f.read_to_string(&mut text))
         .with_context(|| format!("cannot read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text).with_context(|| format!("{}: not an armtune JSON profile", path.display()));
+    if !text.trim_start().starts_with('{') {
+        if graph.is_some() {
+            bail!("{}: --graph picks a graph of an armtune JSON report; this is folded text", path.display());
+        }
+        return Profile::read_folded(text.as_bytes(), Unit::samples())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
-    Profile::read_folded(text.as_bytes(), Unit::samples()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let not_armtune = || format!("{}: not an armtune JSON profile", path.display());
+    let Some(name) = graph else { return serde_json::from_str(&text).with_context(not_armtune) };
+    let report: serde_json::Value = serde_json::from_str(&text).with_context(not_armtune)?;
+    match report["profiles"].get(name) {
+        Some(p) => Profile::deserialize(p).with_context(not_armtune),
+        None => {
+            let names: Vec<&str> =
+                report["profiles"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+            bail!(
+                "{}: no {name} graph (it has: {})",
+                path.display(),
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            )
+        }
+    }
 }
 
 /// As folded text, whatever the input format, for the differential collapser.
-fn folded_text(path: &Path) -> Result<Vec<u8>> {
+fn folded_text(path: &Path, graph: Option<&str>) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    read_profile(path)?.write_folded(&mut out)?;
+    read_profile(path, graph)?.write_folded(&mut out)?;
     Ok(out)
 }
 
@@ -131,7 +156,8 @@ fn folded_text(path: &Path) -> Result<Vec<u8>> {
 pub fn run(args: Args) -> Result<Outcome> {
     let output = OutputFile::create(&args.output)?;
     if let Some(diff) = &args.diff {
-        let (before, after) = (folded_text(&diff[0])?, folded_text(&diff[1])?);
+        let graph = args.graph.as_deref();
+        let (before, after) = (folded_text(&diff[0], graph)?, folded_text(&diff[1], graph)?);
         if after.is_empty() {
             bail!("{}: no stacks to draw", diff[1].display());
         }
@@ -145,7 +171,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         })?;
     } else {
         let input = args.input.as_ref().expect("clap requires input without --diff");
-        let profile = read_profile(input)?;
+        let profile = read_profile(input, args.graph.as_deref())?;
         if profile.total() == 0 {
             bail!("{}: no stacks to draw", input.display());
         }
@@ -262,9 +288,30 @@ mod tests {
         p.write_json(File::create(&json).unwrap()).unwrap();
         let folded = dir.path().join("p.folded");
         p.write_folded(File::create(&folded).unwrap()).unwrap();
-        assert_eq!(read_profile(&json).unwrap().stacks, p.stacks);
-        assert_eq!(read_profile(&folded).unwrap().stacks, p.stacks);
-        let err = read_profile(&dir.path().join("missing")).unwrap_err();
+        assert_eq!(read_profile(&json, None).unwrap().stacks, p.stacks);
+        assert_eq!(read_profile(&folded, None).unwrap().stacks, p.stacks);
+        let err = read_profile(&dir.path().join("missing"), None).unwrap_err();
         assert!(format!("{err:#}").contains("cannot read"));
+    }
+
+    #[test]
+    fn picks_a_graph_of_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut alloc, mut leak) =
+            (Profile::new(Unit::bytes_allocated(), Meta::default()), Profile::new(Unit::bytes_live(), Meta::default()));
+        alloc.add(vec![Frame::process("x"), Frame::user("make")], 100);
+        leak.add(vec![Frame::process("x"), Frame::user("keep")], 40);
+        // The shape `profile --format json` writes: the main graph at the top, every graph under profiles.
+        let mut report = serde_json::to_value(&alloc).unwrap();
+        report["profiles"] = serde_json::json!({ "alloc": &alloc, "leak": &leak });
+        let json = dir.path().join("mem.json");
+        std::fs::write(&json, report.to_string()).unwrap();
+        assert_eq!(read_profile(&json, None).unwrap().stacks, alloc.stacks, "the main graph by default");
+        assert_eq!(read_profile(&json, Some("leak")).unwrap().stacks, leak.stacks);
+        let err = format!("{:#}", read_profile(&json, Some("cpu")).unwrap_err());
+        assert!(err.contains("no cpu graph (it has: alloc, leak)"), "{err}");
+        let folded = dir.path().join("p.folded");
+        leak.write_folded(File::create(&folded).unwrap()).unwrap();
+        assert!(format!("{:#}", read_profile(&folded, Some("leak")).unwrap_err()).contains("folded text"));
     }
 }

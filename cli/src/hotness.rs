@@ -21,7 +21,7 @@ pub fn function_shares(path: &Path) -> Result<Shares> {
         .find(|l| !l.trim().is_empty())
         .is_some_and(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.trim().parse::<u64>().is_ok()));
     let profile = if text.trim_start().starts_with('{') || looks_folded {
-        flame::read_profile(path)?
+        flame::read_profile(path, None)?
     } else {
         // perf script output: collapse it as inferno-collapse-perf does.
         let mut folded = Vec::new();

@@ -107,6 +107,12 @@ fn json_has_totals_sizes_and_both_graphs() {
     let sizes = &v["alloc_sizes"][0]["histogram"]["buckets"];
     assert!(sizes[4].as_u64().unwrap() >= 100, "the 24-byte blocks: {sizes}");
     assert!(sizes[9].as_u64().unwrap() >= 5, "the 1000-byte blocks: {sizes}");
+    // `armtune flame` draws any graph of the report later.
+    let leak_svg = dir.path().join("later.leak.svg");
+    let out = run(armtune().arg("flame").arg(&json).args(["--graph", "leak", "-o"]).arg(&leak_svg));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = svg_text(&leak_svg);
+    assert!(text.contains("bytes live at end") && text.contains("make_zeroed"), "{text}");
 
     let out = run(armtune()
         .args(["profile", "-q", "--event", "alloc,leak", "-o"])
