@@ -107,6 +107,15 @@ fn json_has_totals_sizes_and_both_graphs() {
     let sizes = &v["alloc_sizes"][0]["histogram"]["buckets"];
     assert!(sizes[4].as_u64().unwrap() >= 100, "the 24-byte blocks: {sizes}");
     assert!(sizes[9].as_u64().unwrap() >= 5, "the 1000-byte blocks: {sizes}");
+    // Both totals per stack, whichever the main graph weighs.
+    let (bytes, calls) = (json_stacks(&v["profiles"]["alloc-bytes"]), json_stacks(&v["profiles"]["alloc-calls"]));
+    for &(function, n, b, _) in EXPECTED {
+        assert_eq!(
+            (weight_under(&bytes, "main", function), weight_under(&calls, "main", function)),
+            (b, n),
+            "{function}"
+        );
+    }
     // `armtune flame` draws any graph of the report later.
     let leak_svg = dir.path().join("later.leak.svg");
     let out = run(armtune().arg("flame").arg(&json).args(["--graph", "leak", "-o"]).arg(&leak_svg));

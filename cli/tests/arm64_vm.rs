@@ -60,20 +60,6 @@ fn json(out: &Path, name: &str) -> serde_json::Value {
     read_json(&out.join(format!("{name}.json")))
 }
 
-/// Stacks of a JSON profile section as (frame names, weight).
-fn stacks(profile: &serde_json::Value) -> Vec<(Vec<String>, u64)> {
-    profile["stacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let frames =
-                s["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
-            (frames, s["weight"].as_u64().unwrap())
-        })
-        .collect()
-}
-
 #[test]
 fn profiles_on_an_arm64_kernel() {
     if !vm_or_skip("profiles_on_an_arm64_kernel") {
@@ -104,9 +90,9 @@ fn profiles_on_an_arm64_kernel() {
     // busy guest preempts before schedule() is off-CPU as [preempted]).
     let off = json(&out, "offcpu");
     assert_eq!(off["meta"]["sched_tracepoints"], "btf");
-    let slept = weight_under(&stacks(&off), "main", "sleep_in_nanosleep");
+    let slept = weight_under(&json_stacks(&off), "main", "sleep_in_nanosleep");
     assert!((450_000..=650_000).contains(&slept), "sleep_in_nanosleep off-CPU {slept} us of 500 ms");
-    assert!(weight_under(&stacks(&off), "main", "wait_for_lock") > 250_000, "the futex wait");
+    assert!(weight_under(&json_stacks(&off), "main", "wait_for_lock") > 250_000, "the futex wait");
 
     // Run queue: 4 spinners on 2 vCPUs wait for whole slices.
     let busy = json(&out, "runq_busy");
@@ -116,12 +102,12 @@ fn profiles_on_an_arm64_kernel() {
     // Allocations: exact counts and bytes, dynamically and statically linked.
     for name in ["alloc", "alloc_static"] {
         let v = json(&out, name);
-        let bytes = stacks(&v);
+        let bytes = json_stacks(&v);
         for &(function, _calls, b, _live) in EXPECTED {
             assert_eq!(weight_under(&bytes, "main", function), b, "{name}: bytes of {function}");
         }
         if name == "alloc" {
-            let live = stacks(&v["profiles"]["leak"]);
+            let live = json_stacks(&v["profiles"]["leak"]);
             for &(function, _, _, live_bytes) in EXPECTED {
                 assert_eq!(weight_under(&live, "main", function), live_bytes, "live bytes of {function}");
             }
@@ -139,7 +125,7 @@ fn profiles_on_an_arm64_kernel() {
         // Mark assists, with the allocating goroutine's stack walked through Go's arm64 frames.
         let assist = json(&out, "gc_assist");
         let paid = assist["gc"][0]["assists"].as_u64().unwrap();
-        let by_build = weight_under(&stacks(&assist["profiles"]["gc-assist"]), "[gc assist]", "main.buildTree");
+        let by_build = weight_under(&json_stacks(&assist["profiles"]["gc-assist"]), "[gc assist]", "main.buildTree");
         assert!(paid > 0 && by_build * 10 >= paid * 9, "{by_build} of {paid} assists under main.buildTree");
     }
 }
@@ -155,11 +141,11 @@ fn without_btf_the_fallbacks_work() {
     assert!(doctor.contains("scheduler events use classic tracepoints"), "{doctor}");
     let off = json(&out, "offcpu");
     assert_eq!(off["meta"]["sched_tracepoints"], "classic");
-    let slept = weight_under(&stacks(&off), "main", "sleep_in_nanosleep");
+    let slept = weight_under(&json_stacks(&off), "main", "sleep_in_nanosleep");
     assert!((450_000..=650_000).contains(&slept), "sleep_in_nanosleep off-CPU {slept} us of 500 ms");
     assert_eq!(status(&out, "cpu"), 0, "{}", file(&out, "cpu.stderr"));
     let v = json(&out, "alloc");
     for &(function, _calls, b, _live) in EXPECTED {
-        assert_eq!(weight_under(&stacks(&v), "main", function), b, "bytes of {function}");
+        assert_eq!(weight_under(&json_stacks(&v), "main", function), b, "bytes of {function}");
     }
 }

@@ -81,16 +81,12 @@ fn go_mark_assists_name_the_allocating_function() {
     assert_eq!(gc["cycles"].as_u64().unwrap(), printed, "{gc}");
     let assists = gc["assists"].as_u64().unwrap();
     assert!(assists > 0, "no mark assist in {printed} self-started cycles: {gc}");
-    let stacks = v["profiles"]["gc-assist"]["stacks"].as_array().expect("an assist graph");
-    let weight = |s: &serde_json::Value| s["weight"].as_u64().unwrap();
-    let names = |s: &serde_json::Value| -> Vec<String> {
-        s["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
-    };
-    let total: u64 = stacks.iter().map(weight).sum();
+    let stacks = json_stacks(&v["profiles"]["gc-assist"]);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
     assert_eq!(total, assists, "every assist is in the graph");
-    let in_build: u64 = stacks.iter().filter(|s| names(s).iter().any(|n| n == "main.buildTree")).map(weight).sum();
+    let in_build = weight_under(&stacks, "[gc assist]", "main.buildTree");
     assert!(in_build * 10 >= total * 9, "assists paid by main.buildTree: {in_build} of {total}: {stacks:?}");
-    assert!(stacks.iter().all(|s| names(s)[1] == "[gc assist]"), "marker under the process");
+    assert!(stacks.iter().all(|(f, _)| f[1] == "[gc assist]"), "marker under the process");
     let err = stderr(&out);
     assert!(err.contains("mark assists by allocating function") && err.contains("main.buildTree"), "{err}");
 

@@ -26,6 +26,8 @@ pub struct Report {
     pub threads: Vec<ThreadRow>,
     /// Allocation profile (weight: bytes, or calls with `AllocWeight::Count`).
     pub allocs: Option<Profile>,
+    /// Allocation profile by bytes and by calls, whichever `allocs` is: both totals per stack.
+    pub alloc_totals: Option<(Profile, Profile)>,
     /// Live blocks at the end (weight: bytes), under age markers.
     pub live: Option<Profile>,
     /// Allocation sizes.
@@ -74,20 +76,23 @@ impl Report {
         let events = &capture.meta.events;
         let has = |e: &str| events.iter().any(|x| x == e) || (events.is_empty() && e == "cpu");
         let meta = capture.meta.clone();
+        let alloc_totals = has("alloc").then(|| {
+            (
+                symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0),
+                symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0),
+            )
+        });
         Report {
             cpu: has("cpu").then(|| symbolizer.profile(capture)),
             off_cpu: has("off-cpu")
                 .then(|| symbolizer.stacks(&capture.off_cpu, &capture.maps, Unit::off_cpu_us(), meta.clone(), 0.001)),
             wakeups: has("wakeup")
                 .then(|| symbolizer.stacks(&capture.wakeups, &capture.maps, Unit::wakeups(), meta.clone(), 1.0)),
-            allocs: has("alloc").then(|| match weight {
-                AllocWeight::Bytes => {
-                    symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0)
-                }
-                AllocWeight::Count => {
-                    symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0)
-                }
+            allocs: alloc_totals.as_ref().map(|(bytes, calls)| match weight {
+                AllocWeight::Bytes => bytes.clone(),
+                AllocWeight::Count => calls.clone(),
             }),
+            alloc_totals,
             live: has("leak")
                 .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
             sizes: capture.sizes.clone(),
@@ -170,6 +175,8 @@ impl Report {
             ("off-cpu", &self.off_cpu),
             ("wakeup", &self.wakeups),
             ("alloc", &self.allocs),
+            ("alloc-bytes", &self.alloc_totals.as_ref().map(|t| t.0.clone())),
+            ("alloc-calls", &self.alloc_totals.as_ref().map(|t| t.1.clone())),
             ("leak", &self.live),
             ("sdt", &self.sdt),
             ("gc-assist", &self.gc_assists),
@@ -265,6 +272,18 @@ mod tests {
         let graphs = r.flame_graphs();
         assert_eq!((graphs.len(), graphs[0].name, graphs[0].profile.total()), (1, "gc-assist", 3));
         assert_eq!(r.to_json()["profiles"]["gc-assist"]["unit"]["label"], "GC assists");
+    }
+
+    #[test]
+    fn allocations_carry_both_totals_whichever_the_graph_weighs() {
+        let mut c = capture(&["alloc"]);
+        c.allocs.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 4096, ..RawSample::default() });
+        c.alloc_calls.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 2, ..RawSample::default() });
+        let r = Report::build_with(&c, &mut Symbolizer::new(), AllocWeight::Count);
+        assert_eq!(r.allocs.as_ref().unwrap().total(), 2, "the graph weighs calls");
+        let v = r.to_json();
+        assert_eq!(v["profiles"]["alloc-bytes"]["stacks"][0]["weight"], 4096);
+        assert_eq!(v["profiles"]["alloc-calls"]["stacks"][0]["weight"], 2);
     }
 
     #[test]

@@ -168,3 +168,17 @@ pub const EXPECTED: &[(&str, u64, u64, u64)] = &[
     ("make_aligned", 10, 5696, 5312),
     ("make_mapped", 2, 16384, 8192),
 ];
+
+/// Stacks of a JSON profile section as (frame names, weight).
+pub fn json_stacks(profile: &serde_json::Value) -> Vec<(Vec<String>, u64)> {
+    profile["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let frames =
+                s["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+            (frames, s["weight"].as_u64().unwrap())
+        })
+        .collect()
+}
