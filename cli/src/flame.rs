@@ -41,8 +41,8 @@ pub struct Args {
     /// What one count means, shown in tooltips (default: the profile's unit, or "samples").
     #[arg(long)]
     count_name: Option<String>,
-    /// Which graph of an armtune JSON report to draw (cpu, off-cpu, wakeup, alloc, leak, sdt,
-    /// gc-assist); default: its main one.
+    /// Which graph of an armtune JSON report to draw (cpu, off-cpu, wakeup, alloc, alloc-bytes,
+    /// alloc-calls, leak, leak-blocks, sdt, gc-assist); default: its main one.
     #[arg(long, value_name = "NAME")]
     graph: Option<String>,
 }

@@ -129,6 +129,8 @@ pub struct Capture {
     /// Blocks allocated during the run and still live at its end (weight: bytes), with an age
     /// marker.
     pub live: Vec<RawSample>,
+    /// The same groups weighted by blocks.
+    pub live_blocks: Vec<RawSample>,
     /// Allocation sizes per process (log2 buckets of bytes).
     pub sizes: Vec<SizeHistogram>,
     /// What could not be done (probes not placed), to tell the user.

@@ -131,6 +131,11 @@ impl Unit {
         Unit { name: "wakeups".into(), label: "wakeups".into() }
     }
 
+    /// Blocks still live at the end.
+    pub fn blocks_live() -> Unit {
+        Unit { name: "blocks".into(), label: "blocks live at end".into() }
+    }
+
     /// Go mark assists.
     pub fn gc_assists() -> Unit {
         Unit { name: "assists".into(), label: "GC assists".into() }

@@ -30,6 +30,8 @@ pub struct Report {
     pub alloc_totals: Option<(Profile, Profile)>,
     /// Live blocks at the end (weight: bytes), under age markers.
     pub live: Option<Profile>,
+    /// The same, weighted by blocks.
+    pub live_blocks: Option<Profile>,
     /// Allocation sizes.
     pub sizes: Vec<SizeHistogram>,
     /// What could not be done, for the user.
@@ -95,6 +97,9 @@ impl Report {
             alloc_totals,
             live: has("leak")
                 .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
+            live_blocks: has("leak").then(|| {
+                symbolizer.stacks(&capture.live_blocks, &capture.maps, Unit::blocks_live(), meta.clone(), 1.0)
+            }),
             sizes: capture.sizes.clone(),
             warnings: capture.warnings.clone(),
             gc: capture.gc.clone(),
@@ -178,6 +183,7 @@ impl Report {
             ("alloc-bytes", &self.alloc_totals.as_ref().map(|t| t.0.clone())),
             ("alloc-calls", &self.alloc_totals.as_ref().map(|t| t.1.clone())),
             ("leak", &self.live),
+            ("leak-blocks", &self.live_blocks),
             ("sdt", &self.sdt),
             ("gc-assist", &self.gc_assists),
         ] {

@@ -393,8 +393,9 @@ impl Session {
             }
         }
         if events.leak {
-            capture.live = self.drain_live(&stacks)?;
+            (capture.live, capture.live_blocks) = self.drain_live(&stacks)?;
             capture.live.retain(|s| !before_exec(s));
+            capture.live_blocks.retain(|s| !before_exec(s));
         }
         capture.warnings = self.warnings.clone();
         if events.gc {
@@ -558,8 +559,9 @@ impl Session {
         Ok(out)
     }
 
-    /// Live blocks grouped by (process, thread, stack, age class), weighted by bytes.
-    fn drain_live(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+    /// Live blocks grouped by (process, thread, stack, age class), weighted by bytes, and the
+    /// same groups weighted by blocks.
+    fn drain_live(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
         let now = monotonic_ns();
         // (process, thread, stack, thread name, age class) -> (bytes, blocks)
         type Group = (u32, u32, i32, [u8; 16], &'static str);
@@ -571,15 +573,17 @@ impl Session {
             g.0 += block.size;
             g.1 += 1;
         }
-        Ok(groups
-            .into_iter()
-            .map(|((tgid, tid, stack, comm, age), (bytes, blocks))| {
-                let mut s = stacks.sample(tgid, tid, &comm, stack, -1);
-                s.markers.push(age.to_string());
-                s.count = (bytes as f64 * sample_scale(bytes, blocks, self.options.alloc_sample)).round() as u64;
-                s
-            })
-            .collect())
+        let (mut by_bytes, mut by_blocks) = (Vec::new(), Vec::new());
+        for ((tgid, tid, stack, comm, age), (bytes, blocks)) in groups {
+            let mut s = stacks.sample(tgid, tid, &comm, stack, -1);
+            s.markers.push(age.to_string());
+            let scale = sample_scale(bytes, blocks, self.options.alloc_sample);
+            s.count = (bytes as f64 * scale).round() as u64;
+            by_bytes.push(s.clone());
+            s.count = (blocks as f64 * scale).round() as u64;
+            by_blocks.push(s);
+        }
+        Ok((by_bytes, by_blocks))
     }
 
     /// A process's name for the tables: its current one, or for the spawned command gone by drain
