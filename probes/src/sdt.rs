@@ -43,36 +43,13 @@ pub fn parse(data: &[u8]) -> std::result::Result<Vec<SdtProbe>, String> {
     let file = object::File::parse(data).map_err(|e| format!("not an ELF file: {e}"))?;
     let Some(notes) = file.section_by_name(".note.stapsdt") else { return Ok(Vec::new()) };
     let notes = notes.data().map_err(|e| format!("reading .note.stapsdt: {e}"))?;
+    let words = Words { little: file.is_little_endian(), size: if file.is_64() { 8 } else { 4 } };
     let base_actual = file.section_by_name(".stapsdt.base").map(|s| s.address());
-    let little = file.is_little_endian();
-    let word = if file.is_64() { 8 } else { 4 };
-    let read_u32 = |b: &[u8]| {
-        let a: [u8; 4] = b[..4].try_into().unwrap();
-        if little {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        }
-    };
-    let read_word = |b: &[u8]| -> u64 {
-        if word == 8 {
-            let a: [u8; 8] = b[..8].try_into().unwrap();
-            if little {
-                u64::from_le_bytes(a)
-            } else {
-                u64::from_be_bytes(a)
-            }
-        } else {
-            read_u32(b) as u64
-        }
-    };
-    let align4 = |n: usize| (n + 3) & !3;
     let mut probes = Vec::new();
     let mut at = 0;
     while at + 12 <= notes.len() {
-        let namesz = read_u32(&notes[at..]) as usize;
-        let descsz = read_u32(&notes[at + 4..]) as usize;
-        let kind = read_u32(&notes[at + 8..]);
+        let (namesz, descsz) = (words.u32(&notes[at..]) as usize, words.u32(&notes[at + 4..]) as usize);
+        let kind = words.u32(&notes[at + 8..]);
         let name_at = at + 12;
         let desc_at = name_at + align4(namesz);
         let next = desc_at + align4(descsz);
@@ -80,32 +57,75 @@ pub fn parse(data: &[u8]) -> std::result::Result<Vec<SdtProbe>, String> {
             return Err(format!("truncated SDT note at offset {at}"));
         }
         let owner = &notes[name_at..name_at + namesz];
-        if kind == NT_STAPSDT && owner.strip_suffix(&[0]).unwrap_or(owner) == b"stapsdt" && descsz >= 3 * word {
-            let desc = &notes[desc_at..desc_at + descsz];
-            let pc = read_word(desc);
-            let base_link = read_word(&desc[word..]);
-            let semaphore = read_word(&desc[2 * word..]);
-            let mut strings = desc[3 * word..].split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned());
-            let provider = strings.next().unwrap_or_default();
-            let name = strings.next().unwrap_or_default();
-            let arguments = strings.next().unwrap_or_default();
-            // Prelinking moves .stapsdt.base; the probe moves with it.
-            let address = match base_actual {
-                Some(actual) if base_link != 0 => pc.wrapping_add(actual).wrapping_sub(base_link),
-                _ => pc,
-            };
-            let file_offset = file
-                .segments()
-                .find(|s| address >= s.address() && address < s.address() + s.size())
-                .map(|s| address - s.address() + s.file_range().0)
-                .ok_or_else(|| format!("probe {provider}:{name} at {address:#x} is in no segment"))?;
-            let semaphore_offset = semaphore_file_offset(&file, semaphore)
-                .ok_or_else(|| format!("the semaphore of {provider}:{name} at {semaphore:#x} is in no section"))?;
-            probes.push(SdtProbe { provider, name, address, file_offset, semaphore, semaphore_offset, arguments });
+        if kind == NT_STAPSDT && owner.strip_suffix(&[0]).unwrap_or(owner) == b"stapsdt" && descsz >= 3 * words.size {
+            probes.push(probe(&file, words, &notes[desc_at..desc_at + descsz], base_actual)?);
         }
         at = next;
     }
     Ok(probes)
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Reads the ELF file's words: its byte order and address size.
+#[derive(Clone, Copy)]
+struct Words {
+    little: bool,
+    size: usize,
+}
+
+impl Words {
+    fn u32(self, b: &[u8]) -> u32 {
+        let a: [u8; 4] = b[..4].try_into().unwrap();
+        if self.little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    }
+
+    fn word(self, b: &[u8]) -> u64 {
+        if self.size != 8 {
+            return self.u32(b) as u64;
+        }
+        let a: [u8; 8] = b[..8].try_into().unwrap();
+        if self.little {
+            u64::from_le_bytes(a)
+        } else {
+            u64::from_be_bytes(a)
+        }
+    }
+}
+
+/// One probe from its note's descriptor: pc, `.stapsdt.base` at link time, semaphore, then the
+/// provider, name and argument strings.
+fn probe(
+    file: &object::File,
+    words: Words,
+    desc: &[u8],
+    base_actual: Option<u64>,
+) -> std::result::Result<SdtProbe, String> {
+    let w = words.size;
+    let (pc, base_link, semaphore) = (words.word(desc), words.word(&desc[w..]), words.word(&desc[2 * w..]));
+    let mut strings = desc[3 * w..].split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned());
+    let provider = strings.next().unwrap_or_default();
+    let name = strings.next().unwrap_or_default();
+    let arguments = strings.next().unwrap_or_default();
+    // Prelinking moves .stapsdt.base; the probe moves with it.
+    let address = match base_actual {
+        Some(actual) if base_link != 0 => pc.wrapping_add(actual).wrapping_sub(base_link),
+        _ => pc,
+    };
+    let file_offset = file
+        .segments()
+        .find(|s| address >= s.address() && address < s.address() + s.size())
+        .map(|s| address - s.address() + s.file_range().0)
+        .ok_or_else(|| format!("probe {provider}:{name} at {address:#x} is in no segment"))?;
+    let semaphore_offset = semaphore_file_offset(file, semaphore)
+        .ok_or_else(|| format!("the semaphore of {provider}:{name} at {semaphore:#x} is in no section"))?;
+    Ok(SdtProbe { provider, name, address, file_offset, semaphore, semaphore_offset, arguments })
 }
 
 /// Where the semaphore at `address` is in the file (0 for none): it lives in `.probes`, a data
