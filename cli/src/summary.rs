@@ -73,9 +73,7 @@ pub fn render_report(report: &Report) -> String {
 
 /// Allocation and leak graphs beside the main one, and allocation sizes.
 fn memory(s: &mut String, report: &Report) {
-    if let Some(mean) =
-        report.allocs.as_ref().or(report.live.as_ref()).map(|p| p.meta.alloc_sample_bytes).filter(|&m| m > 0)
-    {
+    if let Some(mean) = report.allocs().or(report.live.as_ref()).map(|p| p.meta.alloc_sample_bytes).filter(|&m| m > 0) {
         let _ = writeln!(s, "allocations sampled: about one per {mean} bytes; bytes and calls are estimates");
     }
     for extra in report.flame_graphs().iter().skip(1).filter(|g| matches!(g.name, "alloc" | "leak")) {

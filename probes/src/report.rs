@@ -24,10 +24,12 @@ pub struct Report {
     pub wake_pairs: Vec<WakePair>,
     /// Per-thread switch and migration counts (scheduler events).
     pub threads: Vec<ThreadRow>,
-    /// Allocation profile (weight: bytes, or calls with `AllocWeight::Count`).
-    pub allocs: Option<Profile>,
-    /// Allocation profile by bytes and by calls, whichever `allocs` is: both totals per stack.
-    pub alloc_totals: Option<(Profile, Profile)>,
+    /// Allocation profile weighted by bytes, when `alloc` was recorded.
+    pub alloc_bytes: Option<Profile>,
+    /// The same stacks weighted by calls.
+    pub alloc_calls: Option<Profile>,
+    /// Which of the two the allocation flame graph draws ([`Report::allocs`]).
+    pub alloc_weight: AllocWeight,
     /// Live blocks at the end (weight: bytes), under age markers.
     pub live: Option<Profile>,
     /// The same, weighted by blocks.
@@ -78,23 +80,18 @@ impl Report {
         let events = &capture.meta.events;
         let has = |e: &str| events.iter().any(|x| x == e) || (events.is_empty() && e == "cpu");
         let meta = capture.meta.clone();
-        let alloc_totals = has("alloc").then(|| {
-            (
-                symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0),
-                symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0),
-            )
-        });
         Report {
             cpu: has("cpu").then(|| symbolizer.profile(capture)),
             off_cpu: has("off-cpu")
                 .then(|| symbolizer.stacks(&capture.off_cpu, &capture.maps, Unit::off_cpu_us(), meta.clone(), 0.001)),
             wakeups: has("wakeup")
                 .then(|| symbolizer.stacks(&capture.wakeups, &capture.maps, Unit::wakeups(), meta.clone(), 1.0)),
-            allocs: alloc_totals.as_ref().map(|(bytes, calls)| match weight {
-                AllocWeight::Bytes => bytes.clone(),
-                AllocWeight::Count => calls.clone(),
+            alloc_bytes: has("alloc")
+                .then(|| symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0)),
+            alloc_calls: has("alloc").then(|| {
+                symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0)
             }),
-            alloc_totals,
+            alloc_weight: weight,
             live: has("leak")
                 .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
             live_blocks: has("leak").then(|| {
@@ -133,12 +130,20 @@ impl Report {
                 push("off-cpu", "Off-CPU Time Flame Graph", &self.off_cpu);
             }
         }
-        push("alloc", "Allocation Flame Graph", &self.allocs);
+        push("alloc", "Allocation Flame Graph", &self.allocs().cloned());
         push("leak", "Live Blocks at End (leak) Flame Graph", &self.live);
         push("wakeup", "Wakeup Flame Graph (woken task, waker, waker stack)", &self.wakeups);
         push("sdt", "SDT Probe Hits", &self.sdt);
         push("gc-assist", "Go GC Assists Flame Graph (allocations that helped the collector mark)", &self.gc_assists);
         out
+    }
+
+    /// The allocation flame graph: by bytes, or by calls under [`AllocWeight::Count`].
+    pub fn allocs(&self) -> Option<&Profile> {
+        match self.alloc_weight {
+            AllocWeight::Bytes => self.alloc_bytes.as_ref(),
+            AllocWeight::Count => self.alloc_calls.as_ref(),
+        }
     }
 
     /// The profile the main output shows (the first of [`Report::flame_graphs`]).
@@ -176,16 +181,16 @@ impl Report {
         obj.entry("meta").or_insert_with(|| serde_json::to_value(&self.meta).unwrap_or(Value::Null));
         let mut profiles = serde_json::Map::new();
         for (name, p) in [
-            ("cpu", &self.cpu),
-            ("off-cpu", &self.off_cpu),
-            ("wakeup", &self.wakeups),
-            ("alloc", &self.allocs),
-            ("alloc-bytes", &self.alloc_totals.as_ref().map(|t| t.0.clone())),
-            ("alloc-calls", &self.alloc_totals.as_ref().map(|t| t.1.clone())),
-            ("leak", &self.live),
-            ("leak-blocks", &self.live_blocks),
-            ("sdt", &self.sdt),
-            ("gc-assist", &self.gc_assists),
+            ("cpu", self.cpu.as_ref()),
+            ("off-cpu", self.off_cpu.as_ref()),
+            ("wakeup", self.wakeups.as_ref()),
+            ("alloc", self.allocs()),
+            ("alloc-bytes", self.alloc_bytes.as_ref()),
+            ("alloc-calls", self.alloc_calls.as_ref()),
+            ("leak", self.live.as_ref()),
+            ("leak-blocks", self.live_blocks.as_ref()),
+            ("sdt", self.sdt.as_ref()),
+            ("gc-assist", self.gc_assists.as_ref()),
         ] {
             if let Some(p) = p {
                 profiles.insert(name.into(), serde_json::to_value(p).unwrap_or(Value::Null));
@@ -286,7 +291,7 @@ mod tests {
         c.allocs.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 4096, ..RawSample::default() });
         c.alloc_calls.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 2, ..RawSample::default() });
         let r = Report::build_with(&c, &mut Symbolizer::new(), AllocWeight::Count);
-        assert_eq!(r.allocs.as_ref().unwrap().total(), 2, "the graph weighs calls");
+        assert_eq!(r.allocs().unwrap().total(), 2, "the graph weighs calls");
         let v = r.to_json();
         assert_eq!(v["profiles"]["alloc-bytes"]["stacks"][0]["weight"], 4096);
         assert_eq!(v["profiles"]["alloc-calls"]["stacks"][0]["weight"], 2);
