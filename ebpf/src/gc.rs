@@ -10,13 +10,13 @@
 use armtune_common::{counter, events, GcStats, SdtKey, SizeKey, HIST_SLOTS};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
-    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::{map, uprobe},
     maps::HashMap,
     programs::ProbeContext,
 };
 
-use crate::{add_one, atomic_add, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
+use crate::{add_one, atomic_add, enabled, is_target, note_process};
 
 /// Counters per process.
 #[map]
@@ -93,18 +93,7 @@ pub fn armtune_gc_assist(ctx: ProbeContext) -> u32 {
     // every CPU assist at once.
     atomic_add(unsafe { core::ptr::addr_of_mut!((*s).assists) }, 1);
     let pid_tgid = bpf_get_current_pid_tgid();
-    let tgid = (pid_tgid >> 32) as u32;
-    note_process(tgid);
-    let key = SdtKey {
-        tgid,
-        tid: if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 },
-        ip: 0,
-        user_stack_id: user_stack(&ctx),
-        kernel_stack_id: -1,
-        comm: bpf_get_current_comm().unwrap_or([0; 16]),
-    };
-    if !add_one(&GC_ASSISTS, &key) {
-        bump(counter::GC_ASSIST_LOST);
-    }
+    note_process((pid_tgid >> 32) as u32);
+    crate::sdt::count_hit(&ctx, &GC_ASSISTS, pid_tgid, 0, counter::GC_ASSIST_LOST);
     0
 }

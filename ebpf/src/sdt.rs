@@ -35,16 +35,23 @@ pub fn armtune_sdt(ctx: ProbeContext) -> u32 {
     // Other architectures: probe sites cannot be told apart (all hits land on address 0).
     #[cfg(not(any(bpf_target_arch = "x86_64", bpf_target_arch = "aarch64")))]
     let ip = 0u64;
+    count_hit(&ctx, &SDT_HITS, pid_tgid, ip, counter::SDT_LOST);
+    0
+}
+
+/// Counts a hit at `ip` (0 where one site is all there is) with the current user stack in `map`,
+/// keyed per process (per thread with `--per-thread`); a full map bumps counter `lost`.
+#[inline(always)]
+pub(crate) fn count_hit(ctx: &ProbeContext, map: &HashMap<SdtKey, u64>, pid_tgid: u64, ip: u64, lost: u32) {
     let key = SdtKey {
-        tgid,
+        tgid: (pid_tgid >> 32) as u32,
         tid: if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 },
         ip,
-        user_stack_id: user_stack(&ctx),
+        user_stack_id: user_stack(ctx),
         kernel_stack_id: -1,
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
     };
-    if !add_one(&SDT_HITS, &key) {
-        bump(counter::SDT_LOST);
+    if !add_one(map, &key) {
+        bump(lost);
     }
-    0
 }

@@ -599,9 +599,7 @@ impl Session {
     }
 
     fn drain_sdt(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
-        let mut out = Vec::new();
-        for entry in self.map::<SdtKey, u64>("SDT_HITS")?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading SDT probe hits", e))?;
+        self.drain_hits(stacks, "SDT_HITS", "reading SDT probe hits", |key| {
             let site = self.maps.get(key.tgid).and_then(|m| m.find(key.ip)).and_then(|m| match &m.backing {
                 crate::procmaps::Backing::File(path) => {
                     let offset = m.file_offset_of(key.ip);
@@ -609,24 +607,30 @@ impl Session {
                 }
                 _ => None,
             });
-            let label = match site {
+            match site {
                 Some((_, p)) => format!("[sdt {}:{}]", p.provider, p.name),
                 None => "[sdt probe]".to_string(),
-            };
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
-            s.markers.push(label);
-            s.count = count;
-            out.push(s);
-        }
-        Ok(out)
+            }
+        })
     }
 
     fn drain_gc_assists(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
+        self.drain_hits(stacks, "GC_ASSISTS", "reading GC assists", |_| "[gc assist]".to_string())
+    }
+
+    /// Hits counted per [`SdtKey`] in map `name`, each under the marker `label` gives its key.
+    fn drain_hits(
+        &self,
+        stacks: &StackReader,
+        name: &str,
+        reading: &str,
+        label: impl Fn(&SdtKey) -> String,
+    ) -> Result<Vec<RawSample>> {
         let mut out = Vec::new();
-        for entry in self.map::<SdtKey, u64>("GC_ASSISTS")?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading GC assists", e))?;
+        for entry in self.map::<SdtKey, u64>(name)?.iter() {
+            let (key, count) = entry.map_err(|e| Error::bpf(reading, e))?;
             let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
-            s.markers.push("[gc assist]".to_string());
+            s.markers.push(label(&key));
             s.count = count;
             out.push(s);
         }
