@@ -203,6 +203,17 @@ fn sdt_probe_hits_are_counted_exactly() {
     assert_eq!(weight_under(&stacks, "[sdt armtune_demo:tick]", "tick"), 4500, "{stacks:?}");
     assert_eq!(weight_under(&stacks, "[sdt armtune_demo:tock]", "tock"), 1500, "{stacks:?}");
 
+    // --sdt-lib by a relative path, as users give it, in a program the command starts.
+    let out = run(armtune()
+        .current_dir(sdt_demo.parent().unwrap())
+        .args(["profile", "-q", "--event", "sdt:armtune_demo:tock", "--sdt-lib", "./sdt_demo", "--format"])
+        .args(["folded", "-o"])
+        .arg(&folded)
+        .args(["--", "sh", "-c", "./sdt_demo 100"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stacks = read_folded(&folded);
+    assert_eq!(weight_under(&stacks, "[sdt armtune_demo:tock]", "tock"), 100, "{stacks:?}");
+
     let out = run(armtune()
         .args(["profile", "--event", "sdt:libc:memory_*", "-o", "/tmp/armtune-sdt-err.svg", "--"])
         .arg(&sdt_demo));

@@ -242,7 +242,7 @@ fn sdt_files(options: &Options, programs: &[(PathBuf, Option<u32>)]) -> Vec<(Pat
         Target::Pids(pids) if pids.len() == 1 => Some(pids[0]),
         _ => None,
     };
-    files.extend(options.sdt_libs.iter().map(|l| (l.clone(), pid_filter)));
+    files.extend(options.sdt_libs.iter().map(|l| (attachable(l.clone()), pid_filter)));
     let mut seen = HashSet::new();
     files.retain(|(f, pid)| seen.insert((std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()), *pid)));
     files
@@ -264,7 +264,7 @@ impl SdtAttach<'_> {
     fn with_semaphore(&self, prog: &UProbe, pmu: u32) -> Result<OwnedFd> {
         let fd = prog.fd().map_err(|e| Error::bpf("the SDT program", e))?;
         let (offset, semaphore) = (self.probe.file_offset, self.probe.semaphore_offset);
-        crate::refctr::attach(fd, pmu, &attachable(self.file.to_path_buf()), offset, semaphore, self.pid)
+        crate::refctr::attach(fd, pmu, self.file, offset, semaphore, self.pid)
     }
 
     /// Attached by aya; a semaphore it has stays down (a kernel without uprobe reference
