@@ -100,7 +100,9 @@ flock -u 9
 echo "ci/arm64-vm.sh: booting $(basename "$VMLINUZ") in qemu-system-aarch64 -cpu cortex-a72 ($MODE)" >&2
 start=$(date +%s)
 status=0
-timeout 900 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1536 -nographic \
+# -nic none: the guest needs no network, and the virt board's default virtio NIC wants a boot ROM
+# (efi-virtio.rom) from ipxe-qemu, which --no-install-recommends leaves out: qemu would exit at once.
+timeout 900 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1536 -nographic -nic none \
     -kernel "$VMLINUZ" -initrd "$CACHE/initrd-$MODE.gz" \
     -append "console=ttyAMA0 panic=-1 quiet" -no-reboot > "$OUT/console.log" 2>&1 || status=$?
 echo "ci/arm64-vm.sh: guest ran $(( $(date +%s) - start )) s" >&2

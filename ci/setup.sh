@@ -45,10 +45,12 @@ PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-d
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libstd-rust-web-dev:arm64 qemu-user-static
           openssh-server openssh-client git qemu-system-arm cpio)
 
+INSTALLED_SOMETHING=0
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     say "adding the arm64 package architecture (for apt-get download of arm64 test binaries)"
     "${SUDO[@]}" dpkg --add-architecture arm64
+    INSTALLED_SOMETHING=1
     "${SUDO[@]}" apt-get update -qq
 fi
 
@@ -58,10 +60,16 @@ for p in "${PACKAGES[@]}"; do
         missing+=("$p")
     fi
 done
+installed_packages() { dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | awk '$1 == "ii" { print $2 }' | sort; }
 if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing ${missing[*]}"
+    say "installing ${missing[*]} (and what they depend on)"
+    before=$(installed_packages)
     "${SUDO[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Say exactly what changed on this machine, dependencies included, so it can be undone.
+    added=$(comm -13 <(echo "$before") <(installed_packages))
+    say "installed $(echo "$added" | grep -c .) Debian packages: $(echo "$added" | tr '\n' ' ')"
+    INSTALLED_SOMETHING=1
 else
     say "Debian packages present"
 fi
@@ -82,6 +90,8 @@ else
     say "building bpf-linker $BPF_LINKER_VERSION against LLVM 22 (a few minutes, once)"
     LLVM_PREFIX=/usr/lib/llvm-22 cargo install --locked --quiet bpf-linker \
         --version "$BPF_LINKER_VERSION" --no-default-features --features llvm-22
+    say "installed bpf-linker $BPF_LINKER_VERSION in $(dirname "$(command -v bpf-linker || echo "$HOME/.cargo/bin/x")") (cargo install)"
+    INSTALLED_SOMETHING=1
 fi
 
 # tracefs is where tracepoint ids and formats live; the profiler mounts it too, but tests read it.
@@ -89,4 +99,8 @@ if [ ! -e /sys/kernel/tracing/events ] && [ "$(id -u)" -eq 0 ]; then
     mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || say "could not mount tracefs (not fatal)"
 fi
 
-say "ready"
+if [ "${INSTALLED_SOMETHING:-0}" = 1 ]; then
+    say "ready (this run changed the machine as the lines above say)"
+else
+    say "ready (nothing installed)"
+fi
