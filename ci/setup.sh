@@ -34,16 +34,20 @@ fi
 #   golang-go                            to build the Go workload of the garbage-collection tests
 #   openjdk-17-jdk-headless              a JVM with HotSpot's SDT probes, for the JVM GC test
 #   systemtap-sdt-dev                    <sys/sdt.h>, for the SDT probe workload
-#   gcc-aarch64-linux-gnu, binutils-aarch64-linux-gnu   to build the AArch64 fixtures of `check`
+#   gcc-aarch64-linux-gnu, binutils-aarch64-linux-gnu, libc6-dev-arm64-cross   to build the AArch64
+#                                        fixtures of `check` and C code in the aarch64 build (capstone);
+#                                        the headers are only a Recommends of the cross compiler
 #   libstd-rust-web-dev:arm64, qemu-user-static   Debian's aarch64 std for /usr/bin/rustc, and
 #                                        qemu-user to run the aarch64 build's tests (see test.sh)
 #   qemu-system-arm, cpio                boot Debian's arm64 kernel with an initramfs (ci/arm64-vm.sh)
 #   openssh-server, openssh-client, git  the `armtune bench` test's stand-in board (a throwaway sshd
 #                                        on loopback) and the gate's git-history tests
+#   xz-utils, linux-perf                 Debian's own xz (a stripped, frame-pointer-less program the
+#                                        mapping tests profile) and perf (what they compare against)
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
-          gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libstd-rust-web-dev:arm64 qemu-user-static
-          openssh-server openssh-client git qemu-system-arm cpio)
+          gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross libstd-rust-web-dev:arm64
+          qemu-user-static openssh-server openssh-client git qemu-system-arm cpio xz-utils linux-perf)
 
 INSTALLED_SOMETHING=0
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.

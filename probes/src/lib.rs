@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod gc;
 pub mod histogram;
+pub mod mmap_records;
 pub mod object;
 pub mod privileges;
 pub mod procmaps;

@@ -1,7 +1,15 @@
-//! Executable mappings of processes, captured from `/proc/PID/maps` while the processes live, so
-//! that samples of processes that exited before the end of a profile can still be symbolized.
+//! Executable mappings of processes, kept after the processes are gone so that their samples can
+//! be symbolized at the end of a profile. They come from the kernel's mmap records as mappings are
+//! made ([`crate::mmap_records`]), and from `/proc/PID/maps` for processes that were already
+//! running when the profile started (or where the records cannot be had).
+//!
+//! A process that calls exec gets a new image; the old one is kept, because the samples it took
+//! before are aggregated with the rest and are only told apart by which image explains them.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+};
 
 /// What backs a mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -25,6 +33,8 @@ pub struct Mapping {
     pub file_offset: u64,
     /// What is mapped.
     pub backing: Backing,
+    /// The file's GNU build-id, where the kernel's record carried it.
+    pub build_id: Option<Vec<u8>>,
 }
 
 impl Mapping {
@@ -71,17 +81,40 @@ impl ProcessMaps {
         &self.mappings
     }
 
-    /// Adds the mappings of `newer` and keeps those of `self` that `newer` does not overlap, so a
-    /// library that was unloaded between two reads still resolves samples taken before.
+    /// Adds the mappings of `newer` over those of `self`, as [`ProcessMaps::insert`] does.
     pub fn merge(&mut self, newer: ProcessMaps) {
-        let mut kept: Vec<Mapping> = self
-            .mappings
-            .drain(..)
-            .filter(|old| !newer.mappings.iter().any(|n| n.start < old.end && old.start < n.end))
-            .collect();
-        kept.extend(newer.mappings);
+        for m in newer.mappings {
+            self.insert(m);
+        }
+    }
+
+    /// Adds a mapping made after those known: where it overlaps older ones it replaces them (the
+    /// parts of them it does not cover stay, as in the kernel's own map). Nothing is removed
+    /// otherwise, so a library unloaded since still resolves samples taken before.
+    pub fn insert(&mut self, new: Mapping) {
+        let mut kept = Vec::with_capacity(self.mappings.len() + 2);
+        for old in self.mappings.drain(..) {
+            if old.end <= new.start || new.end <= old.start {
+                kept.push(old);
+                continue;
+            }
+            if old.start < new.start {
+                kept.push(Mapping { end: new.start, ..old.clone() });
+            }
+            if new.end < old.end {
+                let file_offset = old.file_offset_of(new.end);
+                kept.push(Mapping { start: new.end, file_offset, ..old });
+            }
+        }
+        kept.push(new);
         kept.sort_by_key(|m| m.start);
         self.mappings = kept;
+    }
+
+    /// How many of `addrs` fall in a mapping of a file or the vDSO: how well this image explains
+    /// a stack.
+    fn explains(&self, addrs: &[u64]) -> usize {
+        addrs.iter().filter(|&&a| self.find(a).is_some_and(|m| !matches!(m.backing, Backing::Other(_)))).count()
     }
 }
 
@@ -111,19 +144,29 @@ fn parse_line(line: &str) -> Option<Mapping> {
         end: u64::from_str_radix(end, 16).ok()?,
         file_offset: u64::from_str_radix(offset, 16).ok()?,
         backing,
+        build_id: None,
     })
 }
 
-/// Mappings of every process seen during a profile.
+/// Mappings of every process seen during a profile: one image per exec, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct MapsStore {
-    processes: HashMap<u32, ProcessMaps>,
+    processes: HashMap<u32, Vec<ProcessMaps>>,
+    /// Processes whose records are kept (`None`: every process), grown by their forks.
+    followed: Option<HashSet<u32>>,
+    /// Records the kernel dropped (its buffer was full).
+    pub lost_records: u64,
 }
 
 impl MapsStore {
-    /// An empty store.
+    /// An empty store that keeps the records of every process.
     pub fn new() -> MapsStore {
         MapsStore::default()
+    }
+
+    /// An empty store that keeps the records of `pids` and the processes they start.
+    pub fn following(pids: impl IntoIterator<Item = u32>) -> MapsStore {
+        MapsStore { followed: Some(pids.into_iter().collect()), ..MapsStore::default() }
     }
 
     /// Reads and merges the current mappings of `pid`; false when the process is already gone.
@@ -137,25 +180,88 @@ impl MapsStore {
         }
     }
 
-    /// Replaces everything known of `pid` (after exec its old mappings mean nothing).
+    /// Starts a new image of `pid` from `/proc` (after an exec its old mappings mean nothing).
     pub fn replace(&mut self, pid: u32) -> bool {
         match ProcessMaps::read(pid) {
             Some(maps) => {
-                self.processes.insert(pid, maps);
+                self.processes.entry(pid).or_default().push(maps);
                 true
             }
             None => false,
         }
     }
 
-    /// Merges `maps` into what is known of `pid`.
+    /// Merges `maps` into the current image of `pid`.
     pub fn insert(&mut self, pid: u32, maps: ProcessMaps) {
-        self.processes.entry(pid).or_default().merge(maps);
+        self.current(pid).merge(maps);
     }
 
-    /// What is known of `pid`.
+    fn current(&mut self, pid: u32) -> &mut ProcessMaps {
+        let images = self.processes.entry(pid).or_default();
+        if images.is_empty() {
+            images.push(ProcessMaps::default());
+        }
+        images.last_mut().expect("one image at least")
+    }
+
+    /// Whether anything is known of `pid`.
+    pub fn knows(&self, pid: u32) -> bool {
+        self.processes.contains_key(&pid)
+    }
+
+    /// Applies the kernel's records, oldest first: mappings go into their process's current
+    /// image, an exec starts a new image, a fork gives the child a copy of its parent's.
+    pub fn apply(&mut self, records: impl IntoIterator<Item = crate::mmap_records::Record>) {
+        use crate::mmap_records::RecordKind;
+        for record in records {
+            match record.kind {
+                RecordKind::Fork { pid, parent } => {
+                    if let Some(followed) = &mut self.followed {
+                        if !followed.contains(&parent) {
+                            continue;
+                        }
+                        followed.insert(pid);
+                    }
+                    let image = self.processes.get(&parent).and_then(|i| i.last()).cloned().unwrap_or_default();
+                    self.processes.insert(pid, vec![image]);
+                }
+                RecordKind::Exec { pid } if self.follows(pid) => {
+                    self.processes.entry(pid).or_default().push(ProcessMaps::default());
+                }
+                RecordKind::Mmap { pid, start, len, file_offset, filename, build_id } if self.follows(pid) => {
+                    let backing = match crate::mmap_records::file_path(&filename) {
+                        Some(path) => Backing::File(path),
+                        None if filename == "[vdso]" => Backing::Vdso,
+                        None => Backing::Other(filename),
+                    };
+                    let end = start.saturating_add(len);
+                    self.current(pid).insert(Mapping { start, end, file_offset, backing, build_id });
+                }
+                RecordKind::Lost { count } => self.lost_records += count,
+                _ => {}
+            }
+        }
+    }
+
+    fn follows(&self, pid: u32) -> bool {
+        self.followed.as_ref().is_none_or(|f| f.contains(&pid))
+    }
+
+    /// The current image of `pid`.
     pub fn get(&self, pid: u32) -> Option<&ProcessMaps> {
-        self.processes.get(&pid)
+        self.processes.get(&pid)?.last()
+    }
+
+    /// The image of `pid` that explains the user stack `addrs` best: samples are aggregated without
+    /// their time, so a stack taken before an exec is told apart by which image its addresses fall
+    /// in. The newest image wins a tie.
+    pub fn for_stack(&self, pid: u32, addrs: &[u64]) -> Option<&ProcessMaps> {
+        let images = self.processes.get(&pid)?;
+        if images.len() == 1 || addrs.is_empty() {
+            return images.last();
+        }
+        let best = images.iter().map(|m| m.explains(addrs)).max()?;
+        images.iter().rev().find(|m| m.explains(addrs) == best)
     }
 
     /// Pids with captured mappings.
@@ -218,5 +324,84 @@ mod tests {
         let m = store.get(std::process::id()).unwrap().find(here).unwrap();
         assert!(matches!(&m.backing, Backing::File(p) if p == &std::env::current_exe().unwrap()));
         assert!(!store.capture(u32::MAX - 1), "no such process");
+    }
+
+    fn rec(time_ns: u64, kind: crate::mmap_records::RecordKind) -> crate::mmap_records::Record {
+        crate::mmap_records::Record { time_ns, kind }
+    }
+
+    fn mmap(pid: u32, start: u64, len: u64, file: &str) -> crate::mmap_records::RecordKind {
+        crate::mmap_records::RecordKind::Mmap {
+            pid,
+            start,
+            len,
+            file_offset: 0x1000,
+            filename: file.into(),
+            build_id: None,
+        }
+    }
+
+    fn file_at(store: &MapsStore, pid: u32, stack: &[u64]) -> Option<PathBuf> {
+        let m = store.for_stack(pid, stack)?.find(stack[0])?;
+        match &m.backing {
+            Backing::File(p) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn records_follow_forks_and_execs_of_followed_processes_only() {
+        use crate::mmap_records::RecordKind::*;
+        let mut store = MapsStore::following([10]);
+        store.apply([
+            rec(1, mmap(10, 0x1000, 0x1000, "/bin/sh")),
+            rec(2, Fork { pid: 11, parent: 10 }),
+            rec(3, Fork { pid: 99, parent: 50 }),
+            rec(4, mmap(99, 0x1000, 0x1000, "/usr/bin/unrelated")),
+            rec(5, Exec { pid: 11 }),
+            rec(6, mmap(11, 0x5000, 0x1000, "/usr/bin/xz")),
+            rec(7, mmap(11, 0x9000, 0x1000, "/usr/lib/liblzma.so.5")),
+        ]);
+        assert!(!store.knows(99), "not started by a target");
+        assert_eq!(file_at(&store, 10, &[0x1800]), Some("/bin/sh".into()));
+        // The child's stack before exec ran the shell's code, after exec xz's.
+        assert_eq!(file_at(&store, 11, &[0x1800]), Some("/bin/sh".into()));
+        assert_eq!(file_at(&store, 11, &[0x9800, 0x5800]), Some("/usr/lib/liblzma.so.5".into()));
+        assert_eq!(store.get(11).unwrap().mappings().len(), 2, "the current image is xz's");
+    }
+
+    #[test]
+    fn image_choice_prefers_the_one_explaining_more_frames_then_the_newest() {
+        use crate::mmap_records::RecordKind::*;
+        let mut store = MapsStore::new();
+        store.apply([
+            rec(1, mmap(7, 0x1000, 0x1000, "/bin/sh")),
+            rec(2, mmap(7, 0x3000, 0x1000, "/lib/libc.so.6")),
+            rec(3, Exec { pid: 7 }),
+            rec(4, mmap(7, 0x1000, 0x1000, "/usr/bin/prog")),
+            rec(5, mmap(7, 0x8000, 0x1000, "/lib/libc.so.6")),
+        ]);
+        assert_eq!(file_at(&store, 7, &[0x1800, 0x3800]), Some("/bin/sh".into()), "two frames to one");
+        assert_eq!(file_at(&store, 7, &[0x1800]), Some("/usr/bin/prog".into()), "a tie goes to the newest");
+    }
+
+    #[test]
+    fn a_mapping_replaced_at_the_same_address_resolves_to_the_new_file() {
+        use crate::mmap_records::RecordKind::*;
+        let mut store = MapsStore::new();
+        store.apply([
+            rec(1, mmap(5, 0x10000, 0x4000, "/opt/liba.so")),
+            rec(2, mmap(5, 0x11000, 0x1000, "/opt/libb.so")),
+            rec(3, Lost { count: 4 }),
+        ]);
+        assert_eq!(file_at(&store, 5, &[0x11800]), Some("/opt/libb.so".into()));
+        // The old mapping keeps the parts the new one does not cover, with their file offsets.
+        let maps = store.get(5).unwrap();
+        let after = maps.find(0x12800).unwrap();
+        assert_eq!(after.backing, Backing::File("/opt/liba.so".into()));
+        assert_eq!(after.file_offset_of(0x12800), 0x1000 + 0x2800);
+        assert_eq!(maps.find(0x10800).unwrap().backing, Backing::File("/opt/liba.so".into()));
+        assert_eq!(maps.mappings().len(), 3);
+        assert_eq!(store.lost_records, 4);
     }
 }

@@ -174,6 +174,9 @@ pub struct Losses {
     /// Go GC assists not counted by stack because the assist map was full.
     #[serde(default)]
     pub gc_assists: u64,
+    /// Mapping records the kernel dropped because armtune's buffer for them was full.
+    #[serde(default)]
+    pub mappings: u64,
 }
 
 impl Losses {
@@ -202,6 +205,7 @@ impl Losses {
                 ),
                 full(self.sdt_hits, "SDT probe hits", "hit map full: too many distinct stacks"),
                 full(self.gc_assists, "GC assists", "assist map full: too many distinct stacks"),
+                full(self.mappings, "mapping records", "their buffer overflowed: some library frames may be [unknown]"),
             ]
             .into_iter()
             .flatten(),

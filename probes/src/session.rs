@@ -26,6 +26,7 @@ use crate::{
     capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::{state_marker, EventSet},
     histogram::Log2Histogram,
+    mmap_records::MmapRecorder,
     privileges::Capabilities,
     procmaps::MapsStore,
     profile::{Losses, Meta},
@@ -148,7 +149,8 @@ pub enum Ended {
     PidsExited,
 }
 
-/// How often the mappings of live processes are read again (to catch dlopen).
+/// How often the mappings of live processes are read again (to catch dlopen) where the kernel's
+/// mapping records cannot be had.
 const MAPS_REFRESH: Duration = Duration::from_secs(2);
 
 /// A loaded, attached profiler.
@@ -157,6 +159,9 @@ pub struct Session {
     perf_links: Vec<PerfEventLinkId>,
     events: RingBuf<MapData>,
     maps: MapsStore,
+    /// The kernel's mapping records; `None` where they cannot be opened (then `/proc` is read at
+    /// exec, at a process's first sample and every [`MAPS_REFRESH`]).
+    recorder: Option<MmapRecorder>,
     live: HashSet<u32>,
     child: Option<Child>,
     pids: Vec<u32>,
@@ -195,13 +200,19 @@ impl Session {
         let mut ebpf = attach::load(&options, &layout, task_offsets)?;
         let events = options.events;
 
+        let mut warnings = Vec::new();
+        // Opened before the command exists, so the records of its exec and every library it maps
+        // are in the buffer, however soon it exits.
+        let recorder = MmapRecorder::open()
+            .map_err(|e| warnings.push(format!("mapping records unavailable ({e}): libraries are read from /proc, which a short-lived process can miss")))
+            .ok();
         let pending = match &options.target {
             Target::Command(argv) => Some(spawn::spawn_gated(argv)?),
             _ => None,
         };
+        let maps = initial_maps(&options.target, &pids, pending.as_ref().map(|p| p.pid()), recorder.is_some());
         attach::targets(&mut ebpf, pids.iter().copied().chain(pending.as_ref().map(|p| p.pid())))?;
 
-        let mut warnings = Vec::new();
         let sched_tracepoints = attach::tracepoints(&mut ebpf, &options, task_offsets.is_some(), &mut warnings)?;
         let exe = match &options.target {
             Target::Command(argv) => Some(attach::attachable(spawn::resolve(&argv[0])?)),
@@ -231,7 +242,8 @@ impl Session {
             ebpf,
             perf_links,
             events,
-            maps: MapsStore::new(),
+            maps,
+            recorder,
             live: HashSet::new(),
             child,
             pids,
@@ -262,6 +274,7 @@ impl Session {
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Ended>> {
         let mut fds: Vec<libc::pollfd> = std::iter::once(self.events.as_raw_fd())
             .chain(self.exit_fds.iter().map(AsRawFd::as_raw_fd))
+            .chain(self.recorder.iter().flat_map(MmapRecorder::fds))
             .map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
             .collect();
         let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
@@ -273,8 +286,11 @@ impl Session {
             }
             // SAFETY: the kernel side writes exactly a ProcEvent; read_unaligned copes with any alignment.
             let event: ProcEvent = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
-            match event.kind {
-                proc_event::EXEC => {
+            match (event.kind, &self.recorder) {
+                // The records say what an exec mapped; /proc is for a process they did not cover.
+                (proc_event::EXEC, Some(_)) => {}
+                (_, Some(_)) if self.maps.knows(event.tgid) => {}
+                (proc_event::EXEC, None) => {
                     self.maps.replace(event.tgid);
                 }
                 _ => {
@@ -283,8 +299,10 @@ impl Session {
             }
             self.live.insert(event.tgid);
         }
-        if self.last_refresh.elapsed() >= MAPS_REFRESH {
-            self.refresh_maps();
+        match &mut self.recorder {
+            Some(recorder) => self.maps.apply(recorder.read(false)),
+            None if self.last_refresh.elapsed() >= MAPS_REFRESH => self.refresh_maps(),
+            None => {}
         }
         if let Some(child) = &mut self.child {
             return Ok(child.try_wait().map(Ended::CommandExited));
@@ -321,6 +339,7 @@ impl Session {
                 live_blocks: read(counter::LIVE_LOST),
                 sdt_hits: read(counter::SDT_LOST),
                 gc_assists: read(counter::GC_ASSIST_LOST),
+                mappings: 0,
             },
             children: read(counter::CHILDREN_FOLLOWED),
         })
@@ -345,8 +364,12 @@ impl Session {
         }
         // Last events and a last read of every live process's mappings, before draining.
         self.poll(Duration::ZERO)?;
-        self.refresh_maps();
-        let counters = self.counters()?;
+        match &mut self.recorder {
+            Some(recorder) => self.maps.apply(recorder.read(true)),
+            None => self.refresh_maps(),
+        }
+        let mut counters = self.counters()?;
+        counters.lost.mappings = self.maps.lost_records;
         let stacks = StackReader::new(&self.ebpf)?;
         let mut capture = Capture {
             meta: Meta {
@@ -796,6 +819,36 @@ fn check(options: &Options) -> Result<()> {
         spawn::resolve(argv.first().ok_or_else(|| Error::Invalid("no command given after `--`".into()))?)?;
     }
     Ok(())
+}
+
+/// What is known of the targets' mappings before the first record: with the kernel's records,
+/// `/proc` of the processes already running (the command is not running yet: its exec is
+/// recorded); without them, nothing until their first events.
+fn initial_maps(target: &Target, pids: &[u32], command: Option<u32>, recorded: bool) -> MapsStore {
+    if !recorded {
+        return MapsStore::new();
+    }
+    let mut maps = match target {
+        Target::Command(_) => MapsStore::following(command),
+        Target::Pids(_) => MapsStore::following(pids.iter().copied()),
+        Target::All => MapsStore::new(),
+    };
+    let running: Vec<u32> = match target {
+        Target::Command(_) => Vec::new(),
+        Target::Pids(_) => pids.to_vec(),
+        Target::All => all_pids(),
+    };
+    for pid in running {
+        maps.capture(pid);
+    }
+    maps
+}
+
+/// Every process on the host, from `/proc`.
+fn all_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default()
 }
 
 /// A pidfd for `pid` (Linux 5.3+), or `None` where the kernel has none: polling then falls back to

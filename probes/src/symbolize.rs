@@ -66,7 +66,7 @@ impl Symbolizer {
         let mut profile = Profile::new(unit, meta);
         let empty = ProcessMaps::default();
         for sample in samples {
-            let process_maps = maps.get(sample.tgid).unwrap_or(&empty);
+            let process_maps = maps.for_stack(sample.tgid, &sample.user).unwrap_or(&empty);
             let weight = if scale == 1.0 { sample.count } else { (sample.count as f64 * scale).round() as u64 };
             profile.add(self.stack(sample, process_maps), weight);
         }
@@ -135,7 +135,7 @@ impl Symbolizer {
         let mut per_file: HashMap<PathBuf, HashSet<u64>> = HashMap::new();
         let mut kernel: HashSet<u64> = HashSet::new();
         for sample in samples {
-            let process_maps = maps.get(sample.tgid).unwrap_or(&empty);
+            let process_maps = maps.for_stack(sample.tgid, &sample.user).unwrap_or(&empty);
             for (i, &addr) in sample.user.iter().enumerate() {
                 let addr = lookup_addr(addr, i);
                 if let Some(m) = process_maps.find(addr) {
