@@ -90,6 +90,7 @@ pub fn run() -> Vec<Check> {
         Some(missing) => Check::new("capabilities", Status::Fail, format!("missing {missing}: run with sudo")),
     });
     if privileged {
+        checks.push(mapping_records());
         checks.extend(probe_families());
     } else {
         for family in FAMILIES {
@@ -157,6 +158,24 @@ fn semaphores() -> Check {
             Status::Warn,
             "no uprobe ref_ctr_offset (Linux 4.20+): semaphore-guarded SDT probes fire only when \
              something else enables them",
+        ),
+    }
+}
+
+/// Whether the kernel's mapping records can be opened: without them libraries of short-lived
+/// processes can stay unnamed.
+fn mapping_records() -> Check {
+    match crate::mmap_records::MmapRecorder::open() {
+        Ok(r) if r.build_ids => Check::new("mapping records", Status::Ok, "mmap2 records with build-ids, on every CPU"),
+        Ok(_) => Check::new(
+            "mapping records",
+            Status::Ok,
+            "mmap2 records on every CPU, without build-ids (Linux 5.12+ adds them)",
+        ),
+        Err(e) => Check::new(
+            "mapping records",
+            Status::Warn,
+            format!("cannot open them ({e}): libraries are read from /proc, which a process living a few ms can miss"),
         ),
     }
 }
