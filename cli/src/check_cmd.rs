@@ -106,7 +106,9 @@ pub fn run(args: Args) -> Result<Outcome> {
         FailOn::Error => findings.iter().any(|f| f.severity >= Severity::Error),
     };
     if fails {
-        bail!("findings at or above --fail-on {:?}", args.fail_on);
+        // Findings are a result, not an error: exit 1, the one code that means "found something".
+        eprintln!("armtune: findings at or above --fail-on {:?}", args.fail_on);
+        return Ok(Outcome(1));
     }
     Ok(Outcome(0))
 }

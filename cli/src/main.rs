@@ -1,6 +1,6 @@
 //! `armtune`: the command-line front of the armtune libraries. Thin by design: each subcommand parses
 //! its options, calls a library, and prints; `main` is the one place that turns errors into exit
-//! codes.
+//! codes (0 ok, 1 findings, 2 bad input or I/O error; see [`exit_code_of`]).
 
 mod bench_cmd;
 mod check_cmd;
@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Profile CPU time of a command, some processes or the whole host into a flame graph.
+    /// Profile a command, some processes or the whole host with eBPF: CPU, off-CPU, run-queue,
+    /// wakeups, allocations and leaks, GC, SDT probes; flame graphs, histograms, JSON.
     Profile(profile_cmd::Args),
     /// Render a folded-stack file as a flame graph, or two of them as a differential one.
     Flame(flame::Args),
@@ -73,14 +74,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// 130 for an interrupted start-up (as a shell reports Ctrl-C), 2 when the gate could not do its
-/// work (its documented usage / I/O status), 1 for everything else.
+/// Every subcommand keeps one contract: 0 done and clean, 1 findings (returned as an [`Outcome`],
+/// never as an error: `check --fail-on`, `gate`, `doctor`), 2 when the work could not be done (bad
+/// input or options, I/O, missing privileges; clap's usage errors are 2 as well), and 130 for a
+/// start-up interrupted with Ctrl-C, as a shell reports it.
 fn exit_code_of(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<armtune_gate::Error>().is_some() {
-        return 2;
-    }
     match err.downcast_ref::<armtune_probes::Error>() {
         Some(armtune_probes::Error::Interrupted) => 130,
-        _ => 1,
+        _ => 2,
     }
 }

@@ -68,17 +68,25 @@ enum TracepointsArg {
     Classic,
 }
 
+/// Examples, and the events `--event` takes as the parser knows them.
+fn after_help() -> String {
+    format!(
+        "Examples:\n  \
+         sudo armtune profile -- ./my-service --port 8080\n  \
+         sudo armtune profile --pid 1234 --duration 30 -o service.svg\n  \
+         sudo armtune profile --all --duration 10 --freq 999 --folded host.folded\n  \
+         sudo armtune profile --format json -o profile.json -- make -j4\n  \
+         sudo armtune profile --event off-cpu --min-block 1ms -o offcpu.svg --pid 1234\n  \
+         sudo armtune profile --event alloc,leak -o mem.svg -- ./my-service\n\n\
+         Events (--event, comma-separated; default cpu):\n{}\n\
+         Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and still writes the output.",
+        armtune_probes::events::help_table()
+    )
+}
+
 /// Arguments of `armtune profile`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  \
-    sudo armtune profile -- ./my-service --port 8080\n  \
-    sudo armtune profile --pid 1234 --duration 30 -o service.svg\n  \
-    sudo armtune profile --all --duration 10 --freq 999 --folded host.folded\n  \
-    sudo armtune profile --format json -o profile.json -- make -j4\n  \
-    sudo armtune profile --event off-cpu --min-block 1ms -o offcpu.svg --pid 1234\n  \
-    sudo armtune profile --event cpu,off-cpu,runq -o wall.svg -- ./my-service\n\n\
-    Events (--event, comma-separated): cpu (default), off-cpu, runq, wakeup, sched (= off-cpu,runq,wakeup).\n\
-    Needs root (or CAP_BPF + CAP_PERFMON). Ctrl-C stops early and still writes the output.")]
+#[command(after_help = after_help())]
 pub struct Args {
     /// Profile these running processes (repeat or comma-separate); processes they start are included.
     #[arg(short, long = "pid", value_name = "PID", value_delimiter = ',', conflicts_with = "all")]
@@ -90,8 +98,8 @@ pub struct Args {
     /// pids exit, or Ctrl-C.
     #[arg(short, long, value_parser = parse_duration)]
     duration: Option<Duration>,
-    /// What to record: cpu, off-cpu, runq, wakeup, sched (comma-separated). cpu and off-cpu together
-    /// draw one wall-time flame graph.
+    /// What to record, comma-separated (the list is below). cpu and off-cpu together draw one
+    /// wall-time flame graph.
     #[arg(short, long, default_value = "cpu", value_name = "EVENTS")]
     event: String,
     /// Off-CPU: ignore blocks shorter than this (e.g. 100us, 1ms).

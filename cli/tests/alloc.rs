@@ -203,7 +203,7 @@ fn a_library_without_an_allocator_is_a_clear_error() {
         .args(["profile", "--event", "alloc", "--alloc-lib", "/bin/true", "-o", "/tmp/armtune-alloc-err.svg", "--"])
         .arg(allocs()));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot place allocator probes in /bin/true: no malloc"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert_no_programs_left();

@@ -273,14 +273,14 @@ fn ssh_board_copy_run_collect_and_refusals() {
     // An LSE build on a board without LSE (qemu emulating a Cortex-A72): refused, nothing run.
     let rpi5 = built("rpi5");
     let out = over_ssh(&board, &board.key, &rpi5, results.path(), QEMU_A72, "rpi5");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("the rpi5 build needs CPU features atomics") && err.contains("--board rpi4"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 
     // A key the board does not know.
     let out = over_ssh(&board, &board.dir.path().join("stranger_key"), &rpi4, results.path(), QEMU_A72, "rpi4");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("refused the login") && stderr(&out).contains("--identity"), "{}", stderr(&out));
 
     // Nobody listening.
@@ -291,6 +291,6 @@ fn ssh_board_copy_run_collect_and_refusals() {
         dir: tempfile::tempdir().unwrap(),
     };
     let out = over_ssh(&closed, &board.key, &rpi4, results.path(), QEMU_A72, "rpi4");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot reach root@127.0.0.1 over ssh"), "{}", stderr(&out));
 }

@@ -68,10 +68,13 @@ fn unreadable_inputs_are_one_line_errors() {
     for (path, expected) in cases {
         let out = armtune().arg("check").arg(&path).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(expected), "{path:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!err.contains("panicked"));
+        // Bad input stays 2 with --fail-on, whose 1 means findings.
+        let out = armtune().arg("check").arg(&path).args(["--fail-on", "warning"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path:?} with --fail-on");
     }
 }
 

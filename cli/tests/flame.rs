@@ -42,7 +42,7 @@ fn bad_input_is_one_line_and_exit_1() {
     for (input, expected) in [(&bad, "line 2"), (&empty, "no stacks"), (&missing, "cannot read")] {
         let out = armtune().arg("flame").arg(input).arg("-o").arg(dir.path().join("x.svg")).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(expected), "expected {expected:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }

@@ -129,11 +129,11 @@ fn go_programs_refuse_allocator_probes_and_c_programs_refuse_gc_probes() {
     };
     let out = run(armtune().args(["profile", "--event", "alloc", "-o", "/tmp/armtune-gc-err.svg", "--"]).arg(gogc()));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("is a Go program") && err.contains("--event gc"), "{err}");
     let out = run(armtune().args(["profile", "--event", "gc", "-o", "/tmp/armtune-gc-err.svg", "--"]).arg(allocs()));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("cannot follow garbage collection") && err.contains("neither a JVM nor a Go program"),
         "{err}"
@@ -218,7 +218,7 @@ fn sdt_probe_hits_are_counted_exactly() {
         .args(["profile", "--event", "sdt:libc:memory_*", "-o", "/tmp/armtune-sdt-err.svg", "--"])
         .arg(&sdt_demo));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("no SDT probe libc:memory_*"), "{err}");
     assert_no_programs_left();
     let _ = std::fs::remove_file("/tmp/armtune-sdt-err.svg");

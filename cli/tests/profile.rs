@@ -308,13 +308,13 @@ fn bad_input_gets_one_line_errors() {
     for (args, expected) in cases {
         let out = run(armtune().args(["profile", "-o"]).arg(&svg).args(&args));
         let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(expected), "{args:?}: expected {expected:?} in {err:?}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err:?}");
     }
     let out = run(armtune().args(["profile", "-o", "/nonexistent-dir/p.svg", "--all"]));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("cannot write /nonexistent-dir/p.svg"), "{err}");
     assert_no_programs_left();
 }
@@ -332,7 +332,7 @@ fn unprivileged_user_is_told_what_is_missing() {
         .arg(env!("CARGO_BIN_EXE_armtune"))
         .args(["profile", "--all", "-o", "/tmp/armtune-unprivileged-test.svg"]));
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("needs CAP_BPF and CAP_PERFMON") && err.contains("sudo"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     let _ = std::fs::remove_file("/tmp/armtune-unprivileged-test.svg");
@@ -418,4 +418,16 @@ fn unmounted_tracefs_is_mounted_again() {
     }
     assert!(mounted_again, "armtune did not mount tracefs:\n{text}");
     assert!(text.contains("was not mounted; mounted it at /sys/kernel/tracing"), "{text}");
+}
+
+#[test]
+fn profile_help_names_every_event_the_parser_accepts() {
+    let out = run(armtune().args(["profile", "--help"]));
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for (name, what) in armtune_probes::events::EVENT_NAMES {
+        assert!(help.contains(name) && help.contains(what), "`profile --help` misses {name}: {help}");
+    }
+    let top = stdout(&run(armtune().arg("--help")));
+    assert!(top.contains("off-CPU") && top.contains("allocations"), "`armtune --help` is stale: {top}");
 }

@@ -54,6 +54,13 @@ pub const EVENT_NAMES: &[(&str, &str)] = &[
     ("sdt:PROVIDER:NAME", "hits of SDT/USDT probes with stacks (NAME may hold *)"),
 ];
 
+/// The events `--event` accepts, one per line with what each records: the `--help` text, made from
+/// [`EVENT_NAMES`] so that it cannot fall behind the parser.
+pub fn help_table() -> String {
+    let width = EVENT_NAMES.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    EVENT_NAMES.iter().map(|(name, what)| format!("  {name:width$}  {what}\n")).collect()
+}
+
 impl EventSet {
     /// Nothing.
     pub const fn none() -> EventSet {
@@ -229,6 +236,16 @@ mod tests {
         let err = EventSet::parse("cpu,cycles").unwrap_err().to_string();
         assert!(err.contains("\"cycles\"") && err.contains("off-cpu"), "{err}");
         assert!(EventSet::parse(",").is_err());
+    }
+
+    #[test]
+    fn help_names_every_event_the_parser_accepts() {
+        let help = help_table();
+        for (name, _) in EVENT_NAMES {
+            assert!(help.contains(name), "{name} missing from the help");
+            let probe = name.replace("PROVIDER:NAME", "p:n");
+            assert!(EventSet::parse_with_sdt(&probe).is_ok(), "{name} is in the help but not parsed");
+        }
     }
 
     #[test]
