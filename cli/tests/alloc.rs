@@ -30,7 +30,7 @@ fn cmd(path: &Path) -> Vec<&std::ffi::OsStr> {
 
 #[test]
 fn allocation_counts_and_bytes_are_exact() {
-    let Some(_kernel) = bpf_or_skip("allocation_counts_and_bytes_are_exact") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let bytes = folded_profile(&["--event", "alloc"], &cmd(allocs()));
     let calls = folded_profile(&["--event", "alloc", "--alloc-weight", "count"], &cmd(allocs()));
     for &(function, n, b, _) in EXPECTED {
@@ -43,7 +43,7 @@ fn allocation_counts_and_bytes_are_exact() {
 
 #[test]
 fn stacks_that_collide_in_the_stack_map_are_kept() {
-    let Some(_kernel) = bpf_or_skip("stacks_that_collide_in_the_stack_map_are_kept") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     // Two buckets for a dozen stacks: most collide, and must land in the overflow map, not be lost.
     let bytes = folded_profile(&["--event", "alloc", "--stack-map-size", "2"], &cmd(allocs()));
     for &(function, _, b, _) in EXPECTED {
@@ -54,7 +54,7 @@ fn stacks_that_collide_in_the_stack_map_are_kept() {
 
 #[test]
 fn leak_view_shows_exactly_the_live_blocks() {
-    let Some(_kernel) = bpf_or_skip("leak_view_shows_exactly_the_live_blocks") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let live = folded_profile(&["--event", "leak"], &cmd(allocs()));
     for &(function, _, _, live_bytes) in EXPECTED {
         assert_eq!(weight_under(&live, "main", function), live_bytes, "live bytes of {function}: {live:?}");
@@ -65,7 +65,7 @@ fn leak_view_shows_exactly_the_live_blocks() {
 
 #[test]
 fn a_full_live_block_map_is_reported_with_what_it_missed() {
-    let Some(_kernel) = bpf_or_skip("a_full_live_block_map_is_reported_with_what_it_missed") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("leak.json");
     // The workload leaves about 60 blocks live: a 16-entry map cannot hold them.
@@ -89,7 +89,7 @@ fn a_full_live_block_map_is_reported_with_what_it_missed() {
 
 #[test]
 fn json_has_totals_sizes_and_both_graphs() {
-    let Some(_kernel) = bpf_or_skip("json_has_totals_sizes_and_both_graphs") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (json, svg) = (dir.path().join("a.json"), dir.path().join("a.svg"));
     let out = run(armtune()
@@ -132,12 +132,11 @@ fn json_has_totals_sizes_and_both_graphs() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(svg_text(&svg).contains("Allocation Flame Graph"));
     assert!(svg_text(&dir.path().join("a.leak.svg")).contains("make_small"));
-    assert_no_programs_left();
 }
 
 #[test]
 fn pid_target_ignores_frees_of_older_blocks() {
-    let Some(_kernel) = bpf_or_skip("pid_target_ignores_frees_of_older_blocks") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let folded = dir.path().join("p.folded");
     // allocs makes its early blocks, pauses 1.5 s (armtune attaches), frees them, allocates, waits
@@ -159,7 +158,7 @@ fn pid_target_ignores_frees_of_older_blocks() {
 
 #[test]
 fn static_programs_and_forked_children_are_covered() {
-    let Some(_kernel) = bpf_or_skip("static_programs_and_forked_children_are_covered") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     // A static program carries its own malloc: the probes go into the program itself. It is named
     // by a path relative to the working directory, as users do (`-- ./service`).
     let dir = tempfile::tempdir().unwrap();
@@ -184,7 +183,7 @@ fn static_programs_and_forked_children_are_covered() {
 
 #[test]
 fn sampled_allocations_estimate_the_totals() {
-    let Some(_kernel) = bpf_or_skip("sampled_allocations_estimate_the_totals") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let churn = build_workload("cc", "churn.c", "churn");
     // 500,000 malloc(64): 32,000,000 bytes. One sample per 64 KiB on average is ~490 samples, a
     // relative standard error near 4.5 %; the bound is four of them.
@@ -198,7 +197,7 @@ fn sampled_allocations_estimate_the_totals() {
 
 #[test]
 fn a_library_without_an_allocator_is_a_clear_error() {
-    let Some(_kernel) = bpf_or_skip("a_library_without_an_allocator_is_a_clear_error") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let out = run(armtune()
         .args(["profile", "--event", "alloc", "--alloc-lib", "/bin/true", "-o", "/tmp/armtune-alloc-err.svg", "--"])
         .arg(allocs()));

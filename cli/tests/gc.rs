@@ -48,7 +48,7 @@ fn printed_count(stdout: &[u8], label: &str) -> u64 {
 
 #[test]
 fn go_gc_cycles_match_the_runtime_count() {
-    let Some(_kernel) = bpf_or_skip("go_gc_cycles_match_the_runtime_count") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("gc.json");
     let out = run(armtune().args(["profile", "--event", "gc", "-o"]).arg(&json).arg("--").arg(gogc()).arg("25"));
@@ -64,12 +64,11 @@ fn go_gc_cycles_match_the_runtime_count() {
     assert_eq!(gc["comm"], "gogc");
     let err = stderr(&out);
     assert!(err.contains("garbage collection in gogc") && err.contains("pause usecs"), "{err}");
-    assert_no_programs_left();
 }
 
 #[test]
 fn go_mark_assists_name_the_allocating_function() {
-    let Some(_kernel) = bpf_or_skip("go_mark_assists_name_the_allocating_function") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (json, svg) = (dir.path().join("assist.json"), dir.path().join("assist.svg"));
     // gogc assist: four goroutines allocate trees in main.buildTree faster than the collector marks.
@@ -100,12 +99,11 @@ fn go_mark_assists_name_the_allocating_function() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = svg_text(&svg);
     assert!(text.contains("Go GC Assists") && text.contains("main.buildTree"), "{text}");
-    assert_no_programs_left();
 }
 
 #[test]
 fn go_gc_of_a_running_pid() {
-    let Some(_kernel) = bpf_or_skip("go_gc_of_a_running_pid") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("gc.json");
     // gogc waits 1.5 s (armtune attaches meanwhile), collects 15 times and exits, ending the profile.
@@ -124,7 +122,7 @@ fn go_gc_of_a_running_pid() {
 
 #[test]
 fn go_programs_refuse_allocator_probes_and_c_programs_refuse_gc_probes() {
-    let Some(_kernel) = bpf_or_skip("go_programs_refuse_allocator_probes_and_c_programs_refuse_gc_probes") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let out = run(armtune().args(["profile", "--event", "alloc", "-o", "/tmp/armtune-gc-err.svg", "--"]).arg(gogc()));
@@ -164,7 +162,7 @@ fn java_gc_classes() -> &'static Path {
 
 #[test]
 fn jvm_gc_cycles_match_the_jvm_count() {
-    let Some(_kernel) = bpf_or_skip("jvm_gc_cycles_match_the_jvm_count") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("gc.json");
     let out = run(armtune()
@@ -188,7 +186,7 @@ fn jvm_gc_cycles_match_the_jvm_count() {
 
 #[test]
 fn sdt_probe_hits_are_counted_exactly() {
-    let Some(_kernel) = bpf_or_skip("sdt_probe_hits_are_counted_exactly") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let sdt_demo = build_workload("cc", "sdt_demo.c", "sdt_demo");
     let dir = tempfile::tempdir().unwrap();
     let folded = dir.path().join("sdt.folded");
@@ -226,7 +224,7 @@ fn sdt_probe_hits_are_counted_exactly() {
 
 #[test]
 fn semaphore_guarded_sdt_probes_are_enabled_while_attached() {
-    let Some(_kernel) = bpf_or_skip("semaphore_guarded_sdt_probes_are_enabled_while_attached") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let guarded = build_workload("cc", "sdt_guarded.c", "sdt_guarded");
     let alone = Command::new(&guarded).arg("10").output().unwrap();
     assert_eq!(printed_count(&alone.stdout, "enabled="), 0, "the probe is off without a tracer");
@@ -269,5 +267,4 @@ fn semaphore_guarded_sdt_probes_are_enabled_while_attached() {
     let enabled = printed_count(&workload.wait_with_output().unwrap().stdout, "enabled=");
     assert_eq!(enabled, 300, "the probe was enabled from the first call after attaching");
     assert_eq!(weight_under(&stacks, "[sdt armtune_guarded:hit]", "guarded"), 300, "{stacks:?}");
-    assert_no_programs_left();
 }

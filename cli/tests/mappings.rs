@@ -91,7 +91,7 @@ fn names(frames: &[(String, String)]) -> impl Iterator<Item = &str> {
 
 #[test]
 fn library_function_of_a_50_ms_process_is_named_in_every_run() {
-    let Some(_kernel) = bpf_or_skip("library_function_of_a_50_ms_process_is_named_in_every_run") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let main = hotlib().join("hotlib_main");
     for run in 1..=20 {
         let stacks = profile(&[main.as_os_str(), "50".as_ref()]);
@@ -104,12 +104,11 @@ fn library_function_of_a_50_ms_process_is_named_in_every_run() {
             "run {run}: the library is known but its function not named: {stacks:?}"
         );
     }
-    assert_no_programs_left();
 }
 
 #[test]
 fn a_shell_that_execs_or_forks_the_program_still_names_its_library() {
-    let Some(_kernel) = bpf_or_skip("a_shell_that_execs_or_forks_the_program_still_names_its_library") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let main = hotlib().join("hotlib_main");
@@ -125,19 +124,17 @@ fn a_shell_that_execs_or_forks_the_program_still_names_its_library() {
             assert!(named >= 5, "{script:?}, run {run}: lib_hot_spin has {named} samples: {stacks:?}");
         }
     }
-    assert_no_programs_left();
 }
 
 #[test]
 fn library_opened_with_dlopen_10_ms_before_exit_is_named() {
-    let Some(_kernel) = bpf_or_skip("library_opened_with_dlopen_10_ms_before_exit_is_named") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = hotlib();
     let (main, lib) = (dir.join("hotlib_main"), dir.join("libdlhot.so"));
     let stacks = profile(&[main.as_os_str(), "100".as_ref(), "--dlopen".as_ref(), lib.as_os_str(), "10".as_ref()]);
     let weight = |f: &str| -> u64 { stacks.iter().filter(|(s, _)| names(s).any(|n| n == f)).map(|(_, w)| w).sum() };
     assert!(weight("dl_hot_spin") >= 4, "dl_hot_spin: {stacks:?}");
     assert!(weight("main_spin") >= 50, "main_spin: {stacks:?}");
-    assert_no_programs_left();
 }
 
 /// About 2 MB of base64-like text with no repeats: Debian's xz -6 takes most of a second on it.
@@ -158,7 +155,7 @@ fn xz_input(dir: &Path) -> PathBuf {
 
 #[test]
 fn debian_xz_shows_its_liblzma_frames_never_unknown() {
-    let Some(_kernel) = bpf_or_skip("debian_xz_shows_its_liblzma_frames_never_unknown") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let input = xz_input(dir.path());
     let stacks =
@@ -180,7 +177,6 @@ fn debian_xz_shows_its_liblzma_frames_never_unknown() {
         .map(|(_, w)| w)
         .sum();
     assert!(in_lzma * 10 >= total * 8, "only {in_lzma} of {total} xz samples in liblzma: {xz:?}");
-    assert_no_programs_left();
 }
 
 /// A small C project whose files take cc1 a few hundred milliseconds each: four files, `make -j2`.
@@ -256,7 +252,7 @@ fn libc_symbols() -> HashSet<String> {
 
 #[test]
 fn every_compiler_process_of_make_has_its_libc_frames() {
-    let Some(_kernel) = bpf_or_skip("every_compiler_process_of_make_has_its_libc_frames") else { return };
+    let Some(_kernel) = kernel_test() else { return };
     let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     c_project(ours.path());
     c_project(theirs.path());
@@ -287,5 +283,4 @@ fn every_compiler_process_of_make_has_its_libc_frames() {
             assert!(named > 0, "{comm}: perf names {:?}, armtune only {:?}", perf[comm], ours_libc[comm]);
         }
     }
-    assert_no_programs_left();
 }

@@ -19,7 +19,7 @@ use common::*;
 
 #[test]
 fn cpu_split_matches_the_workload_ratio() {
-    let Some(_kernel) = bpf_or_skip("cpu_split_matches_the_workload_ratio") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -55,12 +55,11 @@ fn cpu_split_matches_the_workload_ratio() {
     let err = stderr(&out);
     assert!(err.contains("top functions by self") && err.contains("work_major"), "{err}");
     assert!(err.contains("lost: nothing"), "{err}");
-    assert_no_programs_left();
 }
 
 #[test]
 fn syscall_heavy_run_shows_kernel_frames() {
-    let Some(_kernel) = bpf_or_skip("syscall_heavy_run_shows_kernel_frames") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -83,7 +82,7 @@ fn syscall_heavy_run_shows_kernel_frames() {
 
 #[test]
 fn cxx_names_are_demangled() {
-    let Some(_kernel) = bpf_or_skip("cxx_names_are_demangled") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let cxx = build_workload("c++", "cxx_demo.cpp", "cxx_demo");
@@ -107,7 +106,7 @@ fn cxx_names_are_demangled() {
 
 #[test]
 fn lost_stacks_are_counted_and_reported() {
-    let Some(_kernel) = bpf_or_skip("lost_stacks_are_counted_and_reported") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -138,7 +137,7 @@ fn lost_stacks_are_counted_and_reported() {
 
 #[test]
 fn json_output_has_stacks_and_run_facts() {
-    let Some(_kernel) = bpf_or_skip("json_output_has_stacks_and_run_facts") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -157,7 +156,7 @@ fn json_output_has_stacks_and_run_facts() {
 
 #[test]
 fn children_are_followed_and_resolved_after_they_exit() {
-    let Some(_kernel) = bpf_or_skip("children_are_followed_and_resolved_after_they_exit") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +177,7 @@ fn children_are_followed_and_resolved_after_they_exit() {
 
 #[test]
 fn pid_and_all_targets() {
-    let Some(_kernel) = bpf_or_skip("pid_and_all_targets") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -202,12 +201,11 @@ fn pid_and_all_targets() {
             assert!(stacks.iter().all(|(f, _)| f[0] == "demo"), "only the pid is profiled: {stacks:?}");
         }
     }
-    assert_no_programs_left();
 }
 
 #[test]
 fn pids_that_exit_end_the_profile() {
-    let Some(_kernel) = bpf_or_skip("pids_that_exit_end_the_profile") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -224,7 +222,7 @@ fn pids_that_exit_end_the_profile() {
 
 #[test]
 fn ctrl_c_writes_output_and_detaches_everything() {
-    let Some(_kernel) = bpf_or_skip("ctrl_c_writes_output_and_detaches_everything") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -247,12 +245,11 @@ fn ctrl_c_writes_output_and_detaches_everything() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(130), "the command's SIGINT status is passed on: {err}");
     assert!(svg_text(&svg).contains("work_major"), "output written after Ctrl-C");
-    assert_no_programs_left();
 }
 
 #[test]
 fn ctrl_c_during_start_up_leaves_nothing_behind() {
-    let Some(_kernel) = bpf_or_skip("ctrl_c_during_start_up_leaves_nothing_behind") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -282,7 +279,7 @@ fn ctrl_c_during_start_up_leaves_nothing_behind() {
 
 #[test]
 fn exit_status_of_the_command_is_passed_on() {
-    let Some(_kernel) = bpf_or_skip("exit_status_of_the_command_is_passed_on") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -293,7 +290,7 @@ fn exit_status_of_the_command_is_passed_on() {
 
 #[test]
 fn bad_input_gets_one_line_errors() {
-    let Some(_kernel) = bpf_or_skip("bad_input_gets_one_line_errors") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -316,12 +313,11 @@ fn bad_input_gets_one_line_errors() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("cannot write /nonexistent-dir/p.svg"), "{err}");
-    assert_no_programs_left();
 }
 
 #[test]
 fn unprivileged_user_is_told_what_is_missing() {
-    let Some(_kernel) = bpf_or_skip("unprivileged_user_is_told_what_is_missing") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     if Command::new("setpriv").arg("--version").output().is_err() {
@@ -340,7 +336,7 @@ fn unprivileged_user_is_told_what_is_missing() {
 
 #[test]
 fn outputs_belong_to_the_sudo_user() {
-    let Some(_kernel) = bpf_or_skip("outputs_belong_to_the_sudo_user") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -362,7 +358,7 @@ fn outputs_belong_to_the_sudo_user() {
 
 #[test]
 fn doctor_reports_every_probe_family() {
-    let Some(_kernel) = bpf_or_skip("doctor_reports_every_probe_family") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let out = run(armtune().arg("doctor"));
@@ -391,12 +387,11 @@ fn doctor_reports_every_probe_family() {
         assert!(sched.contains("classic tracepoints"), "{sched}");
     }
     assert_eq!(out.status.success(), !text.contains("FAIL"), "{text}");
-    assert_no_programs_left();
 }
 
 #[test]
 fn unmounted_tracefs_is_mounted_again() {
-    let Some(_kernel) = bpf_or_skip("unmounted_tracefs_is_mounted_again") else {
+    let Some(_kernel) = kernel_test() else {
         return;
     };
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();

@@ -15,6 +15,29 @@ pub fn armtune() -> Command {
     Command::new(env!("CARGO_BIN_EXE_armtune"))
 }
 
+/// A test that loads eBPF programs: holds the kernel for the test, and when the test ends without
+/// failing checks that it left no armtune program loaded.
+pub struct KernelTest {
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Drop for KernelTest {
+    fn drop(&mut self) {
+        // Runs before the lock is released, so no other test's programs are counted.
+        if !std::thread::panicking() {
+            assert_no_programs_left();
+        }
+    }
+}
+
+/// Starts a root eBPF test named after the running test (the test harness names each test's
+/// thread after it), or says why it is skipped (fails under ARMTUNE_REQUIRE_BPF=1).
+pub fn kernel_test() -> Option<KernelTest> {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("unnamed test");
+    bpf_or_skip(name).map(|lock| KernelTest { _lock: lock })
+}
+
 /// Locks the kernel for this test, or explains why it is skipped (fails under ARMTUNE_REQUIRE_BPF=1).
 pub fn bpf_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
     let caps = armtune_probes::privileges::Capabilities::current();
