@@ -11,7 +11,8 @@ use std::{
 use anyhow::{bail, Result};
 use armtune_probes::{
     btf::SchedPath,
-    events::{parse_states, EventSet},
+    events::EventSet,
+    options::{Stacks, TaskStates},
     report::{AllocWeight, Report},
     session::Ended,
     spawn::ExitStatus,
@@ -36,36 +37,6 @@ pub enum Format {
     Folded,
     /// Stacks with counts and run facts, for scripts.
     Json,
-}
-
-/// What the allocation flame graph weighs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AllocWeightArg {
-    /// Bytes requested.
-    Bytes,
-    /// Calls.
-    Count,
-}
-
-/// Which stacks to record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Stacks {
-    /// User and kernel stacks.
-    Both,
-    /// User stacks only.
-    User,
-    /// Kernel stacks only.
-    Kernel,
-    /// No stacks.
-    None,
-}
-
-/// `--tracepoints`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum TracepointsArg {
-    Auto,
-    Btf,
-    Classic,
 }
 
 /// Examples, and the events `--event` takes as the parser knows them.
@@ -127,16 +98,16 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     alloc_sample: u64,
     /// Allocations: weigh the allocation flame graph by bytes or by calls.
-    #[arg(long, value_enum, default_value_t = AllocWeightArg::Bytes)]
-    alloc_weight: AllocWeightArg,
+    #[arg(long, value_enum, default_value_t = AllocWeight::Bytes)]
+    alloc_weight: AllocWeight,
     /// Stacks to record: both, user, kernel, or none (cheapest; off-CPU time then by process and
     /// state only).
     #[arg(long, value_enum, default_value_t = Stacks::Both)]
     stacks: Stacks,
     /// Scheduler events: BTF-typed tracepoints (cheaper per event; need the kernel's BTF), classic
     /// tracepoints (any kernel), or auto (BTF-typed when the kernel has BTF).
-    #[arg(long, value_enum, default_value_t = TracepointsArg::Auto, value_name = "KIND")]
-    tracepoints: TracepointsArg,
+    #[arg(long, value_enum, default_value_t = SchedPath::Auto, value_name = "KIND")]
+    tracepoints: SchedPath,
     /// Samples per second on each CPU (software cpu-clock). 99 avoids lockstep with periodic work.
     #[arg(short = 'F', long, default_value_t = 99)]
     freq: u64,
@@ -237,11 +208,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let capture = session.stop()?;
     let exit = end_command(stop, &mut session);
 
-    let weight = match args.alloc_weight {
-        AllocWeightArg::Bytes => AllocWeight::Bytes,
-        AllocWeightArg::Count => AllocWeight::Count,
-    };
-    let report = Report::build_with(&capture, &mut Symbolizer::new(), weight);
+    let report = Report::build_with(&capture, &mut Symbolizer::new(), args.alloc_weight);
     for warning in &report.warnings {
         eprintln!("armtune: warning: {warning}");
     }
@@ -278,7 +245,7 @@ fn options_of(args: &Args) -> Result<Options> {
     Ok(Options {
         target,
         frequency: args.freq,
-        off_cpu_states: parse_states(&args.off_cpu_state)?,
+        off_cpu_states: TaskStates::parse(&args.off_cpu_state)?,
         events,
         per_thread: args.per_thread,
         stack_entries: args.stack_map_size,
@@ -286,22 +253,13 @@ fn options_of(args: &Args) -> Result<Options> {
         live_entries: args.live_map_size,
         min_block: args.min_block,
         runq_per_cpu: args.per_cpu,
-        stack_kinds: match args.stacks {
-            Stacks::Both => 3,
-            Stacks::User => 1,
-            Stacks::Kernel => 2,
-            Stacks::None => 0,
-        },
+        stacks: args.stacks,
         alloc_lib: args.alloc_lib.clone(),
         alloc_prefix: args.alloc_prefix.clone(),
         sdt,
         sdt_libs: args.sdt_lib.clone(),
         alloc_sample: args.alloc_sample,
-        sched_path: match args.tracepoints {
-            TracepointsArg::Auto => SchedPath::Auto,
-            TracepointsArg::Btf => SchedPath::Btf,
-            TracepointsArg::Classic => SchedPath::Classic,
-        },
+        sched_path: args.tracepoints,
     })
 }
 

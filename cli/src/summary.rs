@@ -29,7 +29,7 @@ pub fn render(profile: &Profile) -> String {
     }
     let total = profile.total().max(1) as f64;
     // Off-CPU time all ends in the scheduler: name the program's own blocking call sites first.
-    if profile.unit.label.contains("off-CPU") {
+    if profile.unit.includes_off_cpu() {
         let leaves = profile.top_user_leaves(TOP);
         if !leaves.is_empty() {
             let _ = writeln!(s, "top blocking call sites (innermost program frame):");

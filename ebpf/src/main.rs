@@ -154,7 +154,7 @@ fn add_one<K>(map: &HashMap<K, u64>, key: &K) -> bool {
 /// The user stack id of the current task, or -1 when user stacks are not recorded.
 #[inline(always)]
 fn user_stack<C: EbpfContext>(ctx: &C) -> i32 {
-    if read_global(&STACK_KINDS) & 1 == 0 {
+    if read_global(&STACK_KINDS) & armtune_common::stack_kind::USER == 0 {
         return -1;
     }
     stack_id(ctx, aya_ebpf::bindings::BPF_F_USER_STACK as u64, counter::USER_STACK_LOST)
@@ -163,7 +163,7 @@ fn user_stack<C: EbpfContext>(ctx: &C) -> i32 {
 /// The kernel stack id of the current task, or -1 when kernel stacks are not recorded.
 #[inline(always)]
 fn kernel_stack<C: EbpfContext>(ctx: &C) -> i32 {
-    if read_global(&STACK_KINDS) & 2 == 0 {
+    if read_global(&STACK_KINDS) & armtune_common::stack_kind::KERNEL == 0 {
         return -1;
     }
     stack_id(ctx, 0, counter::KERNEL_STACK_LOST)

@@ -20,9 +20,9 @@ use aya::{
 
 use crate::{
     allocator::{self, AllocTarget},
-    btf::{SchedPath, TaskOffsets, VMLINUX},
+    btf::{SchedPath, SchedTracepoints, TaskOffsets, VMLINUX},
     object::EBPF_OBJECT,
-    session::{Options, Target},
+    options::{Options, Target},
     tracefs::SchedLayout,
     Error, Result,
 };
@@ -38,6 +38,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
     let min_block_ns = options.min_block.as_nanos().min(u64::MAX as u128) as u64;
     let runq_per_cpu: u8 = options.runq_per_cpu.into();
     let wakeup_stacks: u8 = events.wakeup.into();
+    let (off_cpu_states, stack_kinds) = (options.off_cpu_states.bits(), options.stacks.bits());
     // `EbpfLoader::new` parses the kernel's BTF itself and keeps it private: the BTF-typed
     // programs parse their own copy, only when they are used.
     let mut loader = EbpfLoader::new();
@@ -55,11 +56,11 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
         .set_global("MIGRATE_PID", &layout.migrate_pid, true)
         .set_global("TASK_PID", &task_pid, true)
         .set_global("TASK_COMM", &task_comm, true)
-        .set_global("OFF_CPU_STATES", &options.off_cpu_states, true)
+        .set_global("OFF_CPU_STATES", &off_cpu_states, true)
         .set_global("MIN_BLOCK_NS", &min_block_ns, true)
         .set_global("RUNQ_PER_CPU", &runq_per_cpu, true)
         .set_global("WAKEUP_STACKS", &wakeup_stacks, true)
-        .set_global("STACK_KINDS", &options.stack_kinds, true)
+        .set_global("STACK_KINDS", &stack_kinds, true)
         .set_global("ALLOC_SAMPLE_BYTES", &options.alloc_sample, true)
         .set_max_entries("STACKS", options.stack_entries)
         // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
@@ -103,13 +104,13 @@ pub(crate) fn targets(ebpf: &mut Ebpf, pids: impl IntoIterator<Item = u32>) -> R
 
 /// Attaches the process-tracking tracepoints and, when scheduler events are recorded, the
 /// scheduler's: BTF-typed when `btf_offsets` (falling back to classic under `auto`, with a
-/// warning), classic otherwise. Returns which kind the scheduler events use (`""` for none).
+/// warning), classic otherwise. Returns which kind the scheduler events use.
 pub(crate) fn tracepoints(
     ebpf: &mut Ebpf,
     options: &Options,
     btf_offsets: bool,
     warnings: &mut Vec<String>,
-) -> Result<&'static str> {
+) -> Result<SchedTracepoints> {
     let events = options.events;
     let mut tracepoints = vec![("armtune_fork", "sched_process_fork"), ("armtune_exec", "sched_process_exec")];
     const SCHED: [(&str, &str); 4] = [
@@ -118,19 +119,19 @@ pub(crate) fn tracepoints(
         ("armtune_wakeup_new", "sched_wakeup_new"),
         ("armtune_migrate", "sched_migrate_task"),
     ];
-    let mut sched_tracepoints = "";
+    let mut sched_tracepoints = SchedTracepoints::None;
     if events.sched() && btf_offsets {
         match attach_btf_tracepoints(ebpf, &SCHED) {
-            Ok(()) => sched_tracepoints = "btf",
+            Ok(()) => sched_tracepoints = SchedTracepoints::Btf,
             Err(e) if options.sched_path == SchedPath::Auto => {
                 warnings.push(format!("BTF-typed scheduler tracepoints failed ({e}); used classic ones"));
             }
             Err(e) => return Err(e),
         }
     }
-    if events.sched() && sched_tracepoints.is_empty() {
+    if events.sched() && sched_tracepoints == SchedTracepoints::None {
         tracepoints.extend(SCHED);
-        sched_tracepoints = "classic";
+        sched_tracepoints = SchedTracepoints::Classic;
     }
     for (program, name) in tracepoints {
         let tp: &mut TracePoint = ebpf.program_mut(program).unwrap().try_into().unwrap();

@@ -12,8 +12,9 @@ use btf_rs::{Btf, Type};
 /// The running kernel's BTF.
 pub const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
-/// Which program type the scheduler events use.
+/// Which program type the scheduler events use (`--tracepoints`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SchedPath {
     /// BTF-typed when the kernel's BTF has what the programs need, else classic.
     #[default]
@@ -22,6 +23,29 @@ pub enum SchedPath {
     Btf,
     /// Classic tracepoints with offsets from the format files; works on every kernel.
     Classic,
+}
+
+/// Which program type a run's scheduler events used (`meta.sched_tracepoints` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchedTracepoints {
+    /// No scheduler event was recorded.
+    #[default]
+    None,
+    /// BTF-typed tracepoints (`tp_btf`).
+    Btf,
+    /// Classic tracepoints.
+    Classic,
+}
+
+impl SchedTracepoints {
+    /// The name the JSON report uses: `btf`, `classic`, or empty for none.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchedTracepoints::None => "",
+            SchedTracepoints::Btf => "btf",
+            SchedTracepoints::Classic => "classic",
+        }
+    }
 }
 
 /// `task_struct` offsets for the BTF-typed programs.

@@ -2,11 +2,9 @@
 //! mappings needed to name them. Plain data, so symbolization and rendering are testable without
 //! a kernel.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
-use crate::{histogram::Log2Histogram, procmaps::MapsStore, profile::Meta};
+use crate::{events::EventSet, histogram::Log2Histogram, meta::Meta, procmaps::MapsStore};
 
 /// One aggregated stack: a (process, thread name, user stack, kernel stack) and its weight.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +108,8 @@ pub struct GcReport {
 /// Everything a session collected.
 #[derive(Debug, Clone, Default)]
 pub struct Capture {
+    /// The events recorded (CPU samples by default).
+    pub events: EventSet,
     /// CPU samples (weight: samples).
     pub samples: Vec<RawSample>,
     /// Off-CPU intervals (weight: nanoseconds); blocks still open at the end carry a marker.
@@ -145,16 +145,4 @@ pub struct Capture {
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).
     pub meta: Meta,
-}
-
-/// Names processes for tables, from what the capture saw (thread names of the process's main
-/// thread first).
-pub fn process_names(capture: &Capture) -> HashMap<u32, String> {
-    let mut names = HashMap::new();
-    for t in &capture.threads {
-        if t.tid == t.tgid || !names.contains_key(&t.tgid) {
-            names.insert(t.tgid, t.comm.clone());
-        }
-    }
-    names
 }

@@ -151,6 +151,25 @@ impl EventSet {
         .fold(0, |bits, (_, bit)| bits | bit)
     }
 
+    /// The set whose [`EventSet::names`] are `names` (unknown names are ignored).
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> EventSet {
+        let mut set = EventSet::none();
+        for name in names {
+            match name.as_ref() {
+                "cpu" => set.cpu = true,
+                "off-cpu" => set.off_cpu = true,
+                "runq" => set.runq = true,
+                "wakeup" => set.wakeup = true,
+                "alloc" => set.alloc = true,
+                "leak" => set.leak = true,
+                "gc" => set.gc = true,
+                "sdt" => set.sdt = true,
+                _ => {}
+            }
+        }
+        set
+    }
+
     /// Names of the chosen events, for titles and JSON.
     pub fn names(&self) -> Vec<&'static str> {
         [

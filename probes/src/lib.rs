@@ -19,8 +19,10 @@ pub mod error;
 pub mod events;
 pub mod gc;
 pub mod histogram;
+pub mod meta;
 pub mod mmap_records;
 pub mod object;
+pub mod options;
 pub mod privileges;
 pub mod procmaps;
 pub mod profile;
@@ -34,5 +36,6 @@ pub mod tracefs;
 
 pub use capture::{Capture, RawSample};
 pub use error::{Error, Result};
+pub use options::{Options, Target};
 pub use profile::{Frame, FrameKind, Profile};
-pub use session::{Options, Session, Target};
+pub use session::Session;

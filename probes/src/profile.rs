@@ -101,6 +101,11 @@ impl Unit {
         Unit { name: "us".into(), label: "us off-CPU".into() }
     }
 
+    /// Whether the weights hold time spent off the CPU (off-CPU or wall-time graphs).
+    pub fn includes_off_cpu(&self) -> bool {
+        *self == Unit::off_cpu_us() || *self == Unit::wall_us()
+    }
+
     /// Microseconds of wall time (on- and off-CPU together).
     pub fn wall_us() -> Unit {
         Unit { name: "us".into(), label: "us (on-CPU + off-CPU)".into() }
@@ -142,104 +147,7 @@ impl Unit {
     }
 }
 
-/// Losses reported at the end of a profile: never silent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Losses {
-    /// User stacks lost to stack-map collisions or a full map.
-    pub user_stacks: u64,
-    /// Kernel stacks lost the same way.
-    pub kernel_stacks: u64,
-    /// Samples dropped because the count map was full.
-    pub samples: u64,
-    /// Process events (mapping captures) dropped because the ring buffer was full.
-    pub events: u64,
-    /// Off-CPU intervals dropped because a map was full.
-    #[serde(default)]
-    pub off_cpu: u64,
-    /// Run-queue waits dropped because a map was full.
-    #[serde(default)]
-    pub runq: u64,
-    /// Wakeups dropped because the wakeup map was full.
-    #[serde(default)]
-    pub wakeups: u64,
-    /// Allocations not counted because the allocation map was full.
-    #[serde(default)]
-    pub allocs: u64,
-    /// Live blocks not remembered because the live-block map was full (the leak view misses them).
-    #[serde(default)]
-    pub live_blocks: u64,
-    /// SDT probe hits not counted because the hit map was full.
-    #[serde(default)]
-    pub sdt_hits: u64,
-    /// Go GC assists not counted by stack because the assist map was full.
-    #[serde(default)]
-    pub gc_assists: u64,
-    /// Mapping records the kernel dropped because armtune's buffer for them was full.
-    #[serde(default)]
-    pub mappings: u64,
-}
-
-impl Losses {
-    /// What was lost, one phrase per kind that lost anything, each saying what to do about it.
-    pub fn describe(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.user_stacks + self.kernel_stacks > 0 {
-            out.push(format!(
-                "{} user stacks, {} kernel stacks (stack map full or hash collisions: raise --stack-map-size)",
-                self.user_stacks, self.kernel_stacks
-            ));
-        }
-        let full = |n: u64, what: &str, remedy: &str| (n > 0).then(|| format!("{n} {what} ({remedy})"));
-        out.extend(
-            [
-                full(self.samples, "samples", "count map full: raise --count-map-size"),
-                full(self.events, "process events", "ring buffer full: some mappings may be missing"),
-                full(self.off_cpu, "off-CPU intervals", "off-CPU map full: too many distinct stacks"),
-                full(self.runq, "run-queue waits", "histogram map full"),
-                full(self.wakeups, "wakeups", "wakeup map full: too many distinct stacks"),
-                full(self.allocs, "allocations", "allocation map full: too many distinct stacks"),
-                full(
-                    self.live_blocks,
-                    "live blocks",
-                    "live-block map full: the leak view misses them; raise --live-map-size",
-                ),
-                full(self.sdt_hits, "SDT probe hits", "hit map full: too many distinct stacks"),
-                full(self.gc_assists, "GC assists", "assist map full: too many distinct stacks"),
-                full(self.mappings, "mapping records", "their buffer overflowed: some library frames may be [unknown]"),
-            ]
-            .into_iter()
-            .flatten(),
-        );
-        out
-    }
-}
-
-/// Facts about how a profile was taken, for titles and for scripts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Meta {
-    /// What was profiled: the command line, `pid 123`, or `all processes`.
-    pub target: String,
-    /// Wall time profiled, seconds.
-    pub duration_secs: f64,
-    /// Sampling frequency, Hz (0 when not sampling).
-    pub frequency_hz: u64,
-    /// Samples counted by the kernel.
-    pub samples: u64,
-    /// What was lost.
-    pub lost: Losses,
-    /// Events recorded (`cpu`, `off-cpu`, `runq`, `wakeup`).
-    #[serde(default)]
-    pub events: Vec<String>,
-    /// Context switches of the targets seen (scheduler events only).
-    #[serde(default)]
-    pub switches: u64,
-    /// `--alloc-sample`: mean bytes between recorded allocations (0: all recorded).
-    #[serde(default)]
-    pub alloc_sample_bytes: u64,
-    /// Program type of the scheduler events: `btf` (tp_btf) or `classic`; empty without them.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub sched_tracepoints: String,
-}
+pub use crate::meta::{Losses, Meta};
 
 /// Stacks (root first) with their weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,8 +48,9 @@ pub struct Report {
     pub meta: Meta,
 }
 
-/// What the allocation flame graph weighs.
+/// What the allocation flame graph weighs (`--alloc-weight`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum AllocWeight {
     /// Bytes requested.
     #[default]
@@ -77,32 +78,35 @@ impl Report {
 
     /// Names every stack of `capture`.
     pub fn build_with(capture: &Capture, symbolizer: &mut Symbolizer, weight: AllocWeight) -> Report {
-        let events = &capture.meta.events;
-        let has = |e: &str| events.iter().any(|x| x == e) || (events.is_empty() && e == "cpu");
+        let events = capture.events;
         let meta = capture.meta.clone();
         Report {
-            cpu: has("cpu").then(|| symbolizer.profile(capture)),
-            off_cpu: has("off-cpu")
+            cpu: events.cpu.then(|| symbolizer.profile(capture)),
+            off_cpu: events
+                .off_cpu
                 .then(|| symbolizer.stacks(&capture.off_cpu, &capture.maps, Unit::off_cpu_us(), meta.clone(), 0.001)),
-            wakeups: has("wakeup")
+            wakeups: events
+                .wakeup
                 .then(|| symbolizer.stacks(&capture.wakeups, &capture.maps, Unit::wakeups(), meta.clone(), 1.0)),
-            alloc_bytes: has("alloc")
+            alloc_bytes: events
+                .alloc
                 .then(|| symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0)),
-            alloc_calls: has("alloc").then(|| {
+            alloc_calls: events.alloc.then(|| {
                 symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0)
             }),
             alloc_weight: weight,
-            live: has("leak")
+            live: events
+                .leak
                 .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
-            live_blocks: has("leak").then(|| {
+            live_blocks: events.leak.then(|| {
                 symbolizer.stacks(&capture.live_blocks, &capture.maps, Unit::blocks_live(), meta.clone(), 1.0)
             }),
             sizes: capture.sizes.clone(),
             warnings: capture.warnings.clone(),
             gc: capture.gc.clone(),
-            sdt: has("sdt").then(|| symbolizer.stacks(&capture.sdt, &capture.maps, Unit::hits(), meta.clone(), 1.0)),
+            sdt: events.sdt.then(|| symbolizer.stacks(&capture.sdt, &capture.maps, Unit::hits(), meta.clone(), 1.0)),
             // Only Go programs assist, and only when they allocate during a cycle: no graph otherwise.
-            gc_assists: (has("gc") && !capture.gc_assists.is_empty())
+            gc_assists: (events.gc && !capture.gc_assists.is_empty())
                 .then(|| symbolizer.stacks(&capture.gc_assists, &capture.maps, Unit::gc_assists(), meta.clone(), 1.0)),
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
@@ -239,6 +243,7 @@ mod tests {
 
     fn capture(events: &[&str]) -> Capture {
         let mut c = Capture {
+            events: crate::events::EventSet::from_names(events),
             meta: Meta { events: events.iter().map(|s| s.to_string()).collect(), frequency_hz: 100, ..Meta::default() },
             ..Capture::default()
         };

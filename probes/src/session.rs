@@ -3,7 +3,6 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    ffi::OsString,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     path::PathBuf,
     sync::atomic::{AtomicBool, Ordering},
@@ -22,9 +21,8 @@ use aya::{
 
 use crate::{
     attach::{self, SdtSite},
-    btf::SchedPath,
     capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
-    events::{state_marker, EventSet},
+    events::state_marker,
     histogram::Log2Histogram,
     mmap_records::MmapRecorder,
     privileges::Capabilities,
@@ -34,100 +32,7 @@ use crate::{
     tracefs, Error, Result,
 };
 
-pub use armtune_common::{DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
-
-/// Default entries of the live-block map: blocks the leak view can follow at once.
-pub const DEFAULT_LIVE_ENTRIES: u32 = 262_144;
-
-/// What to profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Start this command (program and arguments) and profile it and every process it starts.
-    Command(Vec<OsString>),
-    /// Profile these running processes (and processes they start during the run).
-    Pids(Vec<u32>),
-    /// Profile every process on the host.
-    All,
-}
-
-impl Target {
-    /// How the target is named in titles.
-    pub fn describe(&self) -> String {
-        match self {
-            Target::Command(argv) => argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
-            Target::Pids(pids) => {
-                let list: Vec<String> = pids.iter().map(u32::to_string).collect();
-                format!("pid {}", list.join(", "))
-            }
-            Target::All => "all processes".into(),
-        }
-    }
-}
-
-/// How to profile.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// What to profile.
-    pub target: Target,
-    /// Samples per second per CPU.
-    pub frequency: u64,
-    /// Keep threads apart (key samples by thread id too).
-    pub per_thread: bool,
-    /// Entries of the stack-trace map; more means fewer collisions and more kernel memory.
-    pub stack_entries: u32,
-    /// Entries of the sample-count map.
-    pub count_entries: u32,
-    /// Entries of the live-block map (blocks the leak view can follow at once).
-    pub live_entries: u32,
-    /// What to record.
-    pub events: EventSet,
-    /// `armtune_common::task_state` bits whose off-CPU time is recorded.
-    pub off_cpu_states: u32,
-    /// Off-CPU intervals shorter than this are ignored.
-    pub min_block: Duration,
-    /// Run-queue histograms per CPU as well.
-    pub runq_per_cpu: bool,
-    /// Which stacks to record (`armtune_common` bits: 1 user, 2 kernel).
-    pub stack_kinds: u32,
-    /// The library holding the allocator (`--alloc-lib`); found from the target when `None`.
-    pub alloc_lib: Option<PathBuf>,
-    /// Prefix of the allocator's symbols (`je_` for a prefixed jemalloc).
-    pub alloc_prefix: String,
-    /// Record about one allocation per this many bytes (0: every allocation); weights are scaled
-    /// back to estimates of the totals.
-    pub alloc_sample: u64,
-    /// SDT probes to count (`sdt:PROVIDER:NAME` events).
-    pub sdt: Vec<crate::events::SdtSpec>,
-    /// Files to look for SDT probes in, besides the target's program (and its mapped libraries for
-    /// `--pid`).
-    pub sdt_libs: Vec<PathBuf>,
-    /// Program type for the scheduler events.
-    pub sched_path: SchedPath,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            target: Target::All,
-            frequency: 99,
-            per_thread: false,
-            stack_entries: DEFAULT_STACK_ENTRIES,
-            count_entries: DEFAULT_COUNT_ENTRIES,
-            live_entries: DEFAULT_LIVE_ENTRIES,
-            events: EventSet::default(),
-            off_cpu_states: armtune_common::task_state::SLEEPING | armtune_common::task_state::UNINTERRUPTIBLE,
-            min_block: Duration::ZERO,
-            runq_per_cpu: false,
-            stack_kinds: 3,
-            alloc_lib: None,
-            alloc_prefix: String::new(),
-            sdt: Vec::new(),
-            sdt_libs: Vec::new(),
-            alloc_sample: 0,
-            sched_path: SchedPath::Auto,
-        }
-    }
-}
+pub use crate::options::{Options, Target, DEFAULT_COUNT_ENTRIES, DEFAULT_LIVE_ENTRIES, DEFAULT_STACK_ENTRIES};
 
 /// Live counters, for the progress line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -179,7 +84,7 @@ pub struct Session {
     exit_fds: Vec<OwnedFd>,
     options: Options,
     /// Program type the scheduler events use (`Meta::sched_tracepoints`).
-    sched_tracepoints: &'static str,
+    sched_tracepoints: crate::btf::SchedTracepoints,
     started: Instant,
     last_refresh: Instant,
 }
@@ -372,6 +277,7 @@ impl Session {
         counters.lost.mappings = self.maps.lost_records;
         let stacks = StackReader::new(&self.ebpf)?;
         let mut capture = Capture {
+            events: self.options.events,
             meta: Meta {
                 target: self.options.target.describe(),
                 duration_secs: duration.as_secs_f64(),
@@ -381,7 +287,7 @@ impl Session {
                 events: self.options.events.names().into_iter().map(String::from).collect(),
                 switches: 0,
                 alloc_sample_bytes: self.options.alloc_sample,
-                sched_tracepoints: self.sched_tracepoints.into(),
+                sched_tracepoints: self.sched_tracepoints.as_str().into(),
             },
             ..Capture::default()
         };
@@ -399,7 +305,7 @@ impl Session {
             capture.off_cpu.retain(|s| !before_exec(s));
         }
         if events.runq {
-            capture.runq = self.drain_runq(&capture, &tasks)?;
+            capture.runq = self.drain_runq(&tasks)?;
         }
         if events.alloc {
             let (bytes, calls) = self.drain_allocs(&stacks)?;
@@ -429,7 +335,7 @@ impl Session {
             capture.sdt = self.drain_sdt(&stacks)?;
         }
         if events.wakeup {
-            let (wakeups, pairs) = self.drain_wakeups(&stacks, &capture)?;
+            let (wakeups, pairs) = self.drain_wakeups(&stacks, &tasks)?;
             capture.wakeups = wakeups;
             capture.wake_pairs = pairs;
         }
@@ -526,8 +432,8 @@ impl Session {
         rows
     }
 
-    fn drain_runq(&self, capture: &Capture, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RunqHistogram>> {
-        let names = crate::capture::process_names(capture);
+    fn drain_runq(&self, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RunqHistogram>> {
+        let names = task_names(tasks);
         let mut maxima: HashMap<u32, u64> = HashMap::new();
         for (_, t) in tasks {
             let max = maxima.entry(t.tgid).or_insert(0);
@@ -686,8 +592,12 @@ impl Session {
         Ok(out)
     }
 
-    fn drain_wakeups(&self, stacks: &StackReader, capture: &Capture) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
-        let names = crate::capture::process_names(capture);
+    fn drain_wakeups(
+        &self,
+        stacks: &StackReader,
+        tasks: &[(u32, TaskInfo)],
+    ) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
+        let names = task_names(tasks);
         let mut samples = Vec::new();
         let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
         for entry in self.map::<WakeKey, u64>("WAKEUPS")?.iter() {
@@ -719,6 +629,19 @@ impl Session {
         pairs.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.waker_comm.cmp(&b.waker_comm)));
         Ok((samples, pairs))
     }
+}
+
+/// Process names from the thread table: the main thread's name, else any thread's. Drains take
+/// names from here rather than from each other's results, so their order does not matter.
+fn task_names(tasks: &[(u32, TaskInfo)]) -> HashMap<u32, String> {
+    let mut names = HashMap::new();
+    // Entries made for a wakeup that never ran while profiled have no name worth keeping.
+    for (tid, t) in tasks.iter().filter(|(_, t)| t.state != 0) {
+        if *tid == t.tgid || !names.contains_key(&t.tgid) {
+            names.insert(t.tgid, comm_string(&t.comm));
+        }
+    }
+    names
 }
 
 /// Reads stacks by id, once each.
@@ -899,13 +822,6 @@ mod tests {
         c[..4].copy_from_slice(b"demo");
         assert_eq!(comm_string(&c), "demo");
         assert_eq!(comm_string(b"exactly16bytes!!"), "exactly16bytes!!");
-    }
-
-    #[test]
-    fn describes_targets() {
-        assert_eq!(Target::Command(vec!["./demo".into(), "-n".into(), "3".into()]).describe(), "./demo -n 3");
-        assert_eq!(Target::Pids(vec![1, 22]).describe(), "pid 1, 22");
-        assert_eq!(Target::All.describe(), "all processes");
     }
 
     #[test]

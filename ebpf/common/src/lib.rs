@@ -105,6 +105,14 @@ pub struct ProcEvent {
     pub tgid: u32,
 }
 
+/// Bits of the `STACK_KINDS` global: which stacks the programs record (`--stacks`).
+pub mod stack_kind {
+    /// User stacks.
+    pub const USER: u32 = 1;
+    /// Kernel stacks.
+    pub const KERNEL: u32 = 2;
+}
+
 /// Bits of the `EVENTS` global: which program families record.
 pub mod events {
     /// CPU samples (perf_event on cpu-clock).

@@ -1,0 +1,165 @@
+//! What a profile is asked to do: the target and every option, as plain data. The session and the
+//! attaching code both read it; it depends on neither.
+
+use std::{ffi::OsString, path::PathBuf, time::Duration};
+
+use crate::{btf::SchedPath, events::EventSet};
+
+pub use armtune_common::{DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
+
+/// Default entries of the live-block map: blocks the leak view can follow at once.
+pub const DEFAULT_LIVE_ENTRIES: u32 = 262_144;
+
+/// Which stacks the programs record (`--stacks`, as bcc's `-U` / `-K`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Stacks {
+    /// User and kernel stacks.
+    #[default]
+    Both,
+    /// User stacks only.
+    User,
+    /// Kernel stacks only.
+    Kernel,
+    /// No stacks.
+    None,
+}
+
+impl Stacks {
+    /// The `STACK_KINDS` global of the eBPF object.
+    pub fn bits(self) -> u32 {
+        use armtune_common::stack_kind::{KERNEL, USER};
+        match self {
+            Stacks::Both => USER | KERNEL,
+            Stacks::User => USER,
+            Stacks::Kernel => KERNEL,
+            Stacks::None => 0,
+        }
+    }
+}
+
+/// Task states whose off-CPU time is recorded (`--off-cpu-state`): a set of
+/// `armtune_common::task_state` classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskStates(u32);
+
+impl Default for TaskStates {
+    /// Sleeping and uninterruptible: where a thread waits, not where it was preempted.
+    fn default() -> Self {
+        TaskStates(armtune_common::task_state::SLEEPING | armtune_common::task_state::UNINTERRUPTIBLE)
+    }
+}
+
+impl TaskStates {
+    /// Parses `S` (sleeping), `D` (uninterruptible), `R` (preempted) and `all`, comma-separated.
+    pub fn parse(list: &str) -> crate::Result<TaskStates> {
+        crate::events::parse_states(list).map(TaskStates)
+    }
+
+    /// The `OFF_CPU_STATES` global of the eBPF object.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+/// What to profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Start this command (program and arguments) and profile it and every process it starts.
+    Command(Vec<OsString>),
+    /// Profile these running processes (and processes they start during the run).
+    Pids(Vec<u32>),
+    /// Profile every process on the host.
+    All,
+}
+
+impl Target {
+    /// How the target is named in titles.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Command(argv) => argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
+            Target::Pids(pids) => {
+                let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+                format!("pid {}", list.join(", "))
+            }
+            Target::All => "all processes".into(),
+        }
+    }
+}
+
+/// How to profile.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to profile.
+    pub target: Target,
+    /// Samples per second per CPU.
+    pub frequency: u64,
+    /// Keep threads apart (key samples by thread id too).
+    pub per_thread: bool,
+    /// Entries of the stack-trace map; more means fewer collisions and more kernel memory.
+    pub stack_entries: u32,
+    /// Entries of the sample-count map.
+    pub count_entries: u32,
+    /// Entries of the live-block map (blocks the leak view can follow at once).
+    pub live_entries: u32,
+    /// What to record.
+    pub events: EventSet,
+    /// Task states whose off-CPU time is recorded.
+    pub off_cpu_states: TaskStates,
+    /// Off-CPU intervals shorter than this are ignored.
+    pub min_block: Duration,
+    /// Run-queue histograms per CPU as well.
+    pub runq_per_cpu: bool,
+    /// Which stacks to record.
+    pub stacks: Stacks,
+    /// The library holding the allocator (`--alloc-lib`); found from the target when `None`.
+    pub alloc_lib: Option<PathBuf>,
+    /// Prefix of the allocator's symbols (`je_` for a prefixed jemalloc).
+    pub alloc_prefix: String,
+    /// Record about one allocation per this many bytes (0: every allocation); weights are scaled
+    /// back to estimates of the totals.
+    pub alloc_sample: u64,
+    /// SDT probes to count (`sdt:PROVIDER:NAME` events).
+    pub sdt: Vec<crate::events::SdtSpec>,
+    /// Files to look for SDT probes in, besides the target's program (and its mapped libraries for
+    /// `--pid`).
+    pub sdt_libs: Vec<PathBuf>,
+    /// Program type for the scheduler events.
+    pub sched_path: SchedPath,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: Target::All,
+            frequency: 99,
+            per_thread: false,
+            stack_entries: DEFAULT_STACK_ENTRIES,
+            count_entries: DEFAULT_COUNT_ENTRIES,
+            live_entries: DEFAULT_LIVE_ENTRIES,
+            events: EventSet::default(),
+            off_cpu_states: TaskStates::default(),
+            min_block: Duration::ZERO,
+            runq_per_cpu: false,
+            stacks: Stacks::Both,
+            alloc_lib: None,
+            alloc_prefix: String::new(),
+            sdt: Vec::new(),
+            sdt_libs: Vec::new(),
+            alloc_sample: 0,
+            sched_path: SchedPath::Auto,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_targets() {
+        assert_eq!(Target::Command(vec!["./demo".into(), "-n".into(), "3".into()]).describe(), "./demo -n 3");
+        assert_eq!(Target::Pids(vec![1, 22]).describe(), "pid 1, 22");
+        assert_eq!(Target::All.describe(), "all processes");
+    }
+}

@@ -1,0 +1,90 @@
+//! The probes crate's modules depend on each other one way: no module reaches, through the modules
+//! it uses, back to itself. A circle (session <-> attach, once) means two modules that can only be
+//! understood together; this test keeps them from coming back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Module -> modules it names as `crate::NAME` outside comments and its tests.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(module) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
+        if path.extension().is_none_or(|e| e != "rs") || module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        let mut uses = BTreeSet::new();
+        let code: String = code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        // Every `crate::NAME` path, and in `use crate::{a::X, b, c::{..}}` each item's first name.
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + 7..];
+            if let Some(items) = rest.strip_prefix('{') {
+                let mut depth = 0;
+                let mut start = true;
+                for (i, c) in items.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => start = true,
+                        c if start && !c.is_whitespace() => {
+                            uses.extend(ident(&items[i..]));
+                            start = false;
+                        }
+                        _ => {}
+                    }
+                }
+            } else {
+                uses.extend(ident(rest));
+            }
+        }
+        uses.remove(&module);
+        graph.insert(module, uses);
+    }
+    let modules: BTreeSet<String> = graph.keys().cloned().collect();
+    for uses in graph.values_mut() {
+        uses.retain(|m| modules.contains(m));
+    }
+    graph
+}
+
+fn ident(s: &str) -> Option<String> {
+    let name: String = s.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()).collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// A path from `from` back to `to` through `graph`, if there is one.
+fn path_back(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    from: &str,
+    to: &str,
+    seen: &mut BTreeSet<String>,
+) -> Option<Vec<String>> {
+    for next in &graph[from] {
+        if next == to {
+            return Some(vec![next.clone()]);
+        }
+        if seen.insert(next.clone()) {
+            if let Some(mut path) = path_back(graph, next, to, seen) {
+                path.insert(0, next.clone());
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_reaches_back_to_itself() {
+    let graph = graph();
+    assert!(graph.contains_key("session") && graph["session"].contains("attach"), "the parser reads uses: {graph:?}");
+    for module in graph.keys() {
+        if let Some(path) = path_back(&graph, module, module, &mut BTreeSet::new()) {
+            panic!("import circle: {module} -> {}", path.join(" -> "));
+        }
+    }
+}
