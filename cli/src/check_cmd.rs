@@ -68,7 +68,20 @@ pub struct Args {
     /// With --profile: hide findings in functions with less than this share of samples (percent).
     #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]
     min_share: f64,
+    /// Text output: list every finding, grouped by function, instead of the summary (counts per
+    /// rule, the functions with most findings, the top findings).
+    #[arg(long)]
+    all: bool,
+    /// Report loop-alignment and loop-crosses-line as warnings in every function, not only in hot
+    /// code (`.text.hot*` sections, or functions with 1 % or more of --profile's samples).
+    #[arg(long)]
+    warn_all_loops: bool,
 }
+
+/// Findings the text summary shows in full.
+const TOP_FINDINGS: usize = 20;
+/// Functions the text summary lists by number of findings.
+const TOP_FUNCTIONS: usize = 10;
 
 /// Lowest severity shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,13 +146,22 @@ fn findings(args: &Args, binary: &Binary, target: &Target, hot: &Hotness) -> Vec
     };
     // Entry alignment matters on the functions that run (1 % of samples or more).
     let runs = |f: &Finding| hot.share(&f.function).is_none_or(|s| s >= 0.01);
+    // Alignment findings become warnings where the profile says the code runs; loop ones stay
+    // notes elsewhere (the library makes them warnings only in code the binary marks hot).
+    let promoted = |f: &Finding| match f.rule {
+        "function-alignment" => hot.share(&f.function).is_some(),
+        "loop-alignment" | "loop-crosses-line" => {
+            args.warn_all_loops || hot.share(&f.function).is_some_and(|s| s >= 0.01)
+        }
+        _ => false,
+    };
     let mut findings: Vec<_> = analyze(binary, target)
         .into_iter()
         .filter(|f| hot.share(&f.function).is_none_or(|share| share * 100.0 >= args.min_share))
         .filter(|f| f.rule != "function-alignment" || runs(f))
         .map(|mut f| {
-            if f.rule == "function-alignment" && hot.share(&f.function).is_some() {
-                f.severity = Severity::Warning;
+            if promoted(&f) {
+                f.severity = f.severity.max(Severity::Warning);
             }
             f
         })
@@ -173,9 +195,8 @@ fn print_json(args: &Args, binary: &Binary, target: &Target, findings: &[Finding
     Ok(())
 }
 
-/// Findings grouped by function: hottest first with a profile, by address without.
+/// The text report: the headline, then the summary (or with `--all` every finding).
 fn print_text(args: &Args, binary: &Binary, target: &Target, findings: &[Finding], hot: &Hotness) {
-    let lines = Lines::open(&args.binary);
     let count = |s| findings.iter().filter(|f| f.severity == s).count();
     println!(
         "{}: {} functions for {}: {} errors, {} warnings, {} notes",
@@ -189,6 +210,60 @@ fn print_text(args: &Args, binary: &Binary, target: &Target, findings: &[Finding
     for note in &binary.notes {
         println!("note: {note}");
     }
+    let lines = Lines::open(&args.binary);
+    if args.all || findings.len() <= TOP_FINDINGS {
+        print_findings(binary, target, findings, hot, &lines);
+        return;
+    }
+    print_rule_counts(findings);
+    print_top_functions(binary, findings, hot);
+    // The findings are ordered worst first (hottest first with a profile).
+    println!(
+        "\ntop {TOP_FINDINGS} of {} findings (--all lists every one; --format json or sarif has them all):",
+        findings.len()
+    );
+    print_findings(binary, target, &findings[..TOP_FINDINGS], hot, &lines);
+}
+
+/// Findings per rule and severity, most first.
+fn print_rule_counts(findings: &[Finding]) {
+    let mut rules: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    for f in findings {
+        rules.entry(f.rule).or_default()[f.severity as usize] += 1;
+    }
+    let mut rows: Vec<_> = rules.into_iter().collect();
+    rows.sort_by_key(|(rule, n)| (std::cmp::Reverse((n[2], n[1], n[0])), *rule));
+    println!("\n{:<28} {:>7} {:>9} {:>7}", "rule", "errors", "warnings", "notes");
+    for (rule, [notes, warnings, errors]) in rows {
+        println!("{rule:<28} {errors:>7} {warnings:>9} {notes:>7}");
+    }
+}
+
+/// The functions with the most findings (hottest first with a profile).
+fn print_top_functions(binary: &Binary, findings: &[Finding], hot: &Hotness) {
+    let mut per_function: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    for f in findings {
+        per_function.entry(f.function.as_str()).or_default()[f.severity as usize] += 1;
+    }
+    let mut rows: Vec<_> = per_function.into_iter().collect();
+    let share = |name: &str| hot.share(name).unwrap_or(0.0);
+    rows.sort_by(|(a, na), (b, nb)| {
+        share(b).total_cmp(&share(a)).then((nb[2], nb[1], nb.iter().sum::<usize>()).cmp(&(
+            na[2],
+            na[1],
+            na.iter().sum(),
+        )))
+    });
+    println!("\nfunctions with the most findings:");
+    for (name, [notes, warnings, errors]) in rows.into_iter().take(TOP_FUNCTIONS) {
+        let start = binary.functions.iter().find(|x| x.name == name).map_or(0, |x| x.address);
+        let samples = hot.share(name).map(|s| format!(", {:.1}% of samples", s * 100.0)).unwrap_or_default();
+        println!("  {name} ({start:#x}{samples}): {errors} errors, {warnings} warnings, {notes} notes");
+    }
+}
+
+/// Findings grouped by function: hottest first with a profile, by address without.
+fn print_findings(binary: &Binary, target: &Target, findings: &[Finding], hot: &Hotness, lines: &Lines) {
     let mut by_function: BTreeMap<(i64, u64, &str), Vec<_>> = BTreeMap::new();
     for f in findings {
         let start = binary.functions.iter().find(|x| x.name == f.function).map_or(0, |x| x.address);

@@ -68,8 +68,9 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "lse-on-non-lse-core",
-        "An LSE atomic instruction outside an outline-atomics helper on a core without LSE: it raises an \
-         illegal-instruction fault there.",
+        "An LSE atomic instruction on a core without LSE, not behind a runtime test for LSE (the \
+         outline-atomics helpers' flag or an HWCAP test, recognised by the code, not its name): it \
+         raises an illegal-instruction fault there.",
     ),
     (
         "branch-chain",
@@ -116,10 +117,14 @@ pub const RULES: &[(&str, &str)] = &[
 /// Runs every check on every function of `binary` for `target`.
 pub fn analyze(binary: &Binary, target: &Target) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let hot = binary.hot_ranges();
     for function in &binary.functions {
-        let insns: Vec<(u64, Class)> =
-            binary.instructions(function).into_iter().map(|(a, w)| (a, classify(w))).collect();
-        check_function(function, &insns, target, &mut findings);
+        let raw = binary.instructions(function);
+        let words: Vec<u32> = raw.iter().map(|&(_, w)| w).collect();
+        let insns: Vec<(u64, Class)> = raw.into_iter().map(|(a, w)| (a, classify(w))).collect();
+        let marked_hot = hot.iter().any(|&(s, e)| function.address >= s && function.address < e);
+        let code = FunctionCode { function, insns: &insns, words: &words, hot: marked_hot };
+        check_function(&code, target, &mut findings);
         check_calls_in_loops(binary, function, &insns, &mut findings);
     }
     for layout in &binary.structs {
@@ -336,8 +341,20 @@ fn check_struct(layout: &crate::dwarf::StructLayout, target: &Target, out: &mut 
     }
 }
 
-fn check_function(function: &Function, insns: &[(u64, Class)], target: &Target, out: &mut Vec<Finding>) {
-    let mut checker = Checker { function, insns, target, out };
+/// One function's code as the checks see it.
+struct FunctionCode<'a> {
+    function: &'a Function,
+    /// Classified instructions.
+    insns: &'a [(u64, Class)],
+    /// The raw words, parallel to `insns` (empty where only classes are known).
+    words: &'a [u32],
+    /// In a section the binary marks hot (`.text.hot*`).
+    hot: bool,
+}
+
+fn check_function(code: &FunctionCode, target: &Target, out: &mut Vec<Finding>) {
+    let mut checker =
+        Checker { function: code.function, insns: code.insns, words: code.words, hot: code.hot, target, out };
     checker.entry_alignment();
     checker.branches_and_loops();
     checker.branch_density();
@@ -348,6 +365,8 @@ fn check_function(function: &Function, insns: &[(u64, Class)], target: &Target, 
 struct Checker<'a> {
     function: &'a Function,
     insns: &'a [(u64, Class)],
+    words: &'a [u32],
+    hot: bool,
     target: &'a Target,
     out: &'a mut Vec<Finding>,
 }
@@ -404,10 +423,13 @@ impl Checker<'_> {
     fn a_loop(&mut self, head: u64, end: u64) {
         let target = self.target;
         let size = end - head;
+        // Most loops of a binary built for generic ARMv8 are unaligned: a warning only where the
+        // binary marks the code hot (a profile promotes the rest in `armtune check`).
+        let severity = if self.hot { Severity::Warning } else { Severity::Info };
         if head % target.loop_align != 0 {
             self.push(
                 "loop-alignment",
-                Severity::Warning,
+                severity,
                 head,
                 format!(
                     "loop of {size} bytes ({head:#x}..{end:#x}) starts {} bytes past a {}-byte boundary",
@@ -421,7 +443,7 @@ impl Checker<'_> {
         if size <= line && head / line != (end - 1) / line {
             self.push(
                 "loop-crosses-line",
-                Severity::Warning,
+                severity,
                 head,
                 format!(
                     "loop of {size} bytes ({head:#x}..{end:#x}) spans cache lines {:#x} and {:#x}; aligned, it fits in one",
@@ -463,7 +485,14 @@ impl Checker<'_> {
 
     fn atomics(&mut self) {
         let target = self.target;
-        let helper = self.function.name.starts_with("__aarch64_");
+        // An outline-atomics helper by name, or (stripped) by what it does: an LSE instruction
+        // behind a runtime flag with an LL/SC way beside it. Its LL/SC loop is the fallback and its
+        // LSE path dead code on a core without LSE, not a fault.
+        let named = self.function.name.starts_with("__aarch64_");
+        let guarded = |i: usize| crate::guard::lse_is_guarded(self.insns, self.words, i);
+        let dispatched: Vec<bool> =
+            self.insns.iter().enumerate().map(|(i, &(_, c))| c == Class::LseAtomic && (named || guarded(i))).collect();
+        let helper = named || dispatched.iter().any(|&d| d);
         let mut reported_helper = false;
         for (i, &(at, class)) in self.insns.iter().enumerate() {
             match class {
@@ -483,17 +512,19 @@ impl Checker<'_> {
                     );
                 }
                 // Once per helper: its LSE path is dead code here, not a fault.
-                Class::LseAtomic if !target.lse && helper && !reported_helper => {
-                    reported_helper = true;
-                    self.push(
-                        "outline-atomics-dead-path",
-                        Severity::Info,
-                        at,
-                        format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
-                        "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
-                    );
+                Class::LseAtomic if !target.lse && dispatched[i] => {
+                    if !reported_helper {
+                        reported_helper = true;
+                        self.push(
+                            "outline-atomics-dead-path",
+                            Severity::Info,
+                            at,
+                            format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
+                            "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
+                        );
+                    }
                 }
-                Class::LseAtomic if !target.lse && !helper => {
+                Class::LseAtomic if !target.lse => {
                     self.push(
                         "lse-on-non-lse-core",
                         Severity::Error,
@@ -516,7 +547,8 @@ mod tests {
         let function = Function { name: name.into(), address: 0x1000, size: 4 * insns.len() as u64 };
         let insns: Vec<(u64, Class)> = insns.iter().enumerate().map(|(i, &c)| (0x1000 + 4 * i as u64, c)).collect();
         let mut out = Vec::new();
-        check_function(&function, &insns, &Target::by_name(target).unwrap(), &mut out);
+        let code = FunctionCode { function: &function, insns: &insns, words: &[], hot: false };
+        check_function(&code, &Target::by_name(target).unwrap(), &mut out);
         out.into_iter().map(|f| f.rule).collect()
     }
 

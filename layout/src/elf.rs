@@ -52,6 +52,16 @@ pub struct Binary {
 }
 
 impl Binary {
+    /// Address ranges of code the binary marks hot: sections named `.text.hot*` (relocatable
+    /// objects, and executables linked with `-z keep-text-section-prefix`).
+    pub fn hot_ranges(&self) -> Vec<(u64, u64)> {
+        self.code
+            .iter()
+            .filter(|c| c.section.starts_with(".text.hot"))
+            .map(|c| (c.address, c.address + c.bytes.len() as u64))
+            .collect()
+    }
+
     /// Reads the ELF file at `path`.
     pub fn read(path: &Path) -> Result<Binary, Error> {
         let shown = path.display().to_string();
@@ -69,15 +79,17 @@ impl Binary {
             return Err(Error::WrongArch { path: name.into(), machine: machine_name(file.architecture()) });
         }
         let mut notes = Vec::new();
-        let code = code_sections(&file, &mut notes);
+        let bases = section_bases(&file);
+        let code = code_sections(&file, &bases, &mut notes);
         if file.kind() == object::ObjectKind::Relocatable {
             notes.push(
-                "relocatable object: addresses are section offsets, and alignment is known only up to each \
+                "relocatable object: its code sections are laid out one after another at their alignment, \
+                 so addresses are offsets in the object and alignment is known only up to each \
                  section's alignment"
                     .into(),
             );
         }
-        let (functions, marks) = symbols(&file);
+        let (functions, marks) = symbols(&file, &bases);
         let functions = functions_in_code(&file, functions, &code, &mut notes);
         let plt = file
             .sections()
@@ -153,14 +165,40 @@ fn machine_name(arch: Architecture) -> String {
     }
 }
 
+/// Where each code section's bytes are taken to start. In a linked file, its address. In a
+/// relocatable object every section starts at 0, so they are laid out one after another (each at
+/// its alignment, as a linker would) to keep their functions apart: otherwise the functions of
+/// `.text.hot.f` and `.text` (or of `-ffunction-sections`) would share addresses.
+fn section_bases(file: &object::File) -> std::collections::HashMap<object::SectionIndex, u64> {
+    let relocatable = file.kind() == object::ObjectKind::Relocatable;
+    let mut bases = std::collections::HashMap::new();
+    let mut cursor = 0u64;
+    for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
+        let base = if relocatable {
+            let align = section.align().max(1);
+            let base = cursor.div_ceil(align).saturating_mul(align);
+            cursor = base.saturating_add(section.size());
+            base
+        } else {
+            section.address()
+        };
+        bases.insert(section.index(), base);
+    }
+    bases
+}
+
 /// The code sections' bytes; a section that cannot be read is noted and skipped.
-fn code_sections(file: &object::File, notes: &mut Vec<String>) -> Vec<Code> {
+fn code_sections(
+    file: &object::File,
+    bases: &std::collections::HashMap<object::SectionIndex, u64>,
+    notes: &mut Vec<String>,
+) -> Vec<Code> {
     let mut code = Vec::new();
     for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
         match section.data() {
             Ok(bytes) if !bytes.is_empty() => code.push(Code {
                 section: section.name().unwrap_or("?").to_string(),
-                address: section.address(),
+                address: bases.get(&section.index()).copied().unwrap_or(section.address()),
                 bytes: bytes.to_vec(),
             }),
             Ok(_) => {}
@@ -193,17 +231,30 @@ fn globals(file: &object::File) -> Vec<Function> {
 }
 
 /// Sized code symbols, and the mapping symbols (`$d` data, `$x` code) as (address, is data).
-fn symbols(file: &object::File) -> (Vec<Function>, Vec<(u64, bool)>) {
+fn symbols(
+    file: &object::File,
+    bases: &std::collections::HashMap<object::SectionIndex, u64>,
+) -> (Vec<Function>, Vec<(u64, bool)>) {
+    let relocatable = file.kind() == object::ObjectKind::Relocatable;
     let (mut functions, mut marks) = (Vec::new(), Vec::new());
     for sym in file.symbols().chain(file.dynamic_symbols()) {
         let name = sym.name().unwrap_or("");
+        // In a relocatable object a symbol's value is an offset in its section: place it where
+        // section_bases put the section (mapping symbols of data sections are not needed).
+        let address = match (relocatable, sym.section_index()) {
+            (true, Some(index)) => match bases.get(&index) {
+                Some(base) => base.wrapping_add(sym.address()),
+                None => continue,
+            },
+            _ => sym.address(),
+        };
         match name {
-            "$d" => marks.push((sym.address(), true)),
-            "$x" => marks.push((sym.address(), false)),
-            _ if name.starts_with("$d.") => marks.push((sym.address(), true)),
-            _ if name.starts_with("$x.") => marks.push((sym.address(), false)),
+            "$d" => marks.push((address, true)),
+            "$x" => marks.push((address, false)),
+            _ if name.starts_with("$d.") => marks.push((address, true)),
+            _ if name.starts_with("$x.") => marks.push((address, false)),
             _ if sym.kind() == SymbolKind::Text && sym.size() > 0 && !name.is_empty() => {
-                functions.push(Function { name: name.to_string(), address: sym.address(), size: sym.size() });
+                functions.push(Function { name: name.to_string(), address, size: sym.size() });
             }
             _ => {}
         }

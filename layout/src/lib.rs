@@ -12,6 +12,7 @@ pub mod checks;
 pub mod display;
 pub mod dwarf;
 pub mod elf;
+pub mod guard;
 pub mod insn;
 pub mod targets;
 

@@ -137,3 +137,15 @@ fn reader_counts_the_instructions_objdump_counts() {
         assert!(pair[0].address + pair[0].size <= pair[1].address, "{:?} overlaps {:?}", pair[0], pair[1]);
     }
 }
+
+#[test]
+fn no_errors_on_the_pi_4_for_a_binary_that_runs_there() {
+    // busybox-static runs on a Pi 4: its LSE instructions are all in stripped outline-atomics
+    // helpers, behind the runtime flag.
+    let binary = Binary::read(busybox()).unwrap();
+    let findings = armtune_layout::analyze(&binary, &armtune_layout::Target::by_name("rpi4").unwrap());
+    let errors: Vec<_> = findings.iter().filter(|f| f.severity == armtune_layout::Severity::Error).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let helpers = findings.iter().filter(|f| f.rule == "outline-atomics-dead-path").count();
+    assert!(helpers >= 10, "the helpers are recognised: {helpers}");
+}

@@ -257,3 +257,42 @@ fn excerpt_draws_lines_and_blocks_around_the_finding() {
     assert!(text.contains("16-byte block"), "{text}");
     assert!(armtune_layout::display::excerpt(&binary, 0x10, &target).is_empty());
 }
+
+/// (rule, severity, function) of the atomics findings for `target`.
+fn atomics_findings(path: &Path, target: &str) -> Vec<(String, Severity, String)> {
+    let binary = Binary::read(path).unwrap();
+    let mut v: Vec<_> = analyze(&binary, &Target::by_name(target).unwrap())
+        .into_iter()
+        .filter(|f| f.rule.contains("lse") || f.rule.contains("atomics") || f.rule.contains("llsc"))
+        .map(|f| (f.rule.to_string(), f.severity, f.function))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn outline_atomics_helpers_are_recognised_stripped_or_not() {
+    let outline = build("atomics-outline", &["-O2", "-moutline-atomics"], "atomics.c");
+    let stripped = Path::new(env!("CARGO_TARGET_TMPDIR")).join("atomics-outline-stripped");
+    assert!(Command::new("aarch64-linux-gnu-strip").arg("-o").arg(&stripped).arg(&outline).status().unwrap().success());
+    for path in [&outline, &stripped] {
+        let found = atomics_findings(path, "rpi4");
+        // fetch_add, exchange and compare-exchange: one libgcc helper each, their LSE way dead here.
+        assert_eq!(found.len(), 3, "{path:?}: {found:?}");
+        assert!(found.iter().all(|(r, s, _)| r == "outline-atomics-dead-path" && *s == Severity::Info), "{found:?}");
+        // On the A76 the helpers' LL/SC loops are their fallback, not a finding.
+        assert_eq!(atomics_findings(path, "rpi5"), [], "{path:?}");
+    }
+    let named: Vec<String> = atomics_findings(&outline, "rpi4").into_iter().map(|(_, _, f)| f).collect();
+    assert!(named.iter().all(|f| f.starts_with("__aarch64_")), "{named:?}");
+}
+
+#[test]
+fn inline_lse_atomics_are_errors_on_the_cortex_a72() {
+    let lse = build("atomics-lse", &["-O2", "-march=armv8.1-a"], "atomics.c");
+    let found = atomics_findings(&lse, "rpi4");
+    let functions: Vec<&str> = found.iter().map(|(_, _, f)| f.as_str()).collect();
+    assert_eq!(functions, ["bump", "claim", "swap_in"], "{found:?}");
+    assert!(found.iter().all(|(r, s, _)| r == "lse-on-non-lse-core" && *s == Severity::Error));
+    assert_eq!(atomics_findings(&lse, "rpi5"), [], "the A76 has LSE");
+}
