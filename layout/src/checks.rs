@@ -152,12 +152,15 @@ fn loops(function: &Function, insns: &[(u64, Class)]) -> Vec<(u64, u64)> {
 fn check_calls_in_loops(binary: &Binary, function: &Function, insns: &[(u64, Class)], out: &mut Vec<Finding>) {
     let at_address: std::collections::HashMap<u64, Class> = insns.iter().copied().collect();
     let loops = loops(function, insns);
+    // A veneer by its name, or in a stripped binary by its code.
     let veneer = |addr: u64| {
         binary
             .functions
             .iter()
             .find(|f| addr >= f.address && addr < f.address + f.size)
             .filter(|f| f.name.ends_with("_veneer"))
+            .map(|f| f.name.clone())
+            .or_else(|| is_veneer_code(binary, addr).then(|| format!("at {addr:#x}")))
     };
     for &(at, class) in insns {
         let Class::Branch { kind, target: Some(offset) } = class else { continue };
@@ -193,11 +196,27 @@ fn check_calls_in_loops(binary: &Binary, function: &Function, insns: &[(u64, Cla
                 severity: Severity::Warning,
                 function: function.name.clone(),
                 address: at,
-                message: format!("bl {dest:#x} inside a loop goes through the veneer {}", v.name),
+                message: format!("bl {dest:#x} inside a loop goes through the veneer {v}"),
                 hint: "place caller and callee within 128 MB (section ordering, smaller text) or call indirectly once",
             });
         }
     }
+}
+
+/// The linker's long-branch veneers: `adrp x16, T; add x16, x16, :lo12:T; br x16` (or x17), and
+/// the absolute form `ldr x16, .+8; br x16; .quad T`.
+fn is_veneer_code(binary: &Binary, addr: u64) -> bool {
+    let word = |i: u64| binary.word_at(addr + 4 * i);
+    let (Some(w0), Some(w1)) = (word(0), word(1)) else { return false };
+    let reg = w0 & 31;
+    if !(reg == 16 || reg == 17) {
+        return false;
+    }
+    let br = |w: u32| w & 0xFFFF_FC1F == 0xD61F_0000 && (w >> 5) & 31 == reg;
+    let adrp = w0 & 0x9F00_0000 == 0x9000_0000;
+    let add_same = w1 & 0xFF80_0000 == 0x9100_0000 && w1 & 31 == reg && (w1 >> 5) & 31 == reg;
+    let ldr_literal_8 = w0 & 0xFF00_0000 == 0x5800_0000 && (w0 >> 5) & 0x7_FFFF == 2;
+    (adrp && add_same && word(2).is_some_and(br)) || (ldr_literal_8 && br(w1))
 }
 
 /// Which globals the code writes, and which of those atomically, by following `ADRP` + `ADD`

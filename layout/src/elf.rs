@@ -62,6 +62,14 @@ impl Binary {
             .collect()
     }
 
+    /// The instruction word at `address`, if it is in a code section.
+    pub fn word_at(&self, address: u64) -> Option<u32> {
+        let code = self.code.iter().find(|c| address >= c.address && address < c.address + c.bytes.len() as u64)?;
+        let at = (address - code.address) as usize;
+        let w = code.bytes.get(at..at + 4)?;
+        Some(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+    }
+
     /// Reads the ELF file at `path`.
     pub fn read(path: &Path) -> Result<Binary, Error> {
         let shown = path.display().to_string();

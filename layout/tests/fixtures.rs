@@ -296,3 +296,24 @@ fn inline_lse_atomics_are_errors_on_the_cortex_a72() {
     assert!(found.iter().all(|(r, s, _)| r == "lse-on-non-lse-core" && *s == Severity::Error));
     assert_eq!(atomics_findings(&lse, "rpi5"), [], "the A76 has LSE");
 }
+
+#[test]
+fn plt_and_veneer_calls_are_found_in_stripped_binaries_too() {
+    let strip = |path: &Path| {
+        let out = PathBuf::from(format!("{}-stripped", path.display()));
+        assert!(Command::new("aarch64-linux-gnu-strip").arg("-o").arg(&out).arg(path).status().unwrap().success());
+        Binary::read(&out).unwrap()
+    };
+    let in_loops = |binary: &Binary| -> Vec<&'static str> {
+        analyze(binary, &Target::by_name("rpi4").unwrap())
+            .into_iter()
+            .filter(|f| f.rule.ends_with("-in-loop"))
+            .map(|f| f.rule)
+            .collect()
+    };
+    // The PLT is known by its section, which stripping keeps.
+    assert_eq!(in_loops(&strip(&build("plt-s", &["-O2"], "plt.c"))), ["plt-call-in-loop"]);
+    // The veneer has no name left: it is known by its adrp/add/br x16 code.
+    let veneer = build("veneer-s", &["-nostdlib", "-static", "-Wl,--section-start=.fartext=0x10400000"], "veneer.S");
+    assert_eq!(in_loops(&strip(&veneer)), ["veneer-call-in-loop"]);
+}
