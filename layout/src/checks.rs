@@ -531,18 +531,18 @@ impl Checker<'_> {
                     );
                 }
                 // Once per helper: its LSE path is dead code here, not a fault.
-                Class::LseAtomic if !target.lse && dispatched[i] => {
-                    if !reported_helper {
-                        reported_helper = true;
-                        self.push(
-                            "outline-atomics-dead-path",
-                            Severity::Info,
-                            at,
-                            format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
-                            "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
-                        );
-                    }
+                Class::LseAtomic if !target.lse && dispatched[i] && !reported_helper => {
+                    reported_helper = true;
+                    self.push(
+                        "outline-atomics-dead-path",
+                        Severity::Info,
+                        at,
+                        format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
+                        "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
+                    );
                 }
+                // A further guarded instruction of a helper already reported.
+                Class::LseAtomic if !target.lse && dispatched[i] => {}
                 Class::LseAtomic if !target.lse => {
                     self.push(
                         "lse-on-non-lse-core",
