@@ -8,7 +8,8 @@
 #
 # Usage: bash ci/audit-setup.sh [--trace FILE] [COMMAND ARGS...]
 #   COMMAND defaults to `bash scripts/test.sh`. --trace FILE analyses a trace written before
-#   (strace -f -o FILE) instead of running anything. Exits 1 when it finds a gap, 0 when none.
+#   (strace -f -o FILE) instead of running anything. Exits 1 when it finds a gap or the command
+#   failed (what it did not reach is not audited), 0 when none.
 # Needs strace and python3 (apt-get install strace python3); run it as root, like the test suite.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,7 @@ for tool in strace python3 dpkg-query apt-cache; do
 done
 
 trace=""
+status=0
 if [ "${1:-}" = "--trace" ]; then
     trace=${2:?--trace needs a file}
     shift 2
@@ -28,7 +30,6 @@ else
     mkdir -p target
     trace="$ROOT/target/audit-setup.trace"
     say "running '$*' under strace (file opens and execs only; $trace)"
-    status=0
     # --seccomp-bpf stops only the traced calls, so the rest of the suite runs at full speed; -z keeps
     # the calls that succeeded: a file that was not there is no dependency.
     strace -f --seccomp-bpf -qq -z -s 4096 -e trace=execve,execveat,open,openat,openat2 -e signal=none \
@@ -39,4 +40,4 @@ fi
 packages=$(sed -n '/^PACKAGES=(/,/)/p' ci/setup.sh | tr -d '()' | sed 's/^PACKAGES=//' | tr -s ' \n' '\n' | grep -v '^$')
 # shellcheck disable=SC2086
 exec python3 "$ROOT/ci/audit_setup.py" --trace "$trace" --root "$ROOT" \
-    --base "$ROOT/ci/base-image-packages.txt" --setup-packages $packages
+    --base "$ROOT/ci/base-image-packages.txt" --optional "$ROOT/ci/audit-optional.txt" --status "$status" --setup-packages $packages

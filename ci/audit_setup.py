@@ -75,7 +75,8 @@ def setup_closure(packages):
 
 
 def always_present():
-    """Essential and required packages: on every Debian system, whatever the image."""
+    """Essential and required packages and what they depend on: on every Debian system, whatever
+    the image."""
     out = subprocess.run(
         ["dpkg-query", "-W", "-f", "${binary:Package} ${Essential} ${Priority}\n"],
         capture_output=True, text=True, check=True,
@@ -85,12 +86,13 @@ def always_present():
         name, essential, priority = (line.split() + ["", "", ""])[:3]
         if essential == "yes" or priority == "required":
             present.add(norm(name))
-    return present
+    return setup_closure(sorted(present))
 
 
 def read_list(path):
+    """Package names, one a line; `#` starts a comment."""
     with open(path) as f:
-        return {norm(l.strip()) for l in f if l.strip() and not l.startswith("#")}
+        return {norm(l.split("#")[0].strip()) for l in f if l.split("#")[0].strip()}
 
 
 def main():
@@ -98,7 +100,9 @@ def main():
     ap.add_argument("--trace", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--base", required=True)
+    ap.add_argument("--optional", required=True)
     ap.add_argument("--setup-packages", nargs="+", required=True)
+    ap.add_argument("--status", type=int, default=0, help="the audited command's exit status")
     args = ap.parse_args()
 
     home = os.path.expanduser("~")
@@ -111,6 +115,7 @@ def main():
     closure = setup_closure(args.setup_packages)
     base = read_list(args.base)
     required = always_present()
+    optional = read_list(args.optional)
 
     used = collections.defaultdict(lambda: collections.defaultdict(set))  # package -> path -> programs
     foreign = collections.defaultdict(set)  # files no package owns, by their first two directories
@@ -130,7 +135,8 @@ def main():
             used[package][real].add(os.path.basename(program))
 
     gaps = sorted(p for p in used if p not in closure and p not in base and p not in required)
-    image_only = sorted(p for p in used if p not in closure and p in base and p not in required)
+    image_only = sorted(p for p in used if p not in closure and p in base and p not in required | optional)
+    touched = sorted(p for p in used if p in optional and p not in closure)
     print(f"ci/audit-setup.sh: {len(used)} Debian packages used; {len(closure)} come with ci/setup.sh's list")
 
     def show(package):
@@ -146,6 +152,8 @@ def main():
         for p in image_only:
             print(f"  {p}")
             show(p)
+    if touched:
+        print(f"\nUsed only where present (ci/audit-optional.txt): {', '.join(touched)}")
     if foreign:
         print("\nFiles from no Debian package (informational: the machine's own installs):")
         for top, paths in sorted(foreign.items()):
@@ -158,6 +166,10 @@ def main():
             print(f"  {p}")
             show(p)
         print("\nadd each to PACKAGES in ci/setup.sh (or stop using it), then run the audit again")
+        return 1
+    if args.status != 0:
+        print(f"\nno gaps in what ran, but the command failed (status {args.status}): what it did not reach was not")
+        print("audited; fix the failure (a missing package shows as one) and run the audit again")
         return 1
     print("\nno gaps: everything the command used is on a new machine or installed by ci/setup.sh")
     return 0

@@ -256,7 +256,9 @@ fn all_target_sees_other_processes() {
     };
     let dir = tempfile::tempdir().unwrap();
     let folded = dir.path().join("off.folded");
-    let mut workload = Command::new(blocker()).arg("2").stdout(Stdio::null()).spawn().unwrap();
+    // 2 s of nanosleep: armtune's start-up (about a second for a debug build on a busy machine)
+    // must not eat the part of the run the test looks at.
+    let mut workload = Command::new(blocker()).arg("4").stdout(Stdio::null()).spawn().unwrap();
     let out = run(armtune()
         .args(["profile", "-q", "--all", "--event", "off-cpu", "--duration", "1", "--format", "folded", "-o"])
         .arg(&folded));
