@@ -41,10 +41,16 @@ pub struct Args {
     /// What one count means, shown in tooltips (default: the profile's unit, or "samples").
     #[arg(long)]
     count_name: Option<String>,
-    /// Which graph of an armtune JSON report to draw (cpu, off-cpu, wakeup, alloc, alloc-bytes,
-    /// alloc-calls, leak, leak-blocks, sdt, gc-assist); default: its main one.
-    #[arg(long, value_name = "NAME")]
+    /// Which graph of an armtune JSON report to draw; default: its main one.
+    #[arg(long, value_name = "NAME", long_help = graph_help())]
     graph: Option<String>,
+}
+
+/// `--graph`'s help: the graphs a JSON report holds, from the report's own list.
+fn graph_help() -> String {
+    let names: Vec<String> =
+        armtune_probes::report::GRAPH_NAMES.iter().map(|(name, what)| format!("  {name}: {what}")).collect();
+    format!("Which graph of an armtune JSON report to draw; default: its main one.\n{}", names.join("\n"))
 }
 
 /// What a rendered flame graph says about itself.

@@ -60,29 +60,7 @@ fn hotlib() -> &'static Path {
 
 /// A JSON profile of `command` at 999 Hz, its stacks as (frames as (name, kind), weight).
 fn profile(command: &[&OsStr]) -> Vec<(Vec<(String, String)>, u64)> {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("p.json");
-    let out = run(armtune()
-        .args(["profile", "-q", "-F", "999", "--format", "json", "-o"])
-        .arg(&json)
-        .arg("--")
-        .args(command)
-        .stdout(Stdio::null()));
-    assert!(out.status.success(), "{command:?}: {}", stderr(&out));
-    read_json(&json)["stacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let frames = s["frames"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| (f["name"].as_str().unwrap().to_string(), f["kind"].as_str().unwrap().to_string()))
-                .collect();
-            (frames, s["weight"].as_u64().unwrap())
-        })
-        .collect()
+    json_frames(&ProfileRun::new().args(["-F", "999"]).json(command))
 }
 
 fn names(frames: &[(String, String)]) -> impl Iterator<Item = &str> {

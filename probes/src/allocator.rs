@@ -6,6 +6,7 @@
 //! lack); the program itself when it is linked statically; or what `--alloc-lib` names (jemalloc,
 //! tcmalloc, mimalloc, with `--alloc-prefix` for their prefixed symbols).
 
+use crate::error::Context as _;
 use std::path::{Path, PathBuf};
 
 use aya::{programs::UProbe, Ebpf};
@@ -148,7 +149,7 @@ pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec
     ] {
         let p: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
         if p.fd().is_err() {
-            p.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+            p.load().with_context(|| format!("loading {program}"))?;
         }
     }
     let pid = target.pid.map(|p| p as i32);
@@ -157,14 +158,14 @@ pub fn attach(ebpf: &mut Ebpf, target: &AllocTarget, prefix: &str) -> Result<Vec
         let symbol = format!("{prefix}{function}");
         let entry: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
         if let Err(e) = entry.attach(Some(&symbol), 0, &target.library, pid) {
-            first_error.get_or_insert_with(|| Error::bpf(&symbol, e).to_string());
+            first_error.get_or_insert_with(|| crate::error::chain(&Error::bpf(&symbol, e)));
             missing.push(symbol);
             continue;
         }
         if !matches!(*function, "free" | "munmap") {
             let ret: &mut UProbe = ebpf.program_mut("armtune_alloc_ret").unwrap().try_into().unwrap();
             ret.attach(Some(&symbol), 0, &target.library, pid)
-                .map_err(|e| Error::bpf(format!("attaching the return probe of {symbol}"), e))?;
+                .with_context(|| format!("attaching the return probe of {symbol}"))?;
         }
     }
     let malloc = format!("{prefix}malloc");

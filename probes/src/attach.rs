@@ -2,6 +2,7 @@
 //! map sizes the programs are loaded with, the scheduler tracepoints (BTF-typed or classic), the
 //! uprobes of runtimes, SDT probes and allocators, and the CPU sampler.
 
+use crate::error::Context as _;
 use std::{
     collections::HashSet,
     os::fd::OwnedFd,
@@ -84,7 +85,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
             }
         }
     }
-    let ebpf = loader.load(EBPF_OBJECT).map_err(|e| Error::bpf("loading the eBPF object", e))?;
+    let ebpf = loader.load(EBPF_OBJECT).context("loading the eBPF object")?;
     // The loader holds the parsed kernel BTF; freeing it takes a while (hundreds of ms in a
     // debug build). Done here, before the command starts, it delays nothing that matters;
     // at the end of this function it would delay the first read of the command's mappings.
@@ -95,9 +96,9 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
 /// Marks `pids` as targets: the programs record only targets (and the children they start).
 pub(crate) fn targets(ebpf: &mut Ebpf, pids: impl IntoIterator<Item = u32>) -> Result<()> {
     let mut targets: BpfHashMap<_, u32, u8> =
-        BpfHashMap::try_from(ebpf.map_mut("TARGETS").unwrap()).map_err(|e| Error::bpf("opening the target map", e))?;
+        BpfHashMap::try_from(ebpf.map_mut("TARGETS").unwrap()).context("opening the target map")?;
     for pid in pids {
-        targets.insert(pid, 1, 0).map_err(|e| Error::bpf(format!("adding pid {pid} to the targets"), e))?;
+        targets.insert(pid, 1, 0).with_context(|| format!("adding pid {pid} to the targets"))?;
     }
     Ok(())
 }
@@ -124,7 +125,10 @@ pub(crate) fn tracepoints(
         match attach_btf_tracepoints(ebpf, &SCHED) {
             Ok(()) => sched_tracepoints = SchedTracepoints::Btf,
             Err(e) if options.sched_path == SchedPath::Auto => {
-                warnings.push(format!("BTF-typed scheduler tracepoints failed ({e}); used classic ones"));
+                warnings.push(format!(
+                    "BTF-typed scheduler tracepoints failed ({}); used classic ones",
+                    crate::error::chain(&e)
+                ));
             }
             Err(e) => return Err(e),
         }
@@ -135,8 +139,8 @@ pub(crate) fn tracepoints(
     }
     for (program, name) in tracepoints {
         let tp: &mut TracePoint = ebpf.program_mut(program).unwrap().try_into().unwrap();
-        tp.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
-        tp.attach("sched", name).map_err(|e| Error::bpf(format!("attaching to sched:{name}"), e))?;
+        tp.load().with_context(|| format!("loading {program}"))?;
+        tp.attach("sched", name).with_context(|| format!("attaching to sched:{name}"))?;
     }
     Ok(sched_tracepoints)
 }
@@ -200,7 +204,7 @@ fn attach_sdt(
 ) -> Result<(Vec<SdtSite>, Vec<OwnedFd>, Vec<String>)> {
     let files = sdt_files(options, programs);
     let prog: &mut UProbe = ebpf.program_mut("armtune_sdt").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("loading the SDT program", e))?;
+    prog.load().context("loading the SDT program")?;
     let (mut sites, mut links, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     let refctr_pmu = crate::refctr::pmu_type();
     for (file, pid) in &files {
@@ -263,7 +267,7 @@ impl SdtAttach<'_> {
 
     /// Attached with its semaphore raised while attached (see [`crate::refctr`]).
     fn with_semaphore(&self, prog: &UProbe, pmu: u32) -> Result<OwnedFd> {
-        let fd = prog.fd().map_err(|e| Error::bpf("the SDT program", e))?;
+        let fd = prog.fd().context("the SDT program")?;
         let (offset, semaphore) = (self.probe.file_offset, self.probe.semaphore_offset);
         crate::refctr::attach(fd, pmu, self.file, offset, semaphore, self.pid)
     }
@@ -272,7 +276,7 @@ impl SdtAttach<'_> {
     /// counters), which the returned warning says.
     fn plain(&self, prog: &mut UProbe) -> Result<Option<String>> {
         prog.attach(None, self.probe.file_offset, self.file, self.pid.map(|p| p as i32))
-            .map_err(|e| Error::bpf(format!("attaching to {}", self.what()), e))?;
+            .with_context(|| format!("attaching to {}", self.what()))?;
         Ok((self.probe.semaphore != 0).then(|| {
             format!(
                 "{} is guarded by a semaphore and this kernel cannot raise it (no uprobe ref_ctr_offset, \
@@ -319,7 +323,7 @@ pub(crate) fn attachable(path: PathBuf) -> PathBuf {
 
 pub(crate) fn cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEventLinkId>> {
     let prog: &mut PerfEvent = ebpf.program_mut("armtune_cpu").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("loading the CPU sampler", e))?;
+    prog.load().context("loading the CPU sampler")?;
     let cpus = online_cpus().map_err(|(path, e)| Error::io(path, e))?;
     let mut links = Vec::with_capacity(cpus.len());
     for cpu in cpus {
@@ -331,7 +335,7 @@ pub(crate) fn cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEvent
                 SamplePolicy::Frequency(frequency),
                 true,
             )
-            .map_err(|e| Error::bpf(format!("opening the cpu-clock perf event on CPU {cpu}"), e))?;
+            .with_context(|| format!("opening the cpu-clock perf event on CPU {cpu}"))?;
         links.push(link);
     }
     Ok(links)
@@ -363,12 +367,12 @@ pub(crate) fn sched_offsets(path: SchedPath) -> Result<Option<TaskOffsets>> {
 
 /// Loads and attaches the `tp_btf` twins (`<program>_btf`) of the scheduler programs.
 fn attach_btf_tracepoints(ebpf: &mut Ebpf, programs: &[(&str, &str)]) -> Result<()> {
-    let btf = Btf::from_sys_fs().map_err(|e| Error::bpf("reading the kernel's BTF", e))?;
+    let btf = Btf::from_sys_fs().context("reading the kernel's BTF")?;
     for (program, name) in programs {
         let program = format!("{program}_btf");
         let tp: &mut BtfTracePoint = ebpf.program_mut(&program).unwrap().try_into().unwrap();
-        tp.load(name, &btf).map_err(|e| Error::bpf(format!("loading {program}"), e))?;
-        tp.attach().map_err(|e| Error::bpf(format!("attaching to tp_btf/{name}"), e))?;
+        tp.load(name, &btf).with_context(|| format!("loading {program}"))?;
+        tp.attach().with_context(|| format!("attaching to tp_btf/{name}"))?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! of each kind, because a kernel config option being present does not mean the program type loads
 //! (lockdown, seccomp and missing symbols all get in the way).
 
+use crate::error::Context as _;
 use std::path::Path;
 
 use aya::{
@@ -60,7 +61,7 @@ pub fn run() -> Vec<Check> {
         Ok(tracefs::Mount::Mounted(p)) => {
             Check::new("tracefs", Status::Ok, format!("was not mounted; mounted it at {}", p.display()))
         }
-        Err(e) => Check::new("tracefs", Status::Fail, e.to_string()),
+        Err(e) => Check::new("tracefs", Status::Fail, crate::error::chain(&e)),
     });
     if let Some(root) = tracefs_root.as_deref() {
         checks.push(match (tracefs::SchedLayout::read(root), TaskOffsets::read(Path::new(VMLINUX))) {
@@ -184,7 +185,7 @@ fn probe_families() -> Vec<Check> {
     let mut ebpf = match EbpfLoader::new().load(EBPF_OBJECT) {
         Ok(e) => e,
         Err(e) => {
-            let err = Error::bpf("loading the eBPF object", e).to_string();
+            let err = crate::error::chain(&Error::bpf("loading the eBPF object", e));
             return FAMILIES.iter().map(|f| Check::new(f, Status::Fail, err.clone())).collect();
         }
     };
@@ -200,14 +201,14 @@ fn probe_families() -> Vec<Check> {
 fn family(name: &str, required: bool, result: Result<(), Error>, role: &str) -> Check {
     match result {
         Ok(()) => Check::new(name, Status::Ok, format!("loads and attaches ({role})")),
-        Err(e) if required => Check::new(name, Status::Fail, format!("{e} ({role})")),
-        Err(e) => Check::new(name, Status::Warn, format!("{e} ({role})")),
+        Err(e) if required => Check::new(name, Status::Fail, format!("{} ({role})", crate::error::chain(&e))),
+        Err(e) => Check::new(name, Status::Warn, format!("{} ({role})", crate::error::chain(&e))),
     }
 }
 
 fn try_perf_event(ebpf: &mut Ebpf) -> Result<(), Error> {
     let prog: &mut PerfEvent = ebpf.program_mut("armtune_cpu").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("load", e))?;
+    prog.load().context("load")?;
     let link = prog
         .attach(
             PerfTypeId::Software,
@@ -216,29 +217,28 @@ fn try_perf_event(ebpf: &mut Ebpf) -> Result<(), Error> {
             SamplePolicy::Frequency(1),
             false,
         )
-        .map_err(|e| Error::bpf("attach to cpu-clock", e))?;
-    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+        .context("attach to cpu-clock")?;
+    prog.detach(link).context("detach")
 }
 
 fn try_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
     let prog: &mut TracePoint = ebpf.program_mut("armtune_exec").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link =
-        prog.attach("sched", "sched_process_exec").map_err(|e| Error::bpf("attach to sched:sched_process_exec", e))?;
-    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+    prog.load().context("load")?;
+    let link = prog.attach("sched", "sched_process_exec").context("attach to sched:sched_process_exec")?;
+    prog.detach(link).context("detach")
 }
 
 fn try_btf_tracepoint(ebpf: &mut Ebpf) -> Result<(), Error> {
-    let btf = Btf::from_sys_fs().map_err(|e| Error::bpf("read the kernel's BTF", e))?;
+    let btf = Btf::from_sys_fs().context("read the kernel's BTF")?;
     let prog: &mut BtfTracePoint = ebpf.program_mut("armtune_dr_btf").unwrap().try_into().unwrap();
-    prog.load("sched_switch", &btf).map_err(|e| Error::bpf("load", e))?;
-    let link = prog.attach().map_err(|e| Error::bpf("attach to tp_btf/sched_switch", e))?;
-    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+    prog.load("sched_switch", &btf).context("load")?;
+    let link = prog.attach().context("attach to tp_btf/sched_switch")?;
+    prog.detach(link).context("detach")
 }
 
 fn try_uprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
     let prog: &mut UProbe = ebpf.program_mut("armtune_dr_up").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("load", e))?;
+    prog.load().context("load")?;
     let Some(libc) = crate::allocator::system_libc() else {
         return Err(Error::Invalid(
             "no shared C library (libc.so.6) in the default directories: allocation probes go into \
@@ -248,13 +248,13 @@ fn try_uprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
     };
     let link = prog
         .attach(Some("getpid"), 0, &libc, None)
-        .map_err(|e| Error::bpf(format!("attach to getpid in {}", libc.display()), e))?;
-    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+        .with_context(|| format!("attach to getpid in {}", libc.display()))?;
+    prog.detach(link).context("detach")
 }
 
 fn try_kprobe(ebpf: &mut Ebpf) -> Result<(), Error> {
     let prog: &mut KProbe = ebpf.program_mut("armtune_dr_kp").unwrap().try_into().unwrap();
-    prog.load().map_err(|e| Error::bpf("load", e))?;
-    let link = prog.attach("vfs_read", 0).map_err(|e| Error::bpf("attach to vfs_read", e))?;
-    prog.detach(link).map_err(|e| Error::bpf("detach", e))
+    prog.load().context("load")?;
+    let link = prog.attach("vfs_read", 0).context("attach to vfs_read")?;
+    prog.detach(link).context("detach")
 }

@@ -3,6 +3,7 @@
 //! outruns the collector (names stable from Go 1.17 to today; see the runtime's `mgc.go`,
 //! `proc.go` and `mgcmark.go`).
 
+use crate::error::Context as _;
 use std::path::Path;
 
 use aya::{programs::UProbe, Ebpf};
@@ -58,10 +59,10 @@ fn attach_hotspot(ebpf: &mut Ebpf, libjvm: &Path, pid: Option<u32>) -> Result<()
     for (program, offset) in [("armtune_gc_stw_begin", begin), ("armtune_gc_stw_end", end), ("armtune_gc_cycle", end)] {
         let p: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
         if p.fd().is_err() {
-            p.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+            p.load().with_context(|| format!("loading {program}"))?;
         }
         p.attach(None, offset, libjvm, pid.map(|p| p as i32))
-            .map_err(|e| Error::bpf(format!("attaching to HotSpot's GC probe in {}", libjvm.display()), e))?;
+            .with_context(|| format!("attaching to HotSpot's GC probe in {}", libjvm.display()))?;
     }
     Ok(())
 }
@@ -71,10 +72,10 @@ fn attach_go(ebpf: &mut Ebpf, exe: &Path, pid: Option<u32>) -> Result<Vec<String
     for &(program, symbol, required) in GO_PROBES {
         let p: &mut UProbe = ebpf.program_mut(program).unwrap().try_into().unwrap();
         if p.fd().is_err() {
-            p.load().map_err(|e| Error::bpf(format!("loading {program}"), e))?;
+            p.load().with_context(|| format!("loading {program}"))?;
         }
         if let Err(e) = p.attach(Some(symbol), 0, exe, pid.map(|p| p as i32)) {
-            let detail = Error::bpf(symbol, e).to_string();
+            let detail = crate::error::chain(&Error::bpf(symbol, e));
             if required {
                 return Err(Error::Invalid(format!(
                     "cannot follow garbage collection in {}: {detail} (neither a JVM nor a Go program, \

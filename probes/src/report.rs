@@ -48,6 +48,21 @@ pub struct Report {
     pub meta: Meta,
 }
 
+/// The graphs a JSON report can hold under `profiles`, each with what it weighs: what
+/// `armtune flame --graph` takes.
+pub const GRAPH_NAMES: &[(&str, &str)] = &[
+    ("cpu", "CPU samples"),
+    ("off-cpu", "time off the CPU, in microseconds"),
+    ("wakeup", "wakeups, by waker stack"),
+    ("alloc", "allocations as the report's graph weighs them (bytes or calls)"),
+    ("alloc-bytes", "bytes allocated"),
+    ("alloc-calls", "allocator calls"),
+    ("leak", "bytes still live at the end"),
+    ("leak-blocks", "blocks still live at the end"),
+    ("sdt", "SDT probe hits"),
+    ("gc-assist", "Go GC mark assists"),
+];
+
 /// What the allocation flame graph weighs (`--alloc-weight`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -142,6 +157,22 @@ impl Report {
         out
     }
 
+    /// Every graph the JSON report can hold, by its name in [`GRAPH_NAMES`] (`None`: not recorded).
+    pub fn profiles(&self) -> [(&'static str, Option<&Profile>); 10] {
+        [
+            ("cpu", self.cpu.as_ref()),
+            ("off-cpu", self.off_cpu.as_ref()),
+            ("wakeup", self.wakeups.as_ref()),
+            ("alloc", self.allocs()),
+            ("alloc-bytes", self.alloc_bytes.as_ref()),
+            ("alloc-calls", self.alloc_calls.as_ref()),
+            ("leak", self.live.as_ref()),
+            ("leak-blocks", self.live_blocks.as_ref()),
+            ("sdt", self.sdt.as_ref()),
+            ("gc-assist", self.gc_assists.as_ref()),
+        ]
+    }
+
     /// The allocation flame graph: by bytes, or by calls under [`AllocWeight::Count`].
     pub fn allocs(&self) -> Option<&Profile> {
         match self.alloc_weight {
@@ -184,18 +215,7 @@ impl Report {
         let obj = doc.as_object_mut().unwrap();
         obj.entry("meta").or_insert_with(|| serde_json::to_value(&self.meta).unwrap_or(Value::Null));
         let mut profiles = serde_json::Map::new();
-        for (name, p) in [
-            ("cpu", self.cpu.as_ref()),
-            ("off-cpu", self.off_cpu.as_ref()),
-            ("wakeup", self.wakeups.as_ref()),
-            ("alloc", self.allocs()),
-            ("alloc-bytes", self.alloc_bytes.as_ref()),
-            ("alloc-calls", self.alloc_calls.as_ref()),
-            ("leak", self.live.as_ref()),
-            ("leak-blocks", self.live_blocks.as_ref()),
-            ("sdt", self.sdt.as_ref()),
-            ("gc-assist", self.gc_assists.as_ref()),
-        ] {
+        for (name, p) in self.profiles() {
             if let Some(p) = p {
                 profiles.insert(name.into(), serde_json::to_value(p).unwrap_or(Value::Null));
             }
@@ -300,6 +320,13 @@ mod tests {
         let v = r.to_json();
         assert_eq!(v["profiles"]["alloc-bytes"]["stacks"][0]["weight"], 4096);
         assert_eq!(v["profiles"]["alloc-calls"]["stacks"][0]["weight"], 2);
+    }
+
+    #[test]
+    fn every_graph_of_the_report_is_named_for_flame_s_help() {
+        let r = Report::build(&capture(&["cpu"]), &mut Symbolizer::new());
+        let names: Vec<&str> = r.profiles().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, GRAPH_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A running profile: the eBPF object loaded and attached for a target, polled until it stops, then
 //! drained into a [`Capture`].
 
+use crate::error::Context as _;
 use std::{
     collections::{HashMap, HashSet},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
@@ -132,8 +133,8 @@ impl Session {
         let (sdt_sites, sdt_links) =
             attach::uprobes(&mut ebpf, &options, &pids, exe.as_deref(), &programs, &mut warnings)?;
         let perf_links = if events.cpu { attach::cpu_clock(&mut ebpf, options.frequency)? } else { Vec::new() };
-        let events = RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap())
-            .map_err(|e| Error::bpf("opening the event ring buffer", e))?;
+        let events =
+            RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap()).context("opening the event ring buffer")?;
 
         if interrupted.load(Ordering::SeqCst) {
             return Err(Error::Interrupted);
@@ -227,8 +228,8 @@ impl Session {
 
     /// Current counters.
     pub fn counters(&self) -> Result<Counters> {
-        let array: PerCpuArray<_, u64> = PerCpuArray::try_from(self.ebpf.map("COUNTERS").unwrap())
-            .map_err(|e| Error::bpf("opening the counters", e))?;
+        let array: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(self.ebpf.map("COUNTERS").unwrap()).context("opening the counters")?;
         let read = |index: u32| -> u64 { array.get(&index, 0).map(|v| v.iter().sum()).unwrap_or(0) };
         Ok(Counters {
             samples: read(counter::SAMPLES),
@@ -357,14 +358,14 @@ impl Session {
     }
 
     fn map<K: aya::Pod, V: aya::Pod>(&self, name: &str) -> Result<BpfHashMap<&MapData, K, V>> {
-        BpfHashMap::try_from(self.ebpf.map(name).unwrap()).map_err(|e| Error::bpf(format!("opening map {name}"), e))
+        BpfHashMap::try_from(self.ebpf.map(name).unwrap()).with_context(|| format!("opening map {name}"))
     }
 
     fn drain_cpu(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
         let counts = self.map::<SampleKey, u64>("COUNTS")?;
         let mut samples = Vec::new();
         for entry in counts.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading the sample counts", e))?;
+            let (key, count) = entry.context("reading the sample counts")?;
             let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
             sample.count = count;
             samples.push(sample);
@@ -373,10 +374,7 @@ impl Session {
     }
 
     fn tasks(&self) -> Result<Vec<(u32, TaskInfo)>> {
-        self.map::<u32, TaskInfo>("TASKS")?
-            .iter()
-            .map(|e| e.map_err(|e| Error::bpf("reading the thread table", e)))
-            .collect()
+        self.map::<u32, TaskInfo>("TASKS")?.iter().map(|e| e.context("reading the thread table")).collect()
     }
 
     fn drain_off_cpu(&self, stacks: &StackReader, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
@@ -391,7 +389,7 @@ impl Session {
             s
         };
         for entry in self.map::<OffCpuKey, Totals>("OFF_CPU")?.iter() {
-            let (key, totals) = entry.map_err(|e| Error::bpf("reading off-CPU times", e))?;
+            let (key, totals) = entry.context("reading off-CPU times")?;
             out.push(off_sample(&key, totals.sum, false));
         }
         // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
@@ -441,7 +439,7 @@ impl Session {
         }
         let mut hists: HashMap<(u32, Option<u32>), Log2Histogram> = HashMap::new();
         for entry in self.map::<HistKey, u64>("RUNQ_HIST")?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading run-queue histograms", e))?;
+            let (key, count) = entry.context("reading run-queue histograms")?;
             let cpu = (key.cpu != ALL_CPUS).then_some(key.cpu);
             let h = hists.entry((key.tgid, cpu)).or_default();
             h.add(key.slot as usize, count);
@@ -463,7 +461,7 @@ impl Session {
     fn drain_allocs(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
         let (mut bytes, mut calls) = (Vec::new(), Vec::new());
         for entry in self.map::<SampleKey, Totals>("ALLOCS")?.iter() {
-            let (key, totals) = entry.map_err(|e| Error::bpf("reading allocations", e))?;
+            let (key, totals) = entry.context("reading allocations")?;
             let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
             let scale = sample_scale(totals.sum, totals.count, self.options.alloc_sample);
             s.count = (totals.sum as f64 * scale).round() as u64;
@@ -477,7 +475,7 @@ impl Session {
     fn drain_sizes(&self) -> Result<Vec<SizeHistogram>> {
         let mut hists: HashMap<u32, Log2Histogram> = HashMap::new();
         for entry in self.map::<SizeKey, u64>("SIZES")?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading allocation sizes", e))?;
+            let (key, count) = entry.context("reading allocation sizes")?;
             hists.entry(key.tgid).or_default().add(key.slot as usize, count);
         }
         let mut out: Vec<SizeHistogram> = hists
@@ -496,7 +494,7 @@ impl Session {
         type Group = (u32, u32, i32, [u8; 16], &'static str);
         let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
         for entry in self.map::<LiveKey, LiveBlock>("LIVE")?.iter() {
-            let (key, block) = entry.map_err(|e| Error::bpf("reading live blocks", e))?;
+            let (key, block) = entry.context("reading live blocks")?;
             let age = age_marker(now.saturating_sub(block.since_ns));
             let g = groups.entry((key.tgid, block.tid, block.user_stack_id, block.comm, age)).or_insert((0, 0));
             g.0 += block.size;
@@ -557,7 +555,7 @@ impl Session {
     ) -> Result<Vec<RawSample>> {
         let mut out = Vec::new();
         for entry in self.map::<SdtKey, u64>(name)?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf(reading, e))?;
+            let (key, count) = entry.context(reading)?;
             let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
             s.markers.push(label(&key));
             s.count = count;
@@ -569,12 +567,12 @@ impl Session {
     fn drain_gc(&self) -> Result<Vec<GcReport>> {
         let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
         for entry in self.map::<SizeKey, u64>("GC_PAUSES")?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading GC pauses", e))?;
+            let (key, count) = entry.context("reading GC pauses")?;
             pauses.entry(key.tgid).or_default().add(key.slot as usize, count);
         }
         let mut out = Vec::new();
         for entry in self.map::<u32, GcStats>("GC_STATS")?.iter() {
-            let (tgid, s) = entry.map_err(|e| Error::bpf("reading GC counters", e))?;
+            let (tgid, s) = entry.context("reading GC counters")?;
             let mut histogram = pauses.remove(&tgid).unwrap_or_default();
             let comm = self.process_name(tgid);
             histogram.max_ns = s.pause_max_ns;
@@ -601,7 +599,7 @@ impl Session {
         let mut samples = Vec::new();
         let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
         for entry in self.map::<WakeKey, u64>("WAKEUPS")?.iter() {
-            let (key, count) = entry.map_err(|e| Error::bpf("reading wakeups", e))?;
+            let (key, count) = entry.context("reading wakeups")?;
             let waker = comm_string(&key.waker_comm);
             let mut wakee = comm_string(&key.wakee_comm);
             if wakee.is_empty() {
@@ -651,18 +649,17 @@ struct StackReader {
 
 impl StackReader {
     fn new(ebpf: &Ebpf) -> Result<StackReader> {
-        let map =
-            StackTraceMap::try_from(ebpf.map("STACKS").unwrap()).map_err(|e| Error::bpf("opening the stack map", e))?;
+        let map = StackTraceMap::try_from(ebpf.map("STACKS").unwrap()).context("opening the stack map")?;
         let mut stacks = HashMap::new();
         for entry in map.iter() {
-            let (id, trace) = entry.map_err(|e| Error::bpf("reading the stack map", e))?;
+            let (id, trace) = entry.context("reading the stack map")?;
             stacks.insert(id, trace.frames().iter().map(|f| f.ip).collect());
         }
         // Stacks that collided in the stack map, kept under ids with OVERFLOW_STACK_BIT.
         let overflow = BpfHashMap::<_, u32, StackBuf>::try_from(ebpf.map("OVERFLOW_STACKS").unwrap())
-            .map_err(|e| Error::bpf("opening the overflow stack map", e))?;
+            .context("opening the overflow stack map")?;
         for entry in overflow.iter() {
-            let (id, buf) = entry.map_err(|e| Error::bpf("reading the overflow stack map", e))?;
+            let (id, buf) = entry.context("reading the overflow stack map")?;
             stacks.insert(id, buf.ips.iter().copied().take_while(|&ip| ip != 0).collect());
         }
         Ok(StackReader { stacks })

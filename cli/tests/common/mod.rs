@@ -205,3 +205,56 @@ pub fn json_stacks(profile: &serde_json::Value) -> Vec<(Vec<String>, u64)> {
         })
         .collect()
 }
+
+/// `armtune profile` of a command, read back as its JSON report: the shape most root tests share.
+/// `ProfileRun::new().args(["-F", "999"]).json(&[program, arg])`.
+#[derive(Default)]
+pub struct ProfileRun {
+    args: Vec<std::ffi::OsString>,
+}
+
+impl ProfileRun {
+    /// A quiet profile with JSON output and nothing else set.
+    pub fn new() -> ProfileRun {
+        ProfileRun::default()
+    }
+
+    /// Adds options before `--`.
+    pub fn args<S: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> ProfileRun {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// Profiles `command` (its output discarded), asserts success, and returns the JSON report.
+    pub fn json<S: AsRef<std::ffi::OsStr>>(self, command: impl IntoIterator<Item = S>) -> serde_json::Value {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.json");
+        let out = run(armtune()
+            .args(["profile", "-q", "--format", "json", "-o"])
+            .arg(&path)
+            .args(&self.args)
+            .arg("--")
+            .args(command)
+            .stdout(std::process::Stdio::null()));
+        assert!(out.status.success(), "armtune profile {:?}: {}", self.args, stderr(&out));
+        read_json(&path)
+    }
+}
+
+/// Stacks of a JSON report's main profile as (frames as (name, kind), weight).
+pub fn json_frames(report: &serde_json::Value) -> Vec<(Vec<(String, String)>, u64)> {
+    report["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let frames = s["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| (f["name"].as_str().unwrap().to_string(), f["kind"].as_str().unwrap().to_string()))
+                .collect();
+            (frames, s["weight"].as_u64().unwrap())
+        })
+        .collect()
+}
