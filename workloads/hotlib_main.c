@@ -1,6 +1,8 @@
 // Runs its hot library function for a while and exits: `hotlib_main MS` spends MS milliseconds in
 // lib_hot_spin (libhot.so, linked). `hotlib_main MS --dlopen LIB LATE_MS` first spends MS in its own
 // main_spin, then opens LIB with dlopen and spends LATE_MS in its dl_hot_spin, then exits.
+// `hotlib_main MS --replace NEW OLD` runs as the first form, then renames NEW over OLD before it
+// exits: the library it ran is no longer the file on disk (a rebuild during a profile).
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,10 @@ int main(int argc, char **argv) {
         r += late(atof(argv[4]) / 1000);
     } else {
         r = lib_hot_spin(ms / 1000);
+        if (argc > 4 && strcmp(argv[2], "--replace") == 0 && rename(argv[3], argv[4]) != 0) {
+            perror("rename");
+            return 2;
+        }
     }
     printf("%lu\n", r & 1);
     return 0;

@@ -105,6 +105,30 @@ fn a_shell_that_execs_or_forks_the_program_still_names_its_library() {
 }
 
 #[test]
+fn a_library_rebuilt_before_symbolization_is_not_named_from_the_new_file() {
+    let Some(_kernel) = kernel_test() else { return };
+    // The program and its library in a directory of their own: the test replaces the library.
+    let dir = tempfile::tempdir().unwrap();
+    let (main, lib, rebuilt) = (dir.path().join("hotlib_main"), dir.path().join("libhot.so"), dir.path().join("v2.so"));
+    std::fs::copy(hotlib().join("hotlib_main"), &main).unwrap();
+    std::fs::copy(hotlib().join("libhot.so"), &lib).unwrap();
+    // The same source under another name: another build-id, and symbols that would misname it.
+    let src = repo_root().join("workloads/hotlib.c");
+    let status = Command::new("cc")
+        .args(["-O2", "-g", "-fno-omit-frame-pointer", "-shared", "-fPIC", "-DHOT_FN=not_what_ran", "-o"])
+        .arg(&rebuilt)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stacks =
+        profile(&[main.as_os_str(), "100".as_ref(), "--replace".as_ref(), rebuilt.as_os_str(), lib.as_os_str()]);
+    let weight = |f: &str| -> u64 { stacks.iter().filter(|(s, _)| names(s).any(|n| n == f)).map(|(_, w)| w).sum() };
+    assert_eq!(weight("not_what_ran"), 0, "named from the rebuilt file: {stacks:?}");
+    assert!(weight("[libhot.so (changed on disk)]") >= 10, "{stacks:?}");
+}
+
+#[test]
 fn library_opened_with_dlopen_10_ms_before_exit_is_named() {
     let Some(_kernel) = kernel_test() else { return };
     let dir = hotlib();

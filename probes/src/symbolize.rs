@@ -18,7 +18,7 @@ use blazesym::symbolize::{
 
 use crate::{
     capture::{Capture, RawSample},
-    procmaps::{Backing, MapsStore, ProcessMaps},
+    procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
     profile::{Frame, Meta, Profile, Unit},
 };
 
@@ -29,6 +29,8 @@ type Names = Rc<[String]>;
 pub struct Symbolizer {
     blaze: Blaze,
     files: HashMap<(PathBuf, u64), Names>,
+    /// The GNU build-id of each file as it is on disk now (`None`: none, or unreadable).
+    disk_ids: HashMap<PathBuf, Option<Vec<u8>>>,
     kernel: HashMap<u64, Names>,
     kernel_source: Kernel,
 }
@@ -51,7 +53,7 @@ impl Symbolizer {
     /// A symbolizer using `kernel` for kernel addresses (a saved kallsyms, say).
     pub fn with_kernel(kernel_source: Kernel) -> Symbolizer {
         let blaze = Blaze::builder().enable_inlined_fns(true).enable_code_info(true).enable_demangling(true).build();
-        Symbolizer { blaze, files: HashMap::new(), kernel: HashMap::new(), kernel_source }
+        Symbolizer { blaze, files: HashMap::new(), disk_ids: HashMap::new(), kernel: HashMap::new(), kernel_source }
     }
 
     /// Names every CPU sample of `capture`: the on-CPU profile.
@@ -117,6 +119,9 @@ impl Symbolizer {
         let Some(mapping) = maps.find(addr) else {
             return names_of("[unknown]");
         };
+        if self.changed_since(mapping) {
+            return changed_name(mapping);
+        }
         match &mapping.backing {
             Backing::File(path) => {
                 let key = (path.clone(), mapping.file_offset_of(addr));
@@ -138,7 +143,7 @@ impl Symbolizer {
             let process_maps = maps.for_stack(sample.tgid, &sample.user).unwrap_or(&empty);
             for (i, &addr) in sample.user.iter().enumerate() {
                 let addr = lookup_addr(addr, i);
-                if let Some(m) = process_maps.find(addr) {
+                if let Some(m) = process_maps.find(addr).filter(|m| !self.changed_since(m)) {
                     if let Backing::File(path) = &m.backing {
                         let off = m.file_offset_of(addr);
                         if !self.files.contains_key(&(path.clone(), off)) {
@@ -177,6 +182,15 @@ impl Symbolizer {
 }
 
 impl Symbolizer {
+    /// Whether the file of `mapping` is no longer the one that ran: the kernel recorded its
+    /// build-id when it was mapped, and the file on disk now has another (rebuilt, reinstalled).
+    /// Its symbols would name the wrong functions.
+    fn changed_since(&mut self, mapping: &Mapping) -> bool {
+        let (Backing::File(path), Some(recorded)) = (&mapping.backing, &mapping.build_id) else { return false };
+        let now = self.disk_ids.entry(path.clone()).or_insert_with(|| build_id_of(path));
+        now.as_ref().is_some_and(|now| now != recorded)
+    }
+
     /// Names of `offsets` in the ELF file `path`, one entry per offset.
     ///
     /// blazesym fails a whole batch when DWARF it cannot read is hit for one address (seen with
@@ -201,6 +215,22 @@ impl Symbolizer {
             })
             .collect()
     }
+}
+
+/// The GNU build-id of the ELF file at `path`, read through its notes only (not the whole file).
+pub fn build_id_of(path: &Path) -> Option<Vec<u8>> {
+    use object::Object;
+    let file = std::fs::File::open(path).ok()?;
+    let cache = object::ReadCache::new(file);
+    let elf = object::File::parse(&cache).ok()?;
+    elf.build_id().ok().flatten().map(<[u8]>::to_vec)
+}
+
+/// `[libfoo.so (changed on disk)]`: the module is known, but not the code that ran.
+fn changed_name(mapping: &Mapping) -> Names {
+    let Backing::File(path) = &mapping.backing else { return names_of("[unknown]") };
+    let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    names_of(&format!("[{base} (changed on disk)]"))
 }
 
 /// Kernel functions that run a BPF program from a tracepoint, and the program itself.
@@ -280,6 +310,25 @@ mod tests {
         assert_eq!(stack[0], Frame::process("selftest"));
         assert_eq!(stack[1].name, "armtune_symbolize_test_marker");
         assert_eq!(stack[1].kind, FrameKind::User);
+    }
+
+    #[test]
+    fn a_file_rebuilt_since_it_ran_is_not_symbolized_with_its_new_symbols() {
+        let exe = std::env::current_exe().unwrap();
+        let Some(real) = build_id_of(&exe) else { return }; // a test binary linked without a build-id
+        let addr = armtune_symbolize_test_marker as *const () as usize as u64 + 1;
+        let with_id = |id: Vec<u8>| {
+            let mut c = capture_of_self(vec![addr], vec![]);
+            let own = c.maps.get(std::process::id()).unwrap().find(addr).unwrap().clone();
+            let mut maps = MapsStore::new();
+            maps.insert(std::process::id(), ProcessMaps::from_mappings(vec![Mapping { build_id: Some(id), ..own }]));
+            c.maps = maps;
+            let profile = Symbolizer::new().profile(&c);
+            profile.stacks.keys().next().unwrap()[1].name.clone()
+        };
+        assert_eq!(with_id(real), "armtune_symbolize_test_marker", "the same file: named");
+        let name = exe.file_name().unwrap().to_string_lossy();
+        assert_eq!(with_id(vec![0xde, 0xad]), format!("[{name} (changed on disk)]"));
     }
 
     #[test]
