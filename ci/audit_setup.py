@@ -95,7 +95,7 @@ def read_list(path):
         return {norm(l.split("#")[0].strip()) for l in f if l.split("#")[0].strip()}
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trace", required=True)
     ap.add_argument("--root", required=True)
@@ -103,8 +103,75 @@ def main():
     ap.add_argument("--optional", required=True)
     ap.add_argument("--setup-packages", nargs="+", required=True)
     ap.add_argument("--status", type=int, default=0, help="the audited command's exit status")
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+class Usage:
+    """What the traced command used: files by package, files of no package, relative paths."""
+
+    def __init__(self):
+        self.packages = collections.defaultdict(lambda: collections.defaultdict(set))  # package -> path -> programs
+        self.foreign = collections.defaultdict(set)  # files no package owns, by their first two directories
+        self.relative = 0
+
+    def add(self, path, program, owners, skip):
+        if not path.startswith("/"):
+            self.relative += 1
+            return
+        real = os.path.realpath(path)
+        if path.startswith(skip) or real.startswith(skip) or not os.path.isfile(real):
+            return
+        found = owners.get(canonical(path)) or owners.get(real)
+        if not found:
+            self.foreign["/" + "/".join(real.split("/")[1:-1][:2])].add(real)
+        for package in found or ():
+            self.packages[package][real].add(os.path.basename(program))
+
+    def show(self, package):
+        files = sorted(self.packages[package].items())
+        for path, programs in files[:3]:
+            print(f"    {path}  (used by {', '.join(sorted(programs)[:3])})")
+        if len(files) > 3:
+            print(f"    ... and {len(files) - 3} more files")
+
+
+def report_context(usage, image_only, touched):
+    """The informational sections: image packages, optional ones, files of no package."""
+    if image_only:
+        print(f"\nFrom this machine kind's image, not installed by ci/setup.sh ({len(image_only)}): present on")
+        print("every new machine of this kind, but a user's own Debian may lack them (add them to PACKAGES):")
+        for p in image_only:
+            print(f"  {p}")
+            usage.show(p)
+    if touched:
+        print(f"\nUsed only where present (ci/audit-optional.txt): {', '.join(touched)}")
+    if usage.foreign:
+        print("\nFiles from no Debian package (informational: the machine's own installs):")
+        for top, paths in sorted(usage.foreign.items()):
+            print(f"  {top}/...: {len(paths)} files, e.g. {sorted(paths)[0]}")
+    if usage.relative:
+        print(f"\n({usage.relative} relative paths not audited: they name files under the working directory)")
+
+
+def verdict(usage, gaps, status):
+    """The gaps, or why there are none; the exit status."""
+    if gaps:
+        print(f"\nGAPS ({len(gaps)}): used by the command, installed by nothing ci/setup.sh does, absent on a new machine:")
+        for p in gaps:
+            print(f"  {p}")
+            usage.show(p)
+        print("\nadd each to PACKAGES in ci/setup.sh (or stop using it), then run the audit again")
+        return 1
+    if status != 0:
+        print(f"\nno gaps in what ran, but the command failed (status {status}): what it did not reach was not")
+        print("audited; fix the failure (a missing package shows as one) and run the audit again")
+        return 1
+    print("\nno gaps: everything the command used is on a new machine or installed by ci/setup.sh")
+    return 0
+
+
+def main():
+    args = parse_args()
     home = os.path.expanduser("~")
     skip = SKIP_PREFIXES + (
         os.path.realpath(args.root) + "/",
@@ -114,65 +181,19 @@ def main():
     owners = file_owners()
     closure = setup_closure(args.setup_packages)
     base = read_list(args.base)
-    required = always_present()
+    present = always_present() | read_list(args.optional)
     optional = read_list(args.optional)
 
-    used = collections.defaultdict(lambda: collections.defaultdict(set))  # package -> path -> programs
-    foreign = collections.defaultdict(set)  # files no package owns, by their first two directories
-    relative = 0
+    usage = Usage()
     for path, program in traced_files(args.trace):
-        if not path.startswith("/"):
-            relative += 1
-            continue
-        real = os.path.realpath(path)
-        if path.startswith(skip) or real.startswith(skip) or not os.path.isfile(real):
-            continue
-        found = owners.get(canonical(path)) or owners.get(real)
-        if not found:
-            foreign["/" + "/".join(real.split("/")[1:-1][:2])].add(real)
-            continue
-        for package in found:
-            used[package][real].add(os.path.basename(program))
-
-    gaps = sorted(p for p in used if p not in closure and p not in base and p not in required)
-    image_only = sorted(p for p in used if p not in closure and p in base and p not in required | optional)
+        usage.add(path, program, owners, skip)
+    used = usage.packages
+    gaps = sorted(p for p in used if p not in closure and p not in base and p not in present)
+    image_only = sorted(p for p in used if p not in closure and p in base and p not in present)
     touched = sorted(p for p in used if p in optional and p not in closure)
     print(f"ci/audit-setup.sh: {len(used)} Debian packages used; {len(closure)} come with ci/setup.sh's list")
-
-    def show(package):
-        files = sorted(used[package].items())
-        for path, programs in files[:3]:
-            print(f"    {path}  (used by {', '.join(sorted(programs)[:3])})")
-        if len(files) > 3:
-            print(f"    ... and {len(files) - 3} more files")
-
-    if image_only:
-        print(f"\nFrom this machine kind's image, not installed by ci/setup.sh ({len(image_only)}): present on")
-        print("every new machine of this kind, but a user's own Debian may lack them (add them to PACKAGES):")
-        for p in image_only:
-            print(f"  {p}")
-            show(p)
-    if touched:
-        print(f"\nUsed only where present (ci/audit-optional.txt): {', '.join(touched)}")
-    if foreign:
-        print("\nFiles from no Debian package (informational: the machine's own installs):")
-        for top, paths in sorted(foreign.items()):
-            print(f"  {top}/...: {len(paths)} files, e.g. {sorted(paths)[0]}")
-    if relative:
-        print(f"\n({relative} relative paths not audited: they name files under the working directory)")
-    if gaps:
-        print(f"\nGAPS ({len(gaps)}): used by the command, installed by nothing ci/setup.sh does, absent on a new machine:")
-        for p in gaps:
-            print(f"  {p}")
-            show(p)
-        print("\nadd each to PACKAGES in ci/setup.sh (or stop using it), then run the audit again")
-        return 1
-    if args.status != 0:
-        print(f"\nno gaps in what ran, but the command failed (status {args.status}): what it did not reach was not")
-        print("audited; fix the failure (a missing package shows as one) and run the audit again")
-        return 1
-    print("\nno gaps: everything the command used is on a new machine or installed by ci/setup.sh")
-    return 0
+    report_context(usage, image_only, touched)
+    return verdict(usage, gaps, args.status)
 
 
 if __name__ == "__main__":

@@ -504,57 +504,80 @@ impl Checker<'_> {
 
     fn atomics(&mut self) {
         let target = self.target;
-        // An outline-atomics helper by name, or (stripped) by what it does: an LSE instruction
-        // behind a runtime flag with an LL/SC way beside it. Its LL/SC loop is the fallback and its
-        // LSE path dead code on a core without LSE, not a fault.
-        let named = self.function.name.starts_with("__aarch64_");
-        let guarded = |i: usize| crate::guard::lse_is_guarded(self.insns, self.words, i);
-        let dispatched: Vec<bool> =
-            self.insns.iter().enumerate().map(|(i, &(_, c))| c == Class::LseAtomic && (named || guarded(i))).collect();
-        let helper = named || dispatched.iter().any(|&d| d);
+        let dispatched = self.dispatched_lse();
+        // Its LL/SC loop is a helper's fallback, not a finding.
+        let helper = self.function.name.starts_with("__aarch64_") || dispatched.iter().any(|&d| d);
         let mut reported_helper = false;
         for (i, &(at, class)) in self.insns.iter().enumerate() {
             match class {
-                // The store-exclusive that completes the LL/SC sequence follows within a few words.
-                Class::LoadExclusive
-                    if target.lse
-                        && !helper
-                        && self.insns[i + 1..].iter().take(16).any(|(_, c)| *c == Class::StoreExclusive) =>
-                {
-                    self.push(
-                        "llsc-on-lse-core",
-                        Severity::Warning,
-                        at,
-                        format!("load-exclusive / store-exclusive loop at {at:#x}; {} has LSE", target.core),
-                        "build with -mcpu=cortex-a76 (or -march=armv8.2-a) for LSE atomics, or at least \
-                         -moutline-atomics",
-                    );
-                }
+                Class::LoadExclusive if target.lse && !helper && self.completes_llsc(i) => self.llsc_on_lse_core(at),
                 // Once per helper: its LSE path is dead code here, not a fault.
-                Class::LseAtomic if !target.lse && dispatched[i] && !reported_helper => {
-                    reported_helper = true;
-                    self.push(
-                        "outline-atomics-dead-path",
-                        Severity::Info,
-                        at,
-                        format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", target.core),
-                        "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
-                    );
-                }
-                // A further guarded instruction of a helper already reported.
-                Class::LseAtomic if !target.lse && dispatched[i] => {}
-                Class::LseAtomic if !target.lse => {
-                    self.push(
-                        "lse-on-non-lse-core",
-                        Severity::Error,
-                        at,
-                        format!("LSE atomic at {at:#x}: {} has no LSE and faults on it", target.core),
-                        "build for the board: -mcpu=cortex-a72, or -moutline-atomics to choose at run time",
-                    );
-                }
+                Class::LseAtomic if !target.lse => self.lse_without_lse(at, dispatched[i], &mut reported_helper),
                 _ => {}
             }
         }
+    }
+
+    /// Which instructions are LSE atomics chosen at run time: in an outline-atomics helper by name,
+    /// or (stripped) by what the code does, an LSE instruction behind a runtime flag with an LL/SC
+    /// way beside it.
+    fn dispatched_lse(&self) -> Vec<bool> {
+        let named = self.function.name.starts_with("__aarch64_");
+        self.insns
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, c))| {
+                c == Class::LseAtomic && (named || crate::guard::lse_is_guarded(self.insns, self.words, i))
+            })
+            .collect()
+    }
+
+    /// Whether the store-exclusive that completes the LL/SC sequence at `i` follows within a few words.
+    fn completes_llsc(&self, i: usize) -> bool {
+        self.insns[i + 1..].iter().take(16).any(|(_, c)| *c == Class::StoreExclusive)
+    }
+
+    /// An LSE instruction on a core without LSE: dead code in a helper (said once per helper), or
+    /// a fault.
+    fn lse_without_lse(&mut self, at: u64, dispatched: bool, reported_helper: &mut bool) {
+        match (dispatched, *reported_helper) {
+            (true, false) => {
+                *reported_helper = true;
+                self.dead_lse_path(at);
+            }
+            (true, true) => {}
+            (false, _) => self.lse_on_non_lse_core(at),
+        }
+    }
+
+    fn llsc_on_lse_core(&mut self, at: u64) {
+        self.push(
+            "llsc-on-lse-core",
+            Severity::Warning,
+            at,
+            format!("load-exclusive / store-exclusive loop at {at:#x}; {} has LSE", self.target.core),
+            "build with -mcpu=cortex-a76 (or -march=armv8.2-a) for LSE atomics, or at least -moutline-atomics",
+        );
+    }
+
+    fn dead_lse_path(&mut self, at: u64) {
+        self.push(
+            "outline-atomics-dead-path",
+            Severity::Info,
+            at,
+            format!("{} has no LSE: this helper's LSE path at {at:#x} never runs", self.target.core),
+            "build with -mcpu=cortex-a72 (no outline atomics needed on an ARMv8.0 core)",
+        );
+    }
+
+    fn lse_on_non_lse_core(&mut self, at: u64) {
+        self.push(
+            "lse-on-non-lse-core",
+            Severity::Error,
+            at,
+            format!("LSE atomic at {at:#x}: {} has no LSE and faults on it", self.target.core),
+            "build for the board: -mcpu=cortex-a72, or -moutline-atomics to choose at run time",
+        );
     }
 }
 

@@ -263,17 +263,7 @@ impl Session {
     /// periods (over 100 ms), which is better spent after the output is on disk.
     pub fn stop(&mut self) -> Result<Capture> {
         let duration = self.started.elapsed();
-        if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap()) {
-            for link in self.perf_links.drain(..) {
-                let _ = prog.detach(link);
-            }
-        }
-        // Last events and a last read of every live process's mappings, before draining.
-        self.poll(Duration::ZERO)?;
-        match &mut self.recorder {
-            Some(recorder) => self.maps.apply(recorder.read(true)),
-            None => self.refresh_maps(),
-        }
+        self.stop_sampling()?;
         let mut counters = self.counters()?;
         counters.lost.mappings = self.maps.lost_records;
         let stacks = StackReader::new(&self.ebpf)?;
@@ -342,6 +332,22 @@ impl Session {
         }
         capture.maps = std::mem::take(&mut self.maps);
         Ok(capture)
+    }
+
+    /// Detaches the CPU sampler, then takes the last process events and mapping records (or a
+    /// last read of every live process's mappings), before the maps are drained.
+    fn stop_sampling(&mut self) -> Result<()> {
+        if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap()) {
+            for link in self.perf_links.drain(..) {
+                let _ = prog.detach(link);
+            }
+        }
+        self.poll(Duration::ZERO)?;
+        match &mut self.recorder {
+            Some(recorder) => self.maps.apply(recorder.read(true)),
+            None => self.refresh_maps(),
+        }
+        Ok(())
     }
 
     /// Hands the spawned command (if any) to the caller, to wait for after [`Session::stop`].

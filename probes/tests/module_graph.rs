@@ -14,34 +14,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         if path.extension().is_none_or(|e| e != "rs") || module == "lib" {
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap();
-        let mut uses = BTreeSet::new();
-        let code: String = code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
-        // Every `crate::NAME` path, and in `use crate::{a::X, b, c::{..}}` each item's first name.
-        let mut rest = code.as_str();
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + 7..];
-            if let Some(items) = rest.strip_prefix('{') {
-                let mut depth = 0;
-                let mut start = true;
-                for (i, c) in items.char_indices() {
-                    match c {
-                        '{' => depth += 1,
-                        '}' if depth == 0 => break,
-                        '}' => depth -= 1,
-                        ',' if depth == 0 => start = true,
-                        c if start && !c.is_whitespace() => {
-                            uses.extend(ident(&items[i..]));
-                            start = false;
-                        }
-                        _ => {}
-                    }
-                }
-            } else {
-                uses.extend(ident(rest));
-            }
-        }
+        let mut uses = crate_uses(&std::fs::read_to_string(&path).unwrap());
         uses.remove(&module);
         graph.insert(module, uses);
     }
@@ -50,6 +23,42 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         uses.retain(|m| modules.contains(m));
     }
     graph
+}
+
+/// The modules a source file names: every `crate::NAME` path, and in `use crate::{a::X, b, ..}`
+/// each item's first name (comments and the tests module left out).
+fn crate_uses(text: &str) -> BTreeSet<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap();
+    let code: String = code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+    let mut uses = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + 7..];
+        match rest.strip_prefix('{') {
+            Some(items) => uses.extend(group_items(items)),
+            None => uses.extend(ident(rest)),
+        }
+    }
+    uses
+}
+
+/// The first name of each item of a `{a::X, b, c::{..}}` group (the text after its `{`).
+fn group_items(items: &str) -> Vec<String> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0, true);
+    for (i, c) in items.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => start = true,
+            c if start && !c.is_whitespace() => {
+                out.extend(ident(&items[i..]));
+                start = false;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn ident(s: &str) -> Option<String> {
