@@ -256,7 +256,8 @@ impl MmapRecorder {
     /// Opens the recorder on every online CPU. Needs CAP_PERFMON (or root); an error says why
     /// it could not be opened (the caller falls back to `/proc`).
     pub fn open() -> std::io::Result<MmapRecorder> {
-        let cpus = online_cpus()?;
+        // The same list the CPU sampler opens its events on.
+        let cpus = aya::util::online_cpus().map_err(|(_, e)| e)?;
         let open_all = |build_id: bool| cpus.iter().map(|&cpu| Ring::open(cpu as i32, build_id)).collect();
         // Kernels before 5.12 refuse the build_id bit: open without it.
         match open_all(true) {
@@ -288,28 +289,8 @@ impl MmapRecorder {
     }
 }
 
-/// The online CPUs, from `/sys/devices/system/cpu/online` ("0-3,6").
-fn online_cpus() -> std::io::Result<Vec<u32>> {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/online")?;
-    Ok(parse_cpu_list(&text))
-}
-
-fn parse_cpu_list(text: &str) -> Vec<u32> {
-    let mut cpus = Vec::new();
-    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
-                    cpus.extend(a..=b);
-                }
-            }
-            None => cpus.extend(part.parse::<u32>().ok()),
-        }
-    }
-    cpus
-}
-
-fn monotonic_ns() -> u64 {
+/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns` and of these records.
+pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: valid out pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
@@ -431,12 +412,6 @@ mod tests {
             let _ = parse(&full[..cut]);
         }
         assert!(parse(&full[..20]).is_none());
-    }
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-3,6\n"), [0, 1, 2, 3, 6]);
-        assert_eq!(parse_cpu_list("0\n"), [0]);
     }
 
     #[test]

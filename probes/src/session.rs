@@ -25,7 +25,7 @@ use crate::{
     capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::state_marker,
     histogram::Log2Histogram,
-    mmap_records::MmapRecorder,
+    mmap_records::{monotonic_ns, MmapRecorder},
     privileges::Capabilities,
     procmaps::MapsStore,
     profile::{Losses, Meta},
@@ -716,14 +716,6 @@ pub fn age_marker(age_ns: u64) -> &'static str {
         10..=59 => "[live 10-60 s]",
         _ => "[live > 60 s]",
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns`.
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// What can be refused before anything is loaded: a bad frequency, missing privileges, a command
