@@ -10,7 +10,6 @@
 
 use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
-    path::PathBuf,
     ptr::NonNull,
     sync::atomic::{fence, Ordering},
 };
@@ -297,12 +296,6 @@ pub(crate) fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// The path of a file-backed mapping's record name, `None` for anonymous and special ones.
-pub fn file_path(filename: &str) -> Option<PathBuf> {
-    (filename.starts_with('/') && !filename.starts_with("//"))
-        .then(|| PathBuf::from(filename.strip_suffix(" (deleted)").unwrap_or(filename)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,13 +405,5 @@ mod tests {
             let _ = parse(&full[..cut]);
         }
         assert!(parse(&full[..20]).is_none());
-    }
-
-    #[test]
-    fn file_paths() {
-        assert_eq!(file_path("/usr/bin/xz"), Some(PathBuf::from("/usr/bin/xz")));
-        assert_eq!(file_path("/tmp/a.out (deleted)"), Some(PathBuf::from("/tmp/a.out")));
-        assert_eq!(file_path("[vdso]"), None);
-        assert_eq!(file_path("//anon"), None);
     }
 }

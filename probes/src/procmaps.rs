@@ -22,6 +22,22 @@ pub enum Backing {
     Other(String),
 }
 
+impl Backing {
+    /// What a mapping's name says backs it, as `/proc/PID/maps` and the kernel's mmap records
+    /// both name it: a path, `[vdso]`, or anything else (`[vsyscall]`, `//anon` for anonymous
+    /// memory in records, empty in maps).
+    pub fn from_name(name: &str) -> Backing {
+        if name == "[vdso]" {
+            Backing::Vdso
+        } else if name.starts_with('/') && !name.starts_with("//") {
+            // A replaced binary shows as "path (deleted)"; the old path is still the best guess.
+            Backing::File(PathBuf::from(name.strip_suffix(" (deleted)").unwrap_or(name)))
+        } else {
+            Backing::Other(name.to_string())
+        }
+    }
+}
+
 /// One executable mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
@@ -131,14 +147,7 @@ fn parse_line(line: &str) -> Option<Mapping> {
         return None;
     }
     let (start, end) = range.split_once('-')?;
-    let backing = if name == "[vdso]" {
-        Backing::Vdso
-    } else if name.starts_with('/') {
-        // A replaced binary shows as "path (deleted)"; the old path is still the best guess.
-        Backing::File(PathBuf::from(name.strip_suffix(" (deleted)").unwrap_or(name)))
-    } else {
-        Backing::Other(name.to_string())
-    };
+    let backing = Backing::from_name(name);
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
@@ -229,11 +238,7 @@ impl MapsStore {
                     self.processes.entry(pid).or_default().push(ProcessMaps::default());
                 }
                 RecordKind::Mmap { pid, start, len, file_offset, filename, build_id } if self.follows(pid) => {
-                    let backing = match crate::mmap_records::file_path(&filename) {
-                        Some(path) => Backing::File(path),
-                        None if filename == "[vdso]" => Backing::Vdso,
-                        None => Backing::Other(filename),
-                    };
+                    let backing = Backing::from_name(&filename);
                     let end = start.saturating_add(len);
                     self.current(pid).insert(Mapping { start, end, file_offset, backing, build_id });
                 }
@@ -403,5 +408,13 @@ mod tests {
         assert_eq!(maps.find(0x10800).unwrap().backing, Backing::File("/opt/liba.so".into()));
         assert_eq!(maps.mappings().len(), 3);
         assert_eq!(store.lost_records, 4);
+    }
+
+    #[test]
+    fn names_from_maps_and_records() {
+        assert_eq!(Backing::from_name("/usr/bin/xz"), Backing::File("/usr/bin/xz".into()));
+        assert_eq!(Backing::from_name("/tmp/a.out (deleted)"), Backing::File("/tmp/a.out".into()));
+        assert_eq!(Backing::from_name("[vdso]"), Backing::Vdso);
+        assert_eq!(Backing::from_name("//anon"), Backing::Other("//anon".into()));
     }
 }
