@@ -30,20 +30,11 @@ done
 exec 9>"$CACHE/.lock"
 flock 9
 
-# Debian's arm64 kernel and busybox, downloaded once.
-fetch() { # package, directory to unpack into
-    if [ ! -d "$CACHE/$2" ]; then
-        (cd "$CACHE" && apt-get download -q "$1" >apt.log 2>&1 && dpkg-deb -x "$(ls -t ./*.deb | head -1)" "$2" && rm -f ./*.deb) || {
-            cat "$CACHE/apt.log" >&2
-            echo "ci/arm64-vm.sh: cannot download $1 (apt-get download; the arm64 architecture must be added: ci/setup.sh)" >&2
-            exit 2
-        }
-    fi
-}
+# Debian's arm64 kernel and busybox, downloaded once (shared with the tests' own copy of busybox).
 kernel_pkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*-arm64\):arm64/\1/p' | head -1)
-fetch "${kernel_pkg:-linux-image-6.1.0-56-arm64}:arm64" kernel
-fetch busybox-static:arm64 busybox
-VMLINUZ=$(ls "$CACHE"/kernel/boot/vmlinuz-* | head -1)
+KERNEL_DIR=$(bash "$ROOT/ci/debian-arm64.sh" "${kernel_pkg:-linux-image-6.1.0-56-arm64}")
+BUSYBOX_DIR=$(bash "$ROOT/ci/debian-arm64.sh" busybox-static)
+VMLINUZ=$(ls "$KERNEL_DIR"/boot/vmlinuz-* | head -1)
 
 # armtune for aarch64, static (the initramfs has no libc for it), with the aarch64 eBPF object.
 (cd "$ROOT" && RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/aarch64-static \
@@ -53,7 +44,7 @@ ARMTUNE="$ROOT/target/aarch64-static/aarch64-unknown-linux-gnu/debug/armtune"
 
 GUEST="$CACHE/root-$MODE"
 rm -rf "$GUEST" && mkdir -p "$GUEST"/{bin,proc,sys,dev,tmp,lib,w,out}
-cp "$CACHE/busybox/bin/busybox" "$GUEST/bin/"
+cp "$BUSYBOX_DIR/bin/busybox" "$GUEST/bin/"
 for a in sh mount umount sleep cat poweroff mkdir ls echo grep wc dd sync uname; do ln -s busybox "$GUEST/bin/$a"; done
 cp "$ARMTUNE" "$GUEST/bin/armtune"
 # The dynamically linked workload needs the cross glibc and its loader.

@@ -209,22 +209,13 @@ fn a_function_in_a_hot_section_gets_loop_warnings_without_a_profile() {
     assert_eq!(found, [("cold_spin".to_string(), "info".to_string()), ("hot_spin".to_string(), "warning".to_string())]);
 }
 
-/// Debian's arm64 busybox (static, stripped), downloaded once into the shared test directory.
+/// Debian's arm64 busybox (static, stripped), downloaded once by `ci/debian-arm64.sh`, which
+/// locks: the tests here run in parallel and must not read a half-written download.
 fn debian_busybox() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-arm64");
-    let bin = dir.join("root/bin/busybox");
-    if !bin.exists() {
-        std::fs::create_dir_all(&dir).unwrap();
-        let ok = Command::new("sh")
-            .arg("-c")
-            .arg("apt-get download -q busybox-static:arm64 >/dev/null && dpkg-deb -x busybox-static_*_arm64.deb root")
-            .current_dir(&dir)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "apt-get download busybox-static:arm64 (run ci/setup.sh: it adds the arm64 architecture)");
-    }
-    bin
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/debian-arm64.sh");
+    let out = Command::new("bash").arg(script).arg("busybox-static").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Path::new(String::from_utf8(out.stdout).unwrap().trim()).join("bin/busybox")
 }
 
 #[test]

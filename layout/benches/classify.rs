@@ -2,8 +2,8 @@
 //! (detail off) on the code of a real arm64 binary. The classifier is hand-written because it is
 //! the inner loop of `armtune check`; this measures that the choice pays.
 //!
-//! Input: $ARMTUNE_BENCH_ELF, or the Debian arm64 busybox the layout tests cache
-//! (`cargo test -p armtune-layout --test debian_arm64` fetches it).
+//! Input: $ARMTUNE_BENCH_ELF, or the Debian arm64 busybox the tests cache
+//! (`bash ci/debian-arm64.sh busybox-static` fetches it).
 
 use std::path::PathBuf;
 
@@ -13,14 +13,15 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn input() -> Option<PathBuf> {
     std::env::var_os("ARMTUNE_BENCH_ELF").map(PathBuf::from).or_else(|| {
-        let cached = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/debian-arm64/root/bin/busybox");
+        let cached =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debian-arm64/busybox-static/bin/busybox");
         cached.exists().then_some(cached)
     })
 }
 
 fn bench(c: &mut Criterion) {
     let Some(path) = input() else {
-        eprintln!("no input: set ARMTUNE_BENCH_ELF or run `cargo test -p armtune-layout --test debian_arm64` first");
+        eprintln!("no input: set ARMTUNE_BENCH_ELF or run `bash ci/debian-arm64.sh busybox-static` first");
         return;
     };
     let binary = Binary::read(&path).expect("an AArch64 ELF");

@@ -1,5 +1,5 @@
 //! The classifier against capstone, and the reader against objdump, on a real Debian arm64
-//! binary: busybox-static, fetched with `apt-get download` (the arm64 package architecture is
+//! binary: busybox-static, fetched by `ci/debian-arm64.sh` (the arm64 package architecture is
 //! added by ci/setup.sh) and cached in the target directory.
 
 use std::{
@@ -14,33 +14,15 @@ use armtune_layout::{
 };
 use capstone::prelude::*;
 
-/// Debian's arm64 busybox, downloaded and unpacked once.
+/// Debian's arm64 busybox, downloaded and unpacked once by `ci/debian-arm64.sh` (which the CLI
+/// tests and the ARM64 guest share; it locks, so parallel callers wait for one download).
 fn busybox() -> &'static Path {
     static BUSYBOX: OnceLock<PathBuf> = OnceLock::new();
     BUSYBOX.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-arm64");
-        let bin = dir.join("root/bin/busybox");
-        if bin.exists() {
-            return bin;
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        let status = Command::new("apt-get")
-            .args(["download", "busybox-static:arm64"])
-            .current_dir(&dir)
-            .status()
-            .expect("apt-get");
-        assert!(
-            status.success(),
-            "apt-get download busybox-static:arm64 (run ci/setup.sh: it adds the arm64 architecture)"
-        );
-        let deb = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|e| e == "deb"))
-            .expect("the downloaded .deb");
-        let status = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("root")).status().unwrap();
-        assert!(status.success());
-        bin
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/debian-arm64.sh");
+        let out = Command::new("bash").arg(script).arg("busybox-static").output().expect("bash");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("bin/busybox")
     })
 }
 
