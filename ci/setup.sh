@@ -46,10 +46,12 @@ fi
 #                                        mapping tests profile) and perf (what they compare against)
 #   libc6-dbg                            glibc's symbols, which blazesym (and perf) find by build-id:
 #                                        libc frames are named the same on every machine
+#   strace                               what `--event proc`'s exit codes are compared with (and the
+#                                        set-up audit's tracer)
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross libstd-rust-web-dev:arm64
-          qemu-user-static openssh-server openssh-client git qemu-system-arm cpio xz-utils linux-perf libc6-dbg)
+          qemu-user-static openssh-server openssh-client git qemu-system-arm cpio xz-utils linux-perf libc6-dbg strace)
 
 INSTALLED_SOMETHING=0
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.

@@ -20,7 +20,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let object = out_dir.join("armtune-ebpf.o");
 
-    for path in ["src", "Cargo.toml", "Cargo.lock", "common/src", "common/Cargo.toml"] {
+    for path in ["src", "build.rs", "Cargo.toml", "Cargo.lock", "common/src", "common/Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", ebpf_dir.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=ARMTUNE_EBPF_OBJECT");

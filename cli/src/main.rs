@@ -28,7 +28,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Profile a command, some processes or the whole host with eBPF: CPU, off-CPU, run-queue,
-    /// wakeups, allocations and leaks, GC, SDT probes; flame graphs, histograms, JSON.
+    /// wakeups, allocations and leaks, GC, SDT probes, process lifetimes; flame graphs, histograms,
+    /// JSON.
     Profile(profile_cmd::Args),
     /// Render a folded-stack file as a flame graph, or two of them as a differential one.
     Flame(flame::Args),

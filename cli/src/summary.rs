@@ -59,8 +59,14 @@ pub const TOP_ROWS: usize = 10;
 /// whichever were recorded.
 pub fn render_report(report: &Report) -> String {
     let mut s = String::new();
-    if let Some(main) = report.main_profile() {
-        s.push_str(&render(&main));
+    match report.main_profile() {
+        Some(main) => s.push_str(&render(&main)),
+        // No flame graph (`--event runq`, `--event proc`): the run and its losses still get a line.
+        None => {
+            let lost = report.meta.lost.describe();
+            let lost = if lost.is_empty() { "nothing".to_string() } else { lost.join("; ") };
+            let _ = writeln!(s, "{} for {:.1} s; lost: {lost}", report.meta.target, report.meta.duration_secs);
+        }
     }
     memory(&mut s, report);
     gc(&mut s, report);
@@ -68,6 +74,9 @@ pub fn render_report(report: &Report) -> String {
         let _ = writeln!(s, "off-CPU: {:.3} s blocked in total", off.total() as f64 / 1e6);
     }
     scheduler(&mut s, report);
+    for section in armtune_probes::families::summaries(&report.sections) {
+        s.push_str(&section);
+    }
     s
 }
 

@@ -420,7 +420,7 @@ fn profile_help_names_every_event_the_parser_accepts() {
     let out = run(armtune().args(["profile", "--help"]));
     assert!(out.status.success());
     let help = stdout(&out);
-    for (name, what) in armtune_probes::events::EVENT_NAMES {
+    for (name, what) in armtune_probes::events::all_names() {
         assert!(help.contains(name) && help.contains(what), "`profile --help` misses {name}: {help}");
     }
     let top = stdout(&run(armtune().arg("--help")));

@@ -24,6 +24,10 @@ mod gc;
 mod process;
 mod sched;
 mod sdt;
+/// Event families that live in one file each (`src/families/*.rs`, found by `build.rs`).
+mod families {
+    include!(concat!(env!("OUT_DIR"), "/families.rs"));
+}
 
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 

@@ -22,14 +22,21 @@ use aya::{
 use crate::{
     allocator::{self, AllocTarget},
     btf::{SchedPath, SchedTracepoints, TaskOffsets, VMLINUX},
+    families::Setup,
     object::EBPF_OBJECT,
     options::{Options, Target},
     tracefs::SchedLayout,
     Error, Result,
 };
 
-/// Loads the eBPF object with the globals and map sizes `options` call for.
-pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option<TaskOffsets>) -> Result<Ebpf> {
+/// Loads the eBPF object with the globals and map sizes `options` call for (the registered
+/// families' own among them).
+pub(crate) fn load(
+    options: &Options,
+    layout: &SchedLayout,
+    task_offsets: Option<TaskOffsets>,
+    setup: &Setup,
+) -> Result<Ebpf> {
     let (task_pid, task_comm) = task_offsets.map_or((0u32, 0u32), |t| (t.pid, t.comm));
     let events = options.events;
     let filter: u8 = u8::from(options.target != Target::All);
@@ -40,6 +47,10 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
     let runq_per_cpu: u8 = options.runq_per_cpu.into();
     let wakeup_stacks: u8 = events.wakeup.into();
     let (off_cpu_states, stack_kinds) = (options.off_cpu_states.bits(), options.stacks.bits());
+    let mut family_globals = Vec::new();
+    for family in crate::families::enabled(events.families) {
+        family_globals.extend(family.globals(setup)?);
+    }
     // `EbpfLoader::new` parses the kernel's BTF itself and keeps it private: the BTF-typed
     // programs parse their own copy, only when they are used.
     let mut loader = EbpfLoader::new();
@@ -68,6 +79,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
         .set_max_entries("OVERFLOW_STACKS", (options.stack_entries / 8).max(64))
         .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 })
         .set_max_entries("LIVE", if events.leak { options.live_entries } else { 1 });
+    set_up_families(&mut loader, &family_globals, events.families);
     // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
     for (on, maps) in [
         (events.off_cpu, &["OFF_CPU"][..]),
@@ -91,6 +103,20 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, task_offsets: Option
     // at the end of this function it would delay the first read of the command's mappings.
     drop(loader);
     Ok(ebpf)
+}
+
+/// The registered families' globals, and their maps sized: as they ask when `bits` records them,
+/// one entry otherwise.
+fn set_up_families<'a>(loader: &mut EbpfLoader<'a>, globals: &'a [(&'static str, u32)], bits: u32) {
+    for (name, value) in globals {
+        loader.set_global(name, value, true);
+    }
+    for family in crate::families::REGISTRY {
+        let on = bits & family.bit() != 0;
+        for (map, entries) in family.maps() {
+            loader.set_max_entries(map, if on { *entries } else { 1 });
+        }
+    }
 }
 
 /// Marks `pids` as targets: the programs record only targets (and the children they start).

@@ -71,11 +71,7 @@ impl TaskOffsets {
     /// Reads the offsets from a BTF file and checks the tracepoint prototypes; the error says what
     /// is missing (the classic programs serve then).
     pub fn read(path: &Path) -> Result<TaskOffsets, String> {
-        if !path.exists() {
-            return Err(format!("no {} (kernel built without CONFIG_DEBUG_INFO_BTF)", path.display()));
-        }
-        let btf = Btf::from_file(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        Self::from_btf(&btf)
+        Self::from_btf(&*parsed(path)?)
     }
 
     /// As [`TaskOffsets::read`], from parsed BTF.
@@ -87,6 +83,32 @@ impl TaskOffsets {
             check_prototype(btf, tracepoint, args)?;
         }
         Ok(TaskOffsets { pid, comm })
+    }
+}
+
+/// Byte offsets of `members` of struct `name` in the BTF at `path`, each `None` where the struct
+/// has no such member (or it is a bit field); an error when the BTF or the struct is missing.
+/// For programs that read a few kernel fields without CO-RE (the offsets become globals).
+pub fn member_offsets(path: &Path, name: &str, members: &[&str]) -> Result<Vec<Option<u32>>, String> {
+    let btf = parsed(path)?;
+    let st = named_struct(&btf, name)?;
+    Ok(members.iter().map(|m| member_offset(&btf, &st, m).ok().flatten()).collect())
+}
+
+/// The BTF at `path`, parsed once per process for the kernel's own file (parsing it costs
+/// hundreds of milliseconds in a debug build, and several families read it while starting).
+fn parsed(path: &Path) -> Result<std::sync::Arc<Btf>, String> {
+    static KERNEL: std::sync::OnceLock<Result<std::sync::Arc<Btf>, String>> = std::sync::OnceLock::new();
+    let parse = || {
+        if !path.exists() {
+            return Err(format!("no {} (kernel built without CONFIG_DEBUG_INFO_BTF)", path.display()));
+        }
+        Btf::from_file(path).map(std::sync::Arc::new).map_err(|e| format!("reading {}: {e}", path.display()))
+    };
+    if path == Path::new(VMLINUX) {
+        KERNEL.get_or_init(parse).clone()
+    } else {
+        parse()
     }
 }
 
@@ -191,6 +213,15 @@ mod tests {
         assert!(offsets.pid > 256 && offsets.comm > offsets.pid, "{offsets:?}");
         let task = named_struct(&btf, "task_struct").unwrap();
         assert_eq!(member_offset(&btf, &task, "tgid").unwrap(), Some(offsets.pid + 4));
+    }
+
+    #[test]
+    fn member_offsets_agree_with_the_task_offsets() {
+        let Some(btf) = vmlinux() else { return };
+        let offsets = TaskOffsets::from_btf(&btf).unwrap();
+        let got = member_offsets(Path::new(VMLINUX), "task_struct", &["pid", "comm", "no_such_member"]).unwrap();
+        assert_eq!(got, [Some(offsets.pid), Some(offsets.comm), None]);
+        assert!(member_offsets(Path::new(VMLINUX), "no_such_struct", &["x"]).is_err());
     }
 
     #[test]

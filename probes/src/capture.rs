@@ -141,6 +141,9 @@ pub struct Capture {
     pub sdt: Vec<RawSample>,
     /// Go mark assists by allocating stack (weight: assists), under a `[gc assist]` marker.
     pub gc_assists: Vec<RawSample>,
+    /// The JSON sections of the registered families that recorded ([`crate::families`]), by
+    /// section key: plain data each family made of its maps and renders itself.
+    pub sections: std::collections::BTreeMap<String, serde_json::Value>,
     /// Mappings of the processes seen.
     pub maps: MapsStore,
     /// Facts about the run (target, duration, counters, losses).

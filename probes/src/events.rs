@@ -23,6 +23,8 @@ pub struct EventSet {
     pub gc: bool,
     /// SDT probe hits (`sdt:PROVIDER:NAME` entries).
     pub sdt: bool,
+    /// Bits of the families in [`crate::families::REGISTRY`] to record.
+    pub families: u32,
 }
 
 /// An `sdt:PROVIDER:NAME` entry of `--event` (NAME may hold `*`).
@@ -54,11 +56,25 @@ pub const EVENT_NAMES: &[(&str, &str)] = &[
     ("sdt:PROVIDER:NAME", "hits of SDT/USDT probes with stacks (NAME may hold *)"),
 ];
 
+/// Every name `--event` accepts with what it records: [`EVENT_NAMES`], then the registered
+/// families.
+pub fn all_names() -> Vec<(&'static str, &'static str)> {
+    let registered = crate::families::REGISTRY.iter().map(|f| (f.name(), f.help()));
+    EVENT_NAMES.iter().copied().chain(registered).collect()
+}
+
 /// The events `--event` accepts, one per line with what each records: the `--help` text, made from
-/// [`EVENT_NAMES`] so that it cannot fall behind the parser.
+/// [`all_names`] so that it cannot fall behind the parser.
 pub fn help_table() -> String {
-    let width = EVENT_NAMES.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    EVENT_NAMES.iter().map(|(name, what)| format!("  {name:width$}  {what}\n")).collect()
+    let names = all_names();
+    let width = names.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    names.iter().map(|(name, what)| format!("  {name:width$}  {what}\n")).collect()
+}
+
+/// The same list as a Markdown table, as the README shows it between its `events table` markers.
+pub fn markdown_table() -> String {
+    let rows: String = all_names().iter().map(|(name, what)| format!("| `{name}` | {what} |\n")).collect();
+    format!("| event | records |\n|---|---|\n{rows}")
 }
 
 impl EventSet {
@@ -73,6 +89,7 @@ impl EventSet {
             leak: false,
             gc: false,
             sdt: false,
+            families: 0,
         }
     }
 
@@ -99,29 +116,38 @@ impl EventSet {
                 set.sdt = true;
                 continue;
             }
-            match name {
-                "cpu" => set.cpu = true,
-                "off-cpu" | "offcpu" => set.off_cpu = true,
-                "runq" => set.runq = true,
-                "wakeup" | "wakeups" => set.wakeup = true,
-                "alloc" => set.alloc = true,
-                "leak" => set.leak = true,
-                "sched" => {
-                    set.off_cpu = true;
-                    set.runq = true;
-                    set.wakeup = true;
-                }
-                "gc" => set.gc = true,
-                other => {
-                    let known: Vec<&str> = EVENT_NAMES.iter().map(|(n, _)| *n).collect();
-                    return Err(Error::Invalid(format!("unknown event {other:?}: choose from {}", known.join(", "))));
-                }
-            }
+            set.add(name)?;
         }
         if set == EventSet::none() {
             return Err(Error::Invalid("--event needs at least one event".into()));
         }
         Ok((set, sdt))
+    }
+
+    /// Turns on the event (or group) `name`, one entry of `--event` other than `sdt:`.
+    fn add(&mut self, name: &str) -> Result<()> {
+        match name {
+            "cpu" => self.cpu = true,
+            "off-cpu" | "offcpu" => self.off_cpu = true,
+            "runq" => self.runq = true,
+            "wakeup" | "wakeups" => self.wakeup = true,
+            "alloc" => self.alloc = true,
+            "leak" => self.leak = true,
+            "sched" => {
+                self.off_cpu = true;
+                self.runq = true;
+                self.wakeup = true;
+            }
+            "gc" => self.gc = true,
+            other => match crate::families::by_name(other) {
+                Some(family) => self.families |= family.bit(),
+                None => {
+                    let known: Vec<&str> = all_names().iter().map(|(n, _)| *n).collect();
+                    return Err(Error::Invalid(format!("unknown event {other:?}: choose from {}", known.join(", "))));
+                }
+            },
+        }
+        Ok(())
     }
 
     /// Whether any scheduler tracepoint is needed.
@@ -148,7 +174,7 @@ impl EventSet {
         ]
         .into_iter()
         .filter(|(on, _)| *on)
-        .fold(0, |bits, (_, bit)| bits | bit)
+        .fold(self.families, |bits, (_, bit)| bits | bit)
     }
 
     /// The set whose [`EventSet::names`] are `names` (unknown names are ignored).
@@ -164,7 +190,7 @@ impl EventSet {
                 "leak" => set.leak = true,
                 "gc" => set.gc = true,
                 "sdt" => set.sdt = true,
-                _ => {}
+                other => set.families |= crate::families::by_name(other).map_or(0, |f| f.bit()),
             }
         }
         set
@@ -184,6 +210,7 @@ impl EventSet {
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
+        .chain(crate::families::enabled(self.families).map(|f| f.name()))
         .collect()
     }
 }
@@ -258,13 +285,34 @@ mod tests {
     }
 
     #[test]
+    fn registered_families_parse_and_name_themselves() {
+        let s = EventSet::parse("cpu,proc").unwrap();
+        assert_eq!(s.families, events::PROC);
+        assert_eq!(s.bits(), events::CPU | events::PROC);
+        assert_eq!(s.names(), ["cpu", "proc"]);
+        assert_eq!(EventSet::from_names(&s.names()), s);
+    }
+
+    #[test]
     fn help_names_every_event_the_parser_accepts() {
         let help = help_table();
-        for (name, _) in EVENT_NAMES {
+        assert!(help.contains("  proc "), "{help}");
+        for (name, _) in all_names() {
             assert!(help.contains(name), "{name} missing from the help");
             let probe = name.replace("PROVIDER:NAME", "p:n");
             assert!(EventSet::parse_with_sdt(&probe).is_ok(), "{name} is in the help but not parsed");
         }
+    }
+
+    #[test]
+    fn readme_event_table_is_the_registry_s() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let table = readme
+            .split("<!-- events table: start -->\n")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- events table: end -->").next())
+            .expect("the README's events table markers");
+        assert_eq!(table, markdown_table(), "put this between the README's markers:\n{}", markdown_table());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod capture;
 pub mod doctor;
 pub mod error;
 pub mod events;
+pub mod families;
 pub mod gc;
 pub mod histogram;
 pub mod meta;

@@ -38,6 +38,12 @@ pub struct Losses {
     /// Mapping records the kernel dropped because armtune's buffer for them was full.
     #[serde(default)]
     pub mappings: u64,
+    /// Losses of the registered families, by their key (`processes`).
+    #[serde(flatten)]
+    pub families: std::collections::BTreeMap<String, u64>,
+    /// How [`Losses::describe`] words each of `families`: what was lost, and the remedy.
+    #[serde(skip)]
+    pub family_phrases: std::collections::BTreeMap<String, (String, String)>,
 }
 
 impl Losses {
@@ -71,6 +77,10 @@ impl Losses {
             .into_iter()
             .flatten(),
         );
+        for (key, &n) in self.families.iter().filter(|(_, &n)| n > 0) {
+            let (what, remedy) = self.family_phrases.get(key).cloned().unwrap_or((key.clone(), "map full".into()));
+            out.push(format!("{n} {what} ({remedy})"));
+        }
         out
     }
 }

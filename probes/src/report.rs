@@ -44,6 +44,8 @@ pub struct Report {
     pub sdt: Option<Profile>,
     /// Go mark assists by allocating stack, when a Go program had any.
     pub gc_assists: Option<Profile>,
+    /// The registered families' JSON sections, by key (see [`crate::families`]).
+    pub sections: std::collections::BTreeMap<String, Value>,
     /// Facts about the run, also when no flame graph was recorded (run-queue only).
     pub meta: Meta,
 }
@@ -126,6 +128,7 @@ impl Report {
             runq: capture.runq.clone(),
             wake_pairs: capture.wake_pairs.clone(),
             threads: capture.threads.clone(),
+            sections: capture.sections.clone(),
             meta,
         }
     }
@@ -252,6 +255,9 @@ impl Report {
             })
             .collect();
         obj.insert("gc".into(), Value::Array(gc));
+        for (key, section) in &self.sections {
+            obj.insert(key.clone(), section.clone());
+        }
         doc
     }
 }

@@ -5,7 +5,7 @@ use crate::error::Context as _;
 use std::{
     collections::{HashMap, HashSet},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
@@ -22,8 +22,10 @@ use aya::{
 
 use crate::{
     attach::{self, SdtSite},
+    btf::VMLINUX,
     capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::state_marker,
+    families::{self, Setup},
     histogram::Log2Histogram,
     mmap_records::{monotonic_ns, MmapRecorder},
     privileges::Capabilities,
@@ -86,6 +88,10 @@ pub struct Session {
     options: Options,
     /// Program type the scheduler events use (`Meta::sched_tracepoints`).
     sched_tracepoints: crate::btf::SchedTracepoints,
+    /// Where tracefs is mounted, for the families' [`Setup`].
+    tracing_root: PathBuf,
+    /// When the probes were in place (ns, CLOCK_MONOTONIC), for the families' [`Setup`].
+    started_ns: u64,
     started: Instant,
     last_refresh: Instant,
 }
@@ -103,7 +109,9 @@ impl Session {
         let layout = tracefs::SchedLayout::read(tracing.path())?;
         let task_offsets = if options.events.sched() { attach::sched_offsets(options.sched_path)? } else { None };
         attach::raise_memlock_limit();
-        let mut ebpf = attach::load(&options, &layout, task_offsets)?;
+        let tracing_root = tracing.path().to_path_buf();
+        let setup = Setup { tracing: &tracing_root, btf: Path::new(VMLINUX), started_ns: 0, stopped_ns: 0 };
+        let mut ebpf = attach::load(&options, &layout, task_offsets, &setup)?;
         let events = options.events;
 
         let mut warnings = Vec::new();
@@ -120,6 +128,9 @@ impl Session {
         attach::targets(&mut ebpf, pids.iter().copied().chain(pending.as_ref().map(|p| p.pid())))?;
 
         let sched_tracepoints = attach::tracepoints(&mut ebpf, &options, task_offsets.is_some(), &mut warnings)?;
+        for family in families::enabled(options.events.families) {
+            warnings.extend(family.attach(&mut ebpf, &setup)?);
+        }
         let exe = match &options.target {
             Target::Command(argv) => Some(attach::attachable(spawn::resolve(&argv[0])?)),
             _ => None,
@@ -144,6 +155,7 @@ impl Session {
         let exit_fds =
             child.as_ref().map(Child::pid).into_iter().chain(pids.iter().copied()).filter_map(pidfd).collect();
         let now = Instant::now();
+        let started_ns = monotonic_ns();
         Ok(Session {
             ebpf,
             perf_links,
@@ -160,6 +172,8 @@ impl Session {
             exit_fds,
             options,
             sched_tracepoints,
+            tracing_root,
+            started_ns,
             started: now,
             last_refresh: now,
         })
@@ -246,6 +260,14 @@ impl Session {
                 sdt_hits: read(counter::SDT_LOST),
                 gc_assists: read(counter::GC_ASSIST_LOST),
                 mappings: 0,
+                families: families::enabled(self.options.events.families)
+                    .flat_map(|f| f.losses())
+                    .map(|l| (l.key.to_string(), read(l.counter)))
+                    .collect(),
+                family_phrases: families::enabled(self.options.events.families)
+                    .flat_map(|f| f.losses())
+                    .map(|l| (l.key.to_string(), (l.what.to_string(), l.remedy.to_string())))
+                    .collect(),
             },
             children: read(counter::CHILDREN_FOLLOWED),
         })
@@ -329,6 +351,15 @@ impl Session {
             let (wakeups, pairs) = self.drain_wakeups(&stacks, &tasks)?;
             capture.wakeups = wakeups;
             capture.wake_pairs = pairs;
+        }
+        let setup = Setup {
+            tracing: &self.tracing_root,
+            btf: Path::new(VMLINUX),
+            started_ns: self.started_ns,
+            stopped_ns: monotonic_ns(),
+        };
+        for family in families::enabled(events.families) {
+            capture.sections.insert(family.section().to_string(), family.drain(&self.ebpf, &setup)?);
         }
         capture.maps = std::mem::take(&mut self.maps);
         Ok(capture)

@@ -82,8 +82,10 @@ pub mod counter {
     pub const SDT_LOST: u32 = 12;
     /// Go GC assists not counted by stack because the assist map was full.
     pub const GC_ASSIST_LOST: u32 = 13;
+    /// Process lives not recorded because the process map was full (`proc` family).
+    pub const PROC_LOST: u32 = 14;
     /// Number of counters.
-    pub const COUNT: u32 = 14;
+    pub const COUNT: u32 = 15;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -131,6 +133,8 @@ pub mod events {
     pub const GC: u32 = 64;
     /// SDT (USDT) probe hits with stacks.
     pub const SDT: u32 = 128;
+    /// Process lifetimes: exec and exit of the targets (`proc` family).
+    pub const PROC: u32 = 256;
 }
 
 /// One SDT probe hit count key: which probe site (by address), who, from where.
@@ -378,9 +382,46 @@ pub struct TaskInfo {
     pub comm: [u8; TASK_COMM_LEN],
 }
 
+/// The `proc` family's map of process lives, by process id, and its default size.
+pub mod proc_life {
+    /// Name of the map (`PROC_LIVES` in the eBPF object).
+    pub const MAP: &str = "PROC_LIVES";
+    /// Entries by default: processes one run can follow.
+    pub const DEFAULT_ENTRIES: u32 = 16_384;
+    /// `ProcLife::exit_code` before the process exits, or where the kernel's BTF does not say
+    /// where `task_struct` keeps the code.
+    pub const NO_EXIT_CODE: u32 = u32::MAX;
+    /// `ProcLife::flags`: the exit was seen.
+    pub const EXITED: u32 = 1;
+}
+
+/// What the `proc` family knows of one process: when it started, exec'd and exited, and how.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcLife {
+    /// When the process was created (`task_struct.start_time`, ns, CLOCK_MONOTONIC), 0 unknown.
+    pub start_ns: u64,
+    /// Its first exec while profiled (ns, CLOCK_MONOTONIC), 0 when it did not exec.
+    pub exec_ns: u64,
+    /// Its exit (ns, CLOCK_MONOTONIC), 0 while it runs.
+    pub exit_ns: u64,
+    /// Parent's process id at the last event, 0 unknown.
+    pub ppid: u32,
+    /// `task_struct.exit_code` as wait(2) reports it (status << 8, or the signal), or
+    /// [`proc_life::NO_EXIT_CODE`].
+    pub exit_code: u32,
+    /// Execs seen while profiled.
+    pub execs: u32,
+    /// Bits of `proc_life`: [`proc_life::EXITED`].
+    pub flags: u32,
+    /// Process name at the last event.
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: both are #[repr(C)] integers and byte arrays without padding, valid for any bit pattern.
+    unsafe impl aya::Pod for super::ProcLife {}
     unsafe impl aya::Pod for super::SampleKey {}
     unsafe impl aya::Pod for super::ProcEvent {}
     unsafe impl aya::Pod for super::OffCpuKey {}
