@@ -18,7 +18,7 @@ use aya_ebpf::{
     programs::{ProbeContext, RetProbeContext},
 };
 
-use crate::{add_one, add_totals, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
+use crate::{add_one, add_totals, bump, enabled, is_target, note_process, read_global, PER_THREAD};
 
 /// Calls between entry and return, per thread (pid_tgid).
 #[map]
@@ -205,9 +205,9 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     note_process(tgid);
     let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
-    let user_stack_id = user_stack(ctx);
+    let stacks = crate::stacks::user_only(ctx);
     if enabled(events::ALLOC) {
-        let key = SampleKey { tgid, tid, user_stack_id, kernel_stack_id: -1, comm };
+        let key = SampleKey { tgid, tid, stacks, comm };
         if !add_totals(&ALLOCS, &key, size) {
             bump(counter::ALLOC_LOST);
         }
@@ -216,7 +216,7 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
         let _ = add_one(&SIZES, &SizeKey { tgid, slot });
     }
     if enabled(events::LEAK) {
-        let live = LiveBlock { size, since_ns: unsafe { bpf_ktime_get_ns() }, user_stack_id, tid, comm };
+        let live = LiveBlock { size, since_ns: unsafe { bpf_ktime_get_ns() }, stacks, tid, pad: 0, comm };
         if LIVE.insert(&LiveKey { tgid, pad: 0, addr: block }, &live, 0).is_err() {
             bump(counter::LIVE_LOST);
         }

@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 
 use crate::{
-    add_one, bump, enabled, is_target, kernel_stack, note_process, read_global, user_stack, COUNTS, PER_THREAD,
+    add_one, bump, enabled, is_target, note_process, read_global, COUNTS, PER_THREAD,
 };
 
 /// CPU sample: count (who, user stack, kernel stack).
@@ -26,8 +26,7 @@ pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
     let key = SampleKey {
         tgid,
         tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
-        user_stack_id: user_stack(&ctx),
-        kernel_stack_id: kernel_stack(&ctx),
+        stacks: crate::stacks::both(&ctx),
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
     };
     if !add_one(&COUNTS, &key) {

@@ -24,6 +24,7 @@ mod gc;
 mod process;
 mod sched;
 mod sdt;
+mod stacks;
 /// Event families that live in one file each (`src/families/*.rs`, found by `build.rs`).
 mod families {
     include!(concat!(env!("OUT_DIR"), "/families.rs"));
@@ -31,15 +32,11 @@ mod families {
 
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
-use armtune_common::{
-    counter, ProcEvent, SampleKey, StackBuf, Totals, DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES, OVERFLOW_STACK_BIT,
-};
+use armtune_common::{counter, ProcEvent, SampleKey, Totals, DEFAULT_COUNT_ENTRIES};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
-    helpers::gen::bpf_get_stack,
     macros::map,
-    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf, StackTrace},
-    EbpfContext,
+    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 
 /// 1 when only processes in `TARGETS` are recorded; 0 records the whole host.
@@ -51,9 +48,6 @@ static PER_THREAD: u8 = 0;
 /// Bits of `armtune_common::events`: which programs record (the others return at once).
 #[no_mangle]
 static EVENTS: u32 = 0;
-/// Which stacks to record: bit 0 user, bit 1 kernel (`--stacks`, as bcc's -U / -K).
-#[no_mangle]
-static STACK_KINDS: u32 = 3;
 /// Byte offset of `child_pid` in the `sched:sched_process_fork` record, read by the loader from the
 /// tracepoint's format file because it differs between kernels.
 #[no_mangle]
@@ -62,9 +56,6 @@ static FORK_CHILD_PID_OFFSET: u32 = 44;
 /// CPU sample counts.
 #[map]
 static COUNTS: HashMap<SampleKey, u64> = HashMap::with_max_entries(DEFAULT_COUNT_ENTRIES, 0);
-/// User and kernel stacks, shared by every kind of event.
-#[map]
-static STACKS: StackTrace = StackTrace::with_max_entries(DEFAULT_STACK_ENTRIES, 0);
 /// Processes to record when `FILTER_TARGETS` is set; children of targets are added on fork.
 #[map]
 static TARGETS: HashMap<u32, u8> = HashMap::with_max_entries(8192, 0);
@@ -74,12 +65,6 @@ static SEEN: LruHashMap<u32, u8> = LruHashMap::with_max_entries(16384, 0);
 /// Per-CPU counters, indexed by `armtune_common::counter`.
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
-/// Stacks that collided in `STACKS`, by their own hash (ids carry `OVERFLOW_STACK_BIT`).
-#[map]
-static OVERFLOW_STACKS: HashMap<u32, StackBuf> = HashMap::with_max_entries(4096, 0);
-/// Scratch space to copy a colliding stack into (too big for the BPF stack).
-#[map]
-static STACK_SCRATCH: PerCpuArray<StackBuf> = PerCpuArray::with_max_entries(1, 0);
 /// Process life-cycle events for the loader.
 #[map]
 static PROC_EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
@@ -155,24 +140,6 @@ fn add_one<K>(map: &HashMap<K, u64>, key: &K) -> bool {
     }
 }
 
-/// The user stack id of the current task, or -1 when user stacks are not recorded.
-#[inline(always)]
-fn user_stack<C: EbpfContext>(ctx: &C) -> i32 {
-    if read_global(&STACK_KINDS) & armtune_common::stack_kind::USER == 0 {
-        return -1;
-    }
-    stack_id(ctx, aya_ebpf::bindings::BPF_F_USER_STACK as u64, counter::USER_STACK_LOST)
-}
-
-/// The kernel stack id of the current task, or -1 when kernel stacks are not recorded.
-#[inline(always)]
-fn kernel_stack<C: EbpfContext>(ctx: &C) -> i32 {
-    if read_global(&STACK_KINDS) & armtune_common::stack_kind::KERNEL == 0 {
-        return -1;
-    }
-    stack_id(ctx, 0, counter::KERNEL_STACK_LOST)
-}
-
 /// Adds `amount` and one event to `map[key]`, creating it; false when the map is full. Other CPUs
 /// may add to the same key at the same time.
 #[inline(always)]
@@ -196,53 +163,6 @@ fn add_totals<K>(map: &HashMap<K, Totals>, key: &K, amount: u64) -> bool {
         }
         Err(_) => false,
     }
-}
-
-/// Stack id of the current task, with losses (collision, full map) counted; "no such stack"
-/// (-EFAULT: a kernel thread has no user stack, a user-mode sample no kernel stack) is not a loss.
-#[inline(always)]
-fn stack_id<C: EbpfContext>(ctx: &C, flags: u64, lost_counter: u32) -> i32 {
-    match unsafe { STACKS.get_stackid(ctx, flags) } {
-        Ok(id) => id as i32,
-        // -EEXIST: another stack holds this stack's bucket. Keep it in the overflow map instead of
-        // losing it (bpf_get_stackid has no chaining: collisions start long before the map fills).
-        Err(-17) => overflow_stack(ctx, flags).unwrap_or_else(|| {
-            bump(lost_counter);
-            -17
-        }),
-        Err(err) => {
-            if err != -14 {
-                bump(lost_counter);
-            }
-            err as i32
-        }
-    }
-}
-
-/// Copies the stack with `bpf_get_stack` and files it in `OVERFLOW_STACKS` under its own hash.
-#[inline(always)]
-fn overflow_stack<C: EbpfContext>(ctx: &C, flags: u64) -> Option<i32> {
-    let buf = STACK_SCRATCH.get_ptr_mut(0)?;
-    let size = core::mem::size_of::<StackBuf>() as u32;
-    // The kernel zero-fills what the stack does not use, so equal stacks hash equal.
-    let len = unsafe { bpf_get_stack(ctx.as_ptr(), buf.cast(), size, flags) };
-    if len <= 0 {
-        return None;
-    }
-    let mut hash: u32 = 2166136261;
-    let ips = unsafe { &(*buf).ips };
-    for ip in ips.iter() {
-        if *ip == 0 {
-            break;
-        }
-        hash = (hash ^ (*ip as u32)).wrapping_mul(16777619);
-        hash = (hash ^ ((*ip >> 32) as u32)).wrapping_mul(16777619);
-    }
-    let id = (hash & (OVERFLOW_STACK_BIT - 1)) | OVERFLOW_STACK_BIT;
-    if unsafe { OVERFLOW_STACKS.get(&id) }.is_none() {
-        OVERFLOW_STACKS.insert(&id, unsafe { &*buf }, 0).ok()?;
-    }
-    Some(id as i32)
 }
 
 #[cfg(not(test))]

@@ -11,7 +11,7 @@
 //! `task_struct` further, and a context switch costs one map lookup per side.
 
 use armtune_common::{
-    counter, events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS,
+    counter, events, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS,
 };
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
@@ -26,8 +26,7 @@ use aya_ebpf::{
 };
 
 use crate::{
-    add_one, add_totals, atomic_add, bump, enabled, filtering, is_target, kernel_stack, note_process, read_global,
-    user_stack, PER_THREAD,
+    add_one, add_totals, atomic_add, bump, enabled, filtering, is_target, note_process, read_global, PER_THREAD,
 };
 
 /// `sched_switch.prev_pid` offset.
@@ -177,8 +176,7 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         task.voluntary += 1;
     }
     if enabled(events::OFF_CPU) && read_global(&OFF_CPU_STATES) & class != 0 {
-        task.user_stack_id = user_stack(ctx);
-        task.kernel_stack_id = kernel_stack(ctx);
+        task.stacks = crate::stacks::both(ctx);
         task.off_since_ns = now;
     }
     if enabled(events::RUNQ) {
@@ -197,8 +195,7 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
             let key = OffCpuKey {
                 tgid: task.tgid,
                 tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
-                user_stack_id: task.user_stack_id,
-                kernel_stack_id: task.kernel_stack_id,
+                stacks: task.stacks,
                 state: task.state,
                 comm: task.comm,
             };
@@ -316,8 +313,7 @@ fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce
             waker_tgid,
             wakee_tgid: task.tgid,
             wakee_tid: if read_global(&PER_THREAD) != 0 { wakee } else { 0 },
-            user_stack_id: if stacks { user_stack(ctx) } else { -1 },
-            kernel_stack_id: if stacks { kernel_stack(ctx) } else { -1 },
+            stacks: if stacks { crate::stacks::both(ctx) } else { StackRef::NONE },
             waker_comm: bpf_get_current_comm().unwrap_or([0; 16]),
             wakee_comm,
         };

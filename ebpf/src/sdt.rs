@@ -9,7 +9,7 @@ use aya_ebpf::{
     programs::ProbeContext,
 };
 
-use crate::{add_one, bump, enabled, is_target, note_process, read_global, user_stack, PER_THREAD};
+use crate::{add_one, bump, enabled, is_target, note_process, read_global, PER_THREAD};
 
 /// Hits per (process, probe site, stack).
 #[map]
@@ -47,8 +47,7 @@ pub(crate) fn count_hit(ctx: &ProbeContext, map: &HashMap<SdtKey, u64>, pid_tgid
         tgid: (pid_tgid >> 32) as u32,
         tid: if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 },
         ip,
-        user_stack_id: user_stack(ctx),
-        kernel_stack_id: -1,
+        stacks: crate::stacks::user_only(ctx),
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
     };
     if !add_one(map, &key) {

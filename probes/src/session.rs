@@ -12,10 +12,10 @@ use std::{
 
 use armtune_common::{
     counter, proc_event, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SdtKey, SizeKey,
-    StackBuf, TaskInfo, Totals, WakeKey, ALL_CPUS,
+    StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
-    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf, StackTraceMap},
+    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     programs::{perf_event::PerfEventLinkId, PerfEvent},
     Ebpf,
 };
@@ -25,13 +25,14 @@ use crate::{
     btf::VMLINUX,
     capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
     events::state_marker,
-    families::{self, Setup},
+    families::{self, comm_text, Setup},
     histogram::Log2Histogram,
     mmap_records::{monotonic_ns, MmapRecorder},
     privileges::Capabilities,
     procmaps::MapsStore,
     profile::{Losses, Meta},
     spawn::{self, Child, ExitStatus},
+    stacks::StackReader,
     tracefs, Error, Result,
 };
 
@@ -403,7 +404,7 @@ impl Session {
         let mut samples = Vec::new();
         for entry in counts.iter() {
             let (key, count) = entry.context("reading the sample counts")?;
-            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
             sample.count = count;
             samples.push(sample);
         }
@@ -417,7 +418,7 @@ impl Session {
     fn drain_off_cpu(&self, stacks: &StackReader, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
         let mut out = Vec::new();
         let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
             s.markers.push(state_marker(key.state).to_string());
             if still_blocked {
                 s.markers.push("[still off-CPU at end]".to_string());
@@ -438,8 +439,7 @@ impl Session {
                 let key = OffCpuKey {
                     tgid: task.tgid,
                     tid: if self.options.per_thread { *tid } else { 0 },
-                    user_stack_id: task.user_stack_id,
-                    kernel_stack_id: task.kernel_stack_id,
+                    stacks: task.stacks,
                     state: task.state,
                     comm: task.comm,
                 };
@@ -457,7 +457,7 @@ impl Session {
             .map(|(tid, t)| ThreadRow {
                 tid: *tid,
                 tgid: t.tgid,
-                comm: comm_string(&t.comm),
+                comm: comm_text(&t.comm),
                 voluntary: t.voluntary,
                 involuntary: t.involuntary,
                 migrations: t.migrations,
@@ -499,7 +499,7 @@ impl Session {
         let (mut bytes, mut calls) = (Vec::new(), Vec::new());
         for entry in self.map::<SampleKey, Totals>("ALLOCS")?.iter() {
             let (key, totals) = entry.context("reading allocations")?;
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
             let scale = sample_scale(totals.sum, totals.count, self.options.alloc_sample);
             s.count = (totals.sum as f64 * scale).round() as u64;
             bytes.push(s.clone());
@@ -528,18 +528,18 @@ impl Session {
     fn drain_live(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
         let now = monotonic_ns();
         // (process, thread, stack, thread name, age class) -> (bytes, blocks)
-        type Group = (u32, u32, i32, [u8; 16], &'static str);
+        type Group = (u32, u32, StackRef, [u8; 16], &'static str);
         let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
         for entry in self.map::<LiveKey, LiveBlock>("LIVE")?.iter() {
             let (key, block) = entry.context("reading live blocks")?;
             let age = age_marker(now.saturating_sub(block.since_ns));
-            let g = groups.entry((key.tgid, block.tid, block.user_stack_id, block.comm, age)).or_insert((0, 0));
+            let g = groups.entry((key.tgid, block.tid, block.stacks, block.comm, age)).or_insert((0, 0));
             g.0 += block.size;
             g.1 += 1;
         }
         let (mut by_bytes, mut by_blocks) = (Vec::new(), Vec::new());
         for ((tgid, tid, stack, comm, age), (bytes, blocks)) in groups {
-            let mut s = stacks.sample(tgid, tid, &comm, stack, -1);
+            let mut s = stacks.sample(tgid, tid, &comm, stack);
             s.markers.push(age.to_string());
             let scale = sample_scale(bytes, blocks, self.options.alloc_sample);
             s.count = (bytes as f64 * scale).round() as u64;
@@ -593,7 +593,7 @@ impl Session {
         let mut out = Vec::new();
         for entry in self.map::<SdtKey, u64>(name)?.iter() {
             let (key, count) = entry.context(reading)?;
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.user_stack_id, key.kernel_stack_id);
+            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
             s.markers.push(label(&key));
             s.count = count;
             out.push(s);
@@ -637,15 +637,14 @@ impl Session {
         let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
         for entry in self.map::<WakeKey, u64>("WAKEUPS")?.iter() {
             let (key, count) = entry.context("reading wakeups")?;
-            let waker = comm_string(&key.waker_comm);
-            let mut wakee = comm_string(&key.wakee_comm);
+            let waker = comm_text(&key.waker_comm);
+            let mut wakee = comm_text(&key.wakee_comm);
             if wakee.is_empty() {
                 wakee = names.get(&key.wakee_tgid).cloned().unwrap_or_else(|| format!("[pid {}]", key.wakee_tgid));
             }
             *pairs.entry((key.waker_tgid, waker.clone(), key.wakee_tgid, wakee.clone())).or_insert(0) += count;
             // The graph reads from the woken task up: who woke it, and from which stack.
-            let mut s =
-                stacks.sample(key.waker_tgid, key.wakee_tid, &key.wakee_comm, key.user_stack_id, key.kernel_stack_id);
+            let mut s = stacks.sample(key.waker_tgid, key.wakee_tid, &key.wakee_comm, key.stacks);
             s.comm = wakee;
             s.markers.push(format!("woken by {waker}"));
             s.count = count;
@@ -673,54 +672,10 @@ fn task_names(tasks: &[(u32, TaskInfo)]) -> HashMap<u32, String> {
     // Entries made for a wakeup that never ran while profiled have no name worth keeping.
     for (tid, t) in tasks.iter().filter(|(_, t)| t.state != 0) {
         if *tid == t.tgid || !names.contains_key(&t.tgid) {
-            names.insert(t.tgid, comm_string(&t.comm));
+            names.insert(t.tgid, comm_text(&t.comm));
         }
     }
     names
-}
-
-/// Reads stacks by id, once each.
-struct StackReader {
-    stacks: HashMap<u32, Vec<u64>>,
-}
-
-impl StackReader {
-    fn new(ebpf: &Ebpf) -> Result<StackReader> {
-        let map = StackTraceMap::try_from(ebpf.map("STACKS").unwrap()).context("opening the stack map")?;
-        let mut stacks = HashMap::new();
-        for entry in map.iter() {
-            let (id, trace) = entry.context("reading the stack map")?;
-            stacks.insert(id, trace.frames().iter().map(|f| f.ip).collect());
-        }
-        // Stacks that collided in the stack map, kept under ids with OVERFLOW_STACK_BIT.
-        let overflow = BpfHashMap::<_, u32, StackBuf>::try_from(ebpf.map("OVERFLOW_STACKS").unwrap())
-            .context("opening the overflow stack map")?;
-        for entry in overflow.iter() {
-            let (id, buf) = entry.context("reading the overflow stack map")?;
-            stacks.insert(id, buf.ips.iter().copied().take_while(|&ip| ip != 0).collect());
-        }
-        Ok(StackReader { stacks })
-    }
-
-    /// A sample with both stacks resolved; ids below zero are errors (-EFAULT: no such stack;
-    /// others: lost), and -1 means stacks were not recorded.
-    fn sample(&self, tgid: u32, tid: u32, comm: &[u8], user_id: i32, kernel_id: i32) -> RawSample {
-        let get = |id: i32| (id >= 0).then(|| self.stacks.get(&(id as u32)).cloned()).flatten();
-        let lost = |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT && id != -1;
-        let user = get(user_id);
-        let kernel = get(kernel_id);
-        RawSample {
-            tgid,
-            tid,
-            comm: comm_string(comm),
-            markers: Vec::new(),
-            user_lost: lost(user_id, &user),
-            kernel_lost: lost(kernel_id, &kernel),
-            user: user.unwrap_or_default(),
-            kernel: kernel.unwrap_or_default(),
-            count: 0,
-        }
-    }
 }
 
 /// How much one recorded allocation stands for under `--alloc-sample mean`: an allocation of s
@@ -809,11 +764,6 @@ fn pidfd(pid: u32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-fn comm_string(comm: &[u8]) -> String {
-    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
-    String::from_utf8_lossy(&comm[..end]).into_owned()
-}
-
 /// The process (tgid) of `pid`, which may name a thread; an error when it does not exist.
 fn process_of(pid: u32) -> Result<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Error::NoSuchPid(pid))?;
@@ -840,14 +790,6 @@ mod tests {
         assert!((64.0 * s - 65536.0).abs() / 65536.0 < 0.001, "{}", 64.0 * s);
         // Blocks far above the mean are always recorded and stand for themselves.
         assert!((sample_scale(1 << 30, 1, 4096) - 1.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn comm_stops_at_nul() {
-        let mut c = [0u8; 16];
-        c[..4].copy_from_slice(b"demo");
-        assert_eq!(comm_string(&c), "demo");
-        assert_eq!(comm_string(b"exactly16bytes!!"), "exactly16bytes!!");
     }
 
     #[test]

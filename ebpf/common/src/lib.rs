@@ -26,6 +26,24 @@ pub struct StackBuf {
     pub ips: [u64; MAX_STACK_DEPTH],
 }
 
+/// The stacks one event recorded: ids in the stack map (or, with [`OVERFLOW_STACK_BIT`], the
+/// overflow map), or negated errnos (-EFAULT: there is no such stack, -1: not recorded). Every
+/// family that records stacks keeps one of these and takes it from `ebpf/src/stacks.rs`, so a new
+/// way of capturing stacks changes this type and that module, not the families.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct StackRef {
+    /// User stack id, or a negated errno.
+    pub user: i32,
+    /// Kernel stack id, or a negated errno.
+    pub kernel: i32,
+}
+
+impl StackRef {
+    /// No stack recorded.
+    pub const NONE: StackRef = StackRef { user: -1, kernel: -1 };
+}
+
 /// Default number of entries of the sample-count map; the loader may resize it.
 pub const DEFAULT_COUNT_ENTRIES: u32 = 65_536;
 
@@ -44,10 +62,8 @@ pub struct SampleKey {
     pub tgid: u32,
     /// Thread id (kernel pid); zero when the loader asked for per-process aggregation.
     pub tid: u32,
-    /// Id in the user stack map, or a negated errno.
-    pub user_stack_id: i32,
-    /// Id in the kernel stack map, or a negated errno.
-    pub kernel_stack_id: i32,
+    /// Its stacks.
+    pub stacks: StackRef,
     /// Thread name, NUL padded.
     pub comm: [u8; TASK_COMM_LEN],
 }
@@ -147,10 +163,8 @@ pub struct SdtKey {
     pub tid: u32,
     /// Address of the probe site in the process.
     pub ip: u64,
-    /// User stack id, or a negated errno.
-    pub user_stack_id: i32,
-    /// Kernel stack id (-1: not recorded).
-    pub kernel_stack_id: i32,
+    /// Its stacks (kernel: not recorded).
+    pub stacks: StackRef,
     /// Thread name.
     pub comm: [u8; TASK_COMM_LEN],
 }
@@ -224,10 +238,12 @@ pub struct LiveBlock {
     pub size: u64,
     /// When it was allocated (ns, CLOCK_MONOTONIC).
     pub since_ns: u64,
-    /// Allocating user stack.
-    pub user_stack_id: i32,
+    /// Allocating stacks (kernel: not recorded).
+    pub stacks: StackRef,
     /// Allocating thread, or zero for per-process aggregation.
     pub tid: u32,
+    /// Zero.
+    pub pad: u32,
     /// Allocating thread's name.
     pub comm: [u8; TASK_COMM_LEN],
 }
@@ -295,10 +311,8 @@ pub struct OffCpuKey {
     pub tgid: u32,
     /// Thread id, or zero for per-process aggregation.
     pub tid: u32,
-    /// User stack id when the task left the CPU, or a negated errno.
-    pub user_stack_id: i32,
-    /// Kernel stack id when the task left the CPU, or a negated errno.
-    pub kernel_stack_id: i32,
+    /// Its stacks when the task left the CPU.
+    pub stacks: StackRef,
     /// One of the [`task_state`] classes.
     pub state: u32,
     /// Thread name.
@@ -342,10 +356,8 @@ pub struct WakeKey {
     pub wakee_tgid: u32,
     /// Woken thread id, or zero for per-process aggregation.
     pub wakee_tid: u32,
-    /// Waker's user stack id, or a negated errno (or -1 when stacks were not asked for).
-    pub user_stack_id: i32,
-    /// Waker's kernel stack id, or a negated errno.
-    pub kernel_stack_id: i32,
+    /// Waker's stacks (`StackRef::NONE` when they were not asked for).
+    pub stacks: StackRef,
     /// Waker thread name.
     pub waker_comm: [u8; TASK_COMM_LEN],
     /// Woken thread name.
@@ -374,10 +386,8 @@ pub struct TaskInfo {
     pub involuntary: u64,
     /// Moves to another CPU.
     pub migrations: u64,
-    /// User stack id when it left the CPU.
-    pub user_stack_id: i32,
-    /// Kernel stack id when it left the CPU.
-    pub kernel_stack_id: i32,
+    /// Its stacks when it left the CPU.
+    pub stacks: StackRef,
     /// Thread name when first seen.
     pub comm: [u8; TASK_COMM_LEN],
 }
@@ -422,6 +432,7 @@ pub struct ProcLife {
 mod pod {
     // SAFETY: both are #[repr(C)] integers and byte arrays without padding, valid for any bit pattern.
     unsafe impl aya::Pod for super::ProcLife {}
+    unsafe impl aya::Pod for super::StackRef {}
     unsafe impl aya::Pod for super::SampleKey {}
     unsafe impl aya::Pod for super::ProcEvent {}
     unsafe impl aya::Pod for super::OffCpuKey {}

@@ -118,6 +118,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn comm_stops_at_nul() {
+        let mut c = [0u8; 16];
+        c[..4].copy_from_slice(b"demo");
+        assert_eq!(comm_text(&c), "demo");
+        assert_eq!(comm_text(b"exactly16bytes!!"), "exactly16bytes!!");
+    }
+
+    #[test]
     fn names_bits_and_sections_are_unique_and_clear_of_the_older_families() {
         let mut names = std::collections::HashSet::new();
         let mut bits = 0u32;
