@@ -3,26 +3,20 @@
 //! uprobes of runtimes, SDT probes and allocators, and the CPU sampler.
 
 use crate::error::Context as _;
-use std::{
-    collections::HashSet,
-    os::fd::OwnedFd,
-    path::{Path, PathBuf},
-};
 
 use aya::{
     maps::HashMap as BpfHashMap,
     programs::{
         perf_event::{perf_sw_ids, PerfEventLinkId, PerfEventScope, PerfTypeId, SamplePolicy},
-        BtfTracePoint, PerfEvent, TracePoint, UProbe,
+        BtfTracePoint, PerfEvent, TracePoint,
     },
     util::online_cpus,
     Btf, Ebpf, EbpfLoader,
 };
 
 use crate::{
-    allocator::{self, AllocTarget},
     btf::{SchedPath, SchedTracepoints, TaskOffsets, VMLINUX},
-    families::Setup,
+    families::{Global, Setup},
     object::EBPF_OBJECT,
     options::{Options, Target},
     tracefs::SchedLayout,
@@ -48,7 +42,7 @@ pub(crate) fn load(
     let wakeup_stacks: u8 = events.wakeup.into();
     let (off_cpu_states, stack_kinds) = (options.off_cpu_states.bits(), options.stacks.bits());
     let mut family_globals = Vec::new();
-    for family in crate::families::enabled(events.families) {
+    for family in crate::families::enabled(events.bits()) {
         family_globals.extend(family.globals(setup)?);
     }
     // `EbpfLoader::new` parses the kernel's BTF itself and keeps it private: the BTF-typed
@@ -73,23 +67,17 @@ pub(crate) fn load(
         .set_global("RUNQ_PER_CPU", &runq_per_cpu, true)
         .set_global("WAKEUP_STACKS", &wakeup_stacks, true)
         .set_global("STACK_KINDS", &stack_kinds, true)
-        .set_global("ALLOC_SAMPLE_BYTES", &options.alloc_sample, true)
         .set_max_entries("STACKS", options.stack_entries)
         // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
         .set_max_entries("OVERFLOW_STACKS", (options.stack_entries / 8).max(64))
-        .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 })
-        .set_max_entries("LIVE", if events.leak { options.live_entries } else { 1 });
-    set_up_families(&mut loader, &family_globals, events.families);
+        .set_max_entries("COUNTS", if events.cpu { options.count_entries } else { 1 });
+    set_up_families(&mut loader, &family_globals, options);
     // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
     for (on, maps) in [
         (events.off_cpu, &["OFF_CPU"][..]),
         (events.runq, &["RUNQ_HIST"][..]),
         (events.wakeup, &["WAKEUPS"][..]),
         (events.sched(), &["TASKS"][..]),
-        (events.allocator(), &["PENDING"][..]),
-        (events.alloc, &["ALLOCS", "SIZES"][..]),
-        (events.gc, &["GC_STATS", "GC_PAUSES", "GC_ASSISTS"][..]),
-        (events.sdt, &["SDT_HITS"][..]),
     ] {
         if !on {
             for map in maps {
@@ -107,14 +95,27 @@ pub(crate) fn load(
 
 /// The registered families' globals, and their maps sized: as they ask when `bits` records them,
 /// one entry otherwise.
-fn set_up_families<'a>(loader: &mut EbpfLoader<'a>, globals: &'a [(&'static str, u32)], bits: u32) {
+fn set_up_families<'a>(loader: &mut EbpfLoader<'a>, globals: &'a [(&'static str, Global)], options: &Options) {
     for (name, value) in globals {
-        loader.set_global(name, value, true);
+        match value {
+            Global::U8(v) => loader.set_global(name, v, true),
+            Global::U32(v) => loader.set_global(name, v, true),
+            Global::U64(v) => loader.set_global(name, v, true),
+        };
+    }
+    // A map two families share (the allocator's pending calls) keeps its size if either records.
+    let wanted: Vec<(&str, Option<u32>)> =
+        crate::families::enabled(options.events.bits()).flat_map(|f| f.maps(options)).collect();
+    for (map, entries) in &wanted {
+        if let Some(entries) = entries {
+            loader.set_max_entries(map, *entries);
+        }
     }
     for family in crate::families::REGISTRY {
-        let on = bits & family.bit() != 0;
-        for (map, entries) in family.maps() {
-            loader.set_max_entries(map, if on { *entries } else { 1 });
+        for (map, _) in family.maps(options) {
+            if !wanted.iter().any(|(w, _)| *w == map) {
+                loader.set_max_entries(map, 1);
+            }
         }
     }
 }
@@ -169,182 +170,6 @@ pub(crate) fn tracepoints(
         tp.attach("sched", name).with_context(|| format!("attaching to sched:{name}"))?;
     }
     Ok(sched_tracepoints)
-}
-
-/// Places the uprobes: the runtimes' garbage-collector probes, SDT probes, and the allocator's.
-/// `programs` are the command's or the pids' executables. Returns the SDT sites and the links of
-/// semaphore-guarded probes, which must stay open while attached.
-pub(crate) fn uprobes(
-    ebpf: &mut Ebpf,
-    options: &Options,
-    pids: &[u32],
-    exe: Option<&Path>,
-    programs: &[(PathBuf, Option<u32>)],
-    warnings: &mut Vec<String>,
-) -> Result<(Vec<SdtSite>, Vec<OwnedFd>)> {
-    let events = options.events;
-    if events.gc {
-        if programs.is_empty() {
-            return Err(Error::Invalid("--event gc needs the Go program: give a command after `--` or --pid".into()));
-        }
-        for (program, pid) in programs {
-            warnings.extend(crate::gc::attach(ebpf, program, *pid)?);
-        }
-    }
-    let (mut sdt_sites, mut sdt_links) = (Vec::new(), Vec::new());
-    if events.sdt {
-        let (sites, links, sdt_warnings) = attach_sdt(ebpf, options, programs)?;
-        sdt_sites = sites;
-        sdt_links = links;
-        warnings.extend(sdt_warnings);
-    }
-    if events.allocator() {
-        if let Some((go, _)) = programs.iter().find(|(p, _)| allocator::is_go(p)) {
-            return Err(Error::Invalid(format!(
-                "{} is a Go program: allocation probes need return probes, which corrupt Go's \
-                 movable stacks; use --event gc for its collector",
-                go.display()
-            )));
-        }
-        for target in alloc_targets(options, pids, exe) {
-            warnings.extend(
-                allocator::attach(ebpf, &target, &options.alloc_prefix)?
-                    .into_iter()
-                    .map(|m| format!("allocator probe not placed in {}: {m}", target.library.display())),
-            );
-        }
-    }
-    Ok((sdt_sites, sdt_links))
-}
-
-/// An attached SDT probe: the file it is in (canonical, to match mappings) and the probe.
-pub(crate) type SdtSite = (PathBuf, crate::sdt::SdtProbe);
-
-/// Places the SDT probes `options.sdt` names, found in the target programs, their mapped libraries
-/// (for pids) and `options.sdt_libs`. Returns the sites (file made canonical, to match mappings),
-/// the links of semaphore-guarded probes and warnings; an error when no probe matches.
-fn attach_sdt(
-    ebpf: &mut Ebpf,
-    options: &Options,
-    programs: &[(PathBuf, Option<u32>)],
-) -> Result<(Vec<SdtSite>, Vec<OwnedFd>, Vec<String>)> {
-    let files = sdt_files(options, programs);
-    let prog: &mut UProbe = ebpf.program_mut("armtune_sdt").unwrap().try_into().unwrap();
-    prog.load().context("loading the SDT program")?;
-    let (mut sites, mut links, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
-    let refctr_pmu = crate::refctr::pmu_type();
-    for (file, pid) in &files {
-        let Ok(probes) = crate::sdt::read(file) else { continue };
-        let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
-        let wanted = options.sdt.iter().flat_map(|spec| crate::sdt::select(&probes, &spec.provider, &spec.pattern));
-        for probe in wanted {
-            let site = SdtAttach { file, pid: *pid, probe };
-            match refctr_pmu.filter(|_| probe.semaphore_offset != 0) {
-                Some(pmu) => links.push(site.with_semaphore(prog, pmu)?),
-                None => warnings.extend(site.plain(prog)?),
-            }
-            sites.push((canonical.clone(), probe.clone()));
-        }
-    }
-    if sites.is_empty() {
-        let wanted: Vec<String> = options.sdt.iter().map(|s| format!("{}:{}", s.provider, s.pattern)).collect();
-        let looked: Vec<String> = files.iter().map(|(f, _)| f.display().to_string()).collect();
-        return Err(Error::Invalid(format!(
-            "no SDT probe {} in {} (name more files with --sdt-lib; Debian's glibc is built without SDT probes)",
-            wanted.join(", "),
-            if looked.is_empty() { "any file (give a command or --pid)".to_string() } else { looked.join(", ") }
-        )));
-    }
-    Ok((sites, links, warnings))
-}
-
-/// The files to look for SDT probes in, each once per process filter: the target programs, the
-/// files each pid maps, and `--sdt-lib` files.
-fn sdt_files(options: &Options, programs: &[(PathBuf, Option<u32>)]) -> Vec<(PathBuf, Option<u32>)> {
-    let mut files: Vec<(PathBuf, Option<u32>)> = programs.to_vec();
-    for pid in programs.iter().filter_map(|(_, pid)| *pid) {
-        for m in crate::procmaps::ProcessMaps::read(pid).unwrap_or_default().mappings() {
-            if let crate::procmaps::Backing::File(path) = &m.backing {
-                files.push((path.clone(), Some(pid)));
-            }
-        }
-    }
-    let pid_filter = match &options.target {
-        Target::Pids(pids) if pids.len() == 1 => Some(pids[0]),
-        _ => None,
-    };
-    files.extend(options.sdt_libs.iter().map(|l| (attachable(l.clone()), pid_filter)));
-    let mut seen = HashSet::new();
-    files.retain(|(f, pid)| seen.insert((std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()), *pid)));
-    files
-}
-
-/// One SDT probe site to attach the SDT program to.
-struct SdtAttach<'a> {
-    file: &'a Path,
-    pid: Option<u32>,
-    probe: &'a crate::sdt::SdtProbe,
-}
-
-impl SdtAttach<'_> {
-    fn what(&self) -> String {
-        format!("{}:{} in {}", self.probe.provider, self.probe.name, self.file.display())
-    }
-
-    /// Attached with its semaphore raised while attached (see [`crate::refctr`]).
-    fn with_semaphore(&self, prog: &UProbe, pmu: u32) -> Result<OwnedFd> {
-        let fd = prog.fd().context("the SDT program")?;
-        let (offset, semaphore) = (self.probe.file_offset, self.probe.semaphore_offset);
-        crate::refctr::attach(fd, pmu, self.file, offset, semaphore, self.pid)
-    }
-
-    /// Attached by aya; a semaphore it has stays down (a kernel without uprobe reference
-    /// counters), which the returned warning says.
-    fn plain(&self, prog: &mut UProbe) -> Result<Option<String>> {
-        prog.attach(None, self.probe.file_offset, self.file, self.pid.map(|p| p as i32))
-            .with_context(|| format!("attaching to {}", self.what()))?;
-        Ok((self.probe.semaphore != 0).then(|| {
-            format!(
-                "{} is guarded by a semaphore and this kernel cannot raise it (no uprobe ref_ctr_offset, \
-                 Linux < 4.20): it fires only while something else enables it",
-                self.what()
-            )
-        }))
-    }
-}
-
-/// Where the allocator probes go for these options (see [`allocator`]).
-fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&std::path::Path>) -> Vec<AllocTarget> {
-    let fixed = options.alloc_lib.clone().map(attachable);
-    match &options.target {
-        Target::Pids(_) => pids
-            .iter()
-            .map(|&pid| AllocTarget {
-                library: fixed
-                    .clone()
-                    .or_else(|| allocator::libc_of(pid))
-                    .unwrap_or_else(|| PathBuf::from(format!("/proc/{pid}/exe"))),
-                pid: Some(pid),
-            })
-            .collect(),
-        Target::Command(_) => {
-            let library = fixed.unwrap_or_else(|| match exe {
-                // A static program carries its own malloc.
-                Some(exe) if allocator::is_static(exe) => exe.to_path_buf(),
-                Some(exe) => allocator::needed_libc(exe).unwrap_or_else(|| PathBuf::from("libc")),
-                None => PathBuf::from("libc"),
-            });
-            vec![AllocTarget { library, pid: None }]
-        }
-        Target::All => vec![AllocTarget { library: fixed.unwrap_or_else(|| PathBuf::from("libc")), pid: None }],
-    }
-}
-
-/// A file to place uprobes in, as aya can take it: aya looks a relative path up as a library name
-/// in ld.so.cache (`./service` would not be found), so the path is made absolute (symbolic links
-/// kept, so messages name the file as the user did).
-pub(crate) fn attachable(path: PathBuf) -> PathBuf {
-    std::path::absolute(&path).unwrap_or(path)
 }
 
 pub(crate) fn cpu_clock(ebpf: &mut Ebpf, frequency: u64) -> Result<Vec<PerfEventLinkId>> {

@@ -4,7 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{events::EventSet, histogram::Log2Histogram, meta::Meta, procmaps::MapsStore};
+use crate::{histogram::Log2Histogram, meta::Meta, options::EventSet, procmaps::MapsStore};
+
+/// A NUL-padded kernel `comm` as text.
+pub fn comm_text(comm: &[u8]) -> String {
+    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+    String::from_utf8_lossy(&comm[..end]).into_owned()
+}
 
 /// One aggregated stack: a (process, thread name, user stack, kernel stack) and its weight.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

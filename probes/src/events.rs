@@ -2,46 +2,8 @@
 
 use armtune_common::{events, task_state};
 
+pub use crate::options::{parse_states, EventSet, SdtSpec};
 use crate::{Error, Result};
-
-/// The set of event families to record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventSet {
-    /// CPU samples.
-    pub cpu: bool,
-    /// Off-CPU time by blocking stack.
-    pub off_cpu: bool,
-    /// Run-queue latency.
-    pub runq: bool,
-    /// Wakeups with waker stacks.
-    pub wakeup: bool,
-    /// Allocations by stack (bytes and calls) and sizes.
-    pub alloc: bool,
-    /// Blocks still live at the end, by allocating stack.
-    pub leak: bool,
-    /// Garbage-collection cycles and stop-the-world pauses (Go).
-    pub gc: bool,
-    /// SDT probe hits (`sdt:PROVIDER:NAME` entries).
-    pub sdt: bool,
-    /// Bits of the families in [`crate::families::REGISTRY`] to record.
-    pub families: u32,
-}
-
-/// An `sdt:PROVIDER:NAME` entry of `--event` (NAME may hold `*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SdtSpec {
-    /// Provider, e.g. `libc`.
-    pub provider: String,
-    /// Probe name pattern, e.g. `memory_*`.
-    pub pattern: String,
-}
-
-impl Default for EventSet {
-    /// CPU samples only, as `profile` does without `--event`.
-    fn default() -> Self {
-        EventSet { cpu: true, ..EventSet::none() }
-    }
-}
 
 /// The names `--event` accepts, with what they turn on.
 pub const EVENT_NAMES: &[(&str, &str)] = &[
@@ -50,16 +12,12 @@ pub const EVENT_NAMES: &[(&str, &str)] = &[
     ("runq", "run-queue latency histograms"),
     ("wakeup", "who woke whom, with waker stacks (wakeup flame graph)"),
     ("sched", "off-cpu + runq + wakeup"),
-    ("alloc", "allocations by stack, bytes and calls, sizes (allocation flame graph)"),
-    ("leak", "blocks still live at the end, by allocating stack and age (leak flame graph)"),
-    ("gc", "garbage-collection cycles and pauses (Go runtime, HotSpot JVM)"),
-    ("sdt:PROVIDER:NAME", "hits of SDT/USDT probes with stacks (NAME may hold *)"),
 ];
 
 /// Every name `--event` accepts with what it records: [`EVENT_NAMES`], then the registered
 /// families.
 pub fn all_names() -> Vec<(&'static str, &'static str)> {
-    let registered = crate::families::REGISTRY.iter().map(|f| (f.name(), f.help()));
+    let registered = crate::families::REGISTRY.iter().map(|f| (f.usage(), f.help()));
     EVENT_NAMES.iter().copied().chain(registered).collect()
 }
 
@@ -131,16 +89,13 @@ impl EventSet {
             "off-cpu" | "offcpu" => self.off_cpu = true,
             "runq" => self.runq = true,
             "wakeup" | "wakeups" => self.wakeup = true,
-            "alloc" => self.alloc = true,
-            "leak" => self.leak = true,
             "sched" => {
                 self.off_cpu = true;
                 self.runq = true;
                 self.wakeup = true;
             }
-            "gc" => self.gc = true,
             other => match crate::families::by_name(other) {
-                Some(family) => self.families |= family.bit(),
+                Some(family) => self.insert_bit(family.bit()),
                 None => {
                     let known: Vec<&str> = all_names().iter().map(|(n, _)| *n).collect();
                     return Err(Error::Invalid(format!("unknown event {other:?}: choose from {}", known.join(", "))));
@@ -186,11 +141,7 @@ impl EventSet {
                 "off-cpu" => set.off_cpu = true,
                 "runq" => set.runq = true,
                 "wakeup" => set.wakeup = true,
-                "alloc" => set.alloc = true,
-                "leak" => set.leak = true,
-                "gc" => set.gc = true,
-                "sdt" => set.sdt = true,
-                other => set.families |= crate::families::by_name(other).map_or(0, |f| f.bit()),
+                other => set.insert_bit(crate::families::by_name(other).map_or(0, |f| f.bit())),
             }
         }
         set
@@ -198,41 +149,12 @@ impl EventSet {
 
     /// Names of the chosen events, for titles and JSON.
     pub fn names(&self) -> Vec<&'static str> {
-        [
-            (self.cpu, "cpu"),
-            (self.off_cpu, "off-cpu"),
-            (self.runq, "runq"),
-            (self.wakeup, "wakeup"),
-            (self.alloc, "alloc"),
-            (self.leak, "leak"),
-            (self.gc, "gc"),
-            (self.sdt, "sdt"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .chain(crate::families::enabled(self.families).map(|f| f.name()))
-        .collect()
+        [(self.cpu, "cpu"), (self.off_cpu, "off-cpu"), (self.runq, "runq"), (self.wakeup, "wakeup")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .chain(crate::families::enabled(self.bits()).map(|f| f.name()))
+            .collect()
     }
-}
-
-/// Parses `--off-cpu-state` values: `S` (sleeping), `D` (uninterruptible), `R` (preempted), `all`.
-pub fn parse_states(list: &str) -> Result<u32> {
-    let mut bits = 0;
-    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        bits |= match s {
-            "S" | "s" | "sleeping" => task_state::SLEEPING,
-            "D" | "d" | "uninterruptible" => task_state::UNINTERRUPTIBLE,
-            "R" | "r" | "runnable" | "preempted" => task_state::RUNNABLE,
-            "all" => task_state::SLEEPING | task_state::UNINTERRUPTIBLE | task_state::RUNNABLE | task_state::OTHER,
-            other => {
-                return Err(Error::Invalid(format!("unknown task state {other:?}: use S, D, R or all")));
-            }
-        };
-    }
-    if bits == 0 {
-        return Err(Error::Invalid("--off-cpu-state needs at least one state".into()));
-    }
-    Ok(bits)
 }
 
 /// The marker frame naming a task-state class in off-CPU stacks.

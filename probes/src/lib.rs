@@ -32,7 +32,7 @@ pub mod report;
 pub mod sdt;
 pub mod session;
 pub mod spawn;
-mod stacks;
+pub mod stacks;
 pub mod symbolize;
 pub mod tracefs;
 

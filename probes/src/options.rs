@@ -3,7 +3,7 @@
 
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
-use crate::{btf::SchedPath, events::EventSet};
+use crate::btf::SchedPath;
 
 pub use armtune_common::{DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
 
@@ -53,13 +53,96 @@ impl Default for TaskStates {
 impl TaskStates {
     /// Parses `S` (sleeping), `D` (uninterruptible), `R` (preempted) and `all`, comma-separated.
     pub fn parse(list: &str) -> crate::Result<TaskStates> {
-        crate::events::parse_states(list).map(TaskStates)
+        parse_states(list).map(TaskStates)
     }
 
     /// The `OFF_CPU_STATES` global of the eBPF object.
     pub fn bits(self) -> u32 {
         self.0
     }
+}
+
+/// The set of event families to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSet {
+    /// CPU samples.
+    pub cpu: bool,
+    /// Off-CPU time by blocking stack.
+    pub off_cpu: bool,
+    /// Run-queue latency.
+    pub runq: bool,
+    /// Wakeups with waker stacks.
+    pub wakeup: bool,
+    /// Allocations by stack (bytes and calls) and sizes.
+    pub alloc: bool,
+    /// Blocks still live at the end, by allocating stack.
+    pub leak: bool,
+    /// Garbage-collection cycles and stop-the-world pauses (Go).
+    pub gc: bool,
+    /// SDT probe hits (`sdt:PROVIDER:NAME` entries).
+    pub sdt: bool,
+    /// Bits of the registered families (`crate::families`) to record.
+    pub families: u32,
+}
+
+/// An `sdt:PROVIDER:NAME` entry of `--event` (NAME may hold `*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdtSpec {
+    /// Provider, e.g. `libc`.
+    pub provider: String,
+    /// Probe name pattern, e.g. `memory_*`.
+    pub pattern: String,
+}
+
+impl EventSet {
+    /// Turns on the family whose `armtune_common::events` bit is `bit`: a field of its own for
+    /// the families from before the registry, else a bit of [`EventSet::families`].
+    pub fn insert_bit(&mut self, bit: u32) {
+        use armtune_common::events::*;
+        match bit {
+            CPU => self.cpu = true,
+            OFF_CPU => self.off_cpu = true,
+            RUNQ => self.runq = true,
+            WAKEUP => self.wakeup = true,
+            ALLOC => self.alloc = true,
+            LEAK => self.leak = true,
+            GC => self.gc = true,
+            SDT => self.sdt = true,
+            other => self.families |= other,
+        }
+    }
+}
+
+impl Default for EventSet {
+    /// CPU samples only, as `profile` does without `--event`.
+    fn default() -> Self {
+        EventSet { cpu: true, ..EventSet::none() }
+    }
+}
+
+/// Parses `--off-cpu-state` values: `S` (sleeping), `D` (uninterruptible), `R` (preempted), `all`.
+pub fn parse_states(list: &str) -> crate::Result<u32> {
+    let mut bits = 0;
+    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        bits |= match s {
+            "S" | "s" | "sleeping" => armtune_common::task_state::SLEEPING,
+            "D" | "d" | "uninterruptible" => armtune_common::task_state::UNINTERRUPTIBLE,
+            "R" | "r" | "runnable" | "preempted" => armtune_common::task_state::RUNNABLE,
+            "all" => {
+                armtune_common::task_state::SLEEPING
+                    | armtune_common::task_state::UNINTERRUPTIBLE
+                    | armtune_common::task_state::RUNNABLE
+                    | armtune_common::task_state::OTHER
+            }
+            other => {
+                return Err(crate::Error::Invalid(format!("unknown task state {other:?}: use S, D, R or all")));
+            }
+        };
+    }
+    if bits == 0 {
+        return Err(crate::Error::Invalid("--off-cpu-state needs at least one state".into()));
+    }
+    Ok(bits)
 }
 
 /// What to profile.
@@ -120,7 +203,7 @@ pub struct Options {
     /// back to estimates of the totals.
     pub alloc_sample: u64,
     /// SDT probes to count (`sdt:PROVIDER:NAME` events).
-    pub sdt: Vec<crate::events::SdtSpec>,
+    pub sdt: Vec<SdtSpec>,
     /// Files to look for SDT probes in, besides the target's program (and its mapped libraries for
     /// `--pid`).
     pub sdt_libs: Vec<PathBuf>,

@@ -11,8 +11,7 @@ use std::{
 };
 
 use armtune_common::{
-    counter, proc_event, GcStats, HistKey, LiveBlock, LiveKey, OffCpuKey, ProcEvent, SampleKey, SdtKey, SizeKey,
-    StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS,
+    counter, proc_event, HistKey, OffCpuKey, ProcEvent, SampleKey, TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
@@ -21,11 +20,12 @@ use aya::{
 };
 
 use crate::{
-    attach::{self, SdtSite},
+    attach,
     btf::VMLINUX,
-    capture::{Capture, GcReport, RawSample, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
+    capture::comm_text,
+    capture::{Capture, RawSample, RunqHistogram, ThreadRow, WakePair},
     events::state_marker,
-    families::{self, comm_text, Setup},
+    families::{self, Attach, Drain, FamilyState, Setup},
     histogram::Log2Histogram,
     mmap_records::{monotonic_ns, MmapRecorder},
     privileges::Capabilities,
@@ -76,11 +76,6 @@ pub struct Session {
     pids: Vec<u32>,
     /// What could not be placed or done, for the report.
     warnings: Vec<String>,
-    /// SDT probe sites attached: (canonical file, probe).
-    sdt_sites: Vec<SdtSite>,
-    /// Uprobes of semaphore-guarded SDT probes (aya cannot place them): closed on drop, which
-    /// detaches them and lowers the semaphores.
-    _sdt_links: Vec<OwnedFd>,
     /// Pid of the spawned command, kept after the child is handed to the caller.
     spawned_pid: Option<u32>,
     /// pidfds of the command or the `--pid` processes: readable when they exit, so polling wakes
@@ -93,6 +88,8 @@ pub struct Session {
     tracing_root: PathBuf,
     /// When the probes were in place (ns, CLOCK_MONOTONIC), for the families' [`Setup`].
     started_ns: u64,
+    /// What the registered families left when attaching, for their drains.
+    family_state: FamilyState,
     started: Instant,
     last_refresh: Instant,
 }
@@ -111,7 +108,8 @@ impl Session {
         let task_offsets = if options.events.sched() { attach::sched_offsets(options.sched_path)? } else { None };
         attach::raise_memlock_limit();
         let tracing_root = tracing.path().to_path_buf();
-        let setup = Setup { tracing: &tracing_root, btf: Path::new(VMLINUX), started_ns: 0, stopped_ns: 0 };
+        let setup =
+            Setup { options: &options, tracing: &tracing_root, btf: Path::new(VMLINUX), started_ns: 0, stopped_ns: 0 };
         let mut ebpf = attach::load(&options, &layout, task_offsets, &setup)?;
         let events = options.events;
 
@@ -129,11 +127,9 @@ impl Session {
         attach::targets(&mut ebpf, pids.iter().copied().chain(pending.as_ref().map(|p| p.pid())))?;
 
         let sched_tracepoints = attach::tracepoints(&mut ebpf, &options, task_offsets.is_some(), &mut warnings)?;
-        for family in families::enabled(options.events.families) {
-            warnings.extend(family.attach(&mut ebpf, &setup)?);
-        }
+
         let exe = match &options.target {
-            Target::Command(argv) => Some(attach::attachable(spawn::resolve(&argv[0])?)),
+            Target::Command(argv) => Some(spawn::attachable(spawn::resolve(&argv[0])?)),
             _ => None,
         };
         // The programs whose runtime or allocator is probed: the command, or each pid's executable.
@@ -142,8 +138,18 @@ impl Session {
             Target::Pids(_) => pids.iter().map(|&p| (PathBuf::from(format!("/proc/{p}/exe")), Some(p))).collect(),
             Target::All => Vec::new(),
         };
-        let (sdt_sites, sdt_links) =
-            attach::uprobes(&mut ebpf, &options, &pids, exe.as_deref(), &programs, &mut warnings)?;
+        let mut family_state = FamilyState::default();
+        let mut ctx = Attach {
+            setup,
+            pids: &pids,
+            exe: exe.as_deref(),
+            programs: &programs,
+            warnings: &mut warnings,
+            state: &mut family_state,
+        };
+        for family in families::enabled(options.events.bits()) {
+            family.attach(&mut ebpf, &mut ctx)?;
+        }
         let perf_links = if events.cpu { attach::cpu_clock(&mut ebpf, options.frequency)? } else { Vec::new() };
         let events =
             RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap()).context("opening the event ring buffer")?;
@@ -167,14 +173,13 @@ impl Session {
             child,
             pids,
             warnings,
-            sdt_sites,
-            _sdt_links: sdt_links,
             spawned_pid,
             exit_fds,
             options,
             sched_tracepoints,
             tracing_root,
             started_ns,
+            family_state,
             started: now,
             last_refresh: now,
         })
@@ -261,11 +266,11 @@ impl Session {
                 sdt_hits: read(counter::SDT_LOST),
                 gc_assists: read(counter::GC_ASSIST_LOST),
                 mappings: 0,
-                families: families::enabled(self.options.events.families)
+                families: families::enabled(self.options.events.bits())
                     .flat_map(|f| f.losses())
                     .map(|l| (l.key.to_string(), read(l.counter)))
                     .collect(),
-                family_phrases: families::enabled(self.options.events.families)
+                family_phrases: families::enabled(self.options.events.bits())
                     .flat_map(|f| f.losses())
                     .map(|l| (l.key.to_string(), (l.what.to_string(), l.remedy.to_string())))
                     .collect(),
@@ -321,46 +326,30 @@ impl Session {
         if events.runq {
             capture.runq = self.drain_runq(&tasks)?;
         }
-        if events.alloc {
-            let (bytes, calls) = self.drain_allocs(&stacks)?;
-            capture.allocs = bytes;
-            capture.alloc_calls = calls;
-            capture.allocs.retain(|s| !before_exec(s));
-            capture.alloc_calls.retain(|s| !before_exec(s));
-            capture.sizes = self.drain_sizes()?;
-            // The process may be gone by now: name it by what its samples say.
-            for h in capture.sizes.iter_mut().filter(|h| h.comm.is_empty()) {
-                if let Some(s) = capture.allocs.iter().find(|s| s.tgid == h.tgid) {
-                    h.comm = s.comm.clone();
-                }
-            }
-        }
-        if events.leak {
-            (capture.live, capture.live_blocks) = self.drain_live(&stacks)?;
-            capture.live.retain(|s| !before_exec(s));
-            capture.live_blocks.retain(|s| !before_exec(s));
-        }
         capture.warnings = self.warnings.clone();
-        if events.gc {
-            capture.gc = self.drain_gc()?;
-            capture.gc_assists = self.drain_gc_assists(&stacks)?;
-        }
-        if events.sdt {
-            capture.sdt = self.drain_sdt(&stacks)?;
-        }
         if events.wakeup {
             let (wakeups, pairs) = self.drain_wakeups(&stacks, &tasks)?;
             capture.wakeups = wakeups;
             capture.wake_pairs = pairs;
         }
         let setup = Setup {
+            options: &self.options,
             tracing: &self.tracing_root,
             btf: Path::new(VMLINUX),
             started_ns: self.started_ns,
             stopped_ns: monotonic_ns(),
         };
-        for family in families::enabled(events.families) {
-            capture.sections.insert(family.section().to_string(), family.drain(&self.ebpf, &setup)?);
+        let process_name = |tgid| self.process_name(tgid);
+        let ctx = Drain {
+            setup,
+            stacks: &stacks,
+            maps: &self.maps,
+            state: &self.family_state,
+            process_name: &process_name,
+            before_exec: &before_exec,
+        };
+        for family in families::enabled(events.bits()) {
+            family.drain(&self.ebpf, &ctx, &mut capture)?;
         }
         capture.maps = std::mem::take(&mut self.maps);
         Ok(capture)
@@ -495,61 +484,6 @@ impl Session {
         Ok(out)
     }
 
-    fn drain_allocs(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
-        let (mut bytes, mut calls) = (Vec::new(), Vec::new());
-        for entry in self.map::<SampleKey, Totals>("ALLOCS")?.iter() {
-            let (key, totals) = entry.context("reading allocations")?;
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-            let scale = sample_scale(totals.sum, totals.count, self.options.alloc_sample);
-            s.count = (totals.sum as f64 * scale).round() as u64;
-            bytes.push(s.clone());
-            s.count = (totals.count as f64 * scale).round() as u64;
-            calls.push(s);
-        }
-        Ok((bytes, calls))
-    }
-
-    fn drain_sizes(&self) -> Result<Vec<SizeHistogram>> {
-        let mut hists: HashMap<u32, Log2Histogram> = HashMap::new();
-        for entry in self.map::<SizeKey, u64>("SIZES")?.iter() {
-            let (key, count) = entry.context("reading allocation sizes")?;
-            hists.entry(key.tgid).or_default().add(key.slot as usize, count);
-        }
-        let mut out: Vec<SizeHistogram> = hists
-            .into_iter()
-            .map(|(tgid, histogram)| SizeHistogram { tgid, comm: self.process_name(tgid), histogram })
-            .collect();
-        out.sort_by_key(|h| std::cmp::Reverse(h.histogram.count()));
-        Ok(out)
-    }
-
-    /// Live blocks grouped by (process, thread, stack, age class), weighted by bytes, and the
-    /// same groups weighted by blocks.
-    fn drain_live(&self, stacks: &StackReader) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
-        let now = monotonic_ns();
-        // (process, thread, stack, thread name, age class) -> (bytes, blocks)
-        type Group = (u32, u32, StackRef, [u8; 16], &'static str);
-        let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
-        for entry in self.map::<LiveKey, LiveBlock>("LIVE")?.iter() {
-            let (key, block) = entry.context("reading live blocks")?;
-            let age = age_marker(now.saturating_sub(block.since_ns));
-            let g = groups.entry((key.tgid, block.tid, block.stacks, block.comm, age)).or_insert((0, 0));
-            g.0 += block.size;
-            g.1 += 1;
-        }
-        let (mut by_bytes, mut by_blocks) = (Vec::new(), Vec::new());
-        for ((tgid, tid, stack, comm, age), (bytes, blocks)) in groups {
-            let mut s = stacks.sample(tgid, tid, &comm, stack);
-            s.markers.push(age.to_string());
-            let scale = sample_scale(bytes, blocks, self.options.alloc_sample);
-            s.count = (bytes as f64 * scale).round() as u64;
-            by_bytes.push(s.clone());
-            s.count = (blocks as f64 * scale).round() as u64;
-            by_blocks.push(s);
-        }
-        Ok((by_bytes, by_blocks))
-    }
-
     /// A process's name for the tables: its current one, or for the spawned command gone by drain
     /// time its program's file name; empty when neither is known (the caller may know better).
     fn process_name(&self, tgid: u32) -> String {
@@ -560,71 +494,6 @@ impl Session {
             }
             _ => String::new(),
         })
-    }
-
-    fn drain_sdt(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
-        self.drain_hits(stacks, "SDT_HITS", "reading SDT probe hits", |key| {
-            let site = self.maps.get(key.tgid).and_then(|m| m.find(key.ip)).and_then(|m| match &m.backing {
-                crate::procmaps::Backing::File(path) => {
-                    let offset = m.file_offset_of(key.ip);
-                    self.sdt_sites.iter().find(|(file, p)| file == path && p.file_offset == offset)
-                }
-                _ => None,
-            });
-            match site {
-                Some((_, p)) => format!("[sdt {}:{}]", p.provider, p.name),
-                None => "[sdt probe]".to_string(),
-            }
-        })
-    }
-
-    fn drain_gc_assists(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
-        self.drain_hits(stacks, "GC_ASSISTS", "reading GC assists", |_| "[gc assist]".to_string())
-    }
-
-    /// Hits counted per [`SdtKey`] in map `name`, each under the marker `label` gives its key.
-    fn drain_hits(
-        &self,
-        stacks: &StackReader,
-        name: &str,
-        reading: &str,
-        label: impl Fn(&SdtKey) -> String,
-    ) -> Result<Vec<RawSample>> {
-        let mut out = Vec::new();
-        for entry in self.map::<SdtKey, u64>(name)?.iter() {
-            let (key, count) = entry.context(reading)?;
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-            s.markers.push(label(&key));
-            s.count = count;
-            out.push(s);
-        }
-        Ok(out)
-    }
-
-    fn drain_gc(&self) -> Result<Vec<GcReport>> {
-        let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
-        for entry in self.map::<SizeKey, u64>("GC_PAUSES")?.iter() {
-            let (key, count) = entry.context("reading GC pauses")?;
-            pauses.entry(key.tgid).or_default().add(key.slot as usize, count);
-        }
-        let mut out = Vec::new();
-        for entry in self.map::<u32, GcStats>("GC_STATS")?.iter() {
-            let (tgid, s) = entry.context("reading GC counters")?;
-            let mut histogram = pauses.remove(&tgid).unwrap_or_default();
-            let comm = self.process_name(tgid);
-            histogram.max_ns = s.pause_max_ns;
-            out.push(GcReport {
-                tgid,
-                comm,
-                cycles: s.cycles,
-                pauses: s.pauses,
-                pause_total_ns: s.pause_total_ns,
-                assists: s.assists,
-                histogram,
-            });
-        }
-        out.sort_by_key(|g| std::cmp::Reverse(g.cycles));
-        Ok(out)
     }
 
     fn drain_wakeups(
@@ -676,32 +545,6 @@ fn task_names(tasks: &[(u32, TaskInfo)]) -> HashMap<u32, String> {
         }
     }
     names
-}
-
-/// How much one recorded allocation stands for under `--alloc-sample mean`: an allocation of s
-/// bytes is recorded with probability 1 - exp(-s / mean), so its unbiased weight is s divided by
-/// that (tcmalloc's estimator). Per stack, the mean size stands in for each allocation's.
-pub fn sample_scale(bytes: u64, count: u64, mean: u64) -> f64 {
-    if mean == 0 || count == 0 {
-        return 1.0;
-    }
-    let size = bytes as f64 / count as f64;
-    let p = -(-size / mean as f64).exp_m1();
-    if p > 0.0 {
-        1.0 / p
-    } else {
-        1.0
-    }
-}
-
-/// The age class of a live block, as a marker frame: old blocks are the leak suspects.
-pub fn age_marker(age_ns: u64) -> &'static str {
-    match age_ns / 1_000_000_000 {
-        0 => "[live < 1 s]",
-        1..=9 => "[live 1-10 s]",
-        10..=59 => "[live 10-60 s]",
-        _ => "[live > 60 s]",
-    }
 }
 
 /// What can be refused before anything is loaded: a bad frequency, missing privileges, a command
@@ -781,16 +624,6 @@ fn process_exists(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sample_scale_is_tcmalloc_s_estimator() {
-        assert_eq!(sample_scale(100, 1, 0), 1.0, "no sampling");
-        // Small blocks: each recorded one stands for about `mean` bytes.
-        let s = sample_scale(64, 1, 65536);
-        assert!((64.0 * s - 65536.0).abs() / 65536.0 < 0.001, "{}", 64.0 * s);
-        // Blocks far above the mean are always recorded and stand for themselves.
-        assert!((sample_scale(1 << 30, 1, 4096) - 1.0).abs() < 1e-9);
-    }
 
     #[test]
     fn own_process_exists_and_thread_maps_to_process() {

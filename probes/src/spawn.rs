@@ -233,6 +233,13 @@ impl Child {
     }
 }
 
+/// A file to place uprobes in, as aya can take it: aya looks a relative path up as a library name
+/// in ld.so.cache (`./service` would not be found), so the path is made absolute (symbolic links
+/// kept, so messages name the file as the user did).
+pub fn attachable(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,12 +14,13 @@ use aya::{
 use crate::{capture::RawSample, error::Context as _, Result};
 
 /// Reads stacks by id, once each.
-pub(crate) struct StackReader {
+pub struct StackReader {
     stacks: HashMap<u32, Vec<u64>>,
 }
 
 impl StackReader {
-    pub(crate) fn new(ebpf: &Ebpf) -> Result<StackReader> {
+    /// Reads every stack of the loaded object's stack map and overflow map.
+    pub fn new(ebpf: &Ebpf) -> Result<StackReader> {
         let map = StackTraceMap::try_from(ebpf.map("STACKS").unwrap()).context("opening the stack map")?;
         let mut stacks = HashMap::new();
         for entry in map.iter() {
@@ -38,7 +39,7 @@ impl StackReader {
 
     /// A sample with both stacks resolved; ids below zero are errors (-EFAULT: no such stack;
     /// others: lost), and -1 means stacks were not recorded.
-    pub(crate) fn sample(&self, tgid: u32, tid: u32, comm: &[u8], stacks: StackRef) -> RawSample {
+    pub fn sample(&self, tgid: u32, tid: u32, comm: &[u8], stacks: StackRef) -> RawSample {
         let (user_id, kernel_id) = (stacks.user, stacks.kernel);
         let get = |id: i32| (id >= 0).then(|| self.stacks.get(&(id as u32)).cloned()).flatten();
         let lost = |id: i32, got: &Option<Vec<u64>>| got.is_none() && id != -libc::EFAULT && id != -1;
@@ -47,7 +48,7 @@ impl StackReader {
         RawSample {
             tgid,
             tid,
-            comm: crate::families::comm_text(comm),
+            comm: crate::capture::comm_text(comm),
             markers: Vec::new(),
             user_lost: lost(user_id, &user),
             kernel_lost: lost(kernel_id, &kernel),

@@ -9,21 +9,34 @@
 //! allocator's, gc, sdt) still go through `events`, `attach` and `session`; they move here one by
 //! one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use armtune_common::SdtKey;
 use aya::{maps::MapData, programs::TracePoint, Ebpf};
 use serde_json::Value;
 
-use crate::{error::Context as _, Result};
+use crate::{
+    capture::{Capture, RawSample},
+    error::Context as _,
+    options::Options,
+    procmaps::MapsStore,
+    stacks::StackReader,
+    Result,
+};
 
+mod alloc;
+mod gc;
 mod proc;
+mod sdt;
 
 /// Every registered family, in the order help, JSON and the summary list them.
-pub static REGISTRY: &[&dyn Family] = &[&proc::Proc];
+pub static REGISTRY: &[&dyn Family] = &[&alloc::Alloc, &alloc::Leak, &gc::Gc, &sdt::Sdt, &proc::Proc];
 
-/// What a family may read while it is set up, attached and drained.
+/// What every family may read while it is set up, attached and drained.
 #[derive(Debug, Clone, Copy)]
 pub struct Setup<'a> {
+    /// The profile's options.
+    pub options: &'a Options,
     /// Where tracefs is mounted (for tracepoint format files).
     pub tracing: &'a Path,
     /// The kernel's BTF file (`/sys/kernel/btf/vmlinux`), which may be absent.
@@ -32,6 +45,93 @@ pub struct Setup<'a> {
     pub started_ns: u64,
     /// When the session stopped (ns, CLOCK_MONOTONIC); 0 before.
     pub stopped_ns: u64,
+}
+
+/// A value for an eBPF global, in the width the program declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    /// `u8` (switches).
+    U8(u8),
+    /// `u32` (offsets, bit sets).
+    U32(u32),
+    /// `u64` (nanoseconds, bytes).
+    U64(u64),
+}
+
+/// What families keep between attaching and draining: values a family's drain reads back (the
+/// SDT sites it attached, the sampler's links) and things that must stay open while attached.
+#[derive(Default)]
+pub struct FamilyState {
+    by_family: std::collections::HashMap<&'static str, Box<dyn std::any::Any>>,
+    keep: Vec<Box<dyn std::any::Any>>,
+}
+
+impl FamilyState {
+    /// Stores `value` under `key` (a family's name, or a shared part's).
+    pub fn put<T: 'static>(&mut self, key: &'static str, value: T) {
+        self.by_family.insert(key, Box::new(value));
+    }
+
+    /// What was stored under `key`, if it is a `T`.
+    pub fn get<T: 'static>(&self, key: &str) -> Option<&T> {
+        self.by_family.get(key)?.downcast_ref()
+    }
+
+    /// As [`FamilyState::get`], to change it.
+    pub fn get_mut<T: 'static>(&mut self, key: &str) -> Option<&mut T> {
+        self.by_family.get_mut(key)?.downcast_mut()
+    }
+
+    /// Keeps `value` alive until the session ends (a link whose drop detaches a probe).
+    pub fn keep<T: 'static>(&mut self, value: T) {
+        self.keep.push(Box::new(value));
+    }
+}
+
+/// What attaching may use and leave behind.
+pub struct Attach<'a> {
+    /// The run's settings.
+    pub setup: Setup<'a>,
+    /// The `--pid` processes (process ids).
+    pub pids: &'a [u32],
+    /// The command's program, made absolute, when a command is profiled.
+    pub exe: Option<&'a Path>,
+    /// The programs whose runtime or allocator is probed: the command's, or each pid's
+    /// executable with the pid.
+    pub programs: &'a [(PathBuf, Option<u32>)],
+    /// What could not be placed, for the report.
+    pub warnings: &'a mut Vec<String>,
+    /// State for the drain, and links to keep open.
+    pub state: &'a mut FamilyState,
+}
+
+/// What draining may read.
+pub struct Drain<'a> {
+    /// The run's settings.
+    pub setup: Setup<'a>,
+    /// Every recorded stack, by [`armtune_common::StackRef`].
+    pub stacks: &'a StackReader,
+    /// The targets' mappings (SDT sites are named through them).
+    pub maps: &'a MapsStore,
+    /// What attaching left.
+    pub state: &'a FamilyState,
+    /// A process's name, also after it exited (see `Session`).
+    pub process_name: &'a dyn Fn(u32) -> String,
+    /// Whether a sample is the spawned command's before its exec (armtune's own child then).
+    pub before_exec: &'a dyn Fn(&RawSample) -> bool,
+}
+
+/// What a family is called and what it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// The name `--event` takes (also its name in `meta.events`).
+    pub name: &'static str,
+    /// How `--event`'s help shows it: the name, or a pattern (`sdt:PROVIDER:NAME`).
+    pub usage: &'static str,
+    /// One line for `--event`'s help: what it records.
+    pub help: &'static str,
+    /// Its bit of the eBPF `EVENTS` global (`armtune_common::events`).
+    pub bit: u32,
 }
 
 /// A loss counter of a family: its index in the eBPF `COUNTERS` array and how the summary says it.
@@ -49,26 +149,49 @@ pub struct Loss {
 
 /// One event family. Implementations are unit structs listed in [`REGISTRY`].
 pub trait Family: Sync {
+    /// Its name, help line and event bit.
+    fn about(&self) -> &'static About;
     /// The name `--event` takes (also its name in `meta.events`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.about().name
+    }
+    /// How `--event` names it in help (`sdt:PROVIDER:NAME`).
+    fn usage(&self) -> &'static str {
+        self.about().usage
+    }
     /// One line for `--event`'s help: what it records.
-    fn help(&self) -> &'static str;
+    fn help(&self) -> &'static str {
+        self.about().help
+    }
     /// Its bit of the eBPF `EVENTS` global (`armtune_common::events`).
-    fn bit(&self) -> u32;
-    /// The eBPF maps it owns, with their size when it records (one entry otherwise).
-    fn maps(&self) -> &'static [(&'static str, u32)];
-    /// Values for the eBPF globals it reads (offsets and switches), set when the object loads.
-    fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, u32)>>;
-    /// Loads and attaches its programs; returns what could not be placed, as warnings.
-    fn attach(&self, ebpf: &mut Ebpf, setup: &Setup) -> Result<Vec<String>>;
-    /// Reads its maps when the session stops, into its JSON section.
-    fn drain(&self, ebpf: &Ebpf, setup: &Setup) -> Result<Value>;
-    /// Its loss counters.
-    fn losses(&self) -> &'static [Loss];
-    /// The key of its section in the JSON report.
-    fn section(&self) -> &'static str;
-    /// Its part of the terminal summary, from its section; `None` when it has nothing to say.
-    fn summary(&self, section: &Value) -> Option<String>;
+    fn bit(&self) -> u32 {
+        self.about().bit
+    }
+    /// The eBPF maps it owns, with their size when it records (`None`: as the object declares
+    /// it); one entry when it does not record.
+    fn maps(&self, options: &Options) -> Vec<(&'static str, Option<u32>)>;
+    /// Values for the eBPF globals it reads, set when the object loads.
+    fn globals(&self, _setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
+        Ok(Vec::new())
+    }
+    /// Loads and attaches its programs.
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()>;
+    /// Stops what must stop before the maps are read (the CPU sampler).
+    fn stop(&self, _ebpf: &mut Ebpf, _state: &mut FamilyState) {}
+    /// Reads its maps when the session stops, into the capture.
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()>;
+    /// Its loss counters, beyond those `meta::Losses` names.
+    fn losses(&self) -> &'static [Loss] {
+        &[]
+    }
+    /// The key of its own section in the JSON report, if it has one.
+    fn section(&self) -> Option<&'static str> {
+        None
+    }
+    /// Its part of the terminal summary, from its section.
+    fn summary(&self, _section: &Value) -> Option<String> {
+        None
+    }
 }
 
 /// The registered family called `name`.
@@ -83,7 +206,7 @@ pub fn enabled(bits: u32) -> impl Iterator<Item = &'static dyn Family> {
 
 /// The summary sections of the families whose JSON sections `sections` holds, in registry order.
 pub fn summaries(sections: &std::collections::BTreeMap<String, Value>) -> Vec<String> {
-    REGISTRY.iter().filter_map(|f| sections.get(f.section()).and_then(|s| f.summary(s))).collect()
+    REGISTRY.iter().filter_map(|f| sections.get(f.section()?).and_then(|s| f.summary(s))).collect()
 }
 
 /// Loads program `program` and attaches it to tracepoint `category:name`.
@@ -98,6 +221,25 @@ pub(crate) fn attach_tracepoint(ebpf: &mut Ebpf, program: &str, category: &str, 
     Ok(())
 }
 
+/// Hits counted per [`SdtKey`] in map `name` (SDT probes, GC assists), each under the marker
+/// frame `label` gives its key.
+pub(crate) fn drain_hits(
+    ebpf: &Ebpf,
+    stacks: &StackReader,
+    name: &str,
+    label: impl Fn(&SdtKey) -> String,
+) -> Result<Vec<RawSample>> {
+    let mut out = Vec::new();
+    for entry in hash_map::<SdtKey, u64>(ebpf, name)?.iter() {
+        let (key, count) = entry.with_context(|| format!("reading map {name}"))?;
+        let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+        s.markers.push(label(&key));
+        s.count = count;
+        out.push(s);
+    }
+    Ok(out)
+}
+
 /// Map `name` of the loaded object as a hash map.
 pub(crate) fn hash_map<'a, K: aya::Pod, V: aya::Pod>(
     ebpf: &'a Ebpf,
@@ -107,15 +249,10 @@ pub(crate) fn hash_map<'a, K: aya::Pod, V: aya::Pod>(
     aya::maps::HashMap::try_from(map).with_context(|| format!("opening map {name}"))
 }
 
-/// A NUL-padded kernel `comm` as text.
-pub(crate) fn comm_text(comm: &[u8]) -> String {
-    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
-    String::from_utf8_lossy(&comm[..end]).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::comm_text;
 
     #[test]
     fn comm_stops_at_nul() {
@@ -134,11 +271,11 @@ mod tests {
             assert_eq!(f.bit().count_ones(), 1, "{}: one bit", f.name());
             assert_eq!(bits & f.bit(), 0, "{}: bit shared", f.name());
             bits |= f.bit();
-            assert!(!f.help().is_empty() && !f.section().is_empty());
+            assert!(!f.help().is_empty());
             assert!(crate::events::EVENT_NAMES.iter().all(|(n, _)| *n != f.name()), "{} also in EVENT_NAMES", f.name());
         }
         use armtune_common::events::*;
-        let older = CPU | OFF_CPU | RUNQ | WAKEUP | ALLOC | LEAK | GC | SDT;
+        let older = CPU | OFF_CPU | RUNQ | WAKEUP;
         assert_eq!(bits & older, 0);
         assert_eq!(by_name("proc").map(|f| f.bit()), Some(PROC));
     }

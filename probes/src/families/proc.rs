@@ -7,8 +7,14 @@ use aya::Ebpf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{attach_tracepoint, comm_text, hash_map, Family, Loss, Setup};
-use crate::{error::Context as _, tracefs::Format, Result};
+use super::{attach_tracepoint, hash_map, About, Attach, Drain, Family, Global, Loss, Setup};
+use crate::{
+    capture::{comm_text, Capture},
+    error::Context as _,
+    options::Options,
+    tracefs::Format,
+    Result,
+};
 
 /// The `proc` family.
 pub struct Proc;
@@ -47,34 +53,36 @@ const LOSSES: &[Loss] = &[Loss {
     remedy: "process map full: more processes than it holds",
 }];
 
+/// Its key in the JSON report.
+const SECTION: &str = "processes";
+
 /// Rows the summary shows; JSON has every one.
 const SUMMARY_ROWS: usize = 25;
 
+const PROC_ABOUT: About = About {
+    name: "proc",
+    usage: "proc",
+    help: "processes that started, exec'd and exited, with exit codes and run times",
+    bit: events::PROC,
+};
+
 impl Family for Proc {
-    fn name(&self) -> &'static str {
-        "proc"
+    fn about(&self) -> &'static About {
+        &PROC_ABOUT
     }
 
-    fn help(&self) -> &'static str {
-        "processes that started, exec'd and exited, with exit codes and run times"
+    fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![(proc_life::MAP, None)]
     }
 
-    fn bit(&self) -> u32 {
-        events::PROC
-    }
-
-    fn maps(&self) -> &'static [(&'static str, u32)] {
-        &[(proc_life::MAP, proc_life::DEFAULT_ENTRIES)]
-    }
-
-    fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, u32)>> {
+    fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
         let exit = Format::read(setup.tracing, "sched", "sched_process_exit")?;
         let group_dead = exit.field("group_dead").map_or(u32::MAX, |f| f.offset);
         let fields = ["exit_code", "start_time", "real_parent", "tgid"];
         let offsets = crate::btf::member_offsets(setup.btf, "task_struct", &fields).unwrap_or_default();
-        let offset = |i: usize| offsets.get(i).copied().flatten().unwrap_or(u32::MAX);
+        let offset = |i: usize| Global::U32(offsets.get(i).copied().flatten().unwrap_or(u32::MAX));
         Ok(vec![
-            ("PROC_EXIT_GROUP_DEAD", group_dead),
+            ("PROC_EXIT_GROUP_DEAD", Global::U32(group_dead)),
             ("PROC_TASK_EXIT_CODE", offset(0)),
             ("PROC_TASK_START_TIME", offset(1)),
             ("PROC_TASK_REAL_PARENT", offset(2)),
@@ -82,34 +90,40 @@ impl Family for Proc {
         ])
     }
 
-    fn attach(&self, ebpf: &mut Ebpf, setup: &Setup) -> Result<Vec<String>> {
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
         attach_tracepoint(ebpf, "armtune_proc_exec", "sched", "sched_process_exec")?;
         attach_tracepoint(ebpf, "armtune_proc_exit", "sched", "sched_process_exit")?;
-        Ok(match crate::btf::member_offsets(setup.btf, "task_struct", &["exit_code"]) {
-            Ok(found) if found[0].is_some() => Vec::new(),
-            Ok(_) => vec!["--event proc: the kernel's BTF has no task_struct.exit_code: exit codes unknown".into()],
-            Err(e) => vec![format!("--event proc: {e}: exit codes and parents unknown, and run times count from exec")],
-        })
+        match crate::btf::member_offsets(ctx.setup.btf, "task_struct", &["exit_code"]) {
+            Ok(found) if found[0].is_some() => {}
+            Ok(_) => ctx
+                .warnings
+                .push("--event proc: the kernel's BTF has no task_struct.exit_code: exit codes unknown".into()),
+            Err(e) => ctx
+                .warnings
+                .push(format!("--event proc: {e}: exit codes and parents unknown, and run times count from exec")),
+        }
+        Ok(())
     }
 
-    fn drain(&self, ebpf: &Ebpf, setup: &Setup) -> Result<Value> {
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         let mut rows = Vec::new();
         for entry in hash_map::<u32, ProcLife>(ebpf, proc_life::MAP)?.iter() {
             let (pid, life) = entry.context("reading process lives")?;
-            rows.push(life_row(pid, &life, setup));
+            rows.push(life_row(pid, &life, &ctx.setup));
         }
         rows.sort_by(|a, b| {
             a.started_s.unwrap_or(f64::MAX).total_cmp(&b.started_s.unwrap_or(f64::MAX)).then(a.pid.cmp(&b.pid))
         });
-        Ok(serde_json::to_value(rows).unwrap_or(Value::Null))
+        capture.sections.insert(SECTION.into(), serde_json::to_value(rows).unwrap_or(Value::Null));
+        Ok(())
     }
 
     fn losses(&self) -> &'static [Loss] {
         LOSSES
     }
 
-    fn section(&self) -> &'static str {
-        "processes"
+    fn section(&self) -> Option<&'static str> {
+        Some(SECTION)
     }
 
     fn summary(&self, section: &Value) -> Option<String> {
@@ -221,7 +235,9 @@ mod tests {
     use super::*;
 
     fn setup() -> Setup<'static> {
+        static OPTIONS: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
         Setup {
+            options: OPTIONS.get_or_init(Options::default),
             tracing: std::path::Path::new("/nonexistent"),
             btf: std::path::Path::new("/nonexistent"),
             started_ns: 10_000_000_000,

@@ -1,0 +1,266 @@
+//! `alloc` and `leak`: the allocator's calls by stack (bytes and calls, sizes), and the blocks
+//! still live at the end by allocating stack and age. Both ride the same uprobes on the malloc
+//! family (placed once, see [`crate::allocator`]). Kernel side: `ebpf/src/alloc.rs`.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use armtune_common::{events, LiveBlock, LiveKey, SampleKey, SizeKey, StackRef, Totals};
+use aya::Ebpf;
+
+use super::{hash_map, About, Attach, Drain, Family, Global};
+use crate::{
+    allocator::{self, AllocTarget},
+    capture::{Capture, RawSample, SizeHistogram},
+    error::Context as _,
+    histogram::Log2Histogram,
+    mmap_records::monotonic_ns,
+    options::{Options, Target},
+    spawn, Error, Result,
+};
+
+/// Allocations by stack.
+pub struct Alloc;
+
+/// Live blocks at the end by allocating stack.
+pub struct Leak;
+
+/// The key under which the placed probes are noted, so the second family does not place them again.
+const PLACED: &str = "allocator probes";
+
+const ALLOC_ABOUT: About = About {
+    name: "alloc",
+    usage: "alloc",
+    help: "allocations by stack, bytes and calls, sizes (allocation flame graph)",
+    bit: events::ALLOC,
+};
+
+impl Family for Alloc {
+    fn about(&self) -> &'static About {
+        &ALLOC_ABOUT
+    }
+
+    fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![("ALLOCS", None), ("SIZES", None), ("PENDING", None)]
+    }
+
+    fn globals(&self, setup: &super::Setup) -> Result<Vec<(&'static str, Global)>> {
+        Ok(vec![("ALLOC_SAMPLE_BYTES", Global::U64(setup.options.alloc_sample))])
+    }
+
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+        attach_once(ebpf, ctx)
+    }
+
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
+        let (mut bytes, mut calls) = drain_allocs(ebpf, ctx)?;
+        bytes.retain(|s| !(ctx.before_exec)(s));
+        calls.retain(|s| !(ctx.before_exec)(s));
+        capture.sizes = drain_sizes(ebpf, ctx)?;
+        // The process may be gone by now: name it by what its samples say.
+        for h in capture.sizes.iter_mut().filter(|h| h.comm.is_empty()) {
+            if let Some(s) = bytes.iter().find(|s| s.tgid == h.tgid) {
+                h.comm = s.comm.clone();
+            }
+        }
+        (capture.allocs, capture.alloc_calls) = (bytes, calls);
+        Ok(())
+    }
+}
+
+const LEAK_ABOUT: About = About {
+    name: "leak",
+    usage: "leak",
+    help: "blocks still live at the end, by allocating stack and age (leak flame graph)",
+    bit: events::LEAK,
+};
+
+impl Family for Leak {
+    fn about(&self) -> &'static About {
+        &LEAK_ABOUT
+    }
+
+    fn maps(&self, options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![("LIVE", Some(options.live_entries)), ("PENDING", None)]
+    }
+
+    fn globals(&self, setup: &super::Setup) -> Result<Vec<(&'static str, Global)>> {
+        Alloc.globals(setup)
+    }
+
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+        attach_once(ebpf, ctx)
+    }
+
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
+        let (mut live, mut blocks) = drain_live(ebpf, ctx)?;
+        live.retain(|s| !(ctx.before_exec)(s));
+        blocks.retain(|s| !(ctx.before_exec)(s));
+        (capture.live, capture.live_blocks) = (live, blocks);
+        Ok(())
+    }
+}
+
+/// Places the allocator probes unless the other family did.
+fn attach_once(ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+    if ctx.state.get::<()>(PLACED).is_some() {
+        return Ok(());
+    }
+    place_probes(ebpf, ctx.setup.options, ctx.pids, ctx.exe, ctx.programs, ctx.warnings)?;
+    ctx.state.put(PLACED, ());
+    Ok(())
+}
+
+/// Places the allocator's uprobes, once for both families. `programs` are the command's or the
+/// pids' executables.
+fn place_probes(
+    ebpf: &mut Ebpf,
+    options: &Options,
+    pids: &[u32],
+    exe: Option<&Path>,
+    programs: &[(PathBuf, Option<u32>)],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    {
+        if let Some((go, _)) = programs.iter().find(|(p, _)| allocator::is_go(p)) {
+            return Err(Error::Invalid(format!(
+                "{} is a Go program: allocation probes need return probes, which corrupt Go's \
+                 movable stacks; use --event gc for its collector",
+                go.display()
+            )));
+        }
+        for target in alloc_targets(options, pids, exe) {
+            warnings.extend(
+                allocator::attach(ebpf, &target, &options.alloc_prefix)?
+                    .into_iter()
+                    .map(|m| format!("allocator probe not placed in {}: {m}", target.library.display())),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Where the allocator probes go for these options (see [`allocator`]).
+fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&Path>) -> Vec<AllocTarget> {
+    let fixed = options.alloc_lib.clone().map(spawn::attachable);
+    match &options.target {
+        Target::Pids(_) => pids
+            .iter()
+            .map(|&pid| AllocTarget {
+                library: fixed
+                    .clone()
+                    .or_else(|| allocator::libc_of(pid))
+                    .unwrap_or_else(|| PathBuf::from(format!("/proc/{pid}/exe"))),
+                pid: Some(pid),
+            })
+            .collect(),
+        Target::Command(_) => {
+            let library = fixed.unwrap_or_else(|| match exe {
+                // A static program carries its own malloc.
+                Some(exe) if allocator::is_static(exe) => exe.to_path_buf(),
+                Some(exe) => allocator::needed_libc(exe).unwrap_or_else(|| PathBuf::from("libc")),
+                None => PathBuf::from("libc"),
+            });
+            vec![AllocTarget { library, pid: None }]
+        }
+        Target::All => vec![AllocTarget { library: fixed.unwrap_or_else(|| PathBuf::from("libc")), pid: None }],
+    }
+}
+
+fn drain_allocs(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
+    let (mut bytes, mut calls) = (Vec::new(), Vec::new());
+    for entry in hash_map::<SampleKey, Totals>(ebpf, "ALLOCS")?.iter() {
+        let (key, totals) = entry.context("reading allocations")?;
+        let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+        let scale = sample_scale(totals.sum, totals.count, ctx.setup.options.alloc_sample);
+        s.count = (totals.sum as f64 * scale).round() as u64;
+        bytes.push(s.clone());
+        s.count = (totals.count as f64 * scale).round() as u64;
+        calls.push(s);
+    }
+    Ok((bytes, calls))
+}
+
+fn drain_sizes(ebpf: &Ebpf, ctx: &Drain) -> Result<Vec<SizeHistogram>> {
+    let mut hists: HashMap<u32, Log2Histogram> = HashMap::new();
+    for entry in hash_map::<SizeKey, u64>(ebpf, "SIZES")?.iter() {
+        let (key, count) = entry.context("reading allocation sizes")?;
+        hists.entry(key.tgid).or_default().add(key.slot as usize, count);
+    }
+    let mut out: Vec<SizeHistogram> = hists
+        .into_iter()
+        .map(|(tgid, histogram)| SizeHistogram { tgid, comm: (ctx.process_name)(tgid), histogram })
+        .collect();
+    out.sort_by_key(|h| std::cmp::Reverse(h.histogram.count()));
+    Ok(out)
+}
+
+/// Live blocks grouped by (process, thread, stack, age class), weighted by bytes, and the
+/// same groups weighted by blocks.
+fn drain_live(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
+    let now = monotonic_ns();
+    // (process, thread, stack, thread name, age class) -> (bytes, blocks)
+    type Group = (u32, u32, StackRef, [u8; 16], &'static str);
+    let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
+    for entry in hash_map::<LiveKey, LiveBlock>(ebpf, "LIVE")?.iter() {
+        let (key, block) = entry.context("reading live blocks")?;
+        let age = age_marker(now.saturating_sub(block.since_ns));
+        let g = groups.entry((key.tgid, block.tid, block.stacks, block.comm, age)).or_insert((0, 0));
+        g.0 += block.size;
+        g.1 += 1;
+    }
+    let (mut by_bytes, mut by_blocks) = (Vec::new(), Vec::new());
+    for ((tgid, tid, stack, comm, age), (bytes, blocks)) in groups {
+        let mut s = ctx.stacks.sample(tgid, tid, &comm, stack);
+        s.markers.push(age.to_string());
+        let scale = sample_scale(bytes, blocks, ctx.setup.options.alloc_sample);
+        s.count = (bytes as f64 * scale).round() as u64;
+        by_bytes.push(s.clone());
+        s.count = (blocks as f64 * scale).round() as u64;
+        by_blocks.push(s);
+    }
+    Ok((by_bytes, by_blocks))
+}
+
+/// How much one recorded allocation stands for under `--alloc-sample mean`: an allocation of s
+/// bytes is recorded with probability 1 - exp(-s / mean), so its unbiased weight is s divided by
+/// that (tcmalloc's estimator). Per stack, the mean size stands in for each allocation's.
+pub(crate) fn sample_scale(bytes: u64, count: u64, mean: u64) -> f64 {
+    if mean == 0 || count == 0 {
+        return 1.0;
+    }
+    let size = bytes as f64 / count as f64;
+    let p = -(-size / mean as f64).exp_m1();
+    if p > 0.0 {
+        1.0 / p
+    } else {
+        1.0
+    }
+}
+
+/// The age class of a live block, as a marker frame: old blocks are the leak suspects.
+pub(crate) fn age_marker(age_ns: u64) -> &'static str {
+    match age_ns / 1_000_000_000 {
+        0 => "[live < 1 s]",
+        1..=9 => "[live 1-10 s]",
+        10..=59 => "[live 10-60 s]",
+        _ => "[live > 60 s]",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_scale_is_tcmalloc_s_estimator() {
+        assert_eq!(sample_scale(100, 1, 0), 1.0, "no sampling");
+        // Small blocks: each recorded one stands for about `mean` bytes.
+        let s = sample_scale(64, 1, 65536);
+        assert!((64.0 * s - 65536.0).abs() / 65536.0 < 0.001, "{}", 64.0 * s);
+        // Blocks far above the mean are always recorded and stand for themselves.
+        assert!((sample_scale(1 << 30, 1, 4096) - 1.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,79 @@
+//! `gc`: garbage-collection cycles and stop-the-world pauses per process, from the Go runtime's
+//! functions or HotSpot's `gc__begin` / `gc__end` SDT probes (see [`crate::gc`]), and Go's mark
+//! assists by allocating stack. Kernel side: `ebpf/src/gc.rs`.
+
+use std::collections::HashMap;
+
+use armtune_common::{events, GcStats, SizeKey};
+use aya::Ebpf;
+
+use super::{drain_hits, hash_map, About, Attach, Drain, Family};
+use crate::{
+    capture::{Capture, GcReport},
+    error::Context as _,
+    histogram::Log2Histogram,
+    options::Options,
+    Error, Result,
+};
+
+/// The GC family.
+pub struct Gc;
+
+const GC_ABOUT: About = About {
+    name: "gc",
+    usage: "gc",
+    help: "garbage-collection cycles and pauses (Go runtime, HotSpot JVM)",
+    bit: events::GC,
+};
+
+impl Family for Gc {
+    fn about(&self) -> &'static About {
+        &GC_ABOUT
+    }
+
+    fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![("GC_STATS", None), ("GC_PAUSES", None), ("GC_ASSISTS", None)]
+    }
+
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+        if ctx.programs.is_empty() {
+            return Err(Error::Invalid("--event gc needs the Go program: give a command after `--` or --pid".into()));
+        }
+        for (program, pid) in ctx.programs {
+            ctx.warnings.extend(crate::gc::attach(ebpf, program, *pid)?);
+        }
+        Ok(())
+    }
+
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
+        capture.gc = collections(ebpf, ctx)?;
+        capture.gc_assists = drain_hits(ebpf, ctx.stacks, "GC_ASSISTS", |_| "[gc assist]".to_string())?;
+        Ok(())
+    }
+}
+
+/// Collections per process, most cycles first.
+fn collections(ebpf: &Ebpf, ctx: &Drain) -> Result<Vec<GcReport>> {
+    let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
+    for entry in hash_map::<SizeKey, u64>(ebpf, "GC_PAUSES")?.iter() {
+        let (key, count) = entry.context("reading GC pauses")?;
+        pauses.entry(key.tgid).or_default().add(key.slot as usize, count);
+    }
+    let mut out = Vec::new();
+    for entry in hash_map::<u32, GcStats>(ebpf, "GC_STATS")?.iter() {
+        let (tgid, s) = entry.context("reading GC counters")?;
+        let mut histogram = pauses.remove(&tgid).unwrap_or_default();
+        histogram.max_ns = s.pause_max_ns;
+        out.push(GcReport {
+            tgid,
+            comm: (ctx.process_name)(tgid),
+            cycles: s.cycles,
+            pauses: s.pauses,
+            pause_total_ns: s.pause_total_ns,
+            assists: s.assists,
+            histogram,
+        });
+    }
+    out.sort_by_key(|g| std::cmp::Reverse(g.cycles));
+    Ok(out)
+}
