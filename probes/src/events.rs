@@ -1,24 +1,22 @@
 //! Which events a profile records, as chosen with `--event`.
 
-use armtune_common::{events, task_state};
+use armtune_common::events;
 
+pub use crate::families::state_marker;
 pub use crate::options::{parse_states, EventSet, SdtSpec};
 use crate::{Error, Result};
 
-/// The names `--event` accepts, with what they turn on.
-pub const EVENT_NAMES: &[(&str, &str)] = &[
-    ("cpu", "CPU samples (on-CPU flame graph)"),
-    ("off-cpu", "time blocked off the CPU, by stack (off-CPU flame graph)"),
-    ("runq", "run-queue latency histograms"),
-    ("wakeup", "who woke whom, with waker stacks (wakeup flame graph)"),
-    ("sched", "off-cpu + runq + wakeup"),
-];
+/// Names that stand for several families: (name, help line, the families' names).
+pub const GROUPS: &[(&str, &str, &[&str])] = &[("sched", "off-cpu + runq + wakeup", &["off-cpu", "runq", "wakeup"])];
 
-/// Every name `--event` accepts with what it records: [`EVENT_NAMES`], then the registered
-/// families.
+/// Other spellings `--event` takes: (spelling, the family's name).
+const ALIASES: &[(&str, &str)] = &[("offcpu", "off-cpu"), ("wakeups", "wakeup")];
+
+/// Every name `--event` accepts with what it records: the registered families
+/// ([`crate::families::REGISTRY`]), then the [`GROUPS`].
 pub fn all_names() -> Vec<(&'static str, &'static str)> {
     let registered = crate::families::REGISTRY.iter().map(|f| (f.usage(), f.help()));
-    EVENT_NAMES.iter().copied().chain(registered).collect()
+    registered.chain(GROUPS.iter().map(|(name, help, _)| (*name, *help))).collect()
 }
 
 /// The events `--event` accepts, one per line with what each records: the `--help` text, made from
@@ -82,25 +80,18 @@ impl EventSet {
         Ok((set, sdt))
     }
 
-    /// Turns on the event (or group) `name`, one entry of `--event` other than `sdt:`.
+    /// Turns on the family (or group) `name`, one entry of `--event` other than `sdt:`.
     fn add(&mut self, name: &str) -> Result<()> {
-        match name {
-            "cpu" => self.cpu = true,
-            "off-cpu" | "offcpu" => self.off_cpu = true,
-            "runq" => self.runq = true,
-            "wakeup" | "wakeups" => self.wakeup = true,
-            "sched" => {
-                self.off_cpu = true;
-                self.runq = true;
-                self.wakeup = true;
+        let name = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, family)| family);
+        if let Some((_, _, members)) = GROUPS.iter().find(|(group, _, _)| *group == name) {
+            return members.iter().try_for_each(|m| self.add(m));
+        }
+        match crate::families::by_name(name) {
+            Some(family) => self.insert_bit(family.bit()),
+            None => {
+                let known: Vec<&str> = all_names().iter().map(|(n, _)| *n).collect();
+                return Err(Error::Invalid(format!("unknown event {name:?}: choose from {}", known.join(", "))));
             }
-            other => match crate::families::by_name(other) {
-                Some(family) => self.insert_bit(family.bit()),
-                None => {
-                    let known: Vec<&str> = all_names().iter().map(|(n, _)| *n).collect();
-                    return Err(Error::Invalid(format!("unknown event {other:?}: choose from {}", known.join(", "))));
-                }
-            },
         }
         Ok(())
     }
@@ -135,41 +126,22 @@ impl EventSet {
     /// The set whose [`EventSet::names`] are `names` (unknown names are ignored).
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> EventSet {
         let mut set = EventSet::none();
-        for name in names {
-            match name.as_ref() {
-                "cpu" => set.cpu = true,
-                "off-cpu" => set.off_cpu = true,
-                "runq" => set.runq = true,
-                "wakeup" => set.wakeup = true,
-                other => set.insert_bit(crate::families::by_name(other).map_or(0, |f| f.bit())),
-            }
+        for family in names.iter().filter_map(|n| crate::families::by_name(n.as_ref())) {
+            set.insert_bit(family.bit());
         }
         set
     }
 
     /// Names of the chosen events, for titles and JSON.
     pub fn names(&self) -> Vec<&'static str> {
-        [(self.cpu, "cpu"), (self.off_cpu, "off-cpu"), (self.runq, "runq"), (self.wakeup, "wakeup")]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .chain(crate::families::enabled(self.bits()).map(|f| f.name()))
-            .collect()
-    }
-}
-
-/// The marker frame naming a task-state class in off-CPU stacks.
-pub fn state_marker(class: u32) -> &'static str {
-    match class {
-        task_state::SLEEPING => "[sleeping]",
-        task_state::UNINTERRUPTIBLE => "[uninterruptible]",
-        task_state::RUNNABLE => "[preempted]",
-        _ => "[other state]",
+        crate::families::enabled(self.bits()).map(|f| f.name()).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use armtune_common::task_state;
 
     #[test]
     fn parses_lists_and_groups() {

@@ -3,30 +3,24 @@
 
 use crate::error::Context as _;
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     path::{Path, PathBuf},
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
-use armtune_common::{
-    counter, proc_event, HistKey, OffCpuKey, ProcEvent, SampleKey, TaskInfo, Totals, WakeKey, ALL_CPUS,
-};
+use armtune_common::{counter, proc_event, ProcEvent};
 use aya::{
-    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
-    programs::{perf_event::PerfEventLinkId, PerfEvent},
+    maps::{MapData, PerCpuArray, RingBuf},
     Ebpf,
 };
 
 use crate::{
     attach,
     btf::VMLINUX,
-    capture::comm_text,
-    capture::{Capture, RawSample, RunqHistogram, ThreadRow, WakePair},
-    events::state_marker,
+    capture::{Capture, RawSample},
     families::{self, Attach, Drain, FamilyState, Setup},
-    histogram::Log2Histogram,
     mmap_records::{monotonic_ns, MmapRecorder},
     privileges::Capabilities,
     procmaps::MapsStore,
@@ -65,7 +59,6 @@ const MAPS_REFRESH: Duration = Duration::from_secs(2);
 /// A loaded, attached profiler.
 pub struct Session {
     ebpf: Ebpf,
-    perf_links: Vec<PerfEventLinkId>,
     events: RingBuf<MapData>,
     maps: MapsStore,
     /// The kernel's mapping records; `None` where they cannot be opened (then `/proc` is read at
@@ -82,8 +75,6 @@ pub struct Session {
     /// at once instead of on the next tick.
     exit_fds: Vec<OwnedFd>,
     options: Options,
-    /// Program type the scheduler events use (`Meta::sched_tracepoints`).
-    sched_tracepoints: crate::btf::SchedTracepoints,
     /// Where tracefs is mounted, for the families' [`Setup`].
     tracing_root: PathBuf,
     /// When the probes were in place (ns, CLOCK_MONOTONIC), for the families' [`Setup`].
@@ -105,13 +96,11 @@ impl Session {
         };
         let tracing = tracefs::ensure_mounted()?;
         let layout = tracefs::SchedLayout::read(tracing.path())?;
-        let task_offsets = if options.events.sched() { attach::sched_offsets(options.sched_path)? } else { None };
         attach::raise_memlock_limit();
         let tracing_root = tracing.path().to_path_buf();
         let setup =
             Setup { options: &options, tracing: &tracing_root, btf: Path::new(VMLINUX), started_ns: 0, stopped_ns: 0 };
-        let mut ebpf = attach::load(&options, &layout, task_offsets, &setup)?;
-        let events = options.events;
+        let mut ebpf = attach::load(&options, &layout, &setup)?;
 
         let mut warnings = Vec::new();
         // Opened before the command exists, so the records of its exec and every library it maps
@@ -126,7 +115,7 @@ impl Session {
         let maps = initial_maps(&options.target, &pids, pending.as_ref().map(|p| p.pid()), recorder.is_some());
         attach::targets(&mut ebpf, pids.iter().copied().chain(pending.as_ref().map(|p| p.pid())))?;
 
-        let sched_tracepoints = attach::tracepoints(&mut ebpf, &options, task_offsets.is_some(), &mut warnings)?;
+        attach::tracepoints(&mut ebpf)?;
 
         let exe = match &options.target {
             Target::Command(argv) => Some(spawn::attachable(spawn::resolve(&argv[0])?)),
@@ -150,7 +139,6 @@ impl Session {
         for family in families::enabled(options.events.bits()) {
             family.attach(&mut ebpf, &mut ctx)?;
         }
-        let perf_links = if events.cpu { attach::cpu_clock(&mut ebpf, options.frequency)? } else { Vec::new() };
         let events =
             RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap()).context("opening the event ring buffer")?;
 
@@ -165,7 +153,6 @@ impl Session {
         let started_ns = monotonic_ns();
         Ok(Session {
             ebpf,
-            perf_links,
             events,
             maps,
             recorder,
@@ -176,7 +163,6 @@ impl Session {
             spawned_pid,
             exit_fds,
             options,
-            sched_tracepoints,
             tracing_root,
             started_ns,
             family_state,
@@ -300,38 +286,19 @@ impl Session {
             meta: Meta {
                 target: self.options.target.describe(),
                 duration_secs: duration.as_secs_f64(),
-                frequency_hz: if self.options.events.cpu { self.options.frequency } else { 0 },
+                frequency_hz: 0,
                 samples: counters.samples,
                 lost: counters.lost,
                 events: self.options.events.names().into_iter().map(String::from).collect(),
                 switches: 0,
                 alloc_sample_bytes: self.options.alloc_sample,
-                sched_tracepoints: self.sched_tracepoints.as_str().into(),
+                sched_tracepoints: String::new(),
             },
             ..Capture::default()
         };
         let events = self.options.events;
         let before_exec = self.spawned_before_exec();
-        if events.cpu {
-            capture.samples = self.drain_cpu(&stacks)?;
-            capture.samples.retain(|s| !before_exec(s));
-        }
-        let tasks = if events.sched() { self.tasks()? } else { Vec::new() };
-        capture.threads = Self::drain_threads(&tasks);
-        capture.meta.switches = capture.threads.iter().map(|t| t.voluntary + t.involuntary).sum();
-        if events.off_cpu {
-            capture.off_cpu = self.drain_off_cpu(&stacks, &tasks)?;
-            capture.off_cpu.retain(|s| !before_exec(s));
-        }
-        if events.runq {
-            capture.runq = self.drain_runq(&tasks)?;
-        }
         capture.warnings = self.warnings.clone();
-        if events.wakeup {
-            let (wakeups, pairs) = self.drain_wakeups(&stacks, &tasks)?;
-            capture.wakeups = wakeups;
-            capture.wake_pairs = pairs;
-        }
         let setup = Setup {
             options: &self.options,
             tracing: &self.tracing_root,
@@ -358,10 +325,8 @@ impl Session {
     /// Detaches the CPU sampler, then takes the last process events and mapping records (or a
     /// last read of every live process's mappings), before the maps are drained.
     fn stop_sampling(&mut self) -> Result<()> {
-        if let Ok(prog) = <&mut PerfEvent>::try_from(self.ebpf.program_mut("armtune_cpu").unwrap()) {
-            for link in self.perf_links.drain(..) {
-                let _ = prog.detach(link);
-            }
+        for family in families::enabled(self.options.events.bits()) {
+            family.stop(&mut self.ebpf, &mut self.family_state);
         }
         self.poll(Duration::ZERO)?;
         match &mut self.recorder {
@@ -384,106 +349,6 @@ impl Session {
         move |s: &RawSample| Some(s.tgid) == child && s.comm == own_name
     }
 
-    fn map<K: aya::Pod, V: aya::Pod>(&self, name: &str) -> Result<BpfHashMap<&MapData, K, V>> {
-        BpfHashMap::try_from(self.ebpf.map(name).unwrap()).with_context(|| format!("opening map {name}"))
-    }
-
-    fn drain_cpu(&self, stacks: &StackReader) -> Result<Vec<RawSample>> {
-        let counts = self.map::<SampleKey, u64>("COUNTS")?;
-        let mut samples = Vec::new();
-        for entry in counts.iter() {
-            let (key, count) = entry.context("reading the sample counts")?;
-            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-            sample.count = count;
-            samples.push(sample);
-        }
-        Ok(samples)
-    }
-
-    fn tasks(&self) -> Result<Vec<(u32, TaskInfo)>> {
-        self.map::<u32, TaskInfo>("TASKS")?.iter().map(|e| e.context("reading the thread table")).collect()
-    }
-
-    fn drain_off_cpu(&self, stacks: &StackReader, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
-        let mut out = Vec::new();
-        let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
-            let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-            s.markers.push(state_marker(key.state).to_string());
-            if still_blocked {
-                s.markers.push("[still off-CPU at end]".to_string());
-            }
-            s.count = ns;
-            s
-        };
-        for entry in self.map::<OffCpuKey, Totals>("OFF_CPU")?.iter() {
-            let (key, totals) = entry.context("reading off-CPU times")?;
-            out.push(off_sample(&key, totals.sum, false));
-        }
-        // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
-        let now = monotonic_ns();
-        let min_block = self.options.min_block.as_nanos() as u64;
-        for (tid, task) in tasks.iter().filter(|(_, t)| t.off_since_ns != 0) {
-            let ns = now.saturating_sub(task.off_since_ns);
-            if ns >= min_block && ns > 0 {
-                let key = OffCpuKey {
-                    tgid: task.tgid,
-                    tid: if self.options.per_thread { *tid } else { 0 },
-                    stacks: task.stacks,
-                    state: task.state,
-                    comm: task.comm,
-                };
-                out.push(off_sample(&key, ns, true));
-            }
-        }
-        Ok(out)
-    }
-
-    fn drain_threads(tasks: &[(u32, TaskInfo)]) -> Vec<ThreadRow> {
-        let mut rows: Vec<ThreadRow> = tasks
-            .iter()
-            // Entries made for a wakeup that never ran while profiled have nothing to say.
-            .filter(|(_, t)| t.state != 0)
-            .map(|(tid, t)| ThreadRow {
-                tid: *tid,
-                tgid: t.tgid,
-                comm: comm_text(&t.comm),
-                voluntary: t.voluntary,
-                involuntary: t.involuntary,
-                migrations: t.migrations,
-            })
-            .collect();
-        rows.sort_by_key(|r| std::cmp::Reverse(r.voluntary + r.involuntary));
-        rows
-    }
-
-    fn drain_runq(&self, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RunqHistogram>> {
-        let names = task_names(tasks);
-        let mut maxima: HashMap<u32, u64> = HashMap::new();
-        for (_, t) in tasks {
-            let max = maxima.entry(t.tgid).or_insert(0);
-            *max = (*max).max(t.runq_max_ns);
-        }
-        let mut hists: HashMap<(u32, Option<u32>), Log2Histogram> = HashMap::new();
-        for entry in self.map::<HistKey, u64>("RUNQ_HIST")?.iter() {
-            let (key, count) = entry.context("reading run-queue histograms")?;
-            let cpu = (key.cpu != ALL_CPUS).then_some(key.cpu);
-            let h = hists.entry((key.tgid, cpu)).or_default();
-            h.add(key.slot as usize, count);
-            h.max_ns = maxima.get(&key.tgid).copied().unwrap_or(0);
-        }
-        let mut out: Vec<RunqHistogram> = hists
-            .into_iter()
-            .map(|((tgid, cpu), histogram)| RunqHistogram {
-                tgid,
-                comm: names.get(&tgid).cloned().unwrap_or_default(),
-                cpu,
-                histogram,
-            })
-            .collect();
-        out.sort_by(|a, b| b.histogram.count().cmp(&a.histogram.count()).then(a.cpu.cmp(&b.cpu)));
-        Ok(out)
-    }
-
     /// A process's name for the tables: its current one, or for the spawned command gone by drain
     /// time its program's file name; empty when neither is known (the caller may know better).
     fn process_name(&self, tgid: u32) -> String {
@@ -495,56 +360,6 @@ impl Session {
             _ => String::new(),
         })
     }
-
-    fn drain_wakeups(
-        &self,
-        stacks: &StackReader,
-        tasks: &[(u32, TaskInfo)],
-    ) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
-        let names = task_names(tasks);
-        let mut samples = Vec::new();
-        let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
-        for entry in self.map::<WakeKey, u64>("WAKEUPS")?.iter() {
-            let (key, count) = entry.context("reading wakeups")?;
-            let waker = comm_text(&key.waker_comm);
-            let mut wakee = comm_text(&key.wakee_comm);
-            if wakee.is_empty() {
-                wakee = names.get(&key.wakee_tgid).cloned().unwrap_or_else(|| format!("[pid {}]", key.wakee_tgid));
-            }
-            *pairs.entry((key.waker_tgid, waker.clone(), key.wakee_tgid, wakee.clone())).or_insert(0) += count;
-            // The graph reads from the woken task up: who woke it, and from which stack.
-            let mut s = stacks.sample(key.waker_tgid, key.wakee_tid, &key.wakee_comm, key.stacks);
-            s.comm = wakee;
-            s.markers.push(format!("woken by {waker}"));
-            s.count = count;
-            samples.push(s);
-        }
-        let mut pairs: Vec<WakePair> = pairs
-            .into_iter()
-            .map(|((waker_tgid, waker_comm, wakee_tgid, wakee_comm), count)| WakePair {
-                waker_tgid,
-                waker_comm,
-                wakee_tgid,
-                wakee_comm,
-                count,
-            })
-            .collect();
-        pairs.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.waker_comm.cmp(&b.waker_comm)));
-        Ok((samples, pairs))
-    }
-}
-
-/// Process names from the thread table: the main thread's name, else any thread's. Drains take
-/// names from here rather than from each other's results, so their order does not matter.
-fn task_names(tasks: &[(u32, TaskInfo)]) -> HashMap<u32, String> {
-    let mut names = HashMap::new();
-    // Entries made for a wakeup that never ran while profiled have no name worth keeping.
-    for (tid, t) in tasks.iter().filter(|(_, t)| t.state != 0) {
-        if *tid == t.tgid || !names.contains_key(&t.tgid) {
-            names.insert(t.tgid, comm_text(&t.comm));
-        }
-    }
-    names
 }
 
 /// What can be refused before anything is loaded: a bad frequency, missing privileges, a command

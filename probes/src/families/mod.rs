@@ -25,12 +25,26 @@ use crate::{
 };
 
 mod alloc;
+mod cpu;
 mod gc;
 mod proc;
+mod sched;
 mod sdt;
 
+pub use sched::state_marker;
+
 /// Every registered family, in the order help, JSON and the summary list them.
-pub static REGISTRY: &[&dyn Family] = &[&alloc::Alloc, &alloc::Leak, &gc::Gc, &sdt::Sdt, &proc::Proc];
+pub static REGISTRY: &[&dyn Family] = &[
+    &cpu::Cpu,
+    &sched::OffCpu,
+    &sched::Runq,
+    &sched::Wakeup,
+    &alloc::Alloc,
+    &alloc::Leak,
+    &gc::Gc,
+    &sdt::Sdt,
+    &proc::Proc,
+];
 
 /// What every family may read while it is set up, attached and drained.
 #[derive(Debug, Clone, Copy)]
@@ -263,7 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn names_bits_and_sections_are_unique_and_clear_of_the_older_families() {
+    fn names_and_bits_are_unique_and_every_family_is_registered() {
         let mut names = std::collections::HashSet::new();
         let mut bits = 0u32;
         for f in REGISTRY {
@@ -272,11 +286,10 @@ mod tests {
             assert_eq!(bits & f.bit(), 0, "{}: bit shared", f.name());
             bits |= f.bit();
             assert!(!f.help().is_empty());
-            assert!(crate::events::EVENT_NAMES.iter().all(|(n, _)| *n != f.name()), "{} also in EVENT_NAMES", f.name());
+            assert!(crate::events::GROUPS.iter().all(|(n, _, _)| *n != f.name()), "{} is also a group", f.name());
         }
         use armtune_common::events::*;
-        let older = CPU | OFF_CPU | RUNQ | WAKEUP;
-        assert_eq!(bits & older, 0);
+        assert_eq!(bits, CPU | OFF_CPU | RUNQ | WAKEUP | ALLOC | LEAK | GC | SDT | PROC, "every family registered");
         assert_eq!(by_name("proc").map(|f| f.bit()), Some(PROC));
     }
 }

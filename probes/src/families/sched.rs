@@ -1,0 +1,363 @@
+//! The scheduler's families: `off-cpu` (time blocked, by stack and task state), `runq` (run-queue
+//! latency histograms) and `wakeup` (who woke whom, with waker stacks). They share the
+//! `sched:sched_switch`, `sched_wakeup`, `sched_wakeup_new` and `sched_migrate_task` programs
+//! (BTF-typed where the kernel's BTF allows, classic otherwise) and the thread table, which also
+//! gives the per-thread switch counts. Kernel side: `ebpf/src/sched.rs`.
+
+use std::collections::HashMap;
+
+use armtune_common::{events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS};
+use aya::{programs::BtfTracePoint, Btf, Ebpf};
+
+use super::{attach_tracepoint, hash_map, About, Attach, Drain, Family, Global, Setup};
+use crate::{
+    btf::{SchedPath, SchedTracepoints, TaskOffsets, VMLINUX},
+    capture::{comm_text, Capture, RawSample, RunqHistogram, ThreadRow, WakePair},
+    error::Context as _,
+    histogram::Log2Histogram,
+    mmap_records::monotonic_ns,
+    options::Options,
+    tracefs::SchedLayout,
+    Error, Result,
+};
+
+/// Off-CPU time.
+pub struct OffCpu;
+/// Run-queue latency.
+pub struct Runq;
+/// Wakeups.
+pub struct Wakeup;
+
+/// The state key under which the attached kind of tracepoints is kept.
+const STATE: &str = "sched";
+
+/// The scheduler programs and their tracepoints.
+const SCHED: [(&str, &str); 4] = [
+    ("armtune_switch", "sched_switch"),
+    ("armtune_wakeup", "sched_wakeup"),
+    ("armtune_wakeup_new", "sched_wakeup_new"),
+    ("armtune_migrate", "sched_migrate_task"),
+];
+
+const OFF_CPU_ABOUT: About = About {
+    name: "off-cpu",
+    usage: "off-cpu",
+    help: "time blocked off the CPU, by stack (off-CPU flame graph)",
+    bit: events::OFF_CPU,
+};
+
+const RUNQ_ABOUT: About =
+    About { name: "runq", usage: "runq", help: "run-queue latency histograms", bit: events::RUNQ };
+
+const WAKEUP_ABOUT: About = About {
+    name: "wakeup",
+    usage: "wakeup",
+    help: "who woke whom, with waker stacks (wakeup flame graph)",
+    bit: events::WAKEUP,
+};
+
+impl Family for OffCpu {
+    fn about(&self) -> &'static About {
+        &OFF_CPU_ABOUT
+    }
+
+    fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![("OFF_CPU", None), ("TASKS", None)]
+    }
+
+    fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
+        sched_globals(setup)
+    }
+
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+        attach_once(ebpf, ctx)
+    }
+
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
+        let tasks = shared_drain(ebpf, ctx, capture)?;
+        capture.off_cpu = drain_off_cpu(ebpf, ctx, &tasks)?;
+        capture.off_cpu.retain(|s| !(ctx.before_exec)(s));
+        Ok(())
+    }
+}
+
+impl Family for Runq {
+    fn about(&self) -> &'static About {
+        &RUNQ_ABOUT
+    }
+
+    fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![("RUNQ_HIST", None), ("TASKS", None)]
+    }
+
+    fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
+        sched_globals(setup)
+    }
+
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+        attach_once(ebpf, ctx)
+    }
+
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
+        let tasks = shared_drain(ebpf, ctx, capture)?;
+        capture.runq = drain_runq(ebpf, &tasks)?;
+        Ok(())
+    }
+}
+
+impl Family for Wakeup {
+    fn about(&self) -> &'static About {
+        &WAKEUP_ABOUT
+    }
+
+    fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
+        vec![("WAKEUPS", None), ("TASKS", None)]
+    }
+
+    fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
+        sched_globals(setup)
+    }
+
+    fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+        attach_once(ebpf, ctx)
+    }
+
+    fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
+        let tasks = shared_drain(ebpf, ctx, capture)?;
+        (capture.wakeups, capture.wake_pairs) = drain_wakeups(ebpf, ctx, &tasks)?;
+        Ok(())
+    }
+}
+
+/// The globals of the scheduler programs (the same for the three families): field offsets of the
+/// classic tracepoints' records, `task_struct` offsets for the BTF-typed ones, and the options.
+fn sched_globals(setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
+    let options = setup.options;
+    let layout = SchedLayout::read(setup.tracing)?;
+    let task = task_offsets(options.sched_path)?;
+    let (task_pid, task_comm) = task.map_or((0, 0), |t| (t.pid, t.comm));
+    let u32s = [
+        ("SWITCH_PREV_PID", layout.switch_prev_pid),
+        ("SWITCH_PREV_STATE", layout.switch_prev_state),
+        ("SWITCH_PREV_STATE_SIZE", layout.switch_prev_state_size),
+        ("SWITCH_NEXT_PID", layout.switch_next_pid),
+        ("WAKEUP_PID", layout.wakeup_pid),
+        ("WAKEUP_COMM", layout.wakeup_comm.unwrap_or(u32::MAX)),
+        ("MIGRATE_PID", layout.migrate_pid),
+        ("TASK_PID", task_pid),
+        ("TASK_COMM", task_comm),
+        ("OFF_CPU_STATES", options.off_cpu_states.bits()),
+    ];
+    let mut out: Vec<(&'static str, Global)> = u32s.into_iter().map(|(n, v)| (n, Global::U32(v))).collect();
+    out.push(("MIN_BLOCK_NS", Global::U64(options.min_block.as_nanos().min(u64::MAX as u128) as u64)));
+    out.push(("RUNQ_PER_CPU", Global::U8(options.runq_per_cpu.into())));
+    out.push(("WAKEUP_STACKS", Global::U8(options.events.wakeup.into())));
+    Ok(out)
+}
+
+/// Attaches the scheduler tracepoints once for the three families: BTF-typed when `btf_offsets`
+/// (falling back to classic under `auto`, with a warning), classic otherwise. Notes which kind
+/// in the state, for `meta.sched_tracepoints`.
+fn attach_once(ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
+    if ctx.state.get::<SchedTracepoints>(STATE).is_some() {
+        return Ok(());
+    }
+    let options = ctx.setup.options;
+    let mut kind = SchedTracepoints::None;
+    if task_offsets(options.sched_path)?.is_some() {
+        match attach_btf_tracepoints(ebpf, &SCHED) {
+            Ok(()) => kind = SchedTracepoints::Btf,
+            Err(e) if options.sched_path == SchedPath::Auto => {
+                ctx.warnings.push(format!(
+                    "BTF-typed scheduler tracepoints failed ({}); used classic ones",
+                    crate::error::chain(&e)
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if kind == SchedTracepoints::None {
+        for (program, name) in SCHED {
+            attach_tracepoint(ebpf, program, "sched", name)?;
+        }
+        kind = SchedTracepoints::Classic;
+    }
+    ctx.state.put(STATE, kind);
+    Ok(())
+}
+
+/// The `task_struct` offsets the BTF-typed scheduler programs need, or `None` for the classic
+/// programs: by choice, or (`auto`) because the kernel's BTF lacks something they read.
+fn task_offsets(path: SchedPath) -> Result<Option<TaskOffsets>> {
+    match path {
+        SchedPath::Classic => Ok(None),
+        SchedPath::Auto => Ok(TaskOffsets::read(std::path::Path::new(VMLINUX)).ok()),
+        SchedPath::Btf => TaskOffsets::read(std::path::Path::new(VMLINUX))
+            .map(Some)
+            .map_err(|e| Error::Invalid(format!("--tracepoints btf: {e}; use --tracepoints classic"))),
+    }
+}
+
+/// Loads and attaches the `tp_btf` twins (`<program>_btf`) of the scheduler programs.
+fn attach_btf_tracepoints(ebpf: &mut Ebpf, programs: &[(&str, &str)]) -> Result<()> {
+    let btf = Btf::from_sys_fs().context("reading the kernel's BTF")?;
+    for (program, name) in programs {
+        let program = format!("{program}_btf");
+        let tp: &mut BtfTracePoint = ebpf.program_mut(&program).unwrap().try_into().unwrap();
+        tp.load(name, &btf).with_context(|| format!("loading {program}"))?;
+        tp.attach().with_context(|| format!("attaching to tp_btf/{name}"))?;
+    }
+    Ok(())
+}
+
+/// What the three families share at the end, the same whichever drains first: the thread table
+/// (also the per-thread switch counts and `meta.switches`) and the kind of tracepoints used.
+fn shared_drain(ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<Vec<(u32, TaskInfo)>> {
+    let tasks = tasks(ebpf)?;
+    capture.threads = drain_threads(&tasks);
+    capture.meta.switches = capture.threads.iter().map(|t| t.voluntary + t.involuntary).sum();
+    let kind = ctx.state.get::<SchedTracepoints>(STATE).copied().unwrap_or_default();
+    capture.meta.sched_tracepoints = kind.as_str().into();
+    Ok(tasks)
+}
+
+/// The thread table the scheduler programs keep.
+fn tasks(ebpf: &Ebpf) -> Result<Vec<(u32, TaskInfo)>> {
+    hash_map::<u32, TaskInfo>(ebpf, "TASKS")?.iter().map(|e| e.context("reading the thread table")).collect()
+}
+
+fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
+    let mut out = Vec::new();
+    let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
+        let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+        s.markers.push(state_marker(key.state).to_string());
+        if still_blocked {
+            s.markers.push("[still off-CPU at end]".to_string());
+        }
+        s.count = ns;
+        s
+    };
+    for entry in hash_map::<OffCpuKey, Totals>(ebpf, "OFF_CPU")?.iter() {
+        let (key, totals) = entry.context("reading off-CPU times")?;
+        out.push(off_sample(&key, totals.sum, false));
+    }
+    // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
+    let now = monotonic_ns();
+    let min_block = ctx.setup.options.min_block.as_nanos() as u64;
+    for (tid, task) in tasks.iter().filter(|(_, t)| t.off_since_ns != 0) {
+        let ns = now.saturating_sub(task.off_since_ns);
+        if ns >= min_block && ns > 0 {
+            let key = OffCpuKey {
+                tgid: task.tgid,
+                tid: if ctx.setup.options.per_thread { *tid } else { 0 },
+                stacks: task.stacks,
+                state: task.state,
+                comm: task.comm,
+            };
+            out.push(off_sample(&key, ns, true));
+        }
+    }
+    Ok(out)
+}
+
+fn drain_threads(tasks: &[(u32, TaskInfo)]) -> Vec<ThreadRow> {
+    let mut rows: Vec<ThreadRow> = tasks
+        .iter()
+        // Entries made for a wakeup that never ran while profiled have nothing to say.
+        .filter(|(_, t)| t.state != 0)
+        .map(|(tid, t)| ThreadRow {
+            tid: *tid,
+            tgid: t.tgid,
+            comm: comm_text(&t.comm),
+            voluntary: t.voluntary,
+            involuntary: t.involuntary,
+            migrations: t.migrations,
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.voluntary + r.involuntary));
+    rows
+}
+
+fn drain_runq(ebpf: &Ebpf, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RunqHistogram>> {
+    let names = task_names(tasks);
+    let mut maxima: HashMap<u32, u64> = HashMap::new();
+    for (_, t) in tasks {
+        let max = maxima.entry(t.tgid).or_insert(0);
+        *max = (*max).max(t.runq_max_ns);
+    }
+    let mut hists: HashMap<(u32, Option<u32>), Log2Histogram> = HashMap::new();
+    for entry in hash_map::<HistKey, u64>(ebpf, "RUNQ_HIST")?.iter() {
+        let (key, count) = entry.context("reading run-queue histograms")?;
+        let cpu = (key.cpu != ALL_CPUS).then_some(key.cpu);
+        let h = hists.entry((key.tgid, cpu)).or_default();
+        h.add(key.slot as usize, count);
+        h.max_ns = maxima.get(&key.tgid).copied().unwrap_or(0);
+    }
+    let mut out: Vec<RunqHistogram> = hists
+        .into_iter()
+        .map(|((tgid, cpu), histogram)| RunqHistogram {
+            tgid,
+            comm: names.get(&tgid).cloned().unwrap_or_default(),
+            cpu,
+            histogram,
+        })
+        .collect();
+    out.sort_by(|a, b| b.histogram.count().cmp(&a.histogram.count()).then(a.cpu.cmp(&b.cpu)));
+    Ok(out)
+}
+
+fn drain_wakeups(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<(Vec<RawSample>, Vec<WakePair>)> {
+    let names = task_names(tasks);
+    let mut samples = Vec::new();
+    let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
+    for entry in hash_map::<WakeKey, u64>(ebpf, "WAKEUPS")?.iter() {
+        let (key, count) = entry.context("reading wakeups")?;
+        let waker = comm_text(&key.waker_comm);
+        let mut wakee = comm_text(&key.wakee_comm);
+        if wakee.is_empty() {
+            wakee = names.get(&key.wakee_tgid).cloned().unwrap_or_else(|| format!("[pid {}]", key.wakee_tgid));
+        }
+        *pairs.entry((key.waker_tgid, waker.clone(), key.wakee_tgid, wakee.clone())).or_insert(0) += count;
+        // The graph reads from the woken task up: who woke it, and from which stack.
+        let mut s = ctx.stacks.sample(key.waker_tgid, key.wakee_tid, &key.wakee_comm, key.stacks);
+        s.comm = wakee;
+        s.markers.push(format!("woken by {waker}"));
+        s.count = count;
+        samples.push(s);
+    }
+    let mut pairs: Vec<WakePair> = pairs
+        .into_iter()
+        .map(|((waker_tgid, waker_comm, wakee_tgid, wakee_comm), count)| WakePair {
+            waker_tgid,
+            waker_comm,
+            wakee_tgid,
+            wakee_comm,
+            count,
+        })
+        .collect();
+    pairs.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.waker_comm.cmp(&b.waker_comm)));
+    Ok((samples, pairs))
+}
+
+/// Process names from the thread table: the main thread's name, else any thread's. Drains take
+/// names from here rather than from each other's results, so their order does not matter.
+fn task_names(tasks: &[(u32, TaskInfo)]) -> HashMap<u32, String> {
+    let mut names = HashMap::new();
+    // Entries made for a wakeup that never ran while profiled have no name worth keeping.
+    for (tid, t) in tasks.iter().filter(|(_, t)| t.state != 0) {
+        if *tid == t.tgid || !names.contains_key(&t.tgid) {
+            names.insert(t.tgid, comm_text(&t.comm));
+        }
+    }
+    names
+}
+
+/// The marker frame naming a task-state class in off-CPU stacks.
+pub fn state_marker(class: u32) -> &'static str {
+    match class {
+        task_state::SLEEPING => "[sleeping]",
+        task_state::UNINTERRUPTIBLE => "[uninterruptible]",
+        task_state::RUNNABLE => "[preempted]",
+        _ => "[other state]",
+    }
+}
