@@ -17,15 +17,11 @@
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
 
-mod alloc;
-mod cpu;
 mod doctor;
-mod gc;
 mod process;
-mod sched;
-mod sdt;
 mod stacks;
-/// Event families that live in one file each (`src/families/*.rs`, found by `build.rs`).
+/// The event families, one file each (`src/families/*.rs`, found by `build.rs`): cpu, sched
+/// (off-cpu, runq, wakeup), alloc (alloc, leak), gc, sdt, proc. What they share is here.
 mod families {
     include!(concat!(env!("OUT_DIR"), "/families.rs"));
 }
@@ -114,6 +110,23 @@ fn announce(kind: u32, tgid: u32) {
     }
 }
 
+/// `-EEXIST` as map helpers return it: another CPU inserted the key first, or a stack's bucket
+/// is taken.
+pub(crate) const EEXIST: i64 = -17;
+/// `-EFAULT` from `bpf_get_stackid`: the task has no such stack (a kernel thread's user stack).
+pub(crate) const EFAULT: i64 = -14;
+
+/// The log2 bucket of `value` (0 and 1 share bucket 0), bounded for the verifier.
+#[inline(always)]
+pub(crate) fn log2_slot(value: u64) -> u32 {
+    let slot = if value == 0 { 0 } else { 63 - value.leading_zeros() };
+    if slot >= armtune_common::HIST_SLOTS {
+        armtune_common::HIST_SLOTS - 1
+    } else {
+        slot
+    }
+}
+
 /// Adds to a map value that other CPUs may add to at the same time.
 #[inline(always)]
 fn atomic_add(value: *mut u64, delta: u64) {
@@ -129,8 +142,8 @@ fn add_one<K>(map: &HashMap<K, u64>, key: &K) -> bool {
     }
     match map.insert(key, &1, BPF_NOEXIST as u64) {
         Ok(()) => true,
-        // -EEXIST: another CPU inserted it between our lookup and insert.
-        Err(-17) => {
+        // Another CPU inserted it between our lookup and insert.
+        Err(EEXIST) => {
             if let Some(count) = map.get_ptr_mut(key) {
                 atomic_add(count, 1);
             }
@@ -154,8 +167,8 @@ fn add_totals<K>(map: &HashMap<K, Totals>, key: &K, amount: u64) -> bool {
     }
     match map.insert(key, &Totals { sum: amount, count: 1 }, BPF_NOEXIST as u64) {
         Ok(()) => true,
-        // -EEXIST: another CPU inserted it between our lookup and insert.
-        Err(-17) => {
+        // Another CPU inserted it between our lookup and insert.
+        Err(EEXIST) => {
             if let Some(t) = map.get_ptr_mut(key) {
                 add(t);
             }

@@ -38,7 +38,7 @@ pub fn armtune_fork(ctx: TracePointContext) -> u32 {
 pub fn armtune_exec(_ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    if let Some(task) = crate::sched::TASKS.get_ptr_mut(&(pid_tgid as u32)) {
+    if let Some(task) = crate::families::sched::TASKS.get_ptr_mut(&(pid_tgid as u32)) {
         unsafe { (*task).comm = bpf_get_current_comm().unwrap_or([0; 16]) };
     }
     if is_target(tgid) && unsafe { SEEN.get(&tgid) }.is_some() {

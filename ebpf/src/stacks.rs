@@ -10,7 +10,7 @@ use aya_ebpf::{
     EbpfContext,
 };
 
-use crate::{bump, read_global};
+use crate::{bump, read_global, EEXIST, EFAULT};
 
 /// The current task's user and kernel stacks, as `STACK_KINDS` asks.
 #[inline(always)]
@@ -58,7 +58,6 @@ fn kernel_stack<C: EbpfContext>(ctx: &C) -> i32 {
     stack_id(ctx, 0, counter::KERNEL_STACK_LOST)
 }
 
-
 /// Stack id of the current task, with losses (collision, full map) counted; "no such stack"
 /// (-EFAULT: a kernel thread has no user stack, a user-mode sample no kernel stack) is not a loss.
 #[inline(always)]
@@ -67,12 +66,12 @@ fn stack_id<C: EbpfContext>(ctx: &C, flags: u64, lost_counter: u32) -> i32 {
         Ok(id) => id as i32,
         // -EEXIST: another stack holds this stack's bucket. Keep it in the overflow map instead of
         // losing it (bpf_get_stackid has no chaining: collisions start long before the map fills).
-        Err(-17) => overflow_stack(ctx, flags).unwrap_or_else(|| {
+        Err(EEXIST) => overflow_stack(ctx, flags).unwrap_or_else(|| {
             bump(lost_counter);
-            -17
+            EEXIST as i32
         }),
         Err(err) => {
-            if err != -14 {
+            if err != EFAULT {
                 bump(lost_counter);
             }
             err as i32

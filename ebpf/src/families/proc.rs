@@ -13,7 +13,7 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 
-use crate::{bump, enabled, is_target, read_global};
+use crate::{bump, enabled, is_target, read_global, EEXIST};
 
 /// Byte offset of `task_struct.exit_code`; `u32::MAX` when the kernel's BTF did not say.
 #[no_mangle]
@@ -109,7 +109,7 @@ fn life_of(tgid: u32) -> Option<*mut ProcLife> {
     };
     // -EEXIST: another CPU made it first, which is as good.
     if let Err(e) = PROC_LIVES.insert(&tgid, &fresh, BPF_NOEXIST as u64) {
-        if e != -17 {
+        if e != EEXIST {
             bump(counter::PROC_LOST);
             return None;
         }

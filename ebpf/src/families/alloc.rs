@@ -7,7 +7,7 @@
 //! Never attached to Go binaries (their stacks move under uretprobes).
 
 use armtune_common::{
-    alloc_fn, counter, events, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, Totals, HIST_SLOTS,
+    alloc_fn, counter, events, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, Totals,
 };
 use aya_ebpf::{
     helpers::{
@@ -211,9 +211,7 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
         if !add_totals(&ALLOCS, &key, size) {
             bump(counter::ALLOC_LOST);
         }
-        let slot = if size == 0 { 0 } else { 63 - size.leading_zeros() };
-        let slot = if slot >= HIST_SLOTS { HIST_SLOTS - 1 } else { slot };
-        let _ = add_one(&SIZES, &SizeKey { tgid, slot });
+        let _ = add_one(&SIZES, &SizeKey { tgid, slot: crate::log2_slot(size) });
     }
     if enabled(events::LEAK) {
         let live = LiveBlock { size, since_ns: unsafe { bpf_ktime_get_ns() }, stacks, tid, pad: 0, comm };

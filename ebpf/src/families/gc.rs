@@ -7,7 +7,7 @@
 //! - `runtime.gcAssistAlloc` runs when an allocating goroutine is in debt to the collector and
 //!   must mark before its allocation proceeds: the user stack names who allocated too fast.
 
-use armtune_common::{counter, events, GcStats, SdtKey, SizeKey, HIST_SLOTS};
+use armtune_common::{counter, events, GcStats, SdtKey, SizeKey};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
@@ -77,9 +77,7 @@ pub fn armtune_gc_stw_end(_ctx: ProbeContext) -> u32 {
     if ns > s.pause_max_ns {
         s.pause_max_ns = ns;
     }
-    let us = ns / 1000;
-    let slot = if us == 0 { 0 } else { 63 - us.leading_zeros() };
-    let slot = if slot >= HIST_SLOTS { HIST_SLOTS - 1 } else { slot };
+    let slot = crate::log2_slot(ns / 1000);
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
     let _ = add_one(&GC_PAUSES, &SizeKey { tgid, slot });
     0
@@ -94,6 +92,6 @@ pub fn armtune_gc_assist(ctx: ProbeContext) -> u32 {
     atomic_add(unsafe { core::ptr::addr_of_mut!((*s).assists) }, 1);
     let pid_tgid = bpf_get_current_pid_tgid();
     note_process((pid_tgid >> 32) as u32);
-    crate::sdt::count_hit(&ctx, &GC_ASSISTS, pid_tgid, 0, counter::GC_ASSIST_LOST);
+    crate::families::sdt::count_hit(&ctx, &GC_ASSISTS, pid_tgid, 0, counter::GC_ASSIST_LOST);
     0
 }

@@ -11,7 +11,7 @@
 //! `task_struct` further, and a context switch costs one map lookup per side.
 
 use armtune_common::{
-    counter, events, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS, HIST_SLOTS,
+    counter, events, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS,
 };
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
@@ -214,21 +214,10 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
     }
 }
 
-/// log2 of the latency in microseconds, bounded for the verifier.
-#[inline(always)]
-fn log2_slot(us: u64) -> u32 {
-    let slot = if us == 0 { 0 } else { 63 - us.leading_zeros() };
-    if slot >= HIST_SLOTS {
-        HIST_SLOTS - 1
-    } else {
-        slot
-    }
-}
-
 #[inline(always)]
 fn record_runq(tgid: u32, delta_ns: u64) {
     let cpu = if read_global(&RUNQ_PER_CPU) != 0 { unsafe { bpf_get_smp_processor_id() } } else { ALL_CPUS };
-    let key = HistKey { tgid, cpu, slot: log2_slot(delta_ns / 1000) };
+    let key = HistKey { tgid, cpu, slot: crate::log2_slot(delta_ns / 1000) };
     if !add_one(&RUNQ_HIST, &key) {
         bump(counter::RUNQ_LOST);
     }
