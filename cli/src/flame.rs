@@ -49,7 +49,7 @@ pub struct Args {
 /// `--graph`'s help: the graphs a JSON report holds, from the report's own list.
 fn graph_help() -> String {
     let names: Vec<String> =
-        armtune_probes::report::GRAPH_NAMES.iter().map(|(name, what)| format!("  {name}: {what}")).collect();
+        armtune_probes::families::graph_names().iter().map(|(name, what)| format!("  {name}: {what}")).collect();
     format!("Which graph of an armtune JSON report to draw; default: its main one.\n{}", names.join("\n"))
 }
 

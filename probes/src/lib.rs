@@ -2,8 +2,9 @@
 //! or the whole host, drain what the kernel aggregated, and turn addresses into named stacks.
 //!
 //! The kernel-facing part is [`session`]; everything after [`session::Session::stop`] works on plain
-//! data ([`capture::Capture`], [`profile::Profile`]) so it can be tested without a kernel. This crate
-//! renders nothing: SVG, terminal tables and progress lines belong to the `armtune` binary.
+//! data ([`capture::Capture`], [`profile::Profile`]) so it can be tested without a kernel. Each
+//! event family ([`families`]) owns everything about itself, its summary text included; SVG,
+//! the main profile's tables and progress lines belong to the `armtune` binary.
 //!
 //! Deliberately absent: kprobes (off on many locked-down kernels, and on this project's CI kernel),
 //! perf.data files, and any dependency on BTF for the CPU profiler.

@@ -4,13 +4,12 @@
 use serde_json::{json, Value};
 
 use crate::{
-    capture::{Capture, RunqHistogram, SizeHistogram, ThreadRow, WakePair},
-    profile::{Meta, Profile, Unit},
-    symbolize::Symbolizer,
+    capture::{RunqHistogram, SizeHistogram, ThreadRow, WakePair},
+    profile::{Meta, Profile},
 };
 
-/// The results of a run.
-#[derive(Debug, Clone)]
+/// The results of a run, as the families built it (`Report::build` is in [`crate::families`]).
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     /// On-CPU profile (weight: samples), when `cpu` was recorded.
     pub cpu: Option<Profile>,
@@ -50,21 +49,6 @@ pub struct Report {
     pub meta: Meta,
 }
 
-/// The graphs a JSON report can hold under `profiles`, each with what it weighs: what
-/// `armtune flame --graph` takes.
-pub const GRAPH_NAMES: &[(&str, &str)] = &[
-    ("cpu", "CPU samples"),
-    ("off-cpu", "time off the CPU, in microseconds"),
-    ("wakeup", "wakeups, by waker stack"),
-    ("alloc", "allocations as the report's graph weighs them (bytes or calls)"),
-    ("alloc-bytes", "bytes allocated"),
-    ("alloc-calls", "allocator calls"),
-    ("leak", "bytes still live at the end"),
-    ("leak-blocks", "blocks still live at the end"),
-    ("sdt", "SDT probe hits"),
-    ("gc-assist", "Go GC mark assists"),
-];
-
 /// What the allocation flame graph weighs (`--alloc-weight`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -88,51 +72,6 @@ pub struct FlameGraph {
 }
 
 impl Report {
-    /// Names every stack of `capture`, allocations weighted by bytes.
-    pub fn build(capture: &Capture, symbolizer: &mut Symbolizer) -> Report {
-        Report::build_with(capture, symbolizer, AllocWeight::Bytes)
-    }
-
-    /// Names every stack of `capture`.
-    pub fn build_with(capture: &Capture, symbolizer: &mut Symbolizer, weight: AllocWeight) -> Report {
-        let events = capture.events;
-        let meta = capture.meta.clone();
-        Report {
-            cpu: events.cpu.then(|| symbolizer.profile(capture)),
-            off_cpu: events
-                .off_cpu
-                .then(|| symbolizer.stacks(&capture.off_cpu, &capture.maps, Unit::off_cpu_us(), meta.clone(), 0.001)),
-            wakeups: events
-                .wakeup
-                .then(|| symbolizer.stacks(&capture.wakeups, &capture.maps, Unit::wakeups(), meta.clone(), 1.0)),
-            alloc_bytes: events
-                .alloc
-                .then(|| symbolizer.stacks(&capture.allocs, &capture.maps, Unit::bytes_allocated(), meta.clone(), 1.0)),
-            alloc_calls: events.alloc.then(|| {
-                symbolizer.stacks(&capture.alloc_calls, &capture.maps, Unit::allocations(), meta.clone(), 1.0)
-            }),
-            alloc_weight: weight,
-            live: events
-                .leak
-                .then(|| symbolizer.stacks(&capture.live, &capture.maps, Unit::bytes_live(), meta.clone(), 1.0)),
-            live_blocks: events.leak.then(|| {
-                symbolizer.stacks(&capture.live_blocks, &capture.maps, Unit::blocks_live(), meta.clone(), 1.0)
-            }),
-            sizes: capture.sizes.clone(),
-            warnings: capture.warnings.clone(),
-            gc: capture.gc.clone(),
-            sdt: events.sdt.then(|| symbolizer.stacks(&capture.sdt, &capture.maps, Unit::hits(), meta.clone(), 1.0)),
-            // Only Go programs assist, and only when they allocate during a cycle: no graph otherwise.
-            gc_assists: (events.gc && !capture.gc_assists.is_empty())
-                .then(|| symbolizer.stacks(&capture.gc_assists, &capture.maps, Unit::gc_assists(), meta.clone(), 1.0)),
-            runq: capture.runq.clone(),
-            wake_pairs: capture.wake_pairs.clone(),
-            threads: capture.threads.clone(),
-            sections: capture.sections.clone(),
-            meta,
-        }
-    }
-
     /// Every flame graph of the run, the main one first: on- and off-CPU combined on one
     /// wall-time scale when both were recorded, else CPU, off-CPU, allocations, live blocks,
     /// wakeups, in that order.
@@ -160,7 +99,8 @@ impl Report {
         out
     }
 
-    /// Every graph the JSON report can hold, by its name in [`GRAPH_NAMES`] (`None`: not recorded).
+    /// Every graph the JSON report can hold, by its name in `families::graph_names` (`None`: not
+    /// recorded).
     pub fn profiles(&self) -> [(&'static str, Option<&Profile>); 10] {
         [
             ("cpu", self.cpu.as_ref()),
@@ -171,8 +111,8 @@ impl Report {
             ("alloc-calls", self.alloc_calls.as_ref()),
             ("leak", self.live.as_ref()),
             ("leak-blocks", self.live_blocks.as_ref()),
-            ("sdt", self.sdt.as_ref()),
             ("gc-assist", self.gc_assists.as_ref()),
+            ("sdt", self.sdt.as_ref()),
         ]
     }
 
@@ -265,7 +205,12 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{capture::RawSample, histogram::Log2Histogram};
+    use crate::{
+        capture::{Capture, RawSample},
+        histogram::Log2Histogram,
+        profile::Unit,
+        symbolize::Symbolizer,
+    };
 
     fn capture(events: &[&str]) -> Capture {
         let mut c = Capture {
@@ -332,7 +277,7 @@ mod tests {
     fn every_graph_of_the_report_is_named_for_flame_s_help() {
         let r = Report::build(&capture(&["cpu"]), &mut Symbolizer::new());
         let names: Vec<&str> = r.profiles().iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, GRAPH_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+        assert_eq!(names, crate::families::graph_names().iter().map(|(n, _)| *n).collect::<Vec<_>>());
     }
 
     #[test]

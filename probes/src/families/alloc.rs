@@ -4,6 +4,7 @@
 
 use std::{
     collections::HashMap,
+    fmt::Write as _,
     path::{Path, PathBuf},
 };
 
@@ -18,7 +19,11 @@ use crate::{
     histogram::Log2Histogram,
     mmap_records::monotonic_ns,
     options::{Options, Target},
-    spawn, Error, Result,
+    profile::Unit,
+    report::Report,
+    spawn,
+    symbolize::Symbolizer,
+    Error, Result,
 };
 
 /// Allocations by stack.
@@ -68,6 +73,31 @@ impl Family for Alloc {
         (capture.allocs, capture.alloc_calls) = (bytes, calls);
         Ok(())
     }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("alloc", "allocations as the report's graph weighs them (bytes or calls)"),
+            ("alloc-bytes", "bytes allocated"),
+            ("alloc-calls", "allocator calls"),
+        ]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        let (maps, meta) = (&capture.maps, &capture.meta);
+        report.alloc_bytes = Some(symbolizer.stacks(&capture.allocs, maps, Unit::bytes_allocated(), meta.clone(), 1.0));
+        report.alloc_calls =
+            Some(symbolizer.stacks(&capture.alloc_calls, maps, Unit::allocations(), meta.clone(), 1.0));
+    }
+
+    fn summary(&self, report: &Report) -> Option<String> {
+        let mut s = sampling_note(report.allocs());
+        s += &beside_main(report, "alloc");
+        for h in &report.sizes {
+            let _ = writeln!(s, "allocation sizes of {} ({}): {} allocations", h.comm, h.tgid, h.histogram.count());
+            s.push_str(&h.histogram.render("bytes"));
+        }
+        Some(s)
+    }
 }
 
 const LEAK_ABOUT: About = About {
@@ -101,6 +131,44 @@ impl Family for Leak {
         (capture.live, capture.live_blocks) = (live, blocks);
         Ok(())
     }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[("leak", "bytes still live at the end"), ("leak-blocks", "blocks still live at the end")]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        let (maps, meta) = (&capture.maps, &capture.meta);
+        report.live = Some(symbolizer.stacks(&capture.live, maps, Unit::bytes_live(), meta.clone(), 1.0));
+        report.live_blocks =
+            Some(symbolizer.stacks(&capture.live_blocks, maps, Unit::blocks_live(), meta.clone(), 1.0));
+    }
+
+    fn summary(&self, report: &Report) -> Option<String> {
+        // With `alloc` too, its section said how the allocations were sampled.
+        let note = if report.allocs().is_some() { String::new() } else { sampling_note(report.live.as_ref()) };
+        Some(note + &beside_main(report, "leak"))
+    }
+}
+
+/// The summary's line on `--alloc-sample`, when allocations were sampled.
+fn sampling_note(profile: Option<&crate::Profile>) -> String {
+    match profile.map(|p| p.meta.alloc_sample_bytes).filter(|&m| m > 0) {
+        Some(mean) => format!("allocations sampled: about one per {mean} bytes; bytes and calls are estimates\n"),
+        None => String::new(),
+    }
+}
+
+/// The top functions of graph `name` when it is drawn beside the main graph, not as it.
+fn beside_main(report: &Report, name: &str) -> String {
+    let mut s = String::new();
+    for extra in report.flame_graphs().iter().skip(1).filter(|g| g.name == name) {
+        let _ = writeln!(s, "{}: {} {}", extra.title, extra.profile.total(), extra.profile.unit.label);
+        let (by_self, _) = extra.profile.top_functions(5);
+        for row in by_self {
+            let _ = writeln!(s, "  {:>10}  {}", row.self_weight, row.name);
+        }
+    }
+    s
 }
 
 /// Places the allocator probes unless the other family did.

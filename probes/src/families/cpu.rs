@@ -12,7 +12,9 @@ use aya::{
 };
 
 use super::{hash_map, About, Attach, Drain, Family, FamilyState};
-use crate::{capture::Capture, error::Context as _, options::Options, Error, Result};
+use crate::{
+    capture::Capture, error::Context as _, options::Options, report::Report, symbolize::Symbolizer, Error, Result,
+};
 
 /// The CPU sampler.
 pub struct Cpu;
@@ -59,6 +61,14 @@ impl Family for Cpu {
             }
         }
         Ok(())
+    }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[("cpu", "CPU samples")]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        report.cpu = Some(symbolizer.profile(capture));
     }
 }
 

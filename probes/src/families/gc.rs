@@ -2,17 +2,20 @@
 //! functions or HotSpot's `gc__begin` / `gc__end` SDT probes (see [`crate::gc`]), and Go's mark
 //! assists by allocating stack. Kernel side: `ebpf/src/gc.rs`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, fmt::Write as _};
 
 use armtune_common::{events, GcStats, SizeKey};
 use aya::Ebpf;
 
-use super::{drain_hits, hash_map, About, Attach, Drain, Family};
+use super::{drain_hits, hash_map, About, Attach, Drain, Family, TOP_ROWS};
 use crate::{
     capture::{Capture, GcReport},
     error::Context as _,
     histogram::Log2Histogram,
     options::Options,
+    profile::Unit,
+    report::Report,
+    symbolize::Symbolizer,
     Error, Result,
 };
 
@@ -49,6 +52,49 @@ impl Family for Gc {
         capture.gc = collections(ebpf, ctx)?;
         capture.gc_assists = drain_hits(ebpf, ctx.stacks, "GC_ASSISTS", |_| "[gc assist]".to_string())?;
         Ok(())
+    }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[("gc-assist", "Go GC mark assists")]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        // Only Go programs assist, and only when they allocate during a cycle: no graph otherwise.
+        if !capture.gc_assists.is_empty() {
+            let meta = capture.meta.clone();
+            report.gc_assists =
+                Some(symbolizer.stacks(&capture.gc_assists, &capture.maps, Unit::gc_assists(), meta, 1.0));
+        }
+    }
+
+    fn summary(&self, report: &Report) -> Option<String> {
+        let mut s = String::new();
+        for g in &report.gc {
+            let h = &g.histogram;
+            let p = |q: f64| h.percentile_us(q).map_or("-".to_string(), |v| format!("{v:.0}"));
+            let _ = writeln!(
+                s,
+                "garbage collection in {} ({}): {} cycles, {} stop-the-world pauses, {:.3} ms paused in total, \
+                 p50 {} us, p99 {} us, max {:.0} us, {} mark assists",
+                g.comm,
+                g.tgid,
+                g.cycles,
+                g.pauses,
+                g.pause_total_ns as f64 / 1e6,
+                p(50.0),
+                p(99.0),
+                h.max_ns as f64 / 1000.0,
+                g.assists
+            );
+            s.push_str(&h.render("pause usecs"));
+        }
+        if let Some(assists) = &report.gc_assists {
+            let _ = writeln!(s, "mark assists by allocating function (innermost frame outside the Go runtime):");
+            for (name, weight) in assists.top_user_leaves_outside(TOP_ROWS, "runtime.") {
+                let _ = writeln!(s, "  {weight:>8}  {name}");
+            }
+        }
+        Some(s)
     }
 }
 

@@ -13,14 +13,15 @@ use std::path::{Path, PathBuf};
 
 use armtune_common::SdtKey;
 use aya::{maps::MapData, programs::TracePoint, Ebpf};
-use serde_json::Value;
 
 use crate::{
     capture::{Capture, RawSample},
     error::Context as _,
-    options::Options,
+    options::{EventSet, Options},
     procmaps::MapsStore,
+    report::{AllocWeight, Report},
     stacks::StackReader,
+    symbolize::Symbolizer,
     Result,
 };
 
@@ -198,12 +199,15 @@ pub trait Family: Sync {
     fn losses(&self) -> &'static [Loss] {
         &[]
     }
-    /// The key of its own section in the JSON report, if it has one.
-    fn section(&self) -> Option<&'static str> {
-        None
+    /// The graphs it adds to a report: each one's name (its key under the JSON's `profiles`, and
+    /// what `armtune flame --graph` takes) and what it weighs.
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
     }
-    /// Its part of the terminal summary, from its section.
-    fn summary(&self, _section: &Value) -> Option<String> {
+    /// Names its stacks into its graphs of `report` (and copies its tables).
+    fn report(&self, _capture: &Capture, _symbolizer: &mut Symbolizer, _report: &mut Report) {}
+    /// Its part of the terminal summary, ending with a newline; `None` when it has nothing to say.
+    fn summary(&self, _report: &Report) -> Option<String> {
         None
     }
 }
@@ -218,9 +222,44 @@ pub fn enabled(bits: u32) -> impl Iterator<Item = &'static dyn Family> {
     REGISTRY.iter().copied().filter(move |f| bits & f.bit() != 0)
 }
 
-/// The summary sections of the families whose JSON sections `sections` holds, in registry order.
-pub fn summaries(sections: &std::collections::BTreeMap<String, Value>) -> Vec<String> {
-    REGISTRY.iter().filter_map(|f| sections.get(f.section()?).and_then(|s| f.summary(s))).collect()
+/// The summary sections of the families a report recorded, in registry order.
+pub fn summaries(report: &Report) -> Vec<String> {
+    enabled(EventSet::from_names(&report.meta.events).bits()).filter_map(|f| f.summary(report)).collect()
+}
+
+/// Every graph a report can hold, in registry order, with what it weighs (`flame --graph`'s help).
+pub fn graph_names() -> Vec<(&'static str, &'static str)> {
+    REGISTRY.iter().flat_map(|f| f.graph_names().iter().copied()).collect()
+}
+
+/// How many rows the summary's tables (wakeups, threads, processes) list.
+pub const TOP_ROWS: usize = 10;
+
+impl Report {
+    /// Names every stack of `capture`, allocations weighted by bytes.
+    pub fn build(capture: &Capture, symbolizer: &mut Symbolizer) -> Report {
+        Report::build_with(capture, symbolizer, AllocWeight::Bytes)
+    }
+
+    /// Names every stack of `capture`: each recorded family fills its graphs.
+    pub fn build_with(capture: &Capture, symbolizer: &mut Symbolizer, weight: AllocWeight) -> Report {
+        let mut report = Report {
+            alloc_weight: weight,
+            sizes: capture.sizes.clone(),
+            warnings: capture.warnings.clone(),
+            gc: capture.gc.clone(),
+            runq: capture.runq.clone(),
+            wake_pairs: capture.wake_pairs.clone(),
+            threads: capture.threads.clone(),
+            sections: capture.sections.clone(),
+            meta: capture.meta.clone(),
+            ..Report::default()
+        };
+        for family in enabled(capture.events.bits()) {
+            family.report(capture, symbolizer, &mut report);
+        }
+        report
+    }
 }
 
 /// Loads program `program` and attaches it to tracepoint `category:name`.

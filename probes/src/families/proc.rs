@@ -12,6 +12,7 @@ use crate::{
     capture::{comm_text, Capture},
     error::Context as _,
     options::Options,
+    report::Report,
     tracefs::Format,
     Result,
 };
@@ -122,12 +123,8 @@ impl Family for Proc {
         LOSSES
     }
 
-    fn section(&self) -> Option<&'static str> {
-        Some(SECTION)
-    }
-
-    fn summary(&self, section: &Value) -> Option<String> {
-        let rows: Vec<ProcessLife> = serde_json::from_value(section.clone()).ok()?;
+    fn summary(&self, report: &Report) -> Option<String> {
+        let rows: Vec<ProcessLife> = serde_json::from_value(report.sections.get(SECTION)?.clone()).ok()?;
         Some(summary_text(&rows))
     }
 }
@@ -300,8 +297,9 @@ mod tests {
         );
         assert!(text.contains("killed by SIGKILL") && text.contains("exit 1"), "{text}");
         assert!(text.contains("... 6 more"), "{text}");
-        let section = serde_json::to_value(&rows).unwrap();
-        assert_eq!(Proc.summary(&section).unwrap(), text, "the summary reads the JSON section");
+        let mut report = Report::default();
+        report.sections.insert(SECTION.into(), serde_json::to_value(&rows).unwrap());
+        assert_eq!(Proc.summary(&report).unwrap(), text, "the summary reads the JSON section");
     }
 
     #[test]

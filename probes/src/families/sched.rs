@@ -4,19 +4,22 @@
 //! (BTF-typed where the kernel's BTF allows, classic otherwise) and the thread table, which also
 //! gives the per-thread switch counts. Kernel side: `ebpf/src/sched.rs`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, fmt::Write as _};
 
 use armtune_common::{events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS};
 use aya::{programs::BtfTracePoint, Btf, Ebpf};
 
-use super::{attach_tracepoint, hash_map, About, Attach, Drain, Family, Global, Setup};
+use super::{attach_tracepoint, hash_map, About, Attach, Drain, Family, Global, Setup, TOP_ROWS};
 use crate::{
     btf::{SchedPath, SchedTracepoints, TaskOffsets, VMLINUX},
     capture::{comm_text, Capture, RawSample, RunqHistogram, ThreadRow, WakePair},
     error::Context as _,
     histogram::Log2Histogram,
     mmap_records::monotonic_ns,
-    options::Options,
+    options::{EventSet, Options},
+    profile::Unit,
+    report::Report,
+    symbolize::Symbolizer,
     tracefs::SchedLayout,
     Error, Result,
 };
@@ -79,6 +82,24 @@ impl Family for OffCpu {
         capture.off_cpu.retain(|s| !(ctx.before_exec)(s));
         Ok(())
     }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[("off-cpu", "time off the CPU, in microseconds")]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        let meta = capture.meta.clone();
+        report.off_cpu = Some(symbolizer.stacks(&capture.off_cpu, &capture.maps, Unit::off_cpu_us(), meta, 0.001));
+    }
+
+    fn summary(&self, report: &Report) -> Option<String> {
+        let mut s = String::new();
+        // Alone, off-CPU time is the main graph; beside CPU samples (one wall graph) its total.
+        if let Some(off) = report.off_cpu.as_ref().filter(|_| report.cpu.is_some()) {
+            let _ = writeln!(s, "off-CPU: {:.3} s blocked in total", off.total() as f64 / 1e6);
+        }
+        Some(s + &threads_if_last(report, events::OFF_CPU))
+    }
 }
 
 impl Family for Runq {
@@ -103,6 +124,24 @@ impl Family for Runq {
         capture.runq = drain_runq(ebpf, &tasks)?;
         Ok(())
     }
+
+    fn summary(&self, report: &Report) -> Option<String> {
+        let mut s = String::new();
+        if !report.runq.is_empty() {
+            let _ = writeln!(s, "run-queue latency (time from wakeup or preemption to running):");
+            for h in report.runq_overall() {
+                s.push_str(&runq_line("all targets", h.cpu, &h.histogram));
+                s.push_str(&h.histogram.render("usecs"));
+            }
+            let per_process: Vec<_> = report.runq.iter().filter(|h| h.cpu.is_none()).collect();
+            if per_process.len() > 1 {
+                for h in per_process.into_iter().take(TOP_ROWS) {
+                    s.push_str(&runq_line(&format!("{} ({})", h.comm, h.tgid), None, &h.histogram));
+                }
+            }
+        }
+        Some(s + &threads_if_last(report, events::RUNQ))
+    }
 }
 
 impl Family for Wakeup {
@@ -126,6 +165,30 @@ impl Family for Wakeup {
         let tasks = shared_drain(ebpf, ctx, capture)?;
         (capture.wakeups, capture.wake_pairs) = drain_wakeups(ebpf, ctx, &tasks)?;
         Ok(())
+    }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[("wakeup", "wakeups, by waker stack")]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        let meta = capture.meta.clone();
+        report.wakeups = Some(symbolizer.stacks(&capture.wakeups, &capture.maps, Unit::wakeups(), meta, 1.0));
+    }
+
+    fn summary(&self, report: &Report) -> Option<String> {
+        let mut s = String::new();
+        if !report.wake_pairs.is_empty() {
+            let _ = writeln!(s, "wakeups (waker -> woken):");
+            for w in report.wake_pairs.iter().take(TOP_ROWS) {
+                let _ = writeln!(
+                    s,
+                    "  {:>8}  {} ({}) -> {} ({})",
+                    w.count, w.waker_comm, w.waker_tgid, w.wakee_comm, w.wakee_tgid
+                );
+            }
+        }
+        Some(s + &threads_if_last(report, events::WAKEUP))
     }
 }
 
@@ -208,6 +271,36 @@ fn attach_btf_tracepoints(ebpf: &mut Ebpf, programs: &[(&str, &str)]) -> Result<
         tp.attach().with_context(|| format!("attaching to tp_btf/{name}"))?;
     }
     Ok(())
+}
+
+/// The per-thread switch table, from the last of the three families the report recorded (the
+/// table is theirs together, and comes after their own sections).
+fn threads_if_last(report: &Report, me: u32) -> String {
+    let recorded = EventSet::from_names(&report.meta.events).bits() & (events::OFF_CPU | events::RUNQ | events::WAKEUP);
+    // The families' bits rise in registry order: a recorded bit above `me` is a later family.
+    let later = recorded & !(me | (me - 1));
+    if report.threads.is_empty() || later != 0 {
+        return String::new();
+    }
+    let mut s = format!("threads: {:>8} {:>10} {:>12} {:>10}\n", "tid", "voluntary", "involuntary", "migrations");
+    for t in report.threads.iter().take(TOP_ROWS) {
+        let _ =
+            writeln!(s, "  {:<16} {:>6} {:>10} {:>12} {:>10}", t.comm, t.tid, t.voluntary, t.involuntary, t.migrations);
+    }
+    s
+}
+
+fn runq_line(who: &str, cpu: Option<u32>, h: &Log2Histogram) -> String {
+    let p = |q: f64| h.percentile_us(q).map_or("-".to_string(), |v| format!("{v:.0}"));
+    let cpu = cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();
+    format!(
+        "  {who}{cpu}: {} waits, p50 {} us, p90 {} us, p99 {} us, max {:.0} us\n",
+        h.count(),
+        p(50.0),
+        p(90.0),
+        p(99.0),
+        h.max_ns as f64 / 1000.0
+    )
 }
 
 /// What the three families share at the end, the same whichever drains first: the thread table

@@ -18,7 +18,10 @@ use crate::{
     error::Context as _,
     options::{Options, Target},
     procmaps::Backing,
+    profile::Unit,
+    report::Report,
     spawn::attachable,
+    symbolize::Symbolizer,
     Error, Result,
 };
 
@@ -66,6 +69,14 @@ impl Family for Sdt {
             }
         })?;
         Ok(())
+    }
+
+    fn graph_names(&self) -> &'static [(&'static str, &'static str)] {
+        &[("sdt", "SDT probe hits")]
+    }
+
+    fn report(&self, capture: &Capture, symbolizer: &mut Symbolizer, report: &mut Report) {
+        report.sdt = Some(symbolizer.stacks(&capture.sdt, &capture.maps, Unit::hits(), capture.meta.clone(), 1.0));
     }
 }
 
