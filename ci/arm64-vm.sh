@@ -76,6 +76,7 @@ run offcpu armtune profile --event off-cpu,runq --off-cpu-state all --format jso
 run runq_busy armtune profile --event runq --format json -o /out/runq_busy.json -- /w/demo 1 spinners 4; show runq_busy.json
 run alloc armtune profile --event alloc,leak --format json -o /out/alloc.json -- /w/allocs 0 0.2; show alloc.json
 run alloc_static armtune profile --event alloc --format json -o /out/alloc_static.json -- /w/allocs_static 0 0.2; show alloc_static.json
+run proc armtune profile --event proc --format json -o /out/proc.json -- sh -c 'sleep 0.2; (exit 3); sh -c "exit 5"; true'; show proc.json
 if [ -x /w/gogc ]; then
     run gc armtune profile --event gc --format json -o /out/gc.json -- /w/gogc 5; show gc.json; show gc.stdout
     run gc_assist armtune profile --event gc --format json -o /out/gc_assist.json -- /w/gogc assist 1500; show gc_assist.json

@@ -114,6 +114,18 @@ fn profiles_on_an_arm64_kernel() {
         }
     }
 
+    // Process lifetimes: exit statuses and parents from task_struct at the offsets BTF gives (6.1
+    // has no group_dead: the main thread's exit stands for the process's).
+    let procs = json(&out, "proc");
+    let rows = procs["processes"].as_array().unwrap();
+    let codes: Vec<i64> = rows.iter().filter_map(|r| r["exit_code"].as_i64()).collect();
+    for code in [0, 3, 5] {
+        assert!(codes.contains(&code), "exit {code} among {rows:?}");
+    }
+    assert!(rows.iter().all(|r| r["ppid"].is_u64()), "parents known: {rows:?}");
+    let sleep = rows.iter().find(|r| r["comm"] == "sleep").expect("sleep's row");
+    assert!(sleep["run_time_s"].as_f64().unwrap() >= 0.19, "{sleep}");
+
     // Go: the collector's cycles as the program counts them.
     if out.join("gc.status").exists() {
         let gc = json(&out, "gc");
@@ -148,4 +160,12 @@ fn without_btf_the_fallbacks_work() {
     for &(function, _calls, b, _live) in EXPECTED {
         assert_eq!(weight_under(&json_stacks(&v), "main", function), b, "bytes of {function}");
     }
+    // Without BTF, `proc` still lists every process; exit codes and parents are unknown, run
+    // times count from the exec, and the user is told.
+    assert_eq!(status(&out, "proc"), 0, "{}", file(&out, "proc.stderr"));
+    assert!(file(&out, "proc.stderr").contains("exit codes and parents unknown"), "{}", file(&out, "proc.stderr"));
+    let rows = json(&out, "proc")["processes"].as_array().unwrap().clone();
+    assert!(rows.len() >= 4 && rows.iter().all(|r| r["exited"] == true && r["exit_code"].is_null()), "{rows:?}");
+    let sleep = rows.iter().find(|r| r["comm"] == "sleep").expect("sleep's row");
+    assert!(sleep["run_time_s"].as_f64().unwrap() >= 0.19, "{sleep}");
 }
