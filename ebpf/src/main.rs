@@ -28,7 +28,7 @@ mod families {
 
 use core::intrinsics::{atomic_xadd, AtomicOrdering};
 
-use armtune_common::{counter, ProcEvent, SampleKey, Totals, DEFAULT_COUNT_ENTRIES};
+use armtune_common::{counter, maps, ProcEvent, SampleKey, Totals};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     macros::map,
@@ -51,13 +51,13 @@ static FORK_CHILD_PID_OFFSET: u32 = 44;
 
 /// CPU sample counts.
 #[map]
-static COUNTS: HashMap<SampleKey, u64> = HashMap::with_max_entries(DEFAULT_COUNT_ENTRIES, 0);
+static COUNTS: HashMap<SampleKey, u64> = HashMap::with_max_entries(maps::COUNTS.entries, 0);
 /// Processes to record when `FILTER_TARGETS` is set; children of targets are added on fork.
 #[map]
-static TARGETS: HashMap<u32, u8> = HashMap::with_max_entries(8192, 0);
+static TARGETS: HashMap<u32, u8> = HashMap::with_max_entries(maps::TARGETS.entries, 0);
 /// Processes already announced to user space.
 #[map]
-static SEEN: LruHashMap<u32, u8> = LruHashMap::with_max_entries(16384, 0);
+static SEEN: LruHashMap<u32, u8> = LruHashMap::with_max_entries(maps::SEEN.entries, 0);
 /// Per-CPU counters, indexed by `armtune_common::counter`.
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);

@@ -2,7 +2,7 @@
 //! [`StackRef`] that [`both`] or [`user_only`] return, and user space reads the maps here
 //! (`probes/src/stacks.rs`). A new way of capturing stacks goes here, not into the families.
 
-use armtune_common::{counter, stack_kind, StackBuf, StackRef, DEFAULT_STACK_ENTRIES, OVERFLOW_STACK_BIT};
+use armtune_common::{counter, maps, stack_kind, StackBuf, StackRef, OVERFLOW_STACK_BIT};
 use aya_ebpf::{
     helpers::gen::bpf_get_stack,
     macros::map,
@@ -30,11 +30,11 @@ pub(crate) static STACK_KINDS: u32 = 3;
 
 /// User and kernel stacks, shared by every kind of event.
 #[map]
-static STACKS: StackTrace = StackTrace::with_max_entries(DEFAULT_STACK_ENTRIES, 0);
+static STACKS: StackTrace = StackTrace::with_max_entries(maps::STACKS.entries, 0);
 
 /// Stacks that collided in `STACKS`, by their own hash (ids carry `OVERFLOW_STACK_BIT`).
 #[map]
-static OVERFLOW_STACKS: HashMap<u32, StackBuf> = HashMap::with_max_entries(4096, 0);
+static OVERFLOW_STACKS: HashMap<u32, StackBuf> = HashMap::with_max_entries(maps::OVERFLOW_STACKS.entries, 0);
 
 /// Scratch space to copy a colliding stack into (too big for the BPF stack).
 #[map]

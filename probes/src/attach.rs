@@ -3,6 +3,7 @@
 //! uprobes of runtimes, SDT probes and allocators, and the CPU sampler.
 
 use crate::error::Context as _;
+use armtune_common::maps;
 
 use aya::{maps::HashMap as BpfHashMap, Ebpf, EbpfLoader};
 
@@ -35,9 +36,9 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
         .set_global("EVENTS", &event_bits, true)
         .set_global("FORK_CHILD_PID_OFFSET", &layout.fork_child_pid, true)
         .set_global("STACK_KINDS", &stack_kinds, true)
-        .set_max_entries("STACKS", options.stack_entries)
+        .set_max_entries(maps::STACKS.name, options.stack_entries)
         // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
-        .set_max_entries("OVERFLOW_STACKS", (options.stack_entries / 8).max(64));
+        .set_max_entries(maps::OVERFLOW_STACKS.name, (options.stack_entries / 8).max(64));
     // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
     set_up_families(&mut loader, &family_globals, options);
     let ebpf = loader.load(EBPF_OBJECT).context("loading the eBPF object")?;
@@ -78,7 +79,7 @@ fn set_up_families<'a>(loader: &mut EbpfLoader<'a>, globals: &'a [(&'static str,
 /// Marks `pids` as targets: the programs record only targets (and the children they start).
 pub(crate) fn targets(ebpf: &mut Ebpf, pids: impl IntoIterator<Item = u32>) -> Result<()> {
     let mut targets: BpfHashMap<_, u32, u8> =
-        BpfHashMap::try_from(ebpf.map_mut("TARGETS").unwrap()).context("opening the target map")?;
+        BpfHashMap::try_from(ebpf.map_mut(maps::TARGETS.name).unwrap()).context("opening the target map")?;
     for pid in pids {
         targets.insert(pid, 1, 0).with_context(|| format!("adding pid {pid} to the targets"))?;
     }

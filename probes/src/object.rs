@@ -17,3 +17,29 @@ pub fn loaded_programs() -> Vec<String> {
         .filter(|name| name.starts_with(PROGRAM_PREFIX))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use object::{Object, ObjectSection, ObjectSymbol};
+
+    use super::EBPF_OBJECT;
+
+    /// The maps the loader opens or resizes by `armtune_common::maps`, as the object declares
+    /// them: each there by that name, with that many entries (`bpf_map_def.max_entries`, the
+    /// fourth word of its definition in the `maps` section).
+    #[test]
+    fn the_object_declares_every_map_as_common_says() {
+        let file = object::File::parse(EBPF_OBJECT).unwrap();
+        let section = file.section_by_name("maps").expect("a maps section");
+        let data = section.data().unwrap();
+        for def in armtune_common::maps::ALL {
+            let symbol = file
+                .symbols()
+                .find(|s| s.name() == Ok(def.name) && s.section_index() == Some(section.index()))
+                .unwrap_or_else(|| panic!("no map {} in the object", def.name));
+            let at = (symbol.address() - section.address()) as usize + 12;
+            let entries = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+            assert_eq!(entries, def.entries, "{} is declared with {entries} entries", def.name);
+        }
+    }
+}

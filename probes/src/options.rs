@@ -8,7 +8,7 @@ use crate::btf::SchedPath;
 pub use armtune_common::{DEFAULT_COUNT_ENTRIES, DEFAULT_STACK_ENTRIES};
 
 /// Default entries of the live-block map: blocks the leak view can follow at once.
-pub const DEFAULT_LIVE_ENTRIES: u32 = 262_144;
+pub const DEFAULT_LIVE_ENTRIES: u32 = armtune_common::maps::LIVE.entries;
 
 /// Which stacks the programs record (`--stacks`, as bcc's `-U` / `-K`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

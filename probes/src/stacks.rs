@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use armtune_common::{StackBuf, StackRef};
+use armtune_common::{maps, StackBuf, StackRef};
 use aya::{
     maps::{HashMap as BpfHashMap, StackTraceMap},
     Ebpf,
@@ -21,14 +21,14 @@ pub struct StackReader {
 impl StackReader {
     /// Reads every stack of the loaded object's stack map and overflow map.
     pub fn new(ebpf: &Ebpf) -> Result<StackReader> {
-        let map = StackTraceMap::try_from(ebpf.map("STACKS").unwrap()).context("opening the stack map")?;
+        let map = StackTraceMap::try_from(ebpf.map(maps::STACKS.name).unwrap()).context("opening the stack map")?;
         let mut stacks = HashMap::new();
         for entry in map.iter() {
             let (id, trace) = entry.context("reading the stack map")?;
             stacks.insert(id, trace.frames().iter().map(|f| f.ip).collect());
         }
         // Stacks that collided in the stack map, kept under ids with OVERFLOW_STACK_BIT.
-        let overflow = BpfHashMap::<_, u32, StackBuf>::try_from(ebpf.map("OVERFLOW_STACKS").unwrap())
+        let overflow = BpfHashMap::<_, u32, StackBuf>::try_from(ebpf.map(maps::OVERFLOW_STACKS.name).unwrap())
             .context("opening the overflow stack map")?;
         for entry in overflow.iter() {
             let (id, buf) = entry.context("reading the overflow stack map")?;

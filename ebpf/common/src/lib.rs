@@ -123,6 +123,80 @@ pub struct ProcEvent {
     pub tgid: u32,
 }
 
+/// An eBPF map as both sides know it: the kernel side declares a static of this name with this
+/// many entries; the loader opens it by name and may resize it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapDef {
+    /// The map's name in the object (the static's name).
+    pub name: &'static str,
+    /// Entries it is declared with.
+    pub entries: u32,
+}
+
+/// Every map of the object whose size or name the loader uses, by family.
+pub mod maps {
+    use super::MapDef;
+
+    /// CPU sample counts (`cpu`).
+    pub const COUNTS: MapDef = MapDef { name: "COUNTS", entries: super::DEFAULT_COUNT_ENTRIES };
+    /// Processes to record when filtering; children of targets are added on fork.
+    pub const TARGETS: MapDef = MapDef { name: "TARGETS", entries: 8192 };
+    /// Processes already announced to user space.
+    pub const SEEN: MapDef = MapDef { name: "SEEN", entries: 16_384 };
+    /// User and kernel stacks, shared by every event that records them.
+    pub const STACKS: MapDef = MapDef { name: "STACKS", entries: super::DEFAULT_STACK_ENTRIES };
+    /// Stacks that collided in `STACKS`, by their own hash.
+    pub const OVERFLOW_STACKS: MapDef = MapDef { name: "OVERFLOW_STACKS", entries: 4096 };
+    /// The scheduler families' thread table.
+    pub const TASKS: MapDef = MapDef { name: "TASKS", entries: 65_536 };
+    /// Off-CPU time by (process, stacks, state) (`off-cpu`).
+    pub const OFF_CPU: MapDef = MapDef { name: "OFF_CPU", entries: 65_536 };
+    /// Run-queue latency histogram slots (`runq`).
+    pub const RUNQ_HIST: MapDef = MapDef { name: "RUNQ_HIST", entries: 16_384 };
+    /// Wakeups by waker stack (`wakeup`).
+    pub const WAKEUPS: MapDef = MapDef { name: "WAKEUPS", entries: 65_536 };
+    /// Allocator calls between entry and return (`alloc`, `leak`).
+    pub const PENDING: MapDef = MapDef { name: "PENDING", entries: 16_384 };
+    /// Allocations by stack (`alloc`).
+    pub const ALLOCS: MapDef = MapDef { name: "ALLOCS", entries: 65_536 };
+    /// Allocation-size histogram slots (`alloc`).
+    pub const SIZES: MapDef = MapDef { name: "SIZES", entries: 4096 };
+    /// Live blocks (`leak`); `--live-map-size` resizes it.
+    pub const LIVE: MapDef = MapDef { name: "LIVE", entries: 262_144 };
+    /// Collection counters per process (`gc`).
+    pub const GC_STATS: MapDef = MapDef { name: "GC_STATS", entries: 1024 };
+    /// Pause histogram slots (`gc`).
+    pub const GC_PAUSES: MapDef = MapDef { name: "GC_PAUSES", entries: 1024 };
+    /// Go mark assists by stack (`gc`).
+    pub const GC_ASSISTS: MapDef = MapDef { name: "GC_ASSISTS", entries: 16_384 };
+    /// SDT probe hits by site and stack (`sdt`).
+    pub const SDT_HITS: MapDef = MapDef { name: "SDT_HITS", entries: 16_384 };
+    /// Process lives by process id (`proc`).
+    pub const PROC_LIVES: MapDef = MapDef { name: "PROC_LIVES", entries: 16_384 };
+
+    /// All of the above, for the test that holds the object to them.
+    pub const ALL: [MapDef; 18] = [
+        COUNTS,
+        TARGETS,
+        SEEN,
+        STACKS,
+        OVERFLOW_STACKS,
+        TASKS,
+        OFF_CPU,
+        RUNQ_HIST,
+        WAKEUPS,
+        PENDING,
+        ALLOCS,
+        SIZES,
+        LIVE,
+        GC_STATS,
+        GC_PAUSES,
+        GC_ASSISTS,
+        SDT_HITS,
+        PROC_LIVES,
+    ];
+}
+
 /// Bits of the `STACK_KINDS` global: which stacks the programs record (`--stacks`).
 pub mod stack_kind {
     /// User stacks.
@@ -392,12 +466,8 @@ pub struct TaskInfo {
     pub comm: [u8; TASK_COMM_LEN],
 }
 
-/// The `proc` family's map of process lives, by process id, and its default size.
+/// The `proc` family's values.
 pub mod proc_life {
-    /// Name of the map (`PROC_LIVES` in the eBPF object).
-    pub const MAP: &str = "PROC_LIVES";
-    /// Entries by default: processes one run can follow.
-    pub const DEFAULT_ENTRIES: u32 = 16_384;
     /// `ProcLife::exit_code` before the process exits, or where the kernel's BTF does not say
     /// where `task_struct` keeps the code.
     pub const NO_EXIT_CODE: u32 = u32::MAX;

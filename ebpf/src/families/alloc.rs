@@ -7,8 +7,7 @@
 //! Never attached to Go binaries (their stacks move under uretprobes).
 
 use armtune_common::{
-    alloc_fn, counter, events, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, Totals,
-};
+    alloc_fn, counter, events, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, Totals, maps};
 use aya_ebpf::{
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_prandom_u32, bpf_ktime_get_ns, bpf_probe_read_user,
@@ -22,16 +21,16 @@ use crate::{add_one, add_totals, bump, enabled, is_target, note_process, read_gl
 
 /// Calls between entry and return, per thread (pid_tgid).
 #[map]
-static PENDING: HashMap<u64, PendingAlloc> = HashMap::with_max_entries(16384, 0);
+static PENDING: HashMap<u64, PendingAlloc> = HashMap::with_max_entries(maps::PENDING.entries, 0);
 /// Bytes and calls per allocating stack.
 #[map]
-static ALLOCS: HashMap<SampleKey, Totals> = HashMap::with_max_entries(65536, 0);
+static ALLOCS: HashMap<SampleKey, Totals> = HashMap::with_max_entries(maps::ALLOCS.entries, 0);
 /// Blocks allocated during the run and not freed yet.
 #[map]
-static LIVE: HashMap<LiveKey, LiveBlock> = HashMap::with_max_entries(262144, 0);
+static LIVE: HashMap<LiveKey, LiveBlock> = HashMap::with_max_entries(maps::LIVE.entries, 0);
 /// Allocation sizes.
 #[map]
-static SIZES: HashMap<SizeKey, u64> = HashMap::with_max_entries(4096, 0);
+static SIZES: HashMap<SizeKey, u64> = HashMap::with_max_entries(maps::SIZES.entries, 0);
 /// Bytes left before the next sampled allocation, per CPU (`--alloc-sample`).
 #[map]
 static SAMPLE_LEFT: PerCpuArray<i64> = PerCpuArray::with_max_entries(1, 0);

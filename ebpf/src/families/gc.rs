@@ -7,7 +7,7 @@
 //! - `runtime.gcAssistAlloc` runs when an allocating goroutine is in debt to the collector and
 //!   must mark before its allocation proceeds: the user stack names who allocated too fast.
 
-use armtune_common::{counter, events, GcStats, SdtKey, SizeKey};
+use armtune_common::{counter, events, GcStats, SdtKey, SizeKey, maps};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
@@ -20,13 +20,13 @@ use crate::{add_one, atomic_add, enabled, is_target, note_process};
 
 /// Counters per process.
 #[map]
-static GC_STATS: HashMap<u32, GcStats> = HashMap::with_max_entries(1024, 0);
+static GC_STATS: HashMap<u32, GcStats> = HashMap::with_max_entries(maps::GC_STATS.entries, 0);
 /// Stop-the-world pause lengths per process, log2 buckets of microseconds.
 #[map]
-static GC_PAUSES: HashMap<SizeKey, u64> = HashMap::with_max_entries(1024, 0);
+static GC_PAUSES: HashMap<SizeKey, u64> = HashMap::with_max_entries(maps::GC_PAUSES.entries, 0);
 /// Mark assists per (process, allocating stack); `ip` unused.
 #[map]
-static GC_ASSISTS: HashMap<SdtKey, u64> = HashMap::with_max_entries(16384, 0);
+static GC_ASSISTS: HashMap<SdtKey, u64> = HashMap::with_max_entries(maps::GC_ASSISTS.entries, 0);
 
 #[inline(always)]
 fn stats() -> Option<*mut GcStats> {

@@ -4,7 +4,7 @@
 //! The exit code and the process's start time live in `task_struct`, whose offsets come from the
 //! kernel's BTF through globals; without BTF they stay unknown and the start is the exec's time.
 
-use armtune_common::{counter, events, proc_life, ProcLife};
+use armtune_common::{counter, events, proc_life, ProcLife, maps};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns},
@@ -33,7 +33,7 @@ static PROC_EXIT_GROUP_DEAD: u32 = u32::MAX;
 
 /// Process lives by process id.
 #[map]
-static PROC_LIVES: HashMap<u32, ProcLife> = HashMap::with_max_entries(proc_life::DEFAULT_ENTRIES, 0);
+static PROC_LIVES: HashMap<u32, ProcLife> = HashMap::with_max_entries(maps::PROC_LIVES.entries, 0);
 
 /// `sched:sched_process_exec`: a target started a new program.
 #[tracepoint]

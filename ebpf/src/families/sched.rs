@@ -11,8 +11,7 @@
 //! `task_struct` further, and a context switch costs one map lookup per side.
 
 use armtune_common::{
-    counter, events, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS,
-};
+    counter, events, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS, maps};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{
@@ -72,16 +71,16 @@ static WAKEUP_STACKS: u8 = 0;
 /// Every target thread seen: process, counters, open off-CPU and run-queue intervals. LRU so a
 /// run over a churning thread pool cannot fill it; lookups only set a reference bit.
 #[map]
-pub(crate) static TASKS: LruHashMap<u32, TaskInfo> = LruHashMap::with_max_entries(65536, 0);
+pub(crate) static TASKS: LruHashMap<u32, TaskInfo> = LruHashMap::with_max_entries(maps::TASKS.entries, 0);
 /// Off-CPU time per key.
 #[map]
-static OFF_CPU: HashMap<OffCpuKey, Totals> = HashMap::with_max_entries(65536, 0);
+static OFF_CPU: HashMap<OffCpuKey, Totals> = HashMap::with_max_entries(maps::OFF_CPU.entries, 0);
 /// Run-queue latency histograms.
 #[map]
-static RUNQ_HIST: HashMap<HistKey, u64> = HashMap::with_max_entries(16384, 0);
+static RUNQ_HIST: HashMap<HistKey, u64> = HashMap::with_max_entries(maps::RUNQ_HIST.entries, 0);
 /// Wakeup counts per (waker, wakee, waker stack).
 #[map]
-static WAKEUPS: HashMap<WakeKey, u64> = HashMap::with_max_entries(65536, 0);
+static WAKEUPS: HashMap<WakeKey, u64> = HashMap::with_max_entries(maps::WAKEUPS.entries, 0);
 
 #[inline(always)]
 fn read_pid(ctx: &TracePointContext, offset: &u32) -> u32 {

@@ -1,7 +1,7 @@
 //! Hits of SDT (USDT) probes with the user stack of each hit. One program serves every probe site:
 //! the site is told apart by the instruction pointer, which user space maps back to the probe.
 
-use armtune_common::{counter, events, SdtKey};
+use armtune_common::{counter, events, SdtKey, maps};
 use aya_ebpf::{
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid},
     macros::{map, uprobe},
@@ -13,7 +13,7 @@ use crate::{add_one, bump, enabled, is_target, note_process, read_global, PER_TH
 
 /// Hits per (process, probe site, stack).
 #[map]
-static SDT_HITS: HashMap<SdtKey, u64> = HashMap::with_max_entries(16384, 0);
+static SDT_HITS: HashMap<SdtKey, u64> = HashMap::with_max_entries(maps::SDT_HITS.entries, 0);
 
 /// Any SDT probe site.
 #[uprobe]

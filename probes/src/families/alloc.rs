@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use armtune_common::{events, LiveBlock, LiveKey, SampleKey, SizeKey, StackRef, Totals};
+use armtune_common::{events, maps, LiveBlock, LiveKey, SampleKey, SizeKey, StackRef, Totals};
 use aya::Ebpf;
 
 use super::{hash_map, About, Attach, Drain, Family, Global};
@@ -48,7 +48,7 @@ impl Family for Alloc {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("ALLOCS", None), ("SIZES", None), ("PENDING", None)]
+        vec![(maps::ALLOCS.name, None), (maps::SIZES.name, None), (maps::PENDING.name, None)]
     }
 
     fn globals(&self, setup: &super::Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -113,7 +113,7 @@ impl Family for Leak {
     }
 
     fn maps(&self, options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("LIVE", Some(options.live_entries)), ("PENDING", None)]
+        vec![(maps::LIVE.name, Some(options.live_entries)), (maps::PENDING.name, None)]
     }
 
     fn globals(&self, setup: &super::Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -239,7 +239,7 @@ fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&Path>) -> Vec<All
 
 fn drain_allocs(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
     let (mut bytes, mut calls) = (Vec::new(), Vec::new());
-    for entry in hash_map::<SampleKey, Totals>(ebpf, "ALLOCS")?.iter() {
+    for entry in hash_map::<SampleKey, Totals>(ebpf, maps::ALLOCS.name)?.iter() {
         let (key, totals) = entry.context("reading allocations")?;
         let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
         let scale = sample_scale(totals.sum, totals.count, ctx.setup.options.alloc_sample);
@@ -253,7 +253,7 @@ fn drain_allocs(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSamp
 
 fn drain_sizes(ebpf: &Ebpf, ctx: &Drain) -> Result<Vec<SizeHistogram>> {
     let mut hists: HashMap<u32, Log2Histogram> = HashMap::new();
-    for entry in hash_map::<SizeKey, u64>(ebpf, "SIZES")?.iter() {
+    for entry in hash_map::<SizeKey, u64>(ebpf, maps::SIZES.name)?.iter() {
         let (key, count) = entry.context("reading allocation sizes")?;
         hists.entry(key.tgid).or_default().add(key.slot as usize, count);
     }
@@ -272,7 +272,7 @@ fn drain_live(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSample
     // (process, thread, stack, thread name, age class) -> (bytes, blocks)
     type Group = (u32, u32, StackRef, [u8; 16], &'static str);
     let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
-    for entry in hash_map::<LiveKey, LiveBlock>(ebpf, "LIVE")?.iter() {
+    for entry in hash_map::<LiveKey, LiveBlock>(ebpf, maps::LIVE.name)?.iter() {
         let (key, block) = entry.context("reading live blocks")?;
         let age = age_marker(now.saturating_sub(block.since_ns));
         let g = groups.entry((key.tgid, block.tid, block.stacks, block.comm, age)).or_insert((0, 0));

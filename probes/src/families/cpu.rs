@@ -1,7 +1,7 @@
 //! `cpu`: CPU samples on the software cpu-clock (works in VMs without a PMU) at `--freq` Hz per
 //! CPU, counted per (process, stacks) in the kernel. Kernel side: `ebpf/src/cpu.rs`.
 
-use armtune_common::{events, SampleKey};
+use armtune_common::{events, maps, SampleKey};
 use aya::{
     programs::{
         perf_event::{perf_sw_ids, PerfEventLinkId, PerfEventScope, PerfTypeId, SamplePolicy},
@@ -31,7 +31,7 @@ impl Family for Cpu {
     }
 
     fn maps(&self, options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("COUNTS", Some(options.count_entries))]
+        vec![(maps::COUNTS.name, Some(options.count_entries))]
     }
 
     fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
@@ -52,7 +52,7 @@ impl Family for Cpu {
 
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         capture.meta.frequency_hz = ctx.setup.options.frequency;
-        for entry in hash_map::<SampleKey, u64>(ebpf, "COUNTS")?.iter() {
+        for entry in hash_map::<SampleKey, u64>(ebpf, maps::COUNTS.name)?.iter() {
             let (key, count) = entry.context("reading the sample counts")?;
             let mut sample = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
             sample.count = count;

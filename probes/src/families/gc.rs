@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, fmt::Write as _};
 
-use armtune_common::{events, GcStats, SizeKey};
+use armtune_common::{events, maps, GcStats, SizeKey};
 use aya::Ebpf;
 
 use super::{drain_hits, hash_map, About, Attach, Drain, Family, TOP_ROWS};
@@ -35,7 +35,7 @@ impl Family for Gc {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("GC_STATS", None), ("GC_PAUSES", None), ("GC_ASSISTS", None)]
+        vec![(maps::GC_STATS.name, None), (maps::GC_PAUSES.name, None), (maps::GC_ASSISTS.name, None)]
     }
 
     fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
@@ -50,7 +50,7 @@ impl Family for Gc {
 
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         capture.gc = collections(ebpf, ctx)?;
-        capture.gc_assists = drain_hits(ebpf, ctx.stacks, "GC_ASSISTS", |_| "[gc assist]".to_string())?;
+        capture.gc_assists = drain_hits(ebpf, ctx.stacks, maps::GC_ASSISTS.name, |_| "[gc assist]".to_string())?;
         Ok(())
     }
 
@@ -101,12 +101,12 @@ impl Family for Gc {
 /// Collections per process, most cycles first.
 fn collections(ebpf: &Ebpf, ctx: &Drain) -> Result<Vec<GcReport>> {
     let mut pauses: HashMap<u32, Log2Histogram> = HashMap::new();
-    for entry in hash_map::<SizeKey, u64>(ebpf, "GC_PAUSES")?.iter() {
+    for entry in hash_map::<SizeKey, u64>(ebpf, maps::GC_PAUSES.name)?.iter() {
         let (key, count) = entry.context("reading GC pauses")?;
         pauses.entry(key.tgid).or_default().add(key.slot as usize, count);
     }
     let mut out = Vec::new();
-    for entry in hash_map::<u32, GcStats>(ebpf, "GC_STATS")?.iter() {
+    for entry in hash_map::<u32, GcStats>(ebpf, maps::GC_STATS.name)?.iter() {
         let (tgid, s) = entry.context("reading GC counters")?;
         let mut histogram = pauses.remove(&tgid).unwrap_or_default();
         histogram.max_ns = s.pause_max_ns;

@@ -2,7 +2,7 @@
 //! with exit codes (or the signal that ended them) and run times. Kernel side:
 //! `ebpf/src/families/proc.rs` on `sched:sched_process_exec` and `sched:sched_process_exit`.
 
-use armtune_common::{events, proc_life, ProcLife};
+use armtune_common::{events, maps, proc_life, ProcLife};
 use aya::Ebpf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -73,7 +73,7 @@ impl Family for Proc {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![(proc_life::MAP, None)]
+        vec![(maps::PROC_LIVES.name, None)]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -108,7 +108,7 @@ impl Family for Proc {
 
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         let mut rows = Vec::new();
-        for entry in hash_map::<u32, ProcLife>(ebpf, proc_life::MAP)?.iter() {
+        for entry in hash_map::<u32, ProcLife>(ebpf, maps::PROC_LIVES.name)?.iter() {
             let (pid, life) = entry.context("reading process lives")?;
             rows.push(life_row(pid, &life, &ctx.setup));
         }

@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, fmt::Write as _};
 
-use armtune_common::{events, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS};
+use armtune_common::{events, maps, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS};
 use aya::{programs::BtfTracePoint, Btf, Ebpf};
 
 use super::{attach_tracepoint, hash_map, About, Attach, Drain, Family, Global, Setup, TOP_ROWS};
@@ -65,7 +65,7 @@ impl Family for OffCpu {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("OFF_CPU", None), ("TASKS", None)]
+        vec![(maps::OFF_CPU.name, None), (maps::TASKS.name, None)]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -108,7 +108,7 @@ impl Family for Runq {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("RUNQ_HIST", None), ("TASKS", None)]
+        vec![(maps::RUNQ_HIST.name, None), (maps::TASKS.name, None)]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -150,7 +150,7 @@ impl Family for Wakeup {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("WAKEUPS", None), ("TASKS", None)]
+        vec![(maps::WAKEUPS.name, None), (maps::TASKS.name, None)]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -316,7 +316,7 @@ fn shared_drain(ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<Vec<(
 
 /// The thread table the scheduler programs keep.
 fn tasks(ebpf: &Ebpf) -> Result<Vec<(u32, TaskInfo)>> {
-    hash_map::<u32, TaskInfo>(ebpf, "TASKS")?.iter().map(|e| e.context("reading the thread table")).collect()
+    hash_map::<u32, TaskInfo>(ebpf, maps::TASKS.name)?.iter().map(|e| e.context("reading the thread table")).collect()
 }
 
 fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
@@ -330,7 +330,7 @@ fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<
         s.count = ns;
         s
     };
-    for entry in hash_map::<OffCpuKey, Totals>(ebpf, "OFF_CPU")?.iter() {
+    for entry in hash_map::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name)?.iter() {
         let (key, totals) = entry.context("reading off-CPU times")?;
         out.push(off_sample(&key, totals.sum, false));
     }
@@ -379,7 +379,7 @@ fn drain_runq(ebpf: &Ebpf, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RunqHistogra
         *max = (*max).max(t.runq_max_ns);
     }
     let mut hists: HashMap<(u32, Option<u32>), Log2Histogram> = HashMap::new();
-    for entry in hash_map::<HistKey, u64>(ebpf, "RUNQ_HIST")?.iter() {
+    for entry in hash_map::<HistKey, u64>(ebpf, maps::RUNQ_HIST.name)?.iter() {
         let (key, count) = entry.context("reading run-queue histograms")?;
         let cpu = (key.cpu != ALL_CPUS).then_some(key.cpu);
         let h = hists.entry((key.tgid, cpu)).or_default();
@@ -403,7 +403,7 @@ fn drain_wakeups(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<
     let names = task_names(tasks);
     let mut samples = Vec::new();
     let mut pairs: HashMap<(u32, String, u32, String), u64> = HashMap::new();
-    for entry in hash_map::<WakeKey, u64>(ebpf, "WAKEUPS")?.iter() {
+    for entry in hash_map::<WakeKey, u64>(ebpf, maps::WAKEUPS.name)?.iter() {
         let (key, count) = entry.context("reading wakeups")?;
         let waker = comm_text(&key.waker_comm);
         let mut wakee = comm_text(&key.wakee_comm);

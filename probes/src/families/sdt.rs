@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use armtune_common::events;
+use armtune_common::{events, maps};
 use aya::{programs::UProbe, Ebpf};
 
 use super::{drain_hits, About, Attach, Drain, Family};
@@ -41,7 +41,7 @@ impl Family for Sdt {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![("SDT_HITS", None)]
+        vec![(maps::SDT_HITS.name, None)]
     }
 
     fn attach(&self, ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
@@ -55,7 +55,7 @@ impl Family for Sdt {
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         let no_sites = Vec::new();
         let sites: &Vec<SdtSite> = ctx.state.get("sdt").unwrap_or(&no_sites);
-        capture.sdt = drain_hits(ebpf, ctx.stacks, "SDT_HITS", |key| {
+        capture.sdt = drain_hits(ebpf, ctx.stacks, maps::SDT_HITS.name, |key| {
             let site = ctx.maps.get(key.tgid).and_then(|m| m.find(key.ip)).and_then(|m| match &m.backing {
                 Backing::File(path) => {
                     let offset = m.file_offset_of(key.ip);
