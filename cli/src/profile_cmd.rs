@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use armtune_probes::{
     btf::SchedPath,
     events::EventSet,
-    options::{Stacks, TaskStates},
+    options::{Stacks, TaskStates, Unwind},
     report::{AllocWeight, Report},
     session::Ended,
     spawn::ExitStatus,
@@ -104,6 +104,16 @@ pub struct Args {
     /// state only).
     #[arg(long, value_enum, default_value_t = Stacks::Both)]
     stacks: Stacks,
+    /// How user stacks are walked: fp (frame pointers, in the kernel; cheapest, but stops at code
+    /// built without them, as most distribution libraries are) or dwarf (copies registers and
+    /// --stack-copy bytes of stack per event and unwinds them with the files' CFI, as
+    /// `perf record --call-graph dwarf`).
+    #[arg(long, value_enum, default_value_t = Unwind::Fp, value_name = "HOW")]
+    unwind: Unwind,
+    /// With --unwind dwarf: the window of user stack copied per event, 8K to 128K (deeper stacks
+    /// are truncated, and the summary counts them).
+    #[arg(long, value_parser = parse_stack_copy, default_value = "32K", value_name = "SIZE")]
+    stack_copy: u32,
     /// Scheduler events: BTF-typed tracepoints (cheaper per event; need the kernel's BTF), classic
     /// tracepoints (any kernel), or auto (BTF-typed when the kernel has BTF).
     #[arg(long, value_enum, default_value_t = SchedPath::Auto, value_name = "KIND")]
@@ -161,6 +171,26 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("duration must be positive, got {s:?}"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `32K`, `32KiB`, `65536`: bytes, within `--stack-copy`'s 8 KiB to 128 KiB.
+fn parse_stack_copy(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (num, scale) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => match t[i..].to_ascii_lowercase().as_str() {
+            "k" | "kb" | "kib" => (&t[..i], 1024),
+            other => return Err(format!("unknown unit {other:?} in {s:?}: give bytes or K (e.g. 64K)")),
+        },
+        None => (t, 1),
+    };
+    let value: u32 = num.trim().parse().map_err(|_| format!("{s:?} is not a size (examples: 16K, 65536)"))?;
+    let bytes = value.checked_mul(scale).ok_or_else(|| format!("{s:?} is too large"))?;
+    let (min, max) = (armtune_probes::options::MIN_STACK_COPY, armtune_probes::options::MAX_STACK_COPY);
+    if !(min..=max).contains(&bytes) {
+        return Err(format!("{s}: the stack copy must be between {}K and {}K", min / 1024, max / 1024));
+    }
+    // Whole words: the unwinder reads the stack eight bytes at a time.
+    Ok(bytes & !7)
 }
 
 /// As [`parse_duration`], also accepting 0.
@@ -254,6 +284,8 @@ fn options_of(args: &Args) -> Result<Options> {
         min_block: args.min_block,
         runq_per_cpu: args.per_cpu,
         stacks: args.stacks,
+        unwind: args.unwind,
+        stack_copy: args.stack_copy,
         alloc_lib: args.alloc_lib.clone(),
         alloc_prefix: args.alloc_prefix.clone(),
         sdt,

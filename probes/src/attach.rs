@@ -23,6 +23,11 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
     let per_thread: u8 = options.per_thread.into();
     let event_bits = events.bits();
     let stack_kinds = options.stacks.bits();
+    let unwind = options.unwind.bits();
+    let stack_copy = options.stack_copy;
+    let task_regs: u8 = u8::from(std::path::Path::new(crate::btf::VMLINUX).exists());
+    // Woken when a quarter of the ring is waiting: user space keeps up without a wakeup per sample.
+    let wakeup_bytes: u64 = u64::from(maps::USER_STACKS.entries / 4);
     let mut family_globals = Vec::new();
     for family in crate::families::enabled(event_bits) {
         family_globals.extend(family.globals(setup)?);
@@ -36,9 +41,21 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
         .set_global("EVENTS", &event_bits, true)
         .set_global("FORK_CHILD_PID_OFFSET", &layout.fork_child_pid, true)
         .set_global("STACK_KINDS", &stack_kinds, true)
+        .set_global("UNWIND", &unwind, true)
+        .set_global("STACK_COPY", &stack_copy, true)
+        .set_global("TASK_REGS", &task_regs, true)
+        .set_global("STACK_WAKEUP_BYTES", &wakeup_bytes, true)
         .set_max_entries(maps::STACKS.name, options.stack_entries)
         // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
         .set_max_entries(maps::OVERFLOW_STACKS.name, (options.stack_entries / 8).max(64));
+    if options.unwind == crate::options::Unwind::Dwarf {
+        // Two scratch copies per CPU (the sampler's and the other programs'), by CPU number.
+        let cpus = aya::util::nr_cpus().map_or(1, |n| n as u32);
+        loader.set_max_entries(maps::STACK_COPIES.name, 2 * cpus);
+    } else {
+        // The smallest ring buffer the kernel takes: one page.
+        loader.set_max_entries(maps::USER_STACKS.name, 4096);
+    }
     // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
     set_up_families(&mut loader, &family_globals, options);
     let ebpf = loader.load(EBPF_OBJECT).context("loading the eBPF object")?;

@@ -36,6 +36,7 @@ pub mod spawn;
 pub mod stacks;
 pub mod symbolize;
 pub mod tracefs;
+pub mod unwind;
 
 pub use capture::{Capture, RawSample};
 pub use error::{Error, Result};

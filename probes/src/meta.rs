@@ -38,6 +38,9 @@ pub struct Losses {
     /// Mapping records the kernel dropped because armtune's buffer for them was full.
     #[serde(default)]
     pub mappings: u64,
+    /// User stacks (`--unwind dwarf`) dropped because their ring buffer was full.
+    #[serde(default)]
+    pub stack_copies: u64,
     /// Losses of the registered families, by their key (`processes`).
     #[serde(flatten)]
     pub families: std::collections::BTreeMap<String, u64>,
@@ -72,6 +75,7 @@ impl Losses {
                 ),
                 full(self.sdt_hits, "SDT probe hits", "hit map full: too many distinct stacks"),
                 full(self.gc_assists, "GC assists", "assist map full: too many distinct stacks"),
+                full(self.stack_copies, "user stacks", "their ring buffer was full: lower --freq or --stack-copy"),
                 full(self.mappings, "mapping records", "their buffer overflowed: some library frames may be [unknown]"),
             ]
             .into_iter()
@@ -82,6 +86,48 @@ impl Losses {
             out.push(format!("{n} {what} ({remedy})"));
         }
         out
+    }
+}
+
+/// How the user stacks of a profile were walked, and how many ended early, by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnwindStats {
+    /// Stacks unwound.
+    pub stacks: u64,
+    /// Stacks that ended early because the unwinder needed stack beyond the copied window
+    /// (`--stack-copy` too small for the depth).
+    pub truncated_window: u64,
+    /// Stacks that ended early in code without CFI whose frame pointers led nowhere.
+    pub truncated_no_cfi: u64,
+    /// Stacks that ended early at memory that could not be read (the copy stopped at an unmapped
+    /// page before the unwinder was done).
+    pub truncated_unreadable: u64,
+    /// Events without user registers (taken in kernel mode on a kernel without BTF): no user stack.
+    pub no_registers: u64,
+}
+
+impl UnwindStats {
+    /// Stacks that ended early, for any reason.
+    pub fn truncated(&self) -> u64 {
+        self.truncated_window + self.truncated_no_cfi + self.truncated_unreadable
+    }
+
+    /// One line for the summary's notes, or `None` when every stack was whole.
+    pub fn describe(&self) -> Option<String> {
+        if self.truncated() + self.no_registers == 0 {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut part = |n: u64, what: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        };
+        part(self.truncated_window, "window too small: raise --stack-copy");
+        part(self.truncated_no_cfi, "no CFI for a frame");
+        part(self.truncated_unreadable, "unreadable memory");
+        part(self.no_registers, "no user registers (kernel without BTF)");
+        Some(format!("{} of {} user stacks truncated ({})", self.truncated(), self.stacks, parts.join(", ")))
     }
 }
 
@@ -110,4 +156,8 @@ pub struct Meta {
     /// Program type of the scheduler events: `btf` (tp_btf) or `classic`; empty without them.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sched_tracepoints: String,
+    /// How user stacks were walked with `--unwind dwarf`, and how many ended early; `None` with
+    /// frame pointers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unwinding: Option<UnwindStats>,
 }

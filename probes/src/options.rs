@@ -38,6 +38,36 @@ impl Stacks {
     }
 }
 
+/// How user stacks are walked (`--unwind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Unwind {
+    /// Frame pointers, walked in the kernel: cheapest, but stops at the first function built
+    /// without them (most distribution libraries).
+    #[default]
+    Fp,
+    /// The files' CFI (`.eh_frame`, `.debug_frame`): registers and a window of stack are copied
+    /// per event and unwound in user space, as `perf record --call-graph dwarf` does.
+    Dwarf,
+}
+
+impl Unwind {
+    /// The `UNWIND` global of the eBPF object.
+    pub fn bits(self) -> u32 {
+        match self {
+            Unwind::Fp => armtune_common::unwind::FP,
+            Unwind::Dwarf => armtune_common::unwind::DWARF,
+        }
+    }
+}
+
+/// Default window of user stack copied per event with `--unwind dwarf` (as samply and ddprof).
+pub const DEFAULT_STACK_COPY: u32 = 32 * 1024;
+/// Smallest `--stack-copy`.
+pub const MIN_STACK_COPY: u32 = 8 * 1024;
+/// Largest `--stack-copy`.
+pub const MAX_STACK_COPY: u32 = armtune_common::MAX_STACK_COPY as u32;
+
 /// Task states whose off-CPU time is recorded (`--off-cpu-state`): a set of
 /// `armtune_common::task_state` classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +225,10 @@ pub struct Options {
     pub runq_per_cpu: bool,
     /// Which stacks to record.
     pub stacks: Stacks,
+    /// How user stacks are walked.
+    pub unwind: Unwind,
+    /// Bytes of user stack copied per event with [`Unwind::Dwarf`].
+    pub stack_copy: u32,
     /// The library holding the allocator (`--alloc-lib`); found from the target when `None`.
     pub alloc_lib: Option<PathBuf>,
     /// Prefix of the allocator's symbols (`je_` for a prefixed jemalloc).
@@ -225,6 +259,8 @@ impl Default for Options {
             min_block: Duration::ZERO,
             runq_per_cpu: false,
             stacks: Stacks::Both,
+            unwind: Unwind::Fp,
+            stack_copy: DEFAULT_STACK_COPY,
             alloc_lib: None,
             alloc_prefix: String::new(),
             sdt: Vec::new(),

@@ -269,6 +269,13 @@ impl MapsStore {
         images.iter().rev().find(|m| m.explains(addrs) == best)
     }
 
+    /// The image of `pid` whose mappings hold `addr` (the newest such), with its index: where a
+    /// user stack taken at `addr` is unwound.
+    pub fn image_for(&self, pid: u32, addr: u64) -> Option<(usize, &ProcessMaps)> {
+        let images = self.processes.get(&pid)?;
+        images.iter().enumerate().rev().find(|(_, m)| m.find(addr).is_some())
+    }
+
     /// Pids with captured mappings.
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.processes.keys().copied()

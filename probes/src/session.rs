@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use armtune_common::{counter, proc_event, ProcEvent};
+use armtune_common::{counter, proc_event, ProcEvent, StackSample};
 use aya::{
     maps::{MapData, PerCpuArray, RingBuf},
     Ebpf,
@@ -26,8 +26,10 @@ use crate::{
     procmaps::MapsStore,
     profile::{Losses, Meta},
     spawn::{self, Child, ExitStatus},
-    stacks::StackReader,
-    tracefs, Error, Result,
+    stacks::{StackReader, Unwound},
+    tracefs,
+    unwind::StackUnwinder,
+    Error, Result,
 };
 
 pub use crate::options::{Options, Target, DEFAULT_COUNT_ENTRIES, DEFAULT_LIVE_ENTRIES, DEFAULT_STACK_ENTRIES};
@@ -81,6 +83,11 @@ pub struct Session {
     started_ns: u64,
     /// What the registered families left when attaching, for their drains.
     family_state: FamilyState,
+    /// User registers and stack windows to unwind (`--unwind dwarf`).
+    user_stacks: Option<RingBuf<MapData>>,
+    unwinder: StackUnwinder,
+    /// The stacks unwound so far, summed.
+    unwound: Unwound,
     started: Instant,
     last_refresh: Instant,
 }
@@ -141,6 +148,13 @@ impl Session {
         }
         let events =
             RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap()).context("opening the event ring buffer")?;
+        let user_stacks = match options.unwind {
+            crate::options::Unwind::Dwarf => Some(
+                RingBuf::try_from(ebpf.take_map(armtune_common::maps::USER_STACKS.name).unwrap())
+                    .context("opening the user-stack ring buffer")?,
+            ),
+            crate::options::Unwind::Fp => None,
+        };
 
         if interrupted.load(Ordering::SeqCst) {
             return Err(Error::Interrupted);
@@ -166,6 +180,9 @@ impl Session {
             tracing_root,
             started_ns,
             family_state,
+            user_stacks,
+            unwinder: StackUnwinder::new(),
+            unwound: Unwound::default(),
             started: now,
             last_refresh: now,
         })
@@ -185,6 +202,7 @@ impl Session {
     /// whether the target has ended.
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Ended>> {
         let mut fds: Vec<libc::pollfd> = std::iter::once(self.events.as_raw_fd())
+            .chain(self.user_stacks.as_ref().map(AsRawFd::as_raw_fd))
             .chain(self.exit_fds.iter().map(AsRawFd::as_raw_fd))
             .chain(self.recorder.iter().flat_map(MmapRecorder::fds))
             .map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
@@ -216,6 +234,7 @@ impl Session {
             None if self.last_refresh.elapsed() >= MAPS_REFRESH => self.refresh_maps(),
             None => {}
         }
+        self.unwind_user_stacks();
         if let Some(child) = &mut self.child {
             return Ok(child.try_wait().map(Ended::CommandExited));
         }
@@ -223,6 +242,31 @@ impl Session {
             return Ok(Some(Ended::PidsExited));
         }
         Ok(None)
+    }
+
+    /// Unwinds the user stacks waiting in their ring buffer, after the mapping records read
+    /// before them: a sample's code was mapped before it ran. One whose pc is in no known mapping
+    /// yet (the records are a moment behind) has the records read once more first.
+    fn unwind_user_stacks(&mut self) {
+        let Session { user_stacks, maps, recorder, unwinder, unwound, .. } = self;
+        let Some(ring) = user_stacks else { return };
+        let header_len = std::mem::size_of::<StackSample>();
+        while let Some(item) = ring.next() {
+            if item.len() < header_len {
+                continue;
+            }
+            // SAFETY: the kernel side writes a StackSample first; read_unaligned copes with any alignment.
+            let header: StackSample = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
+            let len = (header.len as usize).min(item.len() - header_len);
+            let stack = &item[header_len..header_len + len];
+            if let Some(recorder) = recorder.as_mut() {
+                if maps.image_for(header.tgid, header.regs.pc).is_none() && header.regs.pc != 0 {
+                    maps.apply(recorder.read(false));
+                }
+            }
+            let user = unwinder.unwind(maps, header.tgid, &header.regs, stack, header.flags);
+            unwound.add(&header, user);
+        }
     }
 
     /// Re-reads the mappings of processes still alive (libraries loaded since).
@@ -252,6 +296,7 @@ impl Session {
                 sdt_hits: read(counter::SDT_LOST),
                 gc_assists: read(counter::GC_ASSIST_LOST),
                 mappings: 0,
+                stack_copies: read(counter::STACK_COPY_LOST),
                 families: families::enabled(self.options.events.bits())
                     .flat_map(|f| f.losses())
                     .map(|l| (l.key.to_string(), read(l.counter)))
@@ -293,6 +338,7 @@ impl Session {
                 switches: 0,
                 alloc_sample_bytes: self.options.alloc_sample,
                 sched_tracepoints: String::new(),
+                unwinding: self.user_stacks.is_some().then(|| self.unwinder.stats.clone()),
             },
             ..Capture::default()
         };
@@ -310,6 +356,7 @@ impl Session {
         let ctx = Drain {
             setup,
             stacks: &stacks,
+            unwound: &self.unwound,
             maps: &self.maps,
             state: &self.family_state,
             process_name: &process_name,
@@ -373,6 +420,23 @@ fn check(options: &Options) -> Result<()> {
             "--freq {} is above this kernel's limit of {max} Hz (kernel.perf_event_max_sample_rate)",
             options.frequency
         )));
+    }
+    if options.unwind == crate::options::Unwind::Dwarf {
+        if !crate::unwind::SUPPORTED {
+            return Err(Error::Invalid(format!(
+                "--unwind dwarf is not available on {}: only x86_64 and aarch64 (use --unwind fp)",
+                std::env::consts::ARCH
+            )));
+        }
+        let (min, max) = (crate::options::MIN_STACK_COPY, crate::options::MAX_STACK_COPY);
+        if options.stack_copy < min || options.stack_copy > max {
+            return Err(Error::Invalid(format!(
+                "--stack-copy {} is outside {}..{} KiB",
+                options.stack_copy,
+                min / 1024,
+                max / 1024
+            )));
+        }
     }
     if let Some(missing) = Capabilities::current().missing_for_profiling() {
         return Err(Error::Privileges { missing });

@@ -1,11 +1,13 @@
 //! The one place captured stacks become addresses: every event that records stacks keeps a
 //! [`StackRef`] (taken in `ebpf/src/stacks.rs`), and [`StackReader`] turns it into the user and
-//! kernel frames of a [`RawSample`]. A new way of capturing stacks changes this module and its
+//! kernel frames of a [`RawSample`]. With `--unwind dwarf` the user stacks come through a ring
+//! buffer instead and are unwound as they arrive ([`crate::unwind`]); [`Unwound`] aggregates them
+//! as the kernel aggregates the others. A new way of capturing stacks changes this module and its
 //! kernel twin, not the families.
 
 use std::collections::HashMap;
 
-use armtune_common::{maps, StackBuf, StackRef};
+use armtune_common::{maps, StackBuf, StackRef, StackSample, TASK_COMM_LEN};
 use aya::{
     maps::{HashMap as BpfHashMap, StackTraceMap},
     Ebpf,
@@ -37,6 +39,13 @@ impl StackReader {
         Ok(StackReader { stacks })
     }
 
+    /// A sample of user-space-unwound stacks: the user stack as unwound, the kernel stack by id.
+    pub fn unwound(&self, key: &UnwoundKey) -> RawSample {
+        let mut sample = self.sample(key.tgid, key.tid, &key.comm, StackRef { user: -1, kernel: key.kernel });
+        sample.user = key.user.clone();
+        sample
+    }
+
     /// A sample with both stacks resolved; ids below zero are errors (-EFAULT: no such stack;
     /// others: lost), and -1 means stacks were not recorded.
     pub fn sample(&self, tgid: u32, tid: u32, comm: &[u8], stacks: StackRef) -> RawSample {
@@ -56,5 +65,62 @@ impl StackReader {
             kernel: kernel.unwrap_or_default(),
             count: 0,
         }
+    }
+}
+
+/// What a user-space-unwound event is aggregated by: as the kernel's keys, with the user stack
+/// itself instead of its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnwoundKey {
+    /// The `armtune_common::events` bit of the family that recorded it.
+    pub family: u32,
+    /// Process id.
+    pub tgid: u32,
+    /// Thread id, or 0.
+    pub tid: u32,
+    /// Thread name, NUL padded.
+    pub comm: [u8; TASK_COMM_LEN],
+    /// The family's own part of the key (off-CPU state, SDT site).
+    pub tag: u64,
+    /// Kernel stack id, or a negated errno.
+    pub kernel: i32,
+    /// The user stack, leaf first.
+    pub user: Vec<u64>,
+}
+
+/// User-space-unwound events, summed by [`UnwoundKey`].
+#[derive(Debug, Clone, Default)]
+pub struct Unwound {
+    weights: HashMap<UnwoundKey, u64>,
+}
+
+impl Unwound {
+    /// Adds one event: its header from the kernel and its unwound user stack.
+    pub fn add(&mut self, header: &StackSample, user: Vec<u64>) {
+        let key = UnwoundKey {
+            family: header.family,
+            tgid: header.tgid,
+            tid: header.tid,
+            comm: header.comm,
+            tag: header.tag,
+            kernel: header.kernel,
+            user,
+        };
+        *self.weights.entry(key).or_default() += header.weight;
+    }
+
+    /// The events `family` recorded, with their summed weights.
+    pub fn of(&self, family: u32) -> impl Iterator<Item = (&UnwoundKey, u64)> + '_ {
+        self.weights.iter().filter(move |(k, _)| k.family == family).map(|(k, &w)| (k, w))
+    }
+
+    /// Distinct stacks held.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
     }
 }

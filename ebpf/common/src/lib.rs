@@ -44,6 +44,86 @@ impl StackRef {
     pub const NONE: StackRef = StackRef { user: -1, kernel: -1 };
 }
 
+/// Largest window of user stack `--stack-copy` may ask to copy per event (DWARF unwinding).
+pub const MAX_STACK_COPY: usize = 128 * 1024;
+
+/// Page size the stack copy steps by: a read that crosses into an unmapped page fails whole, so
+/// the copy goes page by page and keeps what it read before the first failure.
+pub const STACK_COPY_PAGE: usize = 4096;
+
+/// How user stacks are taken (the `UNWIND` global, `--unwind`).
+pub mod unwind {
+    /// Frame pointers, walked by the kernel (`bpf_get_stackid`): an id in the stack map.
+    pub const FP: u32 = 0;
+    /// Registers and a window of stack bytes sent to user space, which unwinds them with the
+    /// files' CFI (`.eh_frame`, `.debug_frame`).
+    pub const DWARF: u32 = 1;
+}
+
+/// Flags of a [`StackSample`].
+pub mod stack_copy {
+    /// The copy stopped at memory it could not read before the window was full (the top of the
+    /// stack, usually: not a loss).
+    pub const UNREADABLE: u32 = 1;
+    /// The task's user registers could not be had (an event in kernel mode without BTF): no
+    /// user stack.
+    pub const NO_REGS: u32 = 2;
+}
+
+/// The user registers an unwinder starts from: x86_64 ip, sp, bp (lr unused); aarch64 pc, sp,
+/// x29, x30 (the leaf's return address is in the link register, not yet on the stack).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserRegs {
+    /// Program counter.
+    pub pc: u64,
+    /// Stack pointer.
+    pub sp: u64,
+    /// Frame pointer (rbp / x29).
+    pub fp: u64,
+    /// Link register (x30); zero on x86_64.
+    pub lr: u64,
+}
+
+/// One event's user stack to unwind in user space (`--unwind dwarf`), sent through the
+/// `USER_STACKS` ring buffer: this header, then `len` bytes of stack from `regs.sp` up. The
+/// bytes are unwound as they arrive and never kept: stacks hold whatever the program had there.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackSample {
+    /// Process id.
+    pub tgid: u32,
+    /// Thread id, or 0 when aggregated per process.
+    pub tid: u32,
+    /// The [`events`] bit of the family whose event this is.
+    pub family: u32,
+    /// Kernel stack id (as in [`StackRef::kernel`]).
+    pub kernel: i32,
+    /// Weight: 1 per sample, or nanoseconds, bytes, by family.
+    pub weight: u64,
+    /// Family-specific part of the aggregation key (the off-CPU state, the SDT site).
+    pub tag: u64,
+    /// The registers at the event.
+    pub regs: UserRegs,
+    /// Stack bytes that follow.
+    pub len: u32,
+    /// [`stack_copy`] flags.
+    pub flags: u32,
+    /// Thread name, NUL padded.
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
+/// The per-CPU scratch a [`StackSample`] is assembled in: the header, then the window (one page
+/// more than [`MAX_STACK_COPY`]: the first, partial page is copied up to its end).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StackCopy {
+    /// What the stack belongs to.
+    pub header: StackSample,
+    /// Stack bytes from `header.regs.sp` up.
+    pub bytes: [u8; MAX_STACK_COPY + STACK_COPY_PAGE],
+}
+
 /// Default number of entries of the sample-count map; the loader may resize it.
 pub const DEFAULT_COUNT_ENTRIES: u32 = 65_536;
 
@@ -100,8 +180,10 @@ pub mod counter {
     pub const GC_ASSIST_LOST: u32 = 13;
     /// Process lives not recorded because the process map was full (`proc` family).
     pub const PROC_LOST: u32 = 14;
+    /// User stacks dropped because the `USER_STACKS` ring buffer was full (`--unwind dwarf`).
+    pub const STACK_COPY_LOST: u32 = 15;
     /// Number of counters.
-    pub const COUNT: u32 = 15;
+    pub const COUNT: u32 = 16;
 }
 
 /// Kinds of [`ProcEvent`].
@@ -174,8 +256,14 @@ pub mod maps {
     /// Process lives by process id (`proc`).
     pub const PROC_LIVES: MapDef = MapDef { name: "PROC_LIVES", entries: 16_384 };
 
+    /// User registers and stack windows for user-space unwinding (bytes; `--unwind dwarf`).
+    pub const USER_STACKS: MapDef = MapDef { name: "USER_STACKS", entries: 8 << 20 };
+    /// Scratch to assemble a [`super::StackCopy`] in: two per CPU (the sampler's, and one for
+    /// events it can interrupt); one entry unless unwinding with DWARF.
+    pub const STACK_COPIES: MapDef = MapDef { name: "STACK_COPIES", entries: 1 };
+
     /// All of the above, for the test that holds the object to them.
-    pub const ALL: [MapDef; 18] = [
+    pub const ALL: [MapDef; 20] = [
         COUNTS,
         TARGETS,
         SEEN,
@@ -194,6 +282,8 @@ pub mod maps {
         GC_ASSISTS,
         SDT_HITS,
         PROC_LIVES,
+        USER_STACKS,
+        STACK_COPIES,
     ];
 }
 
@@ -517,4 +607,6 @@ mod pod {
     unsafe impl aya::Pod for super::GcStats {}
     unsafe impl aya::Pod for super::SdtKey {}
     unsafe impl aya::Pod for super::StackBuf {}
+    unsafe impl aya::Pod for super::StackSample {}
+    unsafe impl aya::Pod for super::UserRegs {}
 }

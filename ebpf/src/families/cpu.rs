@@ -1,15 +1,13 @@
 //! CPU sampling on the software cpu-clock.
 
-use armtune_common::{counter, events, SampleKey};
+use armtune_common::{counter, events, SampleKey, StackSample};
 use aya_ebpf::{
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid},
     macros::perf_event,
     programs::PerfEventContext,
 };
 
-use crate::{
-    add_one, bump, enabled, is_target, note_process, read_global, COUNTS, PER_THREAD,
-};
+use crate::{add_one, bump, enabled, is_target, note_process, read_global, stacks, COUNTS, PER_THREAD};
 
 /// CPU sample: count (who, user stack, kernel stack).
 #[perf_event]
@@ -23,11 +21,27 @@ pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
     }
     bump(counter::SAMPLES);
     note_process(tgid);
+    let comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    let tid = if read_global(&PER_THREAD) != 0 { tid } else { 0 };
+    if stacks::unwinding() {
+        // Aggregated in user space once unwound; the ring buffer counts what it drops.
+        let header = StackSample {
+            tgid,
+            tid,
+            family: events::CPU,
+            kernel: stacks::kernel_only(&ctx),
+            weight: 1,
+            comm,
+            ..StackSample::default()
+        };
+        stacks::send_user_stack(&ctx, stacks::RegsAt::Context, true, &header);
+        return 0;
+    }
     let key = SampleKey {
         tgid,
-        tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },
-        stacks: crate::stacks::both(&ctx),
-        comm: bpf_get_current_comm().unwrap_or([0; 16]),
+        tid,
+        stacks: stacks::both(&ctx),
+        comm,
     };
     if !add_one(&COUNTS, &key) {
         bump(counter::COUNT_MAP_FULL);

@@ -52,6 +52,13 @@ impl Family for Cpu {
 
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         capture.meta.frequency_hz = ctx.setup.options.frequency;
+        for (key, count) in ctx.unwound.of(events::CPU) {
+            let mut sample = ctx.stacks.unwound(key);
+            sample.count = count;
+            if !(ctx.before_exec)(&sample) {
+                capture.samples.push(sample);
+            }
+        }
         for entry in hash_map::<SampleKey, u64>(ebpf, maps::COUNTS.name)?.iter() {
             let (key, count) = entry.context("reading the sample counts")?;
             let mut sample = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);

@@ -126,6 +126,8 @@ pub struct Drain<'a> {
     pub setup: Setup<'a>,
     /// Every recorded stack, by [`armtune_common::StackRef`].
     pub stacks: &'a StackReader,
+    /// The events whose user stacks were unwound in user space (`--unwind dwarf`).
+    pub unwound: &'a crate::stacks::Unwound,
     /// The targets' mappings (SDT sites are named through them).
     pub maps: &'a MapsStore,
     /// What attaching left.
