@@ -26,7 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROUND 200000UL
+/* Work per call of work_minor in the timed split (work_major does three times as much): about
+ * 25 us a pair, far shorter than a sampling period, so samples cannot fall in step with the
+ * pair's phases (a pair about 1 ms long could, at 999 or 499 Hz). */
+#define SPLIT 5000UL
+/* Work of one "rounds" round: 40 pairs. */
+#define ROUND (40 * SPLIT)
 
 static volatile unsigned long sink;
 
@@ -64,8 +69,8 @@ __attribute__((noinline)) void work_minor(unsigned long n) { SPIN(n); }
 __attribute__((noinline)) void cpu_split(double seconds) {
     double end = now() + seconds;
     while (now() < end) {
-        work_major(ROUND);
-        work_minor(ROUND);
+        work_major(SPLIT);
+        work_minor(SPLIT);
     }
 }
 

@@ -2,6 +2,8 @@
 //   nofp_main SECONDS        main -> run_library -> nofp_run (libnofp.so) -> ... four calls deep
 //   nofp_main SECONDS qsort  main -> sort_rounds -> qsort (libc) -> ... -> compare_slowly: the
 //                            program's comparator, reached only through libc's own frames
+//   nofp_main SECONDS deep   main -> recurse (1000 calls deep, 128 bytes of stack each) -> spin:
+//                            deeper than any --stack-copy window (the truncation test)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +49,28 @@ NOFP unsigned long sort_rounds(double seconds) {
     return rounds + values[0];
 }
 
+NOFP unsigned long recurse(int depth, double end) {
+    volatile unsigned char frame[128];
+    frame[depth % 128] = (unsigned char)depth;
+    if (depth == 0) {
+        unsigned long x = 1;
+        while (now() < end) {
+            for (int i = 0; i < 100000; i++) {
+                x = x * 6364136223846793005UL + 1442695040888963407UL;
+            }
+        }
+        return x;
+    }
+    return recurse(depth - 1, end) + frame[depth % 128];
+}
+
 int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 1;
     unsigned long r;
     if (argc > 2 && strcmp(argv[2], "qsort") == 0) {
         r = sort_rounds(seconds);
+    } else if (argc > 2 && strcmp(argv[2], "deep") == 0) {
+        r = recurse(1000, now() + seconds);
     } else {
         r = run_library(seconds);
     }

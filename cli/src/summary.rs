@@ -27,6 +27,9 @@ pub fn render(profile: &Profile) -> String {
     } else {
         let _ = writeln!(s, "lost: {}", lost.join("; "));
     }
+    if let Some(truncated) = meta.unwinding.as_ref().and_then(|u| u.describe()) {
+        let _ = writeln!(s, "notes: {truncated}");
+    }
     let total = profile.total().max(1) as f64;
     // Off-CPU time all ends in the scheduler: name the program's own blocking call sites first.
     if profile.unit.includes_off_cpu() {
@@ -92,6 +95,11 @@ mod tests {
         let s = render(&p);
         assert!(s.starts_with("100 samples of ./demo in 2.0 s at 99 Hz\n"), "{s}");
         assert!(s.contains("lost: 2 user stacks"), "{s}");
+        assert!(!s.contains("notes:"), "frame pointers: nothing to say of unwinding");
+        p.meta.unwinding =
+            Some(armtune_probes::meta::UnwindStats { stacks: 10, truncated_window: 3, ..Default::default() });
+        let s = render(&p);
+        assert!(s.contains("notes: 3 of 10 user stacks truncated (3 window too small: raise --stack-copy)"), "{s}");
         assert!(s.contains(" 75.00%        75  hot\n"), "{s}");
         assert!(s.contains("100.00%       100  main\n"), "{s}");
     }

@@ -102,6 +102,9 @@ pub struct UnwindStats {
     /// Stacks that ended early at memory that could not be read (the copy stopped at an unmapped
     /// page before the unwinder was done).
     pub truncated_unreadable: u64,
+    /// Stacks deeper than the 127 frames kept (the kernel's own limit for stacks).
+    #[serde(default)]
+    pub truncated_depth: u64,
     /// Events without user registers (taken in kernel mode on a kernel without BTF): no user stack.
     pub no_registers: u64,
 }
@@ -109,7 +112,7 @@ pub struct UnwindStats {
 impl UnwindStats {
     /// Stacks that ended early, for any reason.
     pub fn truncated(&self) -> u64 {
-        self.truncated_window + self.truncated_no_cfi + self.truncated_unreadable
+        self.truncated_window + self.truncated_no_cfi + self.truncated_unreadable + self.truncated_depth
     }
 
     /// One line for the summary's notes, or `None` when every stack was whole.
@@ -126,6 +129,7 @@ impl UnwindStats {
         part(self.truncated_window, "window too small: raise --stack-copy");
         part(self.truncated_no_cfi, "no CFI for a frame");
         part(self.truncated_unreadable, "unreadable memory");
+        part(self.truncated_depth, "deeper than 127 frames");
         part(self.no_registers, "no user registers (kernel without BTF)");
         Some(format!("{} of {} user stacks truncated ({})", self.truncated(), self.stacks, parts.join(", ")))
     }

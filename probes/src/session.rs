@@ -264,8 +264,8 @@ impl Session {
                     maps.apply(recorder.read(false));
                 }
             }
-            let user = unwinder.unwind(maps, header.tgid, &header.regs, stack, header.flags);
-            unwound.add(&header, user);
+            let (user, truncated) = unwinder.unwind(maps, header.tgid, &header.regs, stack, header.flags);
+            unwound.add(&header, user, truncated);
         }
     }
 

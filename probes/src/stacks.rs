@@ -43,6 +43,10 @@ impl StackReader {
     pub fn unwound(&self, key: &UnwoundKey) -> RawSample {
         let mut sample = self.sample(key.tgid, key.tid, &key.comm, StackRef { user: -1, kernel: key.kernel });
         sample.user = key.user.clone();
+        if key.truncated {
+            // Said at the root, so a cut stack is not read as the whole story.
+            sample.markers.push(TRUNCATED_MARKER.to_string());
+        }
         sample
     }
 
@@ -68,6 +72,9 @@ impl StackReader {
     }
 }
 
+/// The marker frame above a user stack whose walk ended before its root.
+pub const TRUNCATED_MARKER: &str = "[truncated stack]";
+
 /// What a user-space-unwound event is aggregated by: as the kernel's keys, with the user stack
 /// itself instead of its id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,6 +93,8 @@ pub struct UnwoundKey {
     pub kernel: i32,
     /// The user stack, leaf first.
     pub user: Vec<u64>,
+    /// Whether its walk ended before the root.
+    pub truncated: bool,
 }
 
 /// User-space-unwound events, summed by [`UnwoundKey`].
@@ -96,7 +105,7 @@ pub struct Unwound {
 
 impl Unwound {
     /// Adds one event: its header from the kernel and its unwound user stack.
-    pub fn add(&mut self, header: &StackSample, user: Vec<u64>) {
+    pub fn add(&mut self, header: &StackSample, user: Vec<u64>, truncated: bool) {
         let key = UnwoundKey {
             family: header.family,
             tgid: header.tgid,
@@ -105,6 +114,7 @@ impl Unwound {
             tag: header.tag,
             kernel: header.kernel,
             user,
+            truncated,
         };
         *self.weights.entry(key).or_default() += header.weight;
     }

@@ -195,17 +195,25 @@ impl StackUnwinder {
 
     /// The user stack of one event of process `tgid`, leaf first (the pc, then return addresses),
     /// from its registers and `stack` (bytes from `regs.sp` up); `flags` are the copy's
-    /// `stack_copy` flags. The process's mappings must be in `maps`.
-    pub fn unwind(&mut self, maps: &MapsStore, tgid: u32, regs: &UserRegs, stack: &[u8], flags: u32) -> Vec<u64> {
+    /// `stack_copy` flags. The process's mappings must be in `maps`. Also says whether the walk
+    /// ended before the root (counted in [`StackUnwinder::stats`] by reason).
+    pub fn unwind(
+        &mut self,
+        maps: &MapsStore,
+        tgid: u32,
+        regs: &UserRegs,
+        stack: &[u8],
+        flags: u32,
+    ) -> (Vec<u64>, bool) {
         self.stats.stacks += 1;
         if flags & stack_copy::NO_REGS != 0 || regs.pc == 0 {
             self.stats.no_registers += 1;
-            return Vec::new();
+            return (Vec::new(), false);
         }
         let Some((index, image)) = maps.image_for(tgid, regs.pc) else {
             // Code in no known mapping (the records are behind): no unwind information either;
             // the pc alone still says where the sample was.
-            return vec![regs.pc];
+            return (vec![regs.pc], false);
         };
         let key = (tgid, index);
         let stale = self.images.get(&key).is_none_or(|u| u.mappings != image.mappings().len());
@@ -221,8 +229,9 @@ impl StackUnwinder {
             End::BeyondWindow => self.stats.truncated_window += 1,
             End::Unreadable => self.stats.truncated_unreadable += 1,
             End::Lost => self.stats.truncated_no_cfi += 1,
+            End::DepthLimit => self.stats.truncated_depth += 1,
         }
-        frames
+        (frames, end != End::Complete)
     }
 
     /// A framehop unwinder with a module for each file (and the vDSO) mapped in `image`.
@@ -277,6 +286,8 @@ enum End {
     Unreadable,
     /// It lost its way (frame pointers that went backwards or nowhere).
     Lost,
+    /// It reached the deepest stack kept.
+    DepthLimit,
 }
 
 /// Walks one stack: the frames (leaf first, raw return addresses) and how the walk ended.
@@ -295,7 +306,7 @@ fn walk(image: &mut ImageUnwinder, regs: &UserRegs, stack: &[u8]) -> (Vec<u64>, 
     let mut frames = Vec::new();
     let end = loop {
         if frames.len() >= MAX_STACK_DEPTH {
-            break End::Complete;
+            break End::DepthLimit;
         }
         match iter.next() {
             Ok(Some(frame)) => frames.push(raw_address(frame)),
@@ -422,7 +433,8 @@ mod tests {
     fn walks_its_own_stack_through_cfi() {
         let (regs, stack) = unwind_level_1(0);
         let mut unwinder = StackUnwinder::new();
-        let frames = unwinder.unwind(&own_maps(), std::process::id(), &regs, &stack, 0);
+        let (frames, truncated) = unwinder.unwind(&own_maps(), std::process::id(), &regs, &stack, 0);
+        assert!(!truncated, "{:?}", unwinder.stats);
         let names = names(frames);
         let position =
             |f: &str| names.iter().position(|n| n.ends_with(f)).unwrap_or_else(|| panic!("{f} in {names:?}"));
@@ -440,8 +452,8 @@ mod tests {
         let (regs, stack) = unwind_level_1(0);
         let mut unwinder = StackUnwinder::new();
         let maps = own_maps();
-        let frames = unwinder.unwind(&maps, std::process::id(), &regs, &stack[..16], 0);
-        assert!(!frames.is_empty(), "the pc at least");
+        let (frames, truncated) = unwinder.unwind(&maps, std::process::id(), &regs, &stack[..16], 0);
+        assert!(!frames.is_empty() && truncated, "the pc at least");
         assert_eq!(unwinder.stats.truncated_window, 1, "{:?}", unwinder.stats);
         // The same cut, when the copy itself stopped at unreadable memory, is not the window's fault.
         unwinder.unwind(&maps, std::process::id(), &regs, &stack[..16], stack_copy::UNREADABLE);
@@ -452,7 +464,7 @@ mod tests {
     #[test]
     fn no_registers_means_no_user_stack() {
         let mut unwinder = StackUnwinder::new();
-        let frames = unwinder.unwind(&own_maps(), 1, &UserRegs::default(), &[], stack_copy::NO_REGS);
+        let (frames, _) = unwinder.unwind(&own_maps(), 1, &UserRegs::default(), &[], stack_copy::NO_REGS);
         assert!(frames.is_empty());
         assert_eq!(unwinder.stats.no_registers, 1);
     }

@@ -1,0 +1,158 @@
+//! `--unwind dwarf` for real: a program and a library built as distributions build them (-O2
+//! -fomit-frame-pointer), whose hot code is four calls deep in the library; a comparator reached
+//! only through libc's own frames (qsort); a recursion deeper than the copied window.
+//!
+//! Needs root; skips with a reason without it, fails under `ARMTUNE_REQUIRE_BPF=1`.
+
+mod common;
+
+use std::{
+    ffi::OsStr,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+use common::*;
+
+/// `workloads/nofp_main.c` linked with `libnofp.so` (beside it, through its rpath), both
+/// without frame pointers, built once.
+fn nofp() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nofp");
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = repo_root().join("workloads");
+        let cc = |args: &[&OsStr]| {
+            let status = Command::new("cc")
+                .args(["-O2", "-g", "-fomit-frame-pointer"])
+                .args(args)
+                .status()
+                .expect("cc is needed to build the test workloads: run ci/setup.sh");
+            assert!(status.success(), "cc {args:?}");
+        };
+        let (lib, lib_src) = (dir.join("libnofp.so"), src.join("nofp_lib.c"));
+        cc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), lib.as_os_str(), lib_src.as_os_str()]);
+        let (main, main_src) = (dir.join("nofp_main"), src.join("nofp_main.c"));
+        let dir_flag = format!("-L{}", dir.display());
+        cc(&[
+            "-o".as_ref(),
+            main.as_os_str(),
+            main_src.as_os_str(),
+            dir_flag.as_ref(),
+            "-lnofp".as_ref(),
+            "-Wl,-rpath,$ORIGIN".as_ref(),
+        ]);
+        dir
+    })
+}
+
+fn nofp_main() -> PathBuf {
+    nofp().join("nofp_main")
+}
+
+/// Whether `names` holds `chain` as consecutive frames.
+fn has_chain(names: &[String], chain: &[&str]) -> bool {
+    names.windows(chain.len()).any(|w| w.iter().zip(chain).all(|(a, b)| a == b))
+}
+
+fn weight_where(stacks: &[(Vec<String>, u64)], pred: impl Fn(&[String]) -> bool) -> u64 {
+    stacks.iter().filter(|(f, _)| pred(f)).map(|(_, w)| w).sum()
+}
+
+const CHAIN: [&str; 6] = ["main", "run_library", "nofp_run", "nofp_level1", "nofp_level2", "nofp_level3"];
+
+#[test]
+fn dwarf_unwinding_walks_a_library_without_frame_pointers_from_main_to_the_leaf() {
+    let Some(_kernel) = kernel_test() else { return };
+    let report =
+        ProfileRun::new().args(["-F", "999", "--unwind", "dwarf"]).json([nofp_main().as_os_str(), "1".as_ref()]);
+    let stacks = json_stacks(&report);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let leaf = |leaf: &'static str| {
+        move |f: &[String]| {
+            has_chain(f, &CHAIN)
+                && f.iter().position(|n| n == "nofp_level3").is_some_and(|i| f.get(i + 1).is_some_and(|n| n == leaf))
+        }
+    };
+    let major = weight_where(&stacks, leaf("nofp_leaf_major"));
+    let minor = weight_where(&stacks, leaf("nofp_leaf_minor"));
+    // One second at 999 Hz: about 1,000 samples, nearly all in the chain.
+    assert!(total >= 500, "{total} samples");
+    assert!((major + minor) * 100 >= total * 90, "{major} + {minor} of {total} under the whole chain: {stacks:?}");
+    // The work splits 3:1 between the leaves, by iterations.
+    let share = major as f64 / (major + minor) as f64;
+    assert!((share - 0.75).abs() <= 0.06, "nofp_leaf_major has {share:.3} of the leaves' samples");
+    let unwinding = &report["meta"]["unwinding"];
+    assert!(unwinding["stacks"].as_u64().unwrap() >= total, "{unwinding}");
+    let truncated = unwinding["truncated_window"].as_u64().unwrap() + unwinding["truncated_no_cfi"].as_u64().unwrap();
+    assert!(truncated * 100 <= total, "{unwinding}");
+}
+
+#[test]
+fn frame_pointers_cannot_walk_the_same_program() {
+    let Some(_kernel) = kernel_test() else { return };
+    let report = ProfileRun::new().args(["-F", "999", "--unwind", "fp"]).json([nofp_main().as_os_str(), "1".as_ref()]);
+    let stacks = json_stacks(&report);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let whole = weight_where(&stacks, |f| has_chain(f, &CHAIN));
+    assert!(total >= 500, "{total} samples");
+    assert!(whole * 10 < total, "frame pointers walked {whole} of {total} samples: the workload has them?");
+    assert!(report["meta"].get("unwinding").is_none(), "no unwinding statistics without --unwind dwarf");
+}
+
+#[test]
+fn a_callback_reached_through_libc_is_under_its_caller() {
+    let Some(_kernel) = kernel_test() else { return };
+    let report = ProfileRun::new().args(["-F", "999", "--unwind", "dwarf"]).json([
+        nofp_main().as_os_str(),
+        "1".as_ref(),
+        "qsort".as_ref(),
+    ]);
+    let stacks = json_stacks(&report);
+    let in_comparator = weight_where(&stacks, |f| f.iter().any(|n| n == "compare_slowly"));
+    // main -> sort_rounds -> qsort's frames in libc (named or not) -> compare_slowly.
+    let through_libc = weight_where(&stacks, |f| {
+        let (Some(caller), Some(callback)) =
+            (f.iter().position(|n| n == "sort_rounds"), f.iter().position(|n| n == "compare_slowly"))
+        else {
+            return false;
+        };
+        has_chain(f, &["main", "sort_rounds"])
+            && callback > caller + 1
+            && f[caller + 1..callback].iter().all(|n| n.contains("sort") || n == "[libc.so.6]")
+    });
+    assert!(in_comparator >= 300, "{in_comparator} samples in the comparator: {stacks:?}");
+    assert!(through_libc * 100 >= in_comparator * 90, "{through_libc} of {in_comparator}: {stacks:?}");
+}
+
+#[test]
+fn a_stack_deeper_than_the_window_is_marked_and_counted() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("deep.folded");
+    let out = run(armtune()
+        .args(["profile", "-F", "999", "--unwind", "dwarf", "--stack-copy", "8K", "-o"])
+        .arg(&folded)
+        .arg("--")
+        .args([nofp_main().as_os_str(), "0.5".as_ref(), "deep".as_ref()]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stderr(&out);
+    let notes = summary.lines().find(|l| l.starts_with("notes: ")).unwrap_or_else(|| panic!("{summary}"));
+    assert!(notes.contains("window too small: raise --stack-copy"), "{notes}");
+    let stacks = read_folded(&folded);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let marked = weight_where(&stacks, |f| f.get(1).is_some_and(|n| n == "[truncated stack]"));
+    assert!(marked * 100 >= total * 90, "{marked} of {total} marked: {:?}", &stacks[..3.min(stacks.len())]);
+}
+
+#[test]
+fn a_stack_copy_outside_its_range_is_refused_before_anything_loads() {
+    for size in ["4K", "129K", "1M", "lots"] {
+        let out = run(armtune().args(["profile", "--unwind", "dwarf", "--stack-copy", size, "--", "true"]));
+        assert_eq!(out.status.code(), Some(2), "--stack-copy {size}");
+        let err = stderr(&out);
+        assert!(err.contains("--stack-copy") || err.contains("stack copy"), "{size}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
