@@ -15,6 +15,7 @@ pub mod allocator;
 mod attach;
 pub mod btf;
 pub mod capture;
+pub mod debug_files;
 pub mod doctor;
 pub mod error;
 pub mod events;

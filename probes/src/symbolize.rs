@@ -18,6 +18,7 @@ use blazesym::symbolize::{
 
 use crate::{
     capture::{Capture, RawSample},
+    debug_files::DebugFiles,
     procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
     profile::{Frame, Meta, Profile, Unit},
 };
@@ -33,6 +34,7 @@ pub struct Symbolizer {
     disk_ids: HashMap<PathBuf, Option<Vec<u8>>>,
     kernel: HashMap<u64, Names>,
     kernel_source: Kernel,
+    debug_files: DebugFiles,
 }
 
 impl Default for Symbolizer {
@@ -53,7 +55,14 @@ impl Symbolizer {
     /// A symbolizer using `kernel` for kernel addresses (a saved kallsyms, say).
     pub fn with_kernel(kernel_source: Kernel) -> Symbolizer {
         let blaze = Blaze::builder().enable_inlined_fns(true).enable_code_info(true).enable_demangling(true).build();
-        Symbolizer { blaze, files: HashMap::new(), disk_ids: HashMap::new(), kernel: HashMap::new(), kernel_source }
+        Symbolizer {
+            blaze,
+            files: HashMap::new(),
+            disk_ids: HashMap::new(),
+            kernel: HashMap::new(),
+            kernel_source,
+            debug_files: DebugFiles::default(),
+        }
     }
 
     /// Names every CPU sample of `capture`: the on-CPU profile.
@@ -191,30 +200,93 @@ impl Symbolizer {
         now.as_ref().is_some_and(|now| now != recorded)
     }
 
-    /// Names of `offsets` in the ELF file `path`, one entry per offset.
+    /// Names of `offsets` in the ELF file `path`, one entry per offset: from its detached debug
+    /// file where one is installed ([`DebugFiles`]: by build-id or debug link), then from the file
+    /// itself (its own DWARF and symbols, or its dynamic symbols when stripped).
+    fn symbolize_file(&mut self, path: &Path, offsets: &[u64]) -> Vec<Option<Names>> {
+        let mut names: Vec<Option<Names>> = vec![None; offsets.len()];
+        if let Some(debug) = self.debug_files.find(path) {
+            // A debug file keeps the program's addresses but not its file layout: go by address.
+            let segments = load_segments(path);
+            let addrs: Vec<Option<u64>> = offsets.iter().map(|&off| address_of_offset(&segments, off)).collect();
+            let known: Vec<u64> = addrs.iter().flatten().copied().collect();
+            let mut resolved = self.resolve(&debug, Input::VirtOffset(&known)).into_iter();
+            for (slot, addr) in names.iter_mut().zip(&addrs) {
+                if addr.is_some() {
+                    *slot = resolved.next().flatten();
+                }
+            }
+        }
+        let missing: Vec<u64> = offsets.iter().zip(&names).filter(|(_, n)| n.is_none()).map(|(&o, _)| o).collect();
+        if missing.is_empty() {
+            return names;
+        }
+        let mut resolved = self.resolve(path, Input::FileOffset(&missing)).into_iter();
+        for slot in names.iter_mut().filter(|n| n.is_none()) {
+            *slot = resolved.next().flatten();
+        }
+        names
+    }
+
+    /// Names of `input`'s addresses in the ELF file `path`, one entry per address.
     ///
-    /// blazesym fails a whole batch when DWARF it cannot read is hit for one address (seen with
-    /// Debian's split debug files of libc), so a failed batch is retried address by address, and a
-    /// failed address once more with ELF symbols only: a name without inlining beats no name.
-    fn symbolize_file(&self, path: &Path, offsets: &[u64]) -> Vec<Option<Names>> {
+    /// blazesym fails a whole batch when DWARF it cannot read is hit for one address, so a failed
+    /// batch is retried address by address, and a failed address once more with ELF symbols
+    /// only: a name without inlining beats no name.
+    fn resolve(&self, path: &Path, input: Input<&[u64]>) -> Vec<Option<Names>> {
         let with_debug = Source::Elf(Elf::new(path));
-        if let Ok(results) = self.blaze.symbolize(&with_debug, Input::FileOffset(offsets)) {
+        if let Ok(results) = self.blaze.symbolize(&with_debug, input) {
             return results.iter().map(names_of_result).collect();
         }
         let mut elf_only = Elf::new(path);
         elf_only.debug_syms = false;
         let elf_only = Source::Elf(elf_only);
-        offsets
+        let (addrs, single): (&[u64], OneInput) = match input {
+            Input::FileOffset(a) => (a, Input::FileOffset),
+            Input::VirtOffset(a) => (a, Input::VirtOffset),
+            Input::AbsAddr(a) => (a, Input::AbsAddr),
+        };
+        addrs
             .iter()
-            .map(|&off| {
+            .map(|&addr| {
                 self.blaze
-                    .symbolize_single(&with_debug, Input::FileOffset(off))
-                    .or_else(|_| self.blaze.symbolize_single(&elf_only, Input::FileOffset(off)))
+                    .symbolize_single(&with_debug, single(addr))
+                    .or_else(|_| self.blaze.symbolize_single(&elf_only, single(addr)))
                     .ok()
                     .and_then(|r| names_of_result(&r))
             })
             .collect()
     }
+}
+
+/// How one address of an [`Input`] batch is asked for on its own.
+type OneInput = fn(u64) -> Input<u64>;
+
+/// (address, file offset, file size) of the loadable segments of the ELF file at `path`,
+/// executable ones first (a page-aligned offset can also fall in the segment before).
+fn load_segments(path: &Path) -> Vec<(u64, u64, u64, bool)> {
+    use object::{Object, ObjectSegment};
+    let Ok(file) = std::fs::File::open(path) else { return Vec::new() };
+    let cache = object::ReadCache::new(file);
+    let Ok(elf) = object::File::parse(&cache) else { return Vec::new() };
+    let mut segments: Vec<(u64, u64, u64, bool)> = elf
+        .segments()
+        .map(|seg| {
+            let (off, size) = seg.file_range();
+            let exec = matches!(seg.flags(), object::SegmentFlags::Elf { p_flags } if p_flags & object::elf::PF_X != 0);
+            (seg.address(), off, size, exec)
+        })
+        .collect();
+    segments.sort_by_key(|s| !s.3);
+    segments
+}
+
+/// The address a file offset is loaded at, through `segments` (from [`load_segments`]).
+fn address_of_offset(segments: &[(u64, u64, u64, bool)], offset: u64) -> Option<u64> {
+    segments
+        .iter()
+        .find(|&&(_, off, size, _)| offset >= off && offset < off + size)
+        .map(|&(addr, off, _, _)| addr + (offset - off))
 }
 
 /// The GNU build-id of the ELF file at `path`, read through its notes only (not the whole file).
@@ -403,5 +475,103 @@ mod tests {
         assert!(stack[1].name.ends_with("capture_of_self"));
         assert_eq!(stack[2].name, "armtune_symbolize_test_marker");
         assert_eq!(stack[3], Frame::kernel("[kernel]"));
+    }
+
+    /// Builds a program whose `static` function `armtune_local_fn` only a symbol table names, and
+    /// returns it with that function's address (ELF virtual address).
+    fn program_with_local_function(dir: &Path) -> (PathBuf, u64) {
+        use object::{Object, ObjectSymbol};
+        let src = dir.join("p.c");
+        std::fs::write(
+            &src,
+            "__attribute__((noinline)) static int armtune_local_fn(int x) { return x * 3 + 1; }\n\
+             int main(int c, char **v) { return armtune_local_fn(c); }\n",
+        )
+        .unwrap();
+        let prog = dir.join("prog");
+        let cc = std::process::Command::new("cc").args(["-g", "-O1", "-o"]).arg(&prog).arg(&src).status().unwrap();
+        assert!(cc.success());
+        let data = std::fs::read(&prog).unwrap();
+        let elf = object::File::parse(&*data).unwrap();
+        let addr = elf.symbols().find(|s| s.name() == Ok("armtune_local_fn")).unwrap().address();
+        (prog, addr)
+    }
+
+    /// The name a one-frame sample at ELF address `addr` of `prog` gets, the file mapped as the
+    /// loader maps it (a mapping per loadable segment, at bias 0x5500_0000_0000).
+    fn name_in(prog: &Path, addr: u64) -> String {
+        let bias = 0x5500_0000_0000u64;
+        let mappings = load_segments(prog)
+            .into_iter()
+            .filter(|s| s.3)
+            .map(|(vaddr, off, size, _)| Mapping {
+                start: bias + (vaddr & !0xfff),
+                end: bias + vaddr + size,
+                file_offset: off & !0xfff,
+                backing: Backing::File(prog.to_path_buf()),
+                build_id: None,
+            })
+            .collect();
+        let mut maps = MapsStore::new();
+        maps.insert(7, ProcessMaps::from_mappings(mappings));
+        let capture = Capture {
+            samples: vec![RawSample {
+                tgid: 7,
+                comm: "prog".into(),
+                user: vec![bias + addr],
+                count: 1,
+                ..RawSample::default()
+            }],
+            maps,
+            ..Capture::default()
+        };
+        let profile = Symbolizer::new().profile(&capture);
+        let stack = profile.stacks.keys().next().unwrap();
+        stack[1].name.clone()
+    }
+
+    fn tool(program: &str, args: &[&std::ffi::OsStr]) {
+        let status = std::process::Command::new(program).args(args).status().unwrap();
+        assert!(status.success(), "{program} {args:?}");
+    }
+
+    #[test]
+    fn a_stripped_programs_local_function_is_named_from_its_debug_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (prog, addr) = program_with_local_function(dir.path());
+        assert_eq!(name_in(&prog, addr), "armtune_local_fn", "unstripped");
+        let debug = dir.path().join(".debug/prog.debug");
+        std::fs::create_dir(debug.parent().unwrap()).unwrap();
+        tool("objcopy", &["--only-keep-debug".as_ref(), prog.as_os_str(), debug.as_os_str()]);
+        tool("objcopy", &["--strip-all".as_ref(), prog.as_os_str()]);
+        assert_eq!(name_in(&prog, addr), "[prog]", "stripped, no debug link: nothing names it");
+        // gdb's `.debug/` directory beside the program, which blazesym alone does not look in.
+        let link = format!("--add-gnu-debuglink={}", debug.display());
+        tool("objcopy", &[link.as_ref(), prog.as_os_str()]);
+        assert_eq!(name_in(&prog, addr), "armtune_local_fn", "through .debug/prog.debug");
+    }
+
+    #[test]
+    fn minidebuginfo_names_a_stripped_programs_local_function() {
+        // What Fedora ships: the symbol table of the functions, xz-compressed in .gnu_debugdata.
+        let dir = tempfile::tempdir().unwrap();
+        let (prog, addr) = program_with_local_function(dir.path());
+        let mini = dir.path().join("mini");
+        tool("objcopy", &["--only-keep-debug".as_ref(), prog.as_os_str(), mini.as_os_str()]);
+        tool(
+            "objcopy",
+            &[
+                "-S".as_ref(),
+                "--keep-symbol=armtune_local_fn".as_ref(),
+                "--remove-section=.comment".as_ref(),
+                mini.as_os_str(),
+            ],
+        );
+        tool("xz", &["-f".as_ref(), mini.as_os_str()]);
+        tool("objcopy", &["--strip-all".as_ref(), prog.as_os_str()]);
+        assert_eq!(name_in(&prog, addr), "[prog]");
+        let section = format!(".gnu_debugdata={}.xz", mini.display());
+        tool("objcopy", &["--add-section".as_ref(), section.as_ref(), prog.as_os_str()]);
+        assert_eq!(name_in(&prog, addr), "armtune_local_fn");
     }
 }
