@@ -244,7 +244,11 @@ mod tests {
         p.add(vec![Frame::process("svc"), Frame::marker("[on-CPU]"), Frame::user("crunch")], 600);
         let off = armtune_probes::profile::FrameKind::OffCpu;
         p.add(
-            vec![Frame::process("svc"), Frame::marker("[off-CPU]"), Frame { name: "wait_io".into(), kind: off }],
+            vec![
+                Frame::process("svc"),
+                Frame::marker("[off-CPU]"),
+                Frame { name: "wait_io".into(), kind: off, location: None },
+            ],
             400,
         );
         let mut svg = Vec::new();

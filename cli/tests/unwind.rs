@@ -52,6 +52,39 @@ fn nofp_main() -> PathBuf {
     nofp().join("nofp_main")
 }
 
+/// The same program with a stripped library built with -fvisibility=hidden: only `nofp_run` has
+/// a name left (in .dynsym). Returns the directory and the addresses the unstripped library's
+/// symbol table gives each function, by name.
+fn nofp_stripped() -> &'static (PathBuf, std::collections::HashMap<String, u64>) {
+    static DIR: OnceLock<(PathBuf, std::collections::HashMap<String, u64>)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nofp-stripped");
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = dir.join("libnofp.so");
+        let src = repo_root().join("workloads/nofp_lib.c");
+        let status = Command::new("cc")
+            .args(["-O2", "-fomit-frame-pointer", "-fvisibility=hidden", "-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let nm = Command::new("nm").arg("--defined-only").arg(&lib).output().unwrap();
+        let addresses = String::from_utf8_lossy(&nm.stdout)
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                let addr = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let _kind = parts.next()?;
+                Some((parts.next()?.to_string(), addr))
+            })
+            .collect();
+        assert!(Command::new("strip").arg("--strip-all").arg(&lib).status().unwrap().success());
+        std::fs::copy(nofp_main(), dir.join("nofp_main")).unwrap();
+        (dir, addresses)
+    })
+}
+
 /// Whether `names` holds `chain` as consecutive frames.
 fn has_chain(names: &[String], chain: &[&str]) -> bool {
     names.windows(chain.len()).any(|w| w.iter().zip(chain).all(|(a, b)| a == b))
@@ -169,4 +202,43 @@ fn the_demo_names_libcs_local_functions_from_libc6_dbg() {
     let named = weight_where(&stacks, |f| has_chain(f, &["__libc_start_call_main", "main"]));
     assert!(under_main >= 200, "{under_main} samples under main");
     assert!(named * 100 >= under_main * 95, "{named} of {under_main} name main's caller: {stacks:?}");
+}
+
+#[test]
+fn a_stripped_library_is_grouped_by_function_start_with_the_same_split() {
+    let Some(_kernel) = kernel_test() else { return };
+    let (dir, addresses) = nofp_stripped();
+    let report = ProfileRun::new()
+        .args(["-F", "999", "--unwind", "dwarf"])
+        .json([dir.join("nofp_main").as_os_str(), "1".as_ref()]);
+    let frame = |name: &str| format!("libnofp.so+{:#x}", addresses[name]);
+    let chain = ["main", "run_library", "nofp_run"]
+        .map(String::from)
+        .into_iter()
+        .chain(["nofp_level1", "nofp_level2", "nofp_level3"].map(frame))
+        .collect::<Vec<_>>();
+    let chain: Vec<&str> = chain.iter().map(String::as_str).collect();
+    let stacks = json_stacks(&report);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let under = |leaf: String| {
+        let mut with_leaf = chain.clone();
+        with_leaf.push(&leaf);
+        weight_where(&stacks, |f| has_chain(f, &with_leaf))
+    };
+    let (major, minor) = (under(frame("nofp_leaf_major")), under(frame("nofp_leaf_minor")));
+    assert!((major + minor) * 100 >= total * 90, "{major} + {minor} of {total}: {stacks:?}");
+    let share = major as f64 / (major + minor) as f64;
+    assert!((share - 0.75).abs() <= 0.06, "the stripped leaf_major has {share:.3}");
+    // Each such frame keeps where its code is, for symbolizing later.
+    let located = report["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["frames"].as_array().unwrap())
+        .find(|f| f["name"] == frame("nofp_level2"))
+        .expect("the frame");
+    let location = &located["location"];
+    assert_eq!(location["address"].as_u64(), Some(addresses["nofp_level2"]), "{located}");
+    assert!(location["file"].as_str().unwrap().ends_with("nofp-stripped/libnofp.so"), "{located}");
+    assert_eq!(location["build_id"].as_str().map(str::len), Some(40), "{located}");
 }

@@ -25,13 +25,32 @@ pub enum FrameKind {
     OffCpu,
 }
 
+/// Where the code of a frame without a symbol is (`libfoo.so+0x16940`): enough to name it later,
+/// from a debug file or with `armtune check`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct CodeLocation {
+    /// The file, as it was mapped.
+    pub file: String,
+    /// Its GNU build-id, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    /// The function's start, as an address of the file (what `objdump -d` shows).
+    pub address: u64,
+    /// The function's start as an offset in the file.
+    pub offset: u64,
+}
+
 /// One frame of a stack.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct Frame {
-    /// Function name (demangled), or `[module]` / `[unknown]` when no symbol is known.
+    /// Function name (demangled), `file+0xADDR` for code without symbols, or `[module]` /
+    /// `[unknown]` when not even that is known.
     pub name: String,
     /// Where it ran.
     pub kind: FrameKind,
+    /// Where a `file+0xADDR` frame's code is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Box<CodeLocation>>,
 }
 
 /// Suffix that marks kernel frames in folded stacks, as perf's and inferno's collapsers write it.
@@ -42,19 +61,19 @@ pub const OFF_CPU_SUFFIX: &str = "_[w]";
 impl Frame {
     /// A user-space frame.
     pub fn user(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::User }
+        Frame { name: name.into(), kind: FrameKind::User, location: None }
     }
     /// A kernel frame.
     pub fn kernel(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::Kernel }
+        Frame { name: name.into(), kind: FrameKind::Kernel, location: None }
     }
     /// The root frame of a process.
     pub fn process(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::Process }
+        Frame { name: name.into(), kind: FrameKind::Process, location: None }
     }
     /// A marker frame.
     pub fn marker(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::Marker }
+        Frame { name: name.into(), kind: FrameKind::Marker, location: None }
     }
 
     /// The frame as one folded-stack element: `;` separates frames, so it cannot appear in one, and
@@ -72,7 +91,7 @@ impl Frame {
         if let Some(name) = element.strip_suffix(KERNEL_SUFFIX) {
             Frame::kernel(name)
         } else if let Some(name) = element.strip_suffix(OFF_CPU_SUFFIX) {
-            Frame { name: name.into(), kind: FrameKind::OffCpu }
+            Frame { name: name.into(), kind: FrameKind::OffCpu, location: None }
         } else if is_root {
             Frame::process(element)
         } else {
@@ -220,7 +239,7 @@ impl Profile {
             frames.extend(stack.first().cloned());
             frames.push(Frame::marker("[off-CPU]"));
             frames.extend(stack.iter().skip(1).map(|f| match f.kind {
-                FrameKind::User | FrameKind::Kernel => Frame { name: f.name.clone(), kind: FrameKind::OffCpu },
+                FrameKind::User | FrameKind::Kernel => Frame { kind: FrameKind::OffCpu, ..f.clone() },
                 _ => f.clone(),
             }));
             out.add(frames, w);

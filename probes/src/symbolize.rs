@@ -20,7 +20,8 @@ use crate::{
     capture::{Capture, RawSample},
     debug_files::DebugFiles,
     procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
-    profile::{Frame, Meta, Profile, Unit},
+    profile::{CodeLocation, Frame, Meta, Profile, Unit},
+    unwind::ElfUnwindInfo,
 };
 
 /// Names of one address, outermost first (a function, then the functions inlined into it).
@@ -35,6 +36,10 @@ pub struct Symbolizer {
     kernel: HashMap<u64, Names>,
     kernel_source: Kernel,
     debug_files: DebugFiles,
+    /// Files without symbols for some code, opened for their CFI's function starts.
+    cfi: HashMap<PathBuf, Option<ElfUnwindInfo>>,
+    /// Where each `file+0xADDR` frame's code is, for the JSON report.
+    locations: HashMap<String, CodeLocation>,
 }
 
 impl Default for Symbolizer {
@@ -62,6 +67,8 @@ impl Symbolizer {
             kernel: HashMap::new(),
             kernel_source,
             debug_files: DebugFiles::default(),
+            cfi: HashMap::new(),
+            locations: HashMap::new(),
         }
     }
 
@@ -100,7 +107,9 @@ impl Symbolizer {
         }
         for (i, &addr) in sample.user.iter().enumerate().rev() {
             for name in self.user_names(maps, lookup_addr(addr, i)).iter() {
-                frames.push(Frame::user(name.clone()));
+                let mut frame = Frame::user(name.clone());
+                frame.location = self.locations.get(name).cloned().map(Box::new);
+                frames.push(frame);
             }
         }
         if sample.kernel_lost {
@@ -147,6 +156,7 @@ impl Symbolizer {
     fn prefetch(&mut self, samples: &[RawSample], maps: &MapsStore) {
         let empty = ProcessMaps::default();
         let mut per_file: HashMap<PathBuf, HashSet<u64>> = HashMap::new();
+        let mut build_ids: HashMap<PathBuf, Vec<u8>> = HashMap::new();
         let mut kernel: HashSet<u64> = HashSet::new();
         for sample in samples {
             let process_maps = maps.for_stack(sample.tgid, &sample.user).unwrap_or(&empty);
@@ -157,6 +167,9 @@ impl Symbolizer {
                         let off = m.file_offset_of(addr);
                         if !self.files.contains_key(&(path.clone(), off)) {
                             per_file.entry(path.clone()).or_default().insert(off);
+                            if let Some(id) = &m.build_id {
+                                build_ids.entry(path.clone()).or_insert_with(|| id.clone());
+                            }
                         }
                     }
                 }
@@ -172,9 +185,13 @@ impl Symbolizer {
         }
         for (path, offsets) in per_file {
             let offsets: Vec<u64> = offsets.into_iter().collect();
-            let fallback = module_name(&path);
+            let segments = load_segments(&path);
+            let build_id = build_ids.remove(&path).or_else(|| self.disk_id(&path));
             for (off, names) in offsets.iter().zip(self.symbolize_file(&path, &offsets)) {
-                self.files.insert((path.clone(), *off), names.unwrap_or_else(|| fallback.clone()));
+                let names = names
+                    .or_else(|| self.function_without_symbol(&path, &segments, *off, build_id.as_deref()))
+                    .unwrap_or_else(|| module_name(&path));
+                self.files.insert((path.clone(), *off), names);
             }
         }
         if !kernel.is_empty() {
@@ -198,6 +215,36 @@ impl Symbolizer {
         let (Backing::File(path), Some(recorded)) = (&mapping.backing, &mapping.build_id) else { return false };
         let now = self.disk_ids.entry(path.clone()).or_insert_with(|| build_id_of(path));
         now.as_ref().is_some_and(|now| now != recorded)
+    }
+
+    /// The build-id of the file at `path` as it is on disk now.
+    fn disk_id(&mut self, path: &Path) -> Option<Vec<u8>> {
+        self.disk_ids.entry(path.to_path_buf()).or_insert_with(|| build_id_of(path)).clone()
+    }
+
+    /// `libfoo.so+0x16940` for code no symbol covers: the function is known by where it starts,
+    /// from the file's CFI, so its samples add up under one frame, and the frame's
+    /// [`CodeLocation`] (file, build-id, address, offset) lets it be named later.
+    fn function_without_symbol(
+        &mut self,
+        path: &Path,
+        segments: &[(u64, u64, u64, bool)],
+        offset: u64,
+        build_id: Option<&[u8]>,
+    ) -> Option<Names> {
+        let svma = address_of_offset(segments, offset)?;
+        let info = self.cfi.entry(path.to_path_buf()).or_insert_with(|| ElfUnwindInfo::open(path)).as_ref()?;
+        let start = info.function_start(svma)?;
+        let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = format!("{base}+{start:#x}");
+        let start_offset = offset - (svma - start);
+        self.locations.entry(name.clone()).or_insert_with(|| CodeLocation {
+            file: path.to_string_lossy().into_owned(),
+            build_id: build_id.map(|id| id.iter().map(|b| format!("{b:02x}")).collect()),
+            address: start,
+            offset: start_offset,
+        });
+        Some(names_of(&name))
     }
 
     /// Names of `offsets` in the ELF file `path`, one entry per offset: from its detached debug
@@ -544,7 +591,8 @@ mod tests {
         std::fs::create_dir(debug.parent().unwrap()).unwrap();
         tool("objcopy", &["--only-keep-debug".as_ref(), prog.as_os_str(), debug.as_os_str()]);
         tool("objcopy", &["--strip-all".as_ref(), prog.as_os_str()]);
-        assert_eq!(name_in(&prog, addr), "[prog]", "stripped, no debug link: nothing names it");
+        // Stripped, no debug link: only the CFI says where the function starts.
+        assert_eq!(name_in(&prog, addr), format!("prog+{addr:#x}"));
         // gdb's `.debug/` directory beside the program, which blazesym alone does not look in.
         let link = format!("--add-gnu-debuglink={}", debug.display());
         tool("objcopy", &[link.as_ref(), prog.as_os_str()]);
@@ -569,7 +617,7 @@ mod tests {
         );
         tool("xz", &["-f".as_ref(), mini.as_os_str()]);
         tool("objcopy", &["--strip-all".as_ref(), prog.as_os_str()]);
-        assert_eq!(name_in(&prog, addr), "[prog]");
+        assert_eq!(name_in(&prog, addr), format!("prog+{addr:#x}"));
         let section = format!(".gnu_debugdata={}.xz", mini.display());
         tool("objcopy", &["--add-section".as_ref(), section.as_ref(), prog.as_os_str()]);
         assert_eq!(name_in(&prog, addr), "armtune_local_fn");

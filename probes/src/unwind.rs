@@ -126,6 +126,26 @@ impl ElfUnwindInfo {
         Some(ElfUnwindInfo { data, segments, build_id, sections })
     }
 
+    /// The start (ELF address) of the function holding the ELF address `svma`, from the CFI's own
+    /// index (`.eh_frame_hdr`): how code of a file without symbols is still grouped by function.
+    /// `None` where no unwind entry covers it.
+    pub fn function_start(&self, svma: u64) -> Option<u64> {
+        use gimli::{BaseAddresses, EhFrame, EhFrameHdr, LittleEndian, UnwindSection};
+        let (hdr_svma, hdr_range) = self.sections.eh_frame_hdr.as_ref()?;
+        let (eh_svma, eh_range) = self.sections.eh_frame.as_ref()?;
+        let hdr_bytes = self.data.get(hdr_range.clone())?;
+        let eh_bytes = self.data.get(eh_range.clone())?;
+        let mut bases = BaseAddresses::default().set_eh_frame_hdr(hdr_svma.start).set_eh_frame(eh_svma.start);
+        if let Some((text, _)) = &self.sections.text {
+            bases = bases.set_text(text.start);
+        }
+        let hdr = EhFrameHdr::new(hdr_bytes, LittleEndian).parse(&bases, 8).ok()?;
+        let mut eh_frame = EhFrame::new(eh_bytes, LittleEndian);
+        eh_frame.set_address_size(8);
+        let fde = hdr.table()?.fde_for_address(&eh_frame, &bases, svma, EhFrame::cie_from_offset).ok()?;
+        Some(fde.initial_address())
+    }
+
     /// Whether the file has any CFI at all.
     pub fn has_cfi(&self) -> bool {
         self.sections.eh_frame.is_some() || self.sections.debug_frame.is_some()
