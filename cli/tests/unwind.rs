@@ -242,3 +242,47 @@ fn a_stripped_library_is_grouped_by_function_start_with_the_same_split() {
     assert!(location["file"].as_str().unwrap().ends_with("nofp-stripped/libnofp.so"), "{located}");
     assert_eq!(location["build_id"].as_str().map(str::len), Some(40), "{located}");
 }
+
+/// Weight of `comm`'s stacks, and of those with a frame containing `name`.
+fn share_named(stacks: &[(Vec<String>, u64)], name: &str) -> (u64, u64) {
+    let total = stacks.iter().map(|(_, w)| w).sum();
+    let named = weight_where(stacks, |f| f.iter().any(|n| n.contains(name)));
+    (named, total)
+}
+
+#[test]
+fn node_jit_frames_are_named_from_its_perf_map() {
+    let Some(_kernel) = kernel_test() else { return };
+    let script = repo_root().join("workloads/jit_hot.js");
+    for unwind in ["fp", "dwarf"] {
+        let report = ProfileRun::new().args(["-F", "999", "--unwind", unwind]).json([
+            "node".as_ref(),
+            "--perf-basic-prof".as_ref(),
+            script.as_os_str(),
+            "1".as_ref(),
+        ]);
+        let (named, total) = share_named(&json_stacks(&report), "hotJsFunction");
+        // One second of a loop V8 compiles: most samples are in its code, named by the map.
+        assert!(named * 2 >= total && total >= 500, "--unwind {unwind}: hotJsFunction in {named} of {total}");
+    }
+}
+
+#[test]
+fn jvm_jit_frames_are_named_from_the_map_it_writes_at_exit() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo_root().join("workloads/JitHot.java");
+    let javac = Command::new("javac").arg("-d").arg(dir.path()).arg(&src).status();
+    assert!(javac.expect("javac (a JDK): run ci/setup.sh").success());
+    let report = ProfileRun::new().args(["-F", "999"]).json([
+        "java".as_ref(),
+        "-XX:+UnlockDiagnosticVMOptions".as_ref(),
+        "-XX:+DumpPerfMapAtExit".as_ref(),
+        "-cp".as_ref(),
+        dir.path().as_os_str(),
+        "JitHot".as_ref(),
+        "2".as_ref(),
+    ]);
+    let (named, total) = share_named(&json_stacks(&report), "JitHot.hotJavaMethod");
+    assert!(named * 2 >= total && total >= 1000, "JitHot.hotJavaMethod in {named} of {total}");
+}

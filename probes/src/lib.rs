@@ -26,6 +26,7 @@ pub mod meta;
 pub mod mmap_records;
 pub mod object;
 pub mod options;
+pub mod perf_map;
 pub mod privileges;
 pub mod procmaps;
 pub mod profile;

@@ -19,6 +19,7 @@ use blazesym::symbolize::{
 use crate::{
     capture::{Capture, RawSample},
     debug_files::DebugFiles,
+    perf_map::PerfMap,
     procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
     profile::{CodeLocation, Frame, Meta, Profile, Unit},
     unwind::ElfUnwindInfo,
@@ -40,6 +41,8 @@ pub struct Symbolizer {
     cfi: HashMap<PathBuf, Option<ElfUnwindInfo>>,
     /// Where each `file+0xADDR` frame's code is, for the JSON report.
     locations: HashMap<String, CodeLocation>,
+    /// Each process's perf map, read once (`None`: it wrote none).
+    perf_maps: HashMap<u32, Option<PerfMap>>,
 }
 
 impl Default for Symbolizer {
@@ -69,6 +72,7 @@ impl Symbolizer {
             debug_files: DebugFiles::default(),
             cfi: HashMap::new(),
             locations: HashMap::new(),
+            perf_maps: HashMap::new(),
         }
     }
 
@@ -106,7 +110,7 @@ impl Symbolizer {
             frames.push(Frame::marker("[user stack lost]"));
         }
         for (i, &addr) in sample.user.iter().enumerate().rev() {
-            for name in self.user_names(maps, lookup_addr(addr, i)).iter() {
+            for name in self.user_names(sample.tgid, maps, lookup_addr(addr, i)).iter() {
                 let mut frame = Frame::user(name.clone());
                 frame.location = self.locations.get(name).cloned().map(Box::new);
                 frames.push(frame);
@@ -133,9 +137,9 @@ impl Symbolizer {
         frames
     }
 
-    fn user_names(&mut self, maps: &ProcessMaps, addr: u64) -> Names {
+    fn user_names(&mut self, tgid: u32, maps: &ProcessMaps, addr: u64) -> Names {
         let Some(mapping) = maps.find(addr) else {
-            return names_of("[unknown]");
+            return self.jit_name(tgid, addr).unwrap_or_else(|| names_of("[unknown]"));
         };
         if self.changed_since(mapping) {
             return changed_name(mapping);
@@ -146,12 +150,30 @@ impl Symbolizer {
                 self.files.get(&key).cloned().unwrap_or_else(|| module_name(path))
             }
             Backing::Vdso => names_of("[vdso]"),
-            Backing::Other(name) if name.is_empty() => names_of("[unknown]"),
-            Backing::Other(name) if name.starts_with('[') => names_of(name),
-            Backing::Other(name) => names_of(&format!("[{name}]")),
+            Backing::Other(name) => match self.jit_name(tgid, addr) {
+                Some(jit) => jit,
+                None => other_name(name),
+            },
         }
     }
 
+    /// The name process `tgid`'s perf map (`/tmp/perf-PID.map`) gives JIT code at `addr`.
+    fn jit_name(&mut self, tgid: u32, addr: u64) -> Option<Names> {
+        let map = self.perf_maps.entry(tgid).or_insert_with(|| PerfMap::read(tgid)).as_ref()?;
+        map.lookup(addr).map(names_of)
+    }
+}
+
+/// The name of code in memory no file backs and no perf map names.
+fn other_name(name: &str) -> Names {
+    match name {
+        name if name.is_empty() => names_of("[unknown]"),
+        name if name.starts_with('[') => names_of(name),
+        name => names_of(&format!("[{name}]")),
+    }
+}
+
+impl Symbolizer {
     /// Symbolizes every address the capture needs that is not cached yet, one batch per file.
     fn prefetch(&mut self, samples: &[RawSample], maps: &MapsStore) {
         let empty = ProcessMaps::default();
