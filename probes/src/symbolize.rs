@@ -167,7 +167,7 @@ impl Symbolizer {
 /// The name of code in memory no file backs and no perf map names.
 fn other_name(name: &str) -> Names {
     match name {
-        name if name.is_empty() => names_of("[unknown]"),
+        "" => names_of("[unknown]"),
         name if name.starts_with('[') => names_of(name),
         name => names_of(&format!("[{name}]")),
     }
