@@ -286,3 +286,58 @@ fn jvm_jit_frames_are_named_from_the_map_it_writes_at_exit() {
     let (named, total) = share_named(&json_stacks(&report), "JitHot.hotJavaMethod");
     assert!(named * 2 >= total && total >= 1000, "JitHot.hotJavaMethod in {named} of {total}");
 }
+
+/// `workloads/SOURCE` built without frame pointers, as distributions build programs.
+fn without_frame_pointers(source: &str, name: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-nofp"));
+    let status = Command::new("cc")
+        .args(["-O2", "-g", "-fomit-frame-pointer", "-pthread", "-o"])
+        .arg(&out)
+        .arg(repo_root().join("workloads").join(source))
+        .status()
+        .expect("cc: run ci/setup.sh");
+    assert!(status.success(), "building {source}");
+    out
+}
+
+/// Weight of the stacks of a JSON report's graph `name` that hold `chain`.
+fn graph_weight(report: &serde_json::Value, name: &str, chain: &[&str]) -> u64 {
+    weight_where(&json_stacks(&report["profiles"][name]), |f| has_chain(f, chain))
+}
+
+#[test]
+fn off_cpu_time_is_walked_from_switch_out_through_libc() {
+    let Some(_kernel) = kernel_test() else { return };
+    let blocker = without_frame_pointers("blocker.c", "blocker");
+    let report = ProfileRun::new().args(["--event", "off-cpu", "--unwind", "dwarf"]).json([blocker.as_os_str()]);
+    let us = |chain: &[&str]| graph_weight(&report, "off-cpu", chain) as f64 / 1000.0;
+    // 10 x 50 ms in main's own function; 300 ms in the holder thread, asleep in libc's nanosleep.
+    let sleeps = us(&["main", "sleep_in_nanosleep"]);
+    let holder = us(&["start_thread", "holder"]);
+    assert!((450.0..=900.0).contains(&sleeps), "sleep_in_nanosleep: {sleeps} ms: {report}");
+    assert!((270.0..=600.0).contains(&holder), "holder: {holder} ms");
+}
+
+#[test]
+fn allocations_and_live_blocks_keep_their_exact_counts_with_whole_stacks() {
+    let Some(_kernel) = kernel_test() else { return };
+    let allocs = without_frame_pointers("allocs.c", "allocs");
+    let report = ProfileRun::new().args(["--event", "alloc,leak", "--unwind", "dwarf"]).json([allocs.as_os_str()]);
+    // workloads/allocs.c: 100 x malloc(24) in make_small, 40 of them live at the end; 10 calloc
+    // blocks in make_zeroed, all live.
+    assert_eq!(graph_weight(&report, "alloc-calls", &["main", "make_small"]), 100);
+    assert_eq!(graph_weight(&report, "alloc-bytes", &["main", "make_small"]), 2400);
+    assert_eq!(graph_weight(&report, "leak-blocks", &["main", "make_small"]), 40);
+    assert_eq!(graph_weight(&report, "leak", &["main", "make_zeroed"]), 1280);
+}
+
+#[test]
+fn sdt_hits_keep_their_counts_with_whole_stacks() {
+    let Some(_kernel) = kernel_test() else { return };
+    let sdt_demo = without_frame_pointers("sdt_demo.c", "sdt_demo");
+    let report =
+        ProfileRun::new().args(["--event", "sdt:armtune_demo:*", "--unwind", "dwarf"]).json([sdt_demo.as_os_str()]);
+    let stacks = json_stacks(&report);
+    assert_eq!(weight_where(&stacks, |f| has_chain(f, &["main", "tick"])), 3000, "{stacks:?}");
+    assert_eq!(weight_where(&stacks, |f| has_chain(f, &["main", "tock"])), 1000, "{stacks:?}");
+}

@@ -142,6 +142,24 @@ pub fn unwinding() -> bool {
     read_global(&UNWIND) == unwind::DWARF && read_global(&STACK_KINDS) & stack_kind::USER != 0
 }
 
+/// Whether events in the scheduler's tracepoints send their user stacks to user space: they need
+/// the task's saved registers, which only BTF kernels give (elsewhere frame pointers serve).
+#[inline(always)]
+pub fn unwinding_tasks() -> bool {
+    unwinding() && read_global(&TASK_REGS) != 0
+}
+
+/// Sends a record without a stack that completes its thread's open event (`COMPLETES`).
+#[inline(always)]
+pub fn send_completion(header: &StackSample) {
+    let mut record = *header;
+    record.flags = stack_copy::COMPLETES;
+    record.len = 0;
+    if USER_STACKS.output(&record, 0).is_err() {
+        bump(counter::STACK_COPY_LOST);
+    }
+}
+
 /// The kernel stack id alone (for events whose user stack goes through [`send_user_stack`]).
 #[inline(always)]
 pub fn kernel_only<C: EbpfContext>(ctx: &C) -> i32 {

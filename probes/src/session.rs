@@ -165,6 +165,7 @@ impl Session {
             child.as_ref().map(Child::pid).into_iter().chain(pids.iter().copied()).filter_map(pidfd).collect();
         let now = Instant::now();
         let started_ns = monotonic_ns();
+        let per_thread = options.per_thread;
         Ok(Session {
             ebpf,
             events,
@@ -182,7 +183,7 @@ impl Session {
             family_state,
             user_stacks,
             unwinder: StackUnwinder::new(),
-            unwound: Unwound::default(),
+            unwound: Unwound::new(per_thread),
             started: now,
             last_refresh: now,
         })
@@ -259,6 +260,10 @@ impl Session {
             let header: StackSample = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
             let len = (header.len as usize).min(item.len() - header_len);
             let stack = &item[header_len..header_len + len];
+            if header.flags & armtune_common::stack_copy::COMPLETES != 0 {
+                unwound.add(&header, Vec::new(), false);
+                continue;
+            }
             if let Some(recorder) = recorder.as_mut() {
                 if maps.image_for(header.tgid, header.regs.pc).is_none() && header.regs.pc != 0 {
                     maps.apply(recorder.read(false));

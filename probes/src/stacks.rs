@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use armtune_common::{maps, StackBuf, StackRef, StackSample, TASK_COMM_LEN};
+use armtune_common::{events, maps, StackBuf, StackRef, StackSample, TASK_COMM_LEN};
 use aya::{
     maps::{HashMap as BpfHashMap, StackTraceMap},
     Ebpf,
@@ -97,15 +97,39 @@ pub struct UnwoundKey {
     pub truncated: bool,
 }
 
-/// User-space-unwound events, summed by [`UnwoundKey`].
+/// User-space-unwound events, summed by [`UnwoundKey`], with what the families look their
+/// stacks up by: each live block's allocating stack (`leak`), each thread's stack while it is off
+/// the CPU (`off-cpu`).
 #[derive(Debug, Clone, Default)]
 pub struct Unwound {
-    weights: HashMap<UnwoundKey, u64>,
+    index: HashMap<UnwoundKey, usize>,
+    /// Each key with its summed weight and its events.
+    entries: Vec<(UnwoundKey, u64, u64)>,
+    /// (process, block address) -> entry of its allocating stack. A freed block's address is
+    /// taken again by a later allocation, which replaces it: the table stays near the peak
+    /// number of blocks.
+    blocks: HashMap<(u32, u64), usize>,
+    /// Thread -> its stack since it left the CPU, until a completion gives the time it was off.
+    open: HashMap<u32, UnwoundKey>,
+    /// Keep threads apart in off-CPU keys (`--per-thread`); their records always carry the tid.
+    per_thread: bool,
 }
 
 impl Unwound {
-    /// Adds one event: its header from the kernel and its unwound user stack.
+    /// An empty table; `per_thread` as `--per-thread`.
+    pub fn new(per_thread: bool) -> Unwound {
+        Unwound { per_thread, ..Unwound::default() }
+    }
+
+    /// Adds one record: its header from the kernel and its unwound user stack (none for a
+    /// completion, which closes its thread's open off-CPU interval).
     pub fn add(&mut self, header: &StackSample, user: Vec<u64>, truncated: bool) {
+        if header.flags & armtune_common::stack_copy::COMPLETES != 0 {
+            if let Some(key) = self.open.remove(&header.tid) {
+                self.sum(key, header.weight);
+            }
+            return;
+        }
         let key = UnwoundKey {
             family: header.family,
             tgid: header.tgid,
@@ -116,21 +140,61 @@ impl Unwound {
             user,
             truncated,
         };
-        *self.weights.entry(key).or_default() += header.weight;
+        match header.family {
+            events::OFF_CPU => {
+                let tid = header.tid;
+                let key = UnwoundKey { tid: if self.per_thread { tid } else { 0 }, ..key };
+                self.open.insert(tid, key);
+            }
+            events::ALLOC if header.tag != 0 => {
+                let block = (header.tgid, header.tag);
+                // The block's address is its own part of the record, not of the stack's key.
+                let at = self.sum(UnwoundKey { tag: 0, ..key }, header.weight);
+                self.blocks.insert(block, at);
+            }
+            _ => {
+                self.sum(key, header.weight);
+            }
+        }
     }
 
-    /// The events `family` recorded, with their summed weights.
-    pub fn of(&self, family: u32) -> impl Iterator<Item = (&UnwoundKey, u64)> + '_ {
-        self.weights.iter().filter(move |(k, _)| k.family == family).map(|(k, &w)| (k, w))
+    fn sum(&mut self, key: UnwoundKey, weight: u64) -> usize {
+        let at = match self.index.get(&key) {
+            Some(&at) => at,
+            None => {
+                self.entries.push((key.clone(), 0, 0));
+                self.index.insert(key, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        let entry = &mut self.entries[at];
+        entry.1 += weight;
+        entry.2 += 1;
+        at
+    }
+
+    /// The events `family` recorded: each key with its summed weight and its number of events.
+    pub fn of(&self, family: u32) -> impl Iterator<Item = (&UnwoundKey, u64, u64)> + '_ {
+        self.entries.iter().filter(move |e| e.0.family == family).map(|(k, w, n)| (k, *w, *n))
+    }
+
+    /// The allocating stack of block `addr` of process `tgid` (`leak`).
+    pub fn block(&self, tgid: u32, addr: u64) -> Option<&UnwoundKey> {
+        self.blocks.get(&(tgid, addr)).map(|&at| &self.entries[at].0)
+    }
+
+    /// The stack thread `tid` left the CPU with, while it has not come back (`off-cpu`).
+    pub fn open(&self, tid: u32) -> Option<&UnwoundKey> {
+        self.open.get(&tid)
     }
 
     /// Distinct stacks held.
     pub fn len(&self) -> usize {
-        self.weights.len()
+        self.entries.len()
     }
 
     /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty()
+        self.entries.is_empty()
     }
 }

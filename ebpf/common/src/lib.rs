@@ -42,6 +42,9 @@ pub struct StackRef {
 impl StackRef {
     /// No stack recorded.
     pub const NONE: StackRef = StackRef { user: -1, kernel: -1 };
+    /// The `user` value of a stack sent to user space to unwind (`--unwind dwarf`): the event's
+    /// user stack is found there, by what the family keys it by (the thread, the block).
+    pub const UNWOUND: i32 = i32::MIN;
 }
 
 /// Largest window of user stack `--stack-copy` may ask to copy per event (DWARF unwinding).
@@ -68,6 +71,9 @@ pub mod stack_copy {
     /// The task's user registers could not be had (an event in kernel mode without BTF): no
     /// user stack.
     pub const NO_REGS: u32 = 2;
+    /// No stack follows: this record completes the open event of its thread (`off-cpu`: the
+    /// thread is back on a CPU, `weight` is the time it was off).
+    pub const COMPLETES: u32 = 4;
 }
 
 /// The user registers an unwinder starts from: x86_64 ip, sp, bp (lr unused); aarch64 pc, sp,

@@ -7,7 +7,9 @@
 //! Never attached to Go binaries (their stacks move under uretprobes).
 
 use armtune_common::{
-    alloc_fn, counter, events, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, Totals, maps};
+    alloc_fn, counter, events, maps, LiveBlock, LiveKey, PendingAlloc, SampleKey, SizeKey, StackRef, StackSample,
+    Totals,
+};
 use aya_ebpf::{
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_prandom_u32, bpf_ktime_get_ns, bpf_probe_read_user,
@@ -204,11 +206,24 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     note_process(tgid);
     let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
-    let stacks = crate::stacks::user_only(ctx);
+    let unwinding = crate::stacks::unwinding();
+    let stacks = if unwinding {
+        // One record for both views: bytes and calls by stack (alloc), and the block's stack
+        // (leak: user space keeps it by the block's address, the tag).
+        let tag = if enabled(events::LEAK) { block } else { 0 };
+        let header =
+            StackSample { tgid, tid, family: events::ALLOC, kernel: -1, weight: size, tag, comm, ..StackSample::default() };
+        crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header);
+        StackRef { user: StackRef::UNWOUND, kernel: -1 }
+    } else {
+        crate::stacks::user_only(ctx)
+    };
     if enabled(events::ALLOC) {
-        let key = SampleKey { tgid, tid, stacks, comm };
-        if !add_totals(&ALLOCS, &key, size) {
-            bump(counter::ALLOC_LOST);
+        if !unwinding {
+            let key = SampleKey { tgid, tid, stacks, comm };
+            if !add_totals(&ALLOCS, &key, size) {
+                bump(counter::ALLOC_LOST);
+            }
         }
         let _ = add_one(&SIZES, &SizeKey { tgid, slot: crate::log2_slot(size) });
     }

@@ -92,6 +92,6 @@ pub fn armtune_gc_assist(ctx: ProbeContext) -> u32 {
     atomic_add(unsafe { core::ptr::addr_of_mut!((*s).assists) }, 1);
     let pid_tgid = bpf_get_current_pid_tgid();
     note_process((pid_tgid >> 32) as u32);
-    crate::families::sdt::count_hit(&ctx, &GC_ASSISTS, pid_tgid, 0, counter::GC_ASSIST_LOST);
+    crate::families::sdt::count_hit(&ctx, &GC_ASSISTS, events::GC, pid_tgid, 0, counter::GC_ASSIST_LOST);
     0
 }

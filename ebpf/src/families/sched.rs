@@ -11,7 +11,9 @@
 //! `task_struct` further, and a context switch costs one map lookup per side.
 
 use armtune_common::{
-    counter, events, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS, maps};
+    counter, events, maps, task_state, HistKey, OffCpuKey, StackRef, StackSample, TaskInfo, Totals, WakeKey,
+    ALL_CPUS,
+};
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{
@@ -175,7 +177,23 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         task.voluntary += 1;
     }
     if enabled(events::OFF_CPU) && read_global(&OFF_CPU_STATES) & class != 0 {
-        task.stacks = crate::stacks::both(ctx);
+        if crate::stacks::unwinding_tasks() {
+            // The user stack goes to user space now, kept there for the thread until it is back.
+            let kernel = crate::stacks::kernel_only(ctx);
+            task.stacks = StackRef { user: StackRef::UNWOUND, kernel };
+            let header = StackSample {
+                tgid: task.tgid,
+                tid,
+                family: events::OFF_CPU,
+                kernel,
+                tag: class as u64,
+                comm: task.comm,
+                ..StackSample::default()
+            };
+            crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Task, false, &header);
+        } else {
+            task.stacks = crate::stacks::both(ctx);
+        }
         task.off_since_ns = now;
     }
     if enabled(events::RUNQ) {
@@ -190,7 +208,18 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
     if task.off_since_ns != 0 {
         let delta = now.saturating_sub(task.off_since_ns);
         task.off_since_ns = 0;
-        if delta >= read_global(&MIN_BLOCK_NS) {
+        if delta >= read_global(&MIN_BLOCK_NS) && task.stacks.user == StackRef::UNWOUND {
+            let header = StackSample {
+                tgid: task.tgid,
+                tid,
+                family: events::OFF_CPU,
+                weight: delta,
+                tag: task.state as u64,
+                comm: task.comm,
+                ..StackSample::default()
+            };
+            crate::stacks::send_completion(&header);
+        } else if delta >= read_global(&MIN_BLOCK_NS) {
             let key = OffCpuKey {
                 tgid: task.tgid,
                 tid: if read_global(&PER_THREAD) != 0 { tid } else { 0 },

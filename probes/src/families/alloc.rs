@@ -14,7 +14,7 @@ use aya::Ebpf;
 use super::{hash_map, About, Attach, Drain, Family, Global};
 use crate::{
     allocator::{self, AllocTarget},
-    capture::{Capture, RawSample, SizeHistogram},
+    capture::{comm_text, Capture, RawSample, SizeHistogram},
     error::Context as _,
     histogram::Log2Histogram,
     mmap_records::monotonic_ns,
@@ -22,6 +22,7 @@ use crate::{
     profile::Unit,
     report::Report,
     spawn,
+    stacks::UnwoundKey,
     symbolize::Symbolizer,
     Error, Result,
 };
@@ -248,6 +249,15 @@ fn drain_allocs(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSamp
         s.count = (totals.count as f64 * scale).round() as u64;
         calls.push(s);
     }
+    // --unwind dwarf: summed in user space.
+    for (key, sum, count) in ctx.unwound.of(events::ALLOC) {
+        let mut s = ctx.stacks.unwound(key);
+        let scale = sample_scale(sum, count, ctx.setup.options.alloc_sample);
+        s.count = (sum as f64 * scale).round() as u64;
+        bytes.push(s.clone());
+        s.count = (count as f64 * scale).round() as u64;
+        calls.push(s);
+    }
     Ok((bytes, calls))
 }
 
@@ -269,20 +279,32 @@ fn drain_sizes(ebpf: &Ebpf, ctx: &Drain) -> Result<Vec<SizeHistogram>> {
 /// same groups weighted by blocks.
 fn drain_live(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSample>)> {
     let now = monotonic_ns();
-    // (process, thread, stack, thread name, age class) -> (bytes, blocks)
-    type Group = (u32, u32, StackRef, [u8; 16], &'static str);
+    // (process, thread, stack, thread name, age class) -> (bytes, blocks); the stack is the
+    // kernel's, or with --unwind dwarf the user-space table's (by the block's address).
+    type Group<'a> = (u32, u32, Result<StackRef, &'a UnwoundKey>, [u8; 16], &'static str);
     let mut groups: HashMap<Group, (u64, u64)> = HashMap::new();
     for entry in hash_map::<LiveKey, LiveBlock>(ebpf, maps::LIVE.name)?.iter() {
         let (key, block) = entry.context("reading live blocks")?;
         let age = age_marker(now.saturating_sub(block.since_ns));
-        let g = groups.entry((key.tgid, block.tid, block.stacks, block.comm, age)).or_insert((0, 0));
+        let stack = match block.stacks.user {
+            StackRef::UNWOUND => match ctx.unwound.block(key.tgid, key.addr) {
+                Some(unwound) => Err(unwound),
+                // Its record was lost (ring buffer full, counted): no stack.
+                None => Ok(StackRef::NONE),
+            },
+            _ => Ok(block.stacks),
+        };
+        let g = groups.entry((key.tgid, block.tid, stack, block.comm, age)).or_insert((0, 0));
         g.0 += block.size;
         g.1 += 1;
     }
     let (mut by_bytes, mut by_blocks) = (Vec::new(), Vec::new());
     for ((tgid, tid, stack, comm, age), (bytes, blocks)) in groups {
-        let mut s = ctx.stacks.sample(tgid, tid, &comm, stack);
-        s.markers.push(age.to_string());
+        let mut s = match stack {
+            Ok(stack) => ctx.stacks.sample(tgid, tid, &comm, stack),
+            Err(unwound) => RawSample { tid, comm: comm_text(&comm), ..ctx.stacks.unwound(unwound) },
+        };
+        s.markers.insert(0, age.to_string());
         let scale = sample_scale(bytes, blocks, ctx.setup.options.alloc_sample);
         s.count = (bytes as f64 * scale).round() as u64;
         by_bytes.push(s.clone());

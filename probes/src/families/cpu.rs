@@ -52,7 +52,7 @@ impl Family for Cpu {
 
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         capture.meta.frequency_hz = ctx.setup.options.frequency;
-        for (key, count) in ctx.unwound.of(events::CPU) {
+        for (key, count, _) in ctx.unwound.of(events::CPU) {
             let mut sample = ctx.stacks.unwound(key);
             sample.count = count;
             if !(ctx.before_exec)(&sample) {

@@ -50,7 +50,7 @@ impl Family for Gc {
 
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         capture.gc = collections(ebpf, ctx)?;
-        capture.gc_assists = drain_hits(ebpf, ctx.stacks, maps::GC_ASSISTS.name, |_| "[gc assist]".to_string())?;
+        capture.gc_assists = drain_hits(ebpf, ctx, events::GC, maps::GC_ASSISTS.name, |_| "[gc assist]".to_string())?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use armtune_common::SdtKey;
+use armtune_common::{SdtKey, StackRef};
 use aya::{maps::MapData, programs::TracePoint, Ebpf};
 
 use crate::{
@@ -276,19 +276,28 @@ pub(crate) fn attach_tracepoint(ebpf: &mut Ebpf, program: &str, category: &str, 
     Ok(())
 }
 
-/// Hits counted per [`SdtKey`] in map `name` (SDT probes, GC assists), each under the marker
-/// frame `label` gives its key.
+/// Hits counted per (process, site, stack) in map `name` (SDT probes, Go GC assists), and those
+/// of `family` unwound in user space (`--unwind dwarf`, the site in their tag), each under the
+/// marker `label` gives its key.
 pub(crate) fn drain_hits(
     ebpf: &Ebpf,
-    stacks: &StackReader,
+    ctx: &Drain,
+    family: u32,
     name: &str,
     label: impl Fn(&SdtKey) -> String,
 ) -> Result<Vec<RawSample>> {
     let mut out = Vec::new();
     for entry in hash_map::<SdtKey, u64>(ebpf, name)?.iter() {
         let (key, count) = entry.with_context(|| format!("reading map {name}"))?;
-        let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-        s.markers.push(label(&key));
+        let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+        s.markers.insert(0, label(&key));
+        s.count = count;
+        out.push(s);
+    }
+    for (key, count, _) in ctx.unwound.of(family) {
+        let mut s = ctx.stacks.unwound(key);
+        let site = SdtKey { tgid: key.tgid, tid: key.tid, ip: key.tag, stacks: StackRef::NONE, comm: key.comm };
+        s.markers.insert(0, label(&site));
         s.count = count;
         out.push(s);
     }

@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, fmt::Write as _};
 
-use armtune_common::{events, maps, task_state, HistKey, OffCpuKey, TaskInfo, Totals, WakeKey, ALL_CPUS};
+use armtune_common::{events, maps, task_state, HistKey, OffCpuKey, StackRef, TaskInfo, Totals, WakeKey, ALL_CPUS};
 use aya::{programs::BtfTracePoint, Btf, Ebpf};
 
 use super::{attach_tracepoint, hash_map, About, Attach, Drain, Family, Global, Setup, TOP_ROWS};
@@ -334,12 +334,30 @@ fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<
         let (key, totals) = entry.context("reading off-CPU times")?;
         out.push(off_sample(&key, totals.sum, false));
     }
+    // --unwind dwarf: summed in user space, the state in the tag.
+    let unwound_sample = |key: &crate::stacks::UnwoundKey, ns: u64, still_blocked: bool| {
+        let mut s = ctx.stacks.unwound(key);
+        s.markers.insert(0, state_marker(key.tag as u32).to_string());
+        if still_blocked {
+            s.markers.insert(1, "[still off-CPU at end]".to_string());
+        }
+        s.count = ns;
+        s
+    };
+    for (key, ns, _) in ctx.unwound.of(events::OFF_CPU) {
+        out.push(unwound_sample(key, ns, false));
+    }
     // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
     let now = monotonic_ns();
     let min_block = ctx.setup.options.min_block.as_nanos() as u64;
     for (tid, task) in tasks.iter().filter(|(_, t)| t.off_since_ns != 0) {
         let ns = now.saturating_sub(task.off_since_ns);
-        if ns >= min_block && ns > 0 {
+        if ns >= min_block && ns > 0 && task.stacks.user == StackRef::UNWOUND {
+            // Its switch-out record was lost (ring buffer full, counted) when none is open.
+            if let Some(key) = ctx.unwound.open(*tid) {
+                out.push(unwound_sample(key, ns, true));
+            }
+        } else if ns >= min_block && ns > 0 {
             let key = OffCpuKey {
                 tgid: task.tgid,
                 tid: if ctx.setup.options.per_thread { *tid } else { 0 },

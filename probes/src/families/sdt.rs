@@ -55,7 +55,7 @@ impl Family for Sdt {
     fn drain(&self, ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<()> {
         let no_sites = Vec::new();
         let sites: &Vec<SdtSite> = ctx.state.get("sdt").unwrap_or(&no_sites);
-        capture.sdt = drain_hits(ebpf, ctx.stacks, maps::SDT_HITS.name, |key| {
+        capture.sdt = drain_hits(ebpf, ctx, events::SDT, maps::SDT_HITS.name, |key| {
             let site = ctx.maps.get(key.tgid).and_then(|m| m.find(key.ip)).and_then(|m| match &m.backing {
                 Backing::File(path) => {
                     let offset = m.file_offset_of(key.ip);
