@@ -54,6 +54,11 @@ CC=(aarch64-linux-gnu-gcc -O2 -g -fno-omit-frame-pointer -pthread)
 "${CC[@]}" -static -o "$GUEST/w/blocker" "$ROOT/workloads/blocker.c"
 "${CC[@]}" -static -o "$GUEST/w/allocs_static" "$ROOT/workloads/allocs.c"
 "${CC[@]}" -Wl,--dynamic-linker=/lib/ld-linux-aarch64.so.1 -Wl,-rpath,/lib -o "$GUEST/w/allocs" "$ROOT/workloads/allocs.c"
+# The unwinding workload as distributions build code: no frame pointers, hot code in a library.
+NOFP=(aarch64-linux-gnu-gcc -O2 -g -fomit-frame-pointer)
+"${NOFP[@]}" -shared -fPIC -o "$GUEST/w/libnofp.so" "$ROOT/workloads/nofp_lib.c"
+"${NOFP[@]}" -Wl,--dynamic-linker=/lib/ld-linux-aarch64.so.1 -Wl,-rpath,/w:/lib -o "$GUEST/w/nofp_main" \
+    "$ROOT/workloads/nofp_main.c" -L"$GUEST/w" -lnofp
 if command -v go >/dev/null; then
     (cd "$ROOT/workloads" && GO111MODULE=off GOCACHE="$CACHE/gocache" GOPATH="$CACHE/gopath" CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -o "$GUEST/w/gogc" gogc.go)
 fi
@@ -76,6 +81,8 @@ run offcpu armtune profile --event off-cpu,runq --off-cpu-state all --format jso
 run runq_busy armtune profile --event runq --format json -o /out/runq_busy.json -- /w/demo 1 spinners 4; show runq_busy.json
 run alloc armtune profile --event alloc,leak --format json -o /out/alloc.json -- /w/allocs 0 0.2; show alloc.json
 run alloc_static armtune profile --event alloc --format json -o /out/alloc_static.json -- /w/allocs_static 0 0.2; show alloc_static.json
+run unwind armtune profile -F 499 --unwind dwarf --format json -o /out/unwind.json -- /w/nofp_main 1; show unwind.json
+run unwind_fp armtune profile -F 499 --unwind fp --format json -o /out/unwind_fp.json -- /w/nofp_main 1; show unwind_fp.json
 run proc armtune profile --event proc --format json -o /out/proc.json -- sh -c 'sleep 0.2; (exit 3); sh -c "exit 5"; true'; show proc.json
 if [ -x /w/gogc ]; then
     run gc armtune profile --event gc --format json -o /out/gc.json -- /w/gogc 5; show gc.json; show gc.stdout

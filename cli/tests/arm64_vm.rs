@@ -114,6 +114,8 @@ fn profiles_on_an_arm64_kernel() {
         }
     }
 
+    check_unwinding(&out);
+
     // Process lifetimes: exit statuses and parents from task_struct at the offsets BTF gives (6.1
     // has no group_dead: the main thread's exit stands for the process's).
     let procs = json(&out, "proc");
@@ -160,6 +162,8 @@ fn without_btf_the_fallbacks_work() {
     for &(function, _calls, b, _live) in EXPECTED {
         assert_eq!(weight_under(&json_stacks(&v), "main", function), b, "bytes of {function}");
     }
+    // CPU samples are taken in user mode: their registers need no BTF.
+    check_unwinding(&out);
     // Without BTF, `proc` still lists every process; exit codes and parents are unknown, run
     // times count from the exec, and the user is told.
     assert_eq!(status(&out, "proc"), 0, "{}", file(&out, "proc.stderr"));
@@ -168,4 +172,27 @@ fn without_btf_the_fallbacks_work() {
     assert!(rows.len() >= 4 && rows.iter().all(|r| r["exited"] == true && r["exit_code"].is_null()), "{rows:?}");
     let sleep = rows.iter().find(|r| r["comm"] == "sleep").expect("sleep's row");
     assert!(sleep["run_time_s"].as_f64().unwrap() >= 0.19, "{sleep}");
+}
+
+/// `--unwind dwarf` on aarch64 (pc, sp, x29 and the leaf's return address in x30): the
+/// no-frame-pointer program's chain from main into its library, four calls deep, with the 3:1
+/// split between the leaves; frame pointers lose that chain.
+fn check_unwinding(out: &Path) {
+    const CHAIN: [&str; 6] = ["main", "run_library", "nofp_run", "nofp_level1", "nofp_level2", "nofp_level3"];
+    let has_chain =
+        |f: &[String], chain: &[&str]| f.windows(chain.len()).any(|w| w.iter().zip(chain).all(|(a, b)| a == b));
+    let weight = |stacks: &[(Vec<String>, u64)], chain: &[&str]| -> u64 {
+        stacks.iter().filter(|(f, _)| has_chain(f, chain)).map(|(_, w)| w).sum()
+    };
+    let dwarf = json(out, "unwind");
+    let stacks = json_stacks(&dwarf);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let leaf = |name: &str| weight(&stacks, &[&CHAIN[..], &[name]].concat());
+    let (major, minor) = (leaf("nofp_leaf_major"), leaf("nofp_leaf_minor"));
+    assert!(total >= 100 && (major + minor) * 10 >= total * 8, "{major} + {minor} of {total}: {stacks:?}");
+    let share = major as f64 / (major + minor) as f64;
+    assert!((0.65..=0.85).contains(&share), "nofp_leaf_major share {share:.2}");
+    let fp = json_stacks(&json(out, "unwind_fp"));
+    let fp_total: u64 = fp.iter().map(|(_, w)| w).sum();
+    assert!(weight(&fp, &CHAIN) * 10 < fp_total, "frame pointers walked the chain: {fp:?}");
 }
