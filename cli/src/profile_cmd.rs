@@ -110,6 +110,10 @@ pub struct Args {
     /// `perf record --call-graph dwarf`).
     #[arg(long, value_enum, default_value_t = Unwind::Fp, value_name = "HOW")]
     unwind: Unwind,
+    /// With DEBUGINFOD_URLS set: how long, in all, fetching debug files for frames without names
+    /// may take (0: ask no server).
+    #[arg(long, value_parser = parse_duration_or_zero, default_value = "30s", value_name = "DURATION")]
+    debuginfod_timeout: Duration,
     /// With --unwind dwarf: the window of user stack copied per event, 8K to 128K (deeper stacks
     /// are truncated, and the summary counts them).
     #[arg(long, value_parser = parse_stack_copy, default_value = "32K", value_name = "SIZE")]
@@ -238,7 +242,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     let capture = session.stop()?;
     let exit = end_command(stop, &mut session);
 
-    let report = Report::build_with(&capture, &mut Symbolizer::new(), args.alloc_weight);
+    let mut symbolizer = Symbolizer::new();
+    symbolizer.set_debuginfod_budget(args.debuginfod_timeout);
+    let report = Report::build_with(&capture, &mut symbolizer, args.alloc_weight);
     for warning in &report.warnings {
         eprintln!("armtune: warning: {warning}");
     }

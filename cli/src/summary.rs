@@ -67,6 +67,9 @@ pub fn render_report(report: &Report) -> String {
             let _ = writeln!(s, "{} for {:.1} s; lost: {lost}", report.meta.target, report.meta.duration_secs);
         }
     }
+    if let Some(line) = armtune_probes::debuginfod::Debuginfod::describe(&report.debuginfod) {
+        let _ = writeln!(s, "{line}");
+    }
     // Then each recorded family's own section (run-queue histograms, wakeups, threads,
     // allocation sizes, collections, processes), in the registry's order.
     for section in armtune_probes::families::summaries(report) {

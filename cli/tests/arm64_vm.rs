@@ -115,6 +115,14 @@ fn profiles_on_an_arm64_kernel() {
     }
 
     check_unwinding(&out);
+    // Samples in the kernel (write(2) to /dev/null): the task's saved user registers, through
+    // BTF, start the walk, which passes glibc's frameless wrapper to its caller.
+    let syscall = json(&out, "unwind_syscall");
+    assert_eq!(syscall["meta"]["unwinding"]["no_registers"], 0, "{}", syscall["meta"]);
+    let stacks = json_stacks(&syscall);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let under = weight_under(&stacks, "main", "syscall_heavy");
+    assert!(under * 10 >= total * 8, "syscall_heavy under main in {under} of {total}: {stacks:?}");
 
     // Process lifetimes: exit statuses and parents from task_struct at the offsets BTF gives (6.1
     // has no group_dead: the main thread's exit stands for the process's).
@@ -164,6 +172,15 @@ fn without_btf_the_fallbacks_work() {
     }
     // CPU samples are taken in user mode: their registers need no BTF.
     check_unwinding(&out);
+    // Samples in the kernel have no user registers without BTF: their user stacks are walked by
+    // frame pointers instead (counted), so they still reach main.
+    let syscall = json(&out, "unwind_syscall");
+    let unwinding = &syscall["meta"]["unwinding"];
+    assert!(unwinding["no_registers"].as_u64().unwrap() > 0, "{unwinding}");
+    let stacks = json_stacks(&syscall);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let under_main: u64 = stacks.iter().filter(|(f, _)| f.iter().any(|n| n == "main")).map(|(_, w)| w).sum();
+    assert!(under_main * 10 >= total * 8, "main in {under_main} of {total}: {stacks:?}");
     // Without BTF, `proc` still lists every process; exit codes and parents are unknown, run
     // times count from the exec, and the user is told.
     assert_eq!(status(&out, "proc"), 0, "{}", file(&out, "proc.stderr"));

@@ -263,6 +263,7 @@ pub fn send_user_stack<C: EbpfContext>(ctx: &C, at: RegsAt, sampler: bool, heade
     let Some(copy) = STACK_COPIES.get_ptr_mut(slot) else { return false };
     let copy = unsafe { &mut *copy };
     copy.header = *header;
+    copy.header.user_fp = -1;
     let mut len: usize = 0;
     match user_regs(ctx, at) {
         Some(regs) => {
@@ -271,7 +272,13 @@ pub fn send_user_stack<C: EbpfContext>(ctx: &C, at: RegsAt, sampler: bool, heade
             len = copied;
             copy.header.flags = flags;
         }
-        None => copy.header.flags = stack_copy::NO_REGS,
+        None => {
+            // No registers to start from (kernel mode without BTF): the kernel's own walk of the
+            // user stack by frame pointers finds them itself.
+            copy.header.flags = stack_copy::NO_REGS;
+            copy.header.user_fp =
+                stack_id(ctx, aya_ebpf::bindings::BPF_F_USER_STACK as u64, counter::USER_STACK_LOST);
+        }
     }
     copy.header.len = len as u32;
     let total = core::mem::size_of::<StackSample>() + len;

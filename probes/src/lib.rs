@@ -16,6 +16,7 @@ mod attach;
 pub mod btf;
 pub mod capture;
 pub mod debug_files;
+pub mod debuginfod;
 pub mod doctor;
 pub mod error;
 pub mod events;

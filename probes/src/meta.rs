@@ -94,6 +94,10 @@ impl Losses {
 pub struct UnwindStats {
     /// Stacks unwound.
     pub stacks: u64,
+    /// Bytes of stack the kernel copied for them, in all (what the events cost to copy; the
+    /// bytes themselves are never kept).
+    #[serde(default)]
+    pub stack_bytes: u64,
     /// Stacks that ended early because the unwinder needed stack beyond the copied window
     /// (`--stack-copy` too small for the depth).
     pub truncated_window: u64,
@@ -105,7 +109,8 @@ pub struct UnwindStats {
     /// Stacks deeper than the 127 frames kept (the kernel's own limit for stacks).
     #[serde(default)]
     pub truncated_depth: u64,
-    /// Events without user registers (taken in kernel mode on a kernel without BTF): no user stack.
+    /// Events without user registers (taken in kernel mode on a kernel without BTF): their user
+    /// stacks were walked by frame pointers instead.
     pub no_registers: u64,
 }
 
@@ -115,23 +120,29 @@ impl UnwindStats {
         self.truncated_window + self.truncated_no_cfi + self.truncated_unreadable + self.truncated_depth
     }
 
-    /// One line for the summary's notes, or `None` when every stack was whole.
+    /// One line for the summary's notes, or `None` when every stack was whole and unwound.
     pub fn describe(&self) -> Option<String> {
-        if self.truncated() + self.no_registers == 0 {
-            return None;
+        let mut out = Vec::new();
+        if self.truncated() > 0 {
+            let mut parts = Vec::new();
+            let mut part = |n: u64, what: &str| {
+                if n > 0 {
+                    parts.push(format!("{n} {what}"));
+                }
+            };
+            part(self.truncated_window, "window too small: raise --stack-copy");
+            part(self.truncated_no_cfi, "no CFI for a frame");
+            part(self.truncated_unreadable, "unreadable memory");
+            part(self.truncated_depth, "deeper than 127 frames");
+            out.push(format!("{} of {} user stacks truncated ({})", self.truncated(), self.stacks, parts.join(", ")));
         }
-        let mut parts = Vec::new();
-        let mut part = |n: u64, what: &str| {
-            if n > 0 {
-                parts.push(format!("{n} {what}"));
-            }
-        };
-        part(self.truncated_window, "window too small: raise --stack-copy");
-        part(self.truncated_no_cfi, "no CFI for a frame");
-        part(self.truncated_unreadable, "unreadable memory");
-        part(self.truncated_depth, "deeper than 127 frames");
-        part(self.no_registers, "no user registers (kernel without BTF)");
-        Some(format!("{} of {} user stacks truncated ({})", self.truncated(), self.stacks, parts.join(", ")))
+        if self.no_registers > 0 {
+            out.push(format!(
+                "{} of {} user stacks walked by frame pointers (taken in kernel mode, and no BTF to find the user registers)",
+                self.no_registers, self.stacks
+            ));
+        }
+        (!out.is_empty()).then(|| out.join("; "))
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Report {
     pub sections: std::collections::BTreeMap<String, Value>,
     /// Facts about the run, also when no flame graph was recorded (run-queue only).
     pub meta: Meta,
+    /// What debuginfod servers were asked while naming, and what came of it.
+    pub debuginfod: Vec<crate::debuginfod::Outcome>,
 }
 
 /// What the allocation flame graph weighs (`--alloc-weight`).
@@ -164,6 +166,9 @@ impl Report {
             }
         }
         obj.insert("profiles".into(), Value::Object(profiles));
+        if !self.debuginfod.is_empty() {
+            obj.insert("debuginfod".into(), serde_json::to_value(&self.debuginfod).unwrap_or(Value::Null));
+        }
         let runq: Vec<Value> = self
             .runq
             .iter()

@@ -41,8 +41,10 @@ impl StackReader {
 
     /// A sample of user-space-unwound stacks: the user stack as unwound, the kernel stack by id.
     pub fn unwound(&self, key: &UnwoundKey) -> RawSample {
-        let mut sample = self.sample(key.tgid, key.tid, &key.comm, StackRef { user: -1, kernel: key.kernel });
-        sample.user = key.user.clone();
+        let mut sample = self.sample(key.tgid, key.tid, &key.comm, StackRef { user: key.user_fp, kernel: key.kernel });
+        if key.user_fp < 0 {
+            sample.user = key.user.clone();
+        }
         if key.truncated {
             // Said at the root, so a cut stack is not read as the whole story.
             sample.markers.push(TRUNCATED_MARKER.to_string());
@@ -95,6 +97,9 @@ pub struct UnwoundKey {
     pub user: Vec<u64>,
     /// Whether its walk ended before the root.
     pub truncated: bool,
+    /// The frame-pointer stack taken instead where there were no registers to unwind from (an
+    /// id in the stack map), or -1.
+    pub user_fp: i32,
 }
 
 /// User-space-unwound events, summed by [`UnwoundKey`], with what the families look their
@@ -139,6 +144,7 @@ impl Unwound {
             kernel: header.kernel,
             user,
             truncated,
+            user_fp: if header.flags & armtune_common::stack_copy::NO_REGS != 0 { header.user_fp } else { -1 },
         };
         match header.family {
             events::OFF_CPU => {

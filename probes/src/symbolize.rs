@@ -18,7 +18,8 @@ use blazesym::symbolize::{
 
 use crate::{
     capture::{Capture, RawSample},
-    debug_files::DebugFiles,
+    debug_files::{DebugFiles, DebugLinks},
+    debuginfod::{Debuginfod, Outcome as DebuginfodOutcome},
     perf_map::PerfMap,
     procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
     profile::{CodeLocation, Frame, Meta, Profile, Unit},
@@ -43,6 +44,8 @@ pub struct Symbolizer {
     locations: HashMap<String, CodeLocation>,
     /// Each process's perf map, read once (`None`: it wrote none).
     perf_maps: HashMap<u32, Option<PerfMap>>,
+    /// The debuginfod client `DEBUGINFOD_URLS` asks for.
+    debuginfod: Option<Debuginfod>,
 }
 
 impl Default for Symbolizer {
@@ -73,6 +76,7 @@ impl Symbolizer {
             cfi: HashMap::new(),
             locations: HashMap::new(),
             perf_maps: HashMap::new(),
+            debuginfod: Debuginfod::from_env(crate::debuginfod::DEFAULT_BUDGET),
         }
     }
 
@@ -275,16 +279,7 @@ impl Symbolizer {
     fn symbolize_file(&mut self, path: &Path, offsets: &[u64]) -> Vec<Option<Names>> {
         let mut names: Vec<Option<Names>> = vec![None; offsets.len()];
         if let Some(debug) = self.debug_files.find(path) {
-            // A debug file keeps the program's addresses but not its file layout: go by address.
-            let segments = load_segments(path);
-            let addrs: Vec<Option<u64>> = offsets.iter().map(|&off| address_of_offset(&segments, off)).collect();
-            let known: Vec<u64> = addrs.iter().flatten().copied().collect();
-            let mut resolved = self.resolve(&debug, Input::VirtOffset(&known)).into_iter();
-            for (slot, addr) in names.iter_mut().zip(&addrs) {
-                if addr.is_some() {
-                    *slot = resolved.next().flatten();
-                }
-            }
+            self.resolve_by_address(&debug, path, offsets, &mut names);
         }
         let missing: Vec<u64> = offsets.iter().zip(&names).filter(|(_, n)| n.is_none()).map(|(&o, _)| o).collect();
         if missing.is_empty() {
@@ -294,7 +289,56 @@ impl Symbolizer {
         for slot in names.iter_mut().filter(|n| n.is_none()) {
             *slot = resolved.next().flatten();
         }
+        // Still unnamed, and the file has no symbols of its own: a debuginfod server may have them.
+        if names.iter().any(Option::is_none) {
+            if let Some(fetched) = self.fetch_debuginfo(path) {
+                self.resolve_by_address(&fetched, path, offsets, &mut names);
+            }
+        }
         names
+    }
+
+    /// Fills the unnamed entries of `names` from `debug`, the detached debug file of `path`: it
+    /// keeps the program's addresses but not its file layout, so offsets go by address.
+    fn resolve_by_address(&self, debug: &Path, path: &Path, offsets: &[u64], names: &mut [Option<Names>]) {
+        let segments = load_segments(path);
+        let addrs: Vec<Option<u64>> = offsets
+            .iter()
+            .zip(names.iter())
+            .map(|(&off, name)| if name.is_some() { None } else { address_of_offset(&segments, off) })
+            .collect();
+        let known: Vec<u64> = addrs.iter().flatten().copied().collect();
+        if known.is_empty() {
+            return;
+        }
+        let mut resolved = self.resolve(debug, Input::VirtOffset(&known)).into_iter();
+        for (slot, addr) in names.iter_mut().zip(&addrs) {
+            if addr.is_some() {
+                *slot = resolved.next().flatten();
+            }
+        }
+    }
+
+    /// The debug file of `path` from debuginfod, when `DEBUGINFOD_URLS` names servers and the file
+    /// has a build-id but no symbol table or DWARF of its own.
+    fn fetch_debuginfo(&mut self, path: &Path) -> Option<PathBuf> {
+        let client = self.debuginfod.as_mut()?;
+        let links = DebugLinks::read(path)?;
+        if links.has_own_symbols {
+            return None;
+        }
+        client.debuginfo(links.build_id.as_deref()?, path)
+    }
+
+    /// Sets how long debuginfod requests may take in all (from `DEBUGINFOD_URLS`); zero asks
+    /// no server.
+    pub fn set_debuginfod_budget(&mut self, budget: std::time::Duration) {
+        self.debuginfod = if budget.is_zero() { None } else { Debuginfod::from_env(budget) };
+    }
+
+    /// What debuginfod was asked, and what came of it.
+    pub fn debuginfod_outcomes(&self) -> Vec<DebuginfodOutcome> {
+        self.debuginfod.as_ref().map(|d| d.outcomes.clone()).unwrap_or_default()
     }
 
     /// Names of `input`'s addresses in the ELF file `path`, one entry per address.

@@ -226,6 +226,7 @@ impl StackUnwinder {
         flags: u32,
     ) -> (Vec<u64>, bool) {
         self.stats.stacks += 1;
+        self.stats.stack_bytes += stack.len() as u64;
         if flags & stack_copy::NO_REGS != 0 || regs.pc == 0 {
             self.stats.no_registers += 1;
             return (Vec::new(), false);
@@ -358,6 +359,38 @@ fn start_regs(unwinder: &ArchUnwinder<Bytes, MayAllocateDuringUnwind>, regs: &Us
     Regs::new_with_ptr_auth_mask(mask, regs.lr, regs.sp, regs.fp)
 }
 
+/// This thread's registers and stack (from its stack pointer to the end of the stack's mapping, at
+/// most 64 KiB), taken inside this function: what the kernel side copies for an event, for tests
+/// and benchmarks of the unwinder. Its own frame is the leaf.
+#[inline(never)]
+pub fn sample_this_thread() -> (UserRegs, Vec<u8>) {
+    let (pc, sp, fp, lr): (u64, u64, u64, u64);
+    // SAFETY: reads registers into outputs; touches no memory.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!("lea {pc}, [rip]", "mov {sp}, rsp", "mov {fp}, rbp", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp);
+        lr = 0;
+    }
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!("adr {pc}, .", "mov {sp}, sp", "mov {fp}, x29", "mov {lr}, x30", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp, lr = out(reg) lr);
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let end = maps
+        .lines()
+        .filter_map(|l| {
+            let (s, e) = l.split_whitespace().next()?.split_once('-')?;
+            Some((u64::from_str_radix(s, 16).ok()?, u64::from_str_radix(e, 16).ok()?))
+        })
+        .find(|&(s, e)| s <= sp && sp < e)
+        .map_or(sp, |(_, e)| e);
+    let len = (end - sp).min(64 * 1024) as usize;
+    // SAFETY: the bytes from sp to the end of its mapping are this thread's mapped stack.
+    let stack = unsafe { std::slice::from_raw_parts(sp as *const u8, len) }.to_vec();
+    (UserRegs { pc, sp, fp, lr }, stack)
+}
+
 /// A copy of armtune's own vDSO image (it is mapped whole, readable, at `AT_SYSINFO_EHDR`).
 fn own_vdso() -> Option<Vec<u8>> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
@@ -375,44 +408,9 @@ mod tests {
     use super::*;
     use crate::{capture::RawSample, symbolize::Symbolizer};
 
-    /// This thread's registers where the macro is expanded, and its stack from there to the top
-    /// of the stack mapping (at most 64 KiB): what the kernel side would copy.
-    macro_rules! capture_here {
-        () => {{
-            let (pc, sp, fp, lr): (u64, u64, u64, u64);
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                std::arch::asm!("lea {pc}, [rip]", "mov {sp}, rsp", "mov {fp}, rbp", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp);
-                lr = 0;
-            }
-            #[cfg(target_arch = "aarch64")]
-            unsafe {
-                std::arch::asm!("adr {pc}, .", "mov {sp}, sp", "mov {fp}, x29", "mov {lr}, x30", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp, lr = out(reg) lr);
-            }
-            let regs = UserRegs { pc, sp, fp, lr };
-            (regs, stack_above(sp))
-        }};
-    }
-
-    fn stack_above(sp: u64) -> Vec<u8> {
-        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let end = maps
-            .lines()
-            .filter_map(|l| {
-                let (s, e) = l.split_whitespace().next()?.split_once('-')?;
-                Some((u64::from_str_radix(s, 16).ok()?, u64::from_str_radix(e, 16).ok()?))
-            })
-            .find(|&(s, e)| s <= sp && sp < e)
-            .unwrap()
-            .1;
-        let len = (end - sp).min(64 * 1024) as usize;
-        // SAFETY: the bytes from sp to the end of its mapping are this thread's mapped stack.
-        unsafe { std::slice::from_raw_parts(sp as *const u8, len) }.to_vec()
-    }
-
     #[inline(never)]
     fn unwind_level_3(depth: u32) -> (UserRegs, Vec<u8>) {
-        let captured = capture_here!();
+        let captured = sample_this_thread();
         std::hint::black_box(depth);
         captured
     }

@@ -33,6 +33,18 @@ build() {
     ARMTUNE="$ROOT/target/release/armtune"
     cc -O2 -g -fno-omit-frame-pointer -pthread -o "$WORK/demo" "$ROOT/workloads/demo.c"
     DEMO="$WORK/demo"
+    # As distributions build programs: what --unwind dwarf / --call-graph dwarf are for.
+    cc -O2 -g -fomit-frame-pointer -pthread -o "$WORK/demo-nofp" "$ROOT/workloads/demo.c"
+}
+
+# The options that walk user stacks the way MODE (fp or dwarf) says, for armtune and for perf,
+# and the demo built to match: sets UNWIND_ARMTUNE, UNWIND_PERF and DEMO.
+unwind_mode() {
+    case "$1" in
+        fp) UNWIND_ARMTUNE=(--unwind fp); UNWIND_PERF=(-g) ;;
+        dwarf) UNWIND_ARMTUNE=(--unwind dwarf); UNWIND_PERF=(--call-graph dwarf); DEMO="$WORK/demo-nofp" ;;
+        *) echo "unwinding mode $1: give fp or dwarf" >&2; exit 2 ;;
+    esac
 }
 
 

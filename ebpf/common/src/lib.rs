@@ -117,6 +117,11 @@ pub struct StackSample {
     pub flags: u32,
     /// Thread name, NUL padded.
     pub comm: [u8; TASK_COMM_LEN],
+    /// Where the registers could not be had ([`stack_copy::NO_REGS`]): the user stack the kernel
+    /// walked by frame pointers instead (an id as in [`StackRef::user`]); -1 otherwise.
+    pub user_fp: i32,
+    /// Padding to eight bytes.
+    pub pad: u32,
 }
 
 /// The per-CPU scratch a [`StackSample`] is assembled in: the header, then the window (one page

@@ -207,17 +207,7 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
     let unwinding = crate::stacks::unwinding();
-    let stacks = if unwinding {
-        // One record for both views: bytes and calls by stack (alloc), and the block's stack
-        // (leak: user space keeps it by the block's address, the tag).
-        let tag = if enabled(events::LEAK) { block } else { 0 };
-        let header =
-            StackSample { tgid, tid, family: events::ALLOC, kernel: -1, weight: size, tag, comm, ..StackSample::default() };
-        crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header);
-        StackRef { user: StackRef::UNWOUND, kernel: -1 }
-    } else {
-        crate::stacks::user_only(ctx)
-    };
+    let stacks = if unwinding { send_allocation(ctx, tgid, tid, comm, block, size) } else { crate::stacks::user_only(ctx) };
     if enabled(events::ALLOC) {
         if !unwinding {
             let key = SampleKey { tgid, tid, stacks, comm };
@@ -233,4 +223,16 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
             bump(counter::LIVE_LOST);
         }
     }
+}
+
+/// `--unwind dwarf`: one record for both views, bytes and calls by stack (alloc) and the block's
+/// stack (leak: user space keeps it by the block's address, the tag). The stack reference the
+/// live-block map keeps then says "in user space".
+#[inline(always)]
+fn send_allocation(ctx: &RetProbeContext, tgid: u32, tid: u32, comm: [u8; 16], block: u64, size: u64) -> StackRef {
+    let tag = if enabled(events::LEAK) { block } else { 0 };
+    let header =
+        StackSample { tgid, tid, family: events::ALLOC, kernel: -1, weight: size, tag, comm, ..StackSample::default() };
+    crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header);
+    StackRef { user: StackRef::UNWOUND, kernel: -1 }
 }

@@ -177,23 +177,7 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         task.voluntary += 1;
     }
     if enabled(events::OFF_CPU) && read_global(&OFF_CPU_STATES) & class != 0 {
-        if crate::stacks::unwinding_tasks() {
-            // The user stack goes to user space now, kept there for the thread until it is back.
-            let kernel = crate::stacks::kernel_only(ctx);
-            task.stacks = StackRef { user: StackRef::UNWOUND, kernel };
-            let header = StackSample {
-                tgid: task.tgid,
-                tid,
-                family: events::OFF_CPU,
-                kernel,
-                tag: class as u64,
-                comm: task.comm,
-                ..StackSample::default()
-            };
-            crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Task, false, &header);
-        } else {
-            task.stacks = crate::stacks::both(ctx);
-        }
+        task.stacks = off_cpu_stacks(ctx, task, tid, class);
         task.off_since_ns = now;
     }
     if enabled(events::RUNQ) {
@@ -201,6 +185,27 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         // wakeup left while the task was still on its CPU is void.
         task.runq_since_ns = if class == task_state::RUNNABLE { now } else { 0 };
     }
+}
+
+/// The stacks a thread leaves the CPU with. With `--unwind dwarf` (on BTF kernels) the user stack
+/// goes to user space now, kept there for the thread until a completion brings its time off.
+#[inline(always)]
+fn off_cpu_stacks<C: EbpfContext>(ctx: &C, task: &TaskInfo, tid: u32, class: u32) -> StackRef {
+    if !crate::stacks::unwinding_tasks() {
+        return crate::stacks::both(ctx);
+    }
+    let kernel = crate::stacks::kernel_only(ctx);
+    let header = StackSample {
+        tgid: task.tgid,
+        tid,
+        family: events::OFF_CPU,
+        kernel,
+        tag: class as u64,
+        comm: task.comm,
+        ..StackSample::default()
+    };
+    crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Task, false, &header);
+    StackRef { user: StackRef::UNWOUND, kernel }
 }
 
 #[inline(always)]

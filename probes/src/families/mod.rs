@@ -260,6 +260,7 @@ impl Report {
         for family in enabled(capture.events.bits()) {
             family.report(capture, symbolizer, &mut report);
         }
+        report.debuginfod = symbolizer.debuginfod_outcomes();
         report
     }
 }

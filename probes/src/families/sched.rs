@@ -321,54 +321,60 @@ fn tasks(ebpf: &Ebpf) -> Result<Vec<(u32, TaskInfo)>> {
 
 fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<Vec<RawSample>> {
     let mut out = Vec::new();
-    let off_sample = |key: &OffCpuKey, ns: u64, still_blocked: bool| {
-        let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-        s.markers.push(state_marker(key.state).to_string());
-        if still_blocked {
-            s.markers.push("[still off-CPU at end]".to_string());
-        }
-        s.count = ns;
-        s
-    };
     for entry in hash_map::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name)?.iter() {
         let (key, totals) = entry.context("reading off-CPU times")?;
-        out.push(off_sample(&key, totals.sum, false));
+        out.push(off_sample(ctx, &key, totals.sum, false));
     }
     // --unwind dwarf: summed in user space, the state in the tag.
-    let unwound_sample = |key: &crate::stacks::UnwoundKey, ns: u64, still_blocked: bool| {
-        let mut s = ctx.stacks.unwound(key);
-        s.markers.insert(0, state_marker(key.tag as u32).to_string());
-        if still_blocked {
-            s.markers.insert(1, "[still off-CPU at end]".to_string());
-        }
-        s.count = ns;
-        s
-    };
     for (key, ns, _) in ctx.unwound.of(events::OFF_CPU) {
-        out.push(unwound_sample(key, ns, false));
+        out.push(unwound_off_sample(ctx, key, ns, false));
     }
     // Blocks still open: closed now, and marked so they are not mistaken for finished ones.
     let now = monotonic_ns();
     let min_block = ctx.setup.options.min_block.as_nanos() as u64;
     for (tid, task) in tasks.iter().filter(|(_, t)| t.off_since_ns != 0) {
         let ns = now.saturating_sub(task.off_since_ns);
-        if ns >= min_block && ns > 0 && task.stacks.user == StackRef::UNWOUND {
-            // Its switch-out record was lost (ring buffer full, counted) when none is open.
-            if let Some(key) = ctx.unwound.open(*tid) {
-                out.push(unwound_sample(key, ns, true));
-            }
-        } else if ns >= min_block && ns > 0 {
-            let key = OffCpuKey {
-                tgid: task.tgid,
-                tid: if ctx.setup.options.per_thread { *tid } else { 0 },
-                stacks: task.stacks,
-                state: task.state,
-                comm: task.comm,
-            };
-            out.push(off_sample(&key, ns, true));
+        if ns < min_block || ns == 0 {
+            continue;
         }
+        if task.stacks.user == StackRef::UNWOUND {
+            // None open: its switch-out record was lost (ring buffer full, counted).
+            out.extend(ctx.unwound.open(*tid).map(|key| unwound_off_sample(ctx, key, ns, true)));
+            continue;
+        }
+        let key = OffCpuKey {
+            tgid: task.tgid,
+            tid: if ctx.setup.options.per_thread { *tid } else { 0 },
+            stacks: task.stacks,
+            state: task.state,
+            comm: task.comm,
+        };
+        out.push(off_sample(ctx, &key, ns, true));
     }
     Ok(out)
+}
+
+/// An off-CPU interval under its state (and, still open at the end, a marker saying so).
+fn off_sample(ctx: &Drain, key: &OffCpuKey, ns: u64, still_blocked: bool) -> RawSample {
+    let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+    off_markers(&mut s, key.state, still_blocked);
+    s.count = ns;
+    s
+}
+
+/// The same for a user stack unwound in user space.
+fn unwound_off_sample(ctx: &Drain, key: &crate::stacks::UnwoundKey, ns: u64, still_blocked: bool) -> RawSample {
+    let mut s = ctx.stacks.unwound(key);
+    off_markers(&mut s, key.tag as u32, still_blocked);
+    s.count = ns;
+    s
+}
+
+fn off_markers(s: &mut RawSample, state: u32, still_blocked: bool) {
+    s.markers.insert(0, state_marker(state).to_string());
+    if still_blocked {
+        s.markers.insert(1, "[still off-CPU at end]".to_string());
+    }
 }
 
 fn drain_threads(tasks: &[(u32, TaskInfo)]) -> Vec<ThreadRow> {
