@@ -38,6 +38,10 @@ use aya_ebpf::{
 /// 1 when only processes in `TARGETS` are recorded; 0 records the whole host.
 #[no_mangle]
 static FILTER_TARGETS: u8 = 0;
+/// armtune's own process: never recorded (host-wide, its samples would be the profiler's own
+/// work, and naming them means reading its own debug information).
+#[no_mangle]
+static SELF_TGID: u32 = 0;
 /// 1 to key samples by thread id as well as process id.
 #[no_mangle]
 static PER_THREAD: u8 = 0;
@@ -92,6 +96,9 @@ fn bump(index: u32) {
 
 #[inline(always)]
 fn is_target(tgid: u32) -> bool {
+    if tgid == read_global(&SELF_TGID) {
+        return false;
+    }
     !filtering() || unsafe { TARGETS.get(&tgid) }.is_some()
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
     let event_bits = events.bits();
     let stack_kinds = options.stacks.bits();
     let unwind = options.unwind.bits();
+    let self_tgid = std::process::id();
     let stack_copy = options.stack_copy;
     let task_regs: u8 = u8::from(std::path::Path::new(crate::btf::VMLINUX).exists());
     // Woken when a quarter of the ring is waiting: user space keeps up without a wakeup per sample.
@@ -41,6 +42,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
         .set_global("EVENTS", &event_bits, true)
         .set_global("FORK_CHILD_PID_OFFSET", &layout.fork_child_pid, true)
         .set_global("STACK_KINDS", &stack_kinds, true)
+        .set_global("SELF_TGID", &self_tgid, true)
         .set_global("UNWIND", &unwind, true)
         .set_global("STACK_COPY", &stack_copy, true)
         .set_global("TASK_REGS", &task_regs, true)
