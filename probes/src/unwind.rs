@@ -498,6 +498,9 @@ mod tests {
         assert!(info.has_cfi() && info.sections.eh_frame_hdr.is_some());
         assert!(info.build_id.is_some());
         assert!(ElfUnwindInfo::open(Path::new("/etc/hostname")).is_none());
-        assert!(own_vdso().and_then(ElfUnwindInfo::from_bytes).is_some_and(|v| v.has_cfi()));
+        // The kernel's vDSO has CFI; qemu-user (the aarch64 build's tests) maps none at all.
+        if let Some(vdso) = own_vdso() {
+            assert!(ElfUnwindInfo::from_bytes(vdso).is_some_and(|v| v.has_cfi()));
+        }
     }
 }
