@@ -261,9 +261,15 @@ fn node_jit_frames_are_named_from_its_perf_map() {
             script.as_os_str(),
             "1".as_ref(),
         ]);
-        let (named, total) = share_named(&json_stacks(&report), "hotJsFunction");
+        let stacks = json_stacks(&report);
+        let (named, total) = share_named(&stacks, "hotJsFunction");
         // One second of a loop V8 compiles: most samples are in its code, named by the map.
         assert!(named * 2 >= total && total >= 500, "--unwind {unwind}: hotJsFunction in {named} of {total}");
+        // And walked out of the JIT code (by frame pointers: it has no CFI) into node's own C++.
+        let walked = weight_where(&stacks, |f| {
+            f.iter().any(|n| n.contains("hotJsFunction")) && f.iter().any(|n| n.starts_with("node::Start"))
+        });
+        assert!(walked * 10 >= named * 8, "--unwind {unwind}: {walked} of {named} reach node::Start");
     }
 }
 

@@ -276,6 +276,12 @@ impl MapsStore {
         images.iter().enumerate().rev().find(|(_, m)| m.find(addr).is_some())
     }
 
+    /// The current (newest) image of `pid`, with its index.
+    pub fn current_image(&self, pid: u32) -> Option<(usize, &ProcessMaps)> {
+        let images = self.processes.get(&pid)?;
+        images.last().map(|m| (images.len() - 1, m))
+    }
+
     /// Pids with captured mappings.
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.processes.keys().copied()

@@ -231,9 +231,11 @@ impl StackUnwinder {
             self.stats.no_registers += 1;
             return (Vec::new(), false);
         }
-        let Some((index, image)) = maps.image_for(tgid, regs.pc) else {
-            // Code in no known mapping (the records are behind): no unwind information either;
-            // the pc alone still says where the sample was.
+        // Code in no file mapping (JIT code in anonymous memory) is walked in the process's current
+        // image: framehop goes by frame pointers where no module covers the pc, as JITs keep them.
+        let found = maps.image_for(tgid, regs.pc).or_else(|| maps.current_image(tgid));
+        let Some((index, image)) = found else {
+            // A process armtune knows nothing of: the pc alone still says where the sample was.
             return (vec![regs.pc], false);
         };
         let key = (tgid, index);

@@ -5,7 +5,8 @@
 # times its own fixed work, so tool start-up and post-processing are not counted.
 #
 # Usage: sudo bash scripts/bench/sched-overhead.sh [ROUNDS] [ROUND_TRIPS]
-# Target (issue 3): armtune at most 5 % slowdown and below perf's.
+# Target (issue 3): armtune at most 5 % slowdown and below perf's. Also measured: `--unwind
+# dwarf` (a stack copied at every switch-out) against `perf record --call-graph dwarf`.
 source "$(dirname "$0")/common.sh"
 need_root
 rounds=${1:-7}
@@ -21,7 +22,7 @@ elapsed() { grep -o 'elapsed [0-9.]*' | awk '{print $2}'; }
 FLOOR="$ROOT/target/release/examples/sched_floor"
 kind=classic
 [ -e /sys/kernel/btf/vmlinux ] && kind=btf
-runs=(alone floor armtune classic nostack perf)
+runs=(alone floor armtune classic nostack perf dwarf perfdwarf)
 for r in "${runs[@]}"; do : >"$WORK/$r"; done
 for i in $(seq "$rounds"); do
     "$PP" "$trips" | elapsed >>"$WORK/alone"
@@ -32,13 +33,17 @@ for i in $(seq "$rounds"); do
     "$ARMTUNE" profile -q --stacks none --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
         elapsed >>"$WORK/nostack"
     "$PERF" record -q -e sched:sched_switch -g -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null | elapsed >>"$WORK/perf"
+    "$ARMTUNE" profile -q --unwind dwarf --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
+        elapsed >>"$WORK/dwarf"
+    "$PERF" record -q -e sched:sched_switch --call-graph dwarf -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null |
+        elapsed >>"$WORK/perfdwarf"
     echo -n "round $i:" >&2
     for r in "${runs[@]}"; do echo -n " $r $(tail -1 "$WORK/$r") s" >&2; done
     echo >&2
 done
 alone=$(median <"$WORK/alone")
 echo "median of $rounds rounds of $trips round trips ($(awk -v a="$alone" -v n="$trips" 'BEGIN {printf "%.0f", 2*n/a}') switches/s alone, $alone s):"
-for r in floor armtune classic nostack perf; do
+for r in floor armtune classic nostack perf dwarf perfdwarf; do
     m=$(median <"$WORK/$r")
     case $r in
         floor) what="empty $kind programs on switch+wakeup (the floor)" ;;
@@ -46,6 +51,8 @@ for r in floor armtune classic nostack perf; do
         classic) what="armtune --event off-cpu,runq --tracepoints classic" ;;
         nostack) what="armtune --event off-cpu,runq --stacks none" ;;
         perf) what="perf record -e sched:sched_switch -g" ;;
+        dwarf) what="armtune --event off-cpu,runq --unwind dwarf" ;;
+        perfdwarf) what="perf record -e sched:sched_switch --call-graph dwarf" ;;
     esac
     awk -v a="$alone" -v b="$m" -v w="$what" 'BEGIN {printf "  %-58s %.3f s  slowdown %+.1f %%\n", w, b, (b/a-1)*100}'
 done
