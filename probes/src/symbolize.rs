@@ -110,10 +110,23 @@ impl Symbolizer {
         let mut frames = vec![Frame::process(root)];
         frames.extend(sample.markers.iter().map(|m| Frame::marker(m.clone())));
         let bare = frames.len();
+        let kernel: Vec<Names> = sample
+            .kernel
+            .iter()
+            .enumerate()
+            .map(|(i, &addr)| self.kernel.get(&lookup_addr(addr, i)).cloned().unwrap_or_else(|| names_of("[kernel]")))
+            .collect();
+        // Inside execve past the point of no return the task has its new, empty address space but
+        // still the old program's user registers: its user stack belongs to no image there is.
+        let mid_exec = kernel.iter().any(|names| names.iter().any(|n| is_exec_path(n)))
+            && sample.user.first().is_some_and(|&pc| maps.find(pc).is_none());
         if sample.user_lost {
             frames.push(Frame::marker("[user stack lost]"));
         }
-        for (i, &addr) in sample.user.iter().enumerate().rev() {
+        if mid_exec {
+            frames.push(Frame::marker("[exec]"));
+        }
+        for (i, &addr) in sample.user.iter().enumerate().rev().filter(|_| !mid_exec) {
             for name in self.user_names(sample.tgid, maps, lookup_addr(addr, i)).iter() {
                 let mut frame = Frame::user(name.clone());
                 frame.location = self.locations.get(name).cloned().map(Box::new);
@@ -123,12 +136,6 @@ impl Symbolizer {
         if sample.kernel_lost {
             frames.push(Frame::marker("[kernel stack lost]"));
         }
-        let kernel: Vec<Names> = sample
-            .kernel
-            .iter()
-            .enumerate()
-            .map(|(i, &addr)| self.kernel.get(&lookup_addr(addr, i)).cloned().unwrap_or_else(|| names_of("[kernel]")))
-            .collect();
         // A stack taken by a BTF-typed or raw tracepoint program starts inside the program and the
         // kernel's trampoline into it: not where the task was.
         let probe_frames = kernel.iter().take_while(|names| names.iter().any(|n| is_probe_machinery(n))).count();
@@ -418,6 +425,11 @@ fn changed_name(mapping: &Mapping) -> Names {
     names_of(&format!("[{base} (changed on disk)]"))
 }
 
+/// Kernel functions of execve from where the new address space replaces the old one.
+fn is_exec_path(name: &str) -> bool {
+    matches!(name, "bprm_execve" | "load_elf_binary" | "begin_new_exec" | "setup_new_exec")
+}
+
 /// Kernel functions that run a BPF program from a tracepoint, and the program itself.
 fn is_probe_machinery(name: &str) -> bool {
     name.starts_with("bpf_prog_")
@@ -687,5 +699,25 @@ mod tests {
         let section = format!(".gnu_debugdata={}.xz", mini.display());
         tool("objcopy", &["--add-section".as_ref(), section.as_ref(), prog.as_os_str()]);
         assert_eq!(name_in(&prog, addr), "armtune_local_fn");
+    }
+
+    #[test]
+    fn a_sample_in_the_middle_of_exec_has_no_user_frames_from_the_old_program() {
+        // Leaf first: the kernel's exec path; the user pc is the old program's, mapped nowhere now.
+        let kernel = vec![0xffff_0000_0000_1000, 0xffff_0000_0000_2000];
+        let mut symbolizer = Symbolizer::with_kernel(Kernel {
+            kallsyms: blazesym::MaybeDefault::None,
+            vmlinux: blazesym::MaybeDefault::None,
+            ..Kernel::default()
+        });
+        for (i, name) in ["commit_creds", "begin_new_exec"].iter().enumerate() {
+            symbolizer.kernel.insert(lookup_addr(kernel[i], i), names_of(name));
+        }
+        let profile = symbolizer.profile(&capture_of_self(vec![0x10, 0x20], kernel.clone()));
+        let names: Vec<String> = profile.stacks.keys().next().unwrap().iter().skip(1).map(|f| f.name.clone()).collect();
+        assert_eq!(names, ["[exec]", "begin_new_exec", "commit_creds"]);
+        // Elsewhere an unmapped pc is still shown as unknown.
+        let profile = symbolizer.profile(&capture_of_self(vec![0x10], vec![kernel[0]]));
+        assert_eq!(profile.stacks.keys().next().unwrap()[1].name, "[unknown]");
     }
 }
