@@ -220,7 +220,7 @@ impl Symbolizer {
             let offsets: Vec<u64> = offsets.into_iter().collect();
             let segments = load_segments(&path);
             let build_id = build_ids.remove(&path).or_else(|| self.disk_id(&path));
-            for (off, names) in offsets.iter().zip(self.symbolize_file(&path, &offsets)) {
+            for (off, names) in offsets.iter().zip(self.symbolize_file(&path, &segments, &offsets)) {
                 let names = names
                     .or_else(|| self.function_without_symbol(&path, &segments, *off, build_id.as_deref()))
                     .unwrap_or_else(|| module_name(&path));
@@ -261,7 +261,7 @@ impl Symbolizer {
     fn function_without_symbol(
         &mut self,
         path: &Path,
-        segments: &[(u64, u64, u64, bool)],
+        segments: &[Segment],
         offset: u64,
         build_id: Option<&[u8]>,
     ) -> Option<Names> {
@@ -283,10 +283,11 @@ impl Symbolizer {
     /// Names of `offsets` in the ELF file `path`, one entry per offset: from its detached debug
     /// file where one is installed ([`DebugFiles`]: by build-id or debug link), then from the file
     /// itself (its own DWARF and symbols, or its dynamic symbols when stripped).
-    fn symbolize_file(&mut self, path: &Path, offsets: &[u64]) -> Vec<Option<Names>> {
+    /// `segments` are the file's own ([`load_segments`]), read once by the caller.
+    fn symbolize_file(&mut self, path: &Path, segments: &[Segment], offsets: &[u64]) -> Vec<Option<Names>> {
         let mut names: Vec<Option<Names>> = vec![None; offsets.len()];
         if let Some(debug) = self.debug_files.find(path) {
-            self.resolve_by_address(&debug, path, offsets, &mut names);
+            self.resolve_by_address(&debug, segments, offsets, &mut names);
         }
         let missing: Vec<u64> = offsets.iter().zip(&names).filter(|(_, n)| n.is_none()).map(|(&o, _)| o).collect();
         if missing.is_empty() {
@@ -299,7 +300,7 @@ impl Symbolizer {
         // Still unnamed, and the file has no symbols of its own: a debuginfod server may have them.
         if names.iter().any(Option::is_none) {
             if let Some(fetched) = self.fetch_debuginfo(path) {
-                self.resolve_by_address(&fetched, path, offsets, &mut names);
+                self.resolve_by_address(&fetched, segments, offsets, &mut names);
             }
         }
         names
@@ -307,12 +308,11 @@ impl Symbolizer {
 
     /// Fills the unnamed entries of `names` from `debug`, the detached debug file of `path`: it
     /// keeps the program's addresses but not its file layout, so offsets go by address.
-    fn resolve_by_address(&self, debug: &Path, path: &Path, offsets: &[u64], names: &mut [Option<Names>]) {
-        let segments = load_segments(path);
+    fn resolve_by_address(&self, debug: &Path, segments: &[Segment], offsets: &[u64], names: &mut [Option<Names>]) {
         let addrs: Vec<Option<u64>> = offsets
             .iter()
             .zip(names.iter())
-            .map(|(&off, name)| if name.is_some() { None } else { address_of_offset(&segments, off) })
+            .map(|(&off, name)| if name.is_some() { None } else { address_of_offset(segments, off) })
             .collect();
         let known: Vec<u64> = addrs.iter().flatten().copied().collect();
         if known.is_empty() {
@@ -379,17 +379,20 @@ impl Symbolizer {
     }
 }
 
+/// A loadable segment: (address, file offset, file size, executable).
+type Segment = (u64, u64, u64, bool);
+
 /// How one address of an [`Input`] batch is asked for on its own.
 type OneInput = fn(u64) -> Input<u64>;
 
 /// (address, file offset, file size) of the loadable segments of the ELF file at `path`,
 /// executable ones first (a page-aligned offset can also fall in the segment before).
-fn load_segments(path: &Path) -> Vec<(u64, u64, u64, bool)> {
+fn load_segments(path: &Path) -> Vec<Segment> {
     use object::{Object, ObjectSegment};
     let Ok(file) = std::fs::File::open(path) else { return Vec::new() };
     let cache = object::ReadCache::new(file);
     let Ok(elf) = object::File::parse(&cache) else { return Vec::new() };
-    let mut segments: Vec<(u64, u64, u64, bool)> = elf
+    let mut segments: Vec<Segment> = elf
         .segments()
         .map(|seg| {
             let (off, size) = seg.file_range();
@@ -402,7 +405,7 @@ fn load_segments(path: &Path) -> Vec<(u64, u64, u64, bool)> {
 }
 
 /// The address a file offset is loaded at, through `segments` (from [`load_segments`]).
-fn address_of_offset(segments: &[(u64, u64, u64, bool)], offset: u64) -> Option<u64> {
+fn address_of_offset(segments: &[Segment], offset: u64) -> Option<u64> {
     segments
         .iter()
         .find(|&&(_, off, size, _)| offset >= off && offset < off + size)
