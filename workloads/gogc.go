@@ -4,6 +4,8 @@
 // then N rounds of allocating garbage and runtime.GC(); prints the runtime's own count of
 // completed cycles (MemStats.NumGC), which armtune's must match.
 //
+//	gogc trees N   -- builds N trees over two goroutines and prints the time it took.
+//
 //	gogc assist [MS]   (default 1000) -- four goroutines build pointer-rich trees in buildTree
 //	for MS milliseconds over a ~25 MB live heap with GOGC=20: collections start on their own and
 //	the allocating goroutines outrun the background marker, so they pay mark assists.
@@ -62,7 +64,31 @@ func churn() {
 	sink = nil
 }
 
+// trees builds n trees of 8,191 nodes over two goroutines: fixed work, timed by itself (for the
+// unwinding benchmark, which compares the time with and without a profiler).
+func trees(n int) {
+	start := time.Now()
+	var wg sync.WaitGroup
+	keep := make([]*node, 2)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 2 {
+				keep[w] = buildTree(12)
+			}
+		}(w)
+	}
+	wg.Wait()
+	fmt.Printf("gogc: elapsed %.6f s\n", time.Since(start).Seconds())
+}
+
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "trees" {
+		n, _ := strconv.Atoi(os.Args[2])
+		trees(n)
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "assist" {
 		ms := 1000
 		if len(os.Args) > 2 {

@@ -1,5 +1,5 @@
-//! Flame graph rendering with inferno, and `armtune flame`: re-render a folded (or armtune JSON)
-//! profile, or draw the difference of two.
+//! Flame graph rendering with inferno, and `armtune flame`: re-render a folded, armtune JSON or
+//! pprof profile, or draw the difference of two.
 
 use std::{
     fs::File,
@@ -24,15 +24,17 @@ use crate::{output::OutputFile, Outcome};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  armtune flame profile.folded -o flame.svg\n  \
     armtune flame mem.json --graph leak -o leak.svg\n  \
+    armtune flame heap.pb.gz --sample-type alloc_space -o alloc.svg\n  \
     armtune flame --diff before.folded after.folded -o diff.svg")]
 pub struct Args {
-    /// Folded stacks (`frame;frame count` lines) or an armtune JSON profile.
+    /// Folded stacks (`frame;frame count` lines), an armtune JSON profile, or a pprof profile
+    /// (`profile.proto`, gzipped or not: Go's runtime/pprof, armtune's `--format pprof`).
     #[arg(required_unless_present = "diff", conflicts_with = "diff")]
     input: Option<PathBuf>,
     /// Draw AFTER coloured by its change from BEFORE (red grew, blue shrank).
     #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"])]
     diff: Option<Vec<PathBuf>>,
-    /// The SVG to write.
+    /// The SVG to write (a name ending in `.folded` writes the input's stacks as folded text).
     #[arg(short, long, default_value = "flame.svg")]
     output: PathBuf,
     /// Title of the graph.
@@ -44,6 +46,20 @@ pub struct Args {
     /// Which graph of an armtune JSON report to draw; default: its main one.
     #[arg(long, value_name = "NAME", long_help = graph_help())]
     graph: Option<String>,
+    /// Which sample type of a pprof profile to draw (`alloc_space`, or `alloc_space/bytes`);
+    /// default: the profile's default, else its last, as pprof picks.
+    #[arg(long, value_name = "TYPE")]
+    sample_type: Option<String>,
+}
+
+/// What to read of an input that holds several graphs: `--graph` (armtune JSON) or
+/// `--sample-type` (pprof).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pick<'a> {
+    /// A graph of an armtune JSON report.
+    pub graph: Option<&'a str>,
+    /// A sample type of a pprof profile.
+    pub sample_type: Option<&'a str>,
 }
 
 /// `--graph`'s help: the graphs a JSON report holds, from the report's own list.
@@ -120,13 +136,21 @@ pub fn render_diff(before: impl BufRead, after: impl BufRead, labels: &Labels, o
     flamegraph::from_reader(&mut opts, folded.as_slice(), out)
 }
 
-/// Reads folded text or armtune JSON, by content: of a JSON report, the graph named `graph` (a
-/// key of its `profiles`), or its main one.
-pub fn read_profile(path: &Path, graph: Option<&str>) -> Result<Profile> {
-    let mut text = String::new();
+/// Reads folded text, armtune JSON or pprof, by content: of a JSON report, the graph `pick.graph`
+/// names (a key of its `profiles`), or its main one; of a pprof profile, `pick.sample_type`.
+pub fn read_profile(path: &Path, pick: Pick) -> Result<Profile> {
+    let mut bytes = Vec::new();
     File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
+        .and_then(|mut f| f.read_to_end(&mut bytes))
         .with_context(|| format!("cannot read {}", path.display()))?;
+    if armtune_probes::pprof::looks_like_pprof(&bytes) {
+        return read_pprof(path, &bytes, pick);
+    }
+    let text = String::from_utf8(bytes).expect("looks_like_pprof takes what is not UTF-8");
+    if pick.sample_type.is_some() {
+        bail!("{}: --sample-type picks a sample type of a pprof profile; this is text", path.display());
+    }
+    let graph = pick.graph;
     if !text.trim_start().starts_with('{') {
         if graph.is_some() {
             bail!("{}: --graph picks a graph of an armtune JSON report; this is folded text", path.display());
@@ -151,19 +175,39 @@ pub fn read_profile(path: &Path, graph: Option<&str>) -> Result<Profile> {
     }
 }
 
+/// A pprof profile's sample type `pick.sample_type`, as an armtune profile.
+fn read_pprof(path: &Path, bytes: &[u8], pick: Pick) -> Result<Profile> {
+    if pick.graph.is_some() {
+        bail!(
+            "{}: --graph picks a graph of an armtune JSON report; of a pprof profile, pick --sample-type",
+            path.display()
+        );
+    }
+    let mut profile = armtune_probes::pprof::decode(bytes, pick.sample_type)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if profile.meta.target.is_empty() {
+        profile.meta.target = path.display().to_string();
+    }
+    Ok(profile)
+}
+
 /// As folded text, whatever the input format, for the differential collapser.
-fn folded_text(path: &Path, graph: Option<&str>) -> Result<Vec<u8>> {
+fn folded_text(path: &Path, pick: Pick) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    read_profile(path, graph)?.write_folded(&mut out)?;
+    read_profile(path, pick)?.write_folded(&mut out)?;
     Ok(out)
 }
 
 /// `armtune flame`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let folded = args.output.extension().is_some_and(|e| e == "folded");
+    if folded && args.diff.is_some() {
+        bail!("--diff draws an SVG: give -o NAME.svg");
+    }
     let output = OutputFile::create(&args.output)?;
     if let Some(diff) = &args.diff {
-        let graph = args.graph.as_deref();
-        let (before, after) = (folded_text(&diff[0], graph)?, folded_text(&diff[1], graph)?);
+        let pick = Pick { graph: args.graph.as_deref(), sample_type: args.sample_type.as_deref() };
+        let (before, after) = (folded_text(&diff[0], pick)?, folded_text(&diff[1], pick)?);
         if after.is_empty() {
             bail!("{}: no stacks to draw", diff[1].display());
         }
@@ -177,9 +221,16 @@ pub fn run(args: Args) -> Result<Outcome> {
         })?;
     } else {
         let input = args.input.as_ref().expect("clap requires input without --diff");
-        let profile = read_profile(input, args.graph.as_deref())?;
+        let pick = Pick { graph: args.graph.as_deref(), sample_type: args.sample_type.as_deref() };
+        let profile = read_profile(input, pick)?;
         if profile.total() == 0 {
             bail!("{}: no stacks to draw", input.display());
+        }
+        if folded {
+            // Any input as folded stacks, for other flame graph tools and for diffing.
+            output.write_with(|w| profile.write_folded(w))?;
+            eprintln!("armtune: wrote {}", args.output.display());
+            return Ok(Outcome(0));
         }
         let labels = Labels {
             title: args.title.clone().unwrap_or_else(|| "Flame Graph".into()),
@@ -298,9 +349,9 @@ mod tests {
         p.write_json(File::create(&json).unwrap()).unwrap();
         let folded = dir.path().join("p.folded");
         p.write_folded(File::create(&folded).unwrap()).unwrap();
-        assert_eq!(read_profile(&json, None).unwrap().stacks, p.stacks);
-        assert_eq!(read_profile(&folded, None).unwrap().stacks, p.stacks);
-        let err = read_profile(&dir.path().join("missing"), None).unwrap_err();
+        assert_eq!(read_profile(&json, Pick::default()).unwrap().stacks, p.stacks);
+        assert_eq!(read_profile(&folded, Pick::default()).unwrap().stacks, p.stacks);
+        let err = read_profile(&dir.path().join("missing"), Pick::default()).unwrap_err();
         assert!(format!("{err:#}").contains("cannot read"));
     }
 
@@ -316,12 +367,13 @@ mod tests {
         report["profiles"] = serde_json::json!({ "alloc": &alloc, "leak": &leak });
         let json = dir.path().join("mem.json");
         std::fs::write(&json, report.to_string()).unwrap();
-        assert_eq!(read_profile(&json, None).unwrap().stacks, alloc.stacks, "the main graph by default");
-        assert_eq!(read_profile(&json, Some("leak")).unwrap().stacks, leak.stacks);
-        let err = format!("{:#}", read_profile(&json, Some("cpu")).unwrap_err());
+        assert_eq!(read_profile(&json, Pick::default()).unwrap().stacks, alloc.stacks, "the main graph by default");
+        assert_eq!(read_profile(&json, Pick { graph: Some("leak"), ..Pick::default() }).unwrap().stacks, leak.stacks);
+        let err = format!("{:#}", read_profile(&json, Pick { graph: Some("cpu"), ..Pick::default() }).unwrap_err());
         assert!(err.contains("no cpu graph (it has: alloc, leak)"), "{err}");
         let folded = dir.path().join("p.folded");
         leak.write_folded(File::create(&folded).unwrap()).unwrap();
-        assert!(format!("{:#}", read_profile(&folded, Some("leak")).unwrap_err()).contains("folded text"));
+        assert!(format!("{:#}", read_profile(&folded, Pick { graph: Some("leak"), ..Pick::default() }).unwrap_err())
+            .contains("folded text"));
     }
 }

@@ -1,6 +1,6 @@
 //! Which functions a profile spends its samples in, for ranking `armtune check` findings. Reads
-//! armtune's folded and JSON profiles, other folded files, and `perf script` output (collapsed
-//! with inferno).
+//! armtune's folded and JSON profiles, pprof profiles, other folded files, and `perf script`
+//! output (collapsed with inferno).
 
 use std::{collections::HashMap, path::Path};
 
@@ -15,13 +15,17 @@ pub type Shares = HashMap<String, f64>;
 
 /// Reads `path` and computes each function's total share.
 pub fn function_shares(path: &Path) -> Result<Shares> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if armtune_probes::pprof::looks_like_pprof(&bytes) {
+        return Ok(shares_of(&flame::read_profile(path, flame::Pick::default())?));
+    }
+    let text = String::from_utf8(bytes).expect("looks_like_pprof takes what is not UTF-8");
     let looks_folded = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .is_some_and(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.trim().parse::<u64>().is_ok()));
     let profile = if text.trim_start().starts_with('{') || looks_folded {
-        flame::read_profile(path, None)?
+        flame::read_profile(path, flame::Pick::default())?
     } else {
         // perf script output: collapse it as inferno-collapse-perf does.
         let mut folded = Vec::new();
@@ -31,6 +35,11 @@ pub fn function_shares(path: &Path) -> Result<Shares> {
         armtune_probes::Profile::read_folded(folded.as_slice(), armtune_probes::profile::Unit::samples())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
     };
+    Ok(shares_of(&profile))
+}
+
+/// Each user function's share of `profile`'s weight.
+fn shares_of(profile: &armtune_probes::Profile) -> Shares {
     let total = profile.total().max(1) as f64;
     let mut shares = Shares::new();
     for (stack, &weight) in &profile.stacks {
@@ -41,7 +50,7 @@ pub fn function_shares(path: &Path) -> Result<Shares> {
             }
         }
     }
-    Ok(shares)
+    shares
 }
 
 /// The share of `symbol` (as named in the binary), matching demangled names too.

@@ -3,7 +3,7 @@
 use std::{
     ffi::OsString,
     io::Write,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{atomic::AtomicBool, Arc},
     time::Duration,
 };
@@ -37,6 +37,35 @@ pub enum Format {
     Folded,
     /// Stacks with counts and run facts, for scripts.
     Json,
+    /// pprof's profile.proto, gzipped (go tool pprof, Pyroscope, Parca, Grafana): one file per
+    /// event family.
+    Pprof,
+}
+
+/// The format an output path's name asks for: `.json`, `.folded`, `.pb.gz` / `.pb` / `.pprof`,
+/// else SVG.
+fn format_of(path: Option<&Path>) -> Format {
+    let name = path.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.ends_with(".json") {
+        Format::Json
+    } else if name.ends_with(".folded") {
+        Format::Folded
+    } else if [".pb.gz", ".pb", ".pprof"].iter().any(|e| name.ends_with(e)) {
+        Format::Pprof
+    } else {
+        Format::Svg
+    }
+}
+
+/// Where the pprof profile of family `name` goes beside the main one: `x.pb.gz` gives
+/// `x.off-cpu.pb.gz`.
+fn pprof_sibling(main: &Path, name: &str) -> PathBuf {
+    let file = main.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (stem, ext) = [".pb.gz", ".pb", ".pprof"]
+        .iter()
+        .find_map(|e| file.strip_suffix(e).map(|s| (s.to_string(), *e)))
+        .unwrap_or((file.clone(), ".pb.gz"));
+    main.with_file_name(format!("{stem}.{name}{ext}"))
 }
 
 /// Examples, and the events `--event` takes as the parser knows them.
@@ -47,6 +76,7 @@ fn after_help() -> String {
          sudo armtune profile --pid 1234 --duration 30 -o service.svg\n  \
          sudo armtune profile --all --duration 10 --freq 999 --folded host.folded\n  \
          sudo armtune profile --format json -o profile.json -- make -j4\n  \
+         sudo armtune profile -o cpu.pb.gz -- ./my-service   (pprof: go tool pprof, Pyroscope, Parca)\n  \
          sudo armtune profile --event off-cpu --min-block 1ms -o offcpu.svg --pid 1234\n  \
          sudo armtune profile --event alloc,leak -o mem.svg -- ./my-service\n\n\
          Events (--event, comma-separated; default cpu):\n{}\n\
@@ -105,16 +135,17 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Stacks::Both)]
     stacks: Stacks,
     /// How user stacks are walked: fp (frame pointers, in the kernel; cheapest, but stops at code
-    /// built without them, as most distribution libraries are) or dwarf (copies registers and
+    /// built without them, as most distribution libraries are), dwarf (copies registers and
     /// --stack-copy bytes of stack per event and unwinds them with the files' CFI, as
-    /// `perf record --call-graph dwarf`).
-    #[arg(long, value_enum, default_value_t = Unwind::Fp, value_name = "HOW")]
+    /// `perf record --call-graph dwarf`), or auto (frame pointers for a process whose every file
+    /// keeps them, dwarf for the others).
+    #[arg(long, value_enum, default_value_t = Unwind::Auto, value_name = "HOW")]
     unwind: Unwind,
     /// With DEBUGINFOD_URLS set: how long, in all, fetching debug files for frames without names
     /// may take (0: ask no server).
     #[arg(long, value_parser = parse_duration_or_zero, default_value = "30s", value_name = "DURATION")]
     debuginfod_timeout: Duration,
-    /// With --unwind dwarf: the window of user stack copied per event, 8K to 128K (deeper stacks
+    /// With --unwind dwarf or auto: the window of user stack copied per event, 8K to 128K (deeper stacks
     /// are truncated, and the summary counts them).
     #[arg(long, value_parser = parse_stack_copy, default_value = "32K", value_name = "SIZE")]
     stack_copy: u32,
@@ -216,15 +247,13 @@ enum Stop {
 /// `armtune profile`.
 pub fn run(args: Args) -> Result<Outcome> {
     let options = options_of(&args)?;
-    let format = args.format.unwrap_or(match args.output.as_ref().and_then(|p| p.extension()) {
-        Some(e) if e == "json" => Format::Json,
-        Some(e) if e == "folded" => Format::Folded,
-        _ => Format::Svg,
-    });
+    let format = args.format.unwrap_or_else(|| format_of(args.output.as_deref()));
     // Open outputs before anything else, so a bad path costs nothing.
     let main_path = match (&args.output, format) {
         (Some(p), _) => Some(p.clone()),
         (None, Format::Svg) => Some(PathBuf::from("flame.svg")),
+        // Binary: not for a terminal.
+        (None, Format::Pprof) => Some(PathBuf::from("profile.pb.gz")),
         (None, _) => None,
     };
     let main_out = main_path.as_deref().map(OutputFile::create).transpose()?;
@@ -370,6 +399,9 @@ fn write_outputs(
             if format != Format::Json {
                 eprintln!("armtune: the chosen events draw no flame graph: the summary and --format json hold them");
             }
+            if format == Format::Pprof && !report.runq.is_empty() {
+                eprintln!("armtune: run-queue latency has no stacks, so pprof cannot hold it: it is left out (the summary and --format json have it)");
+            }
             ("Flame Graph", Profile::new(armtune_probes::profile::Unit::samples(), Default::default()))
         }
     };
@@ -379,10 +411,17 @@ fn write_outputs(
         Err(e) if p.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
         other => other,
     };
+    let mut pprofs = match format {
+        Format::Pprof => report.pprof_profiles(),
+        _ => Vec::new(),
+    }
+    .into_iter();
+    let main_pprof = pprofs.next().map(|(_, p)| p).unwrap_or_default();
     let write_main = |w: &mut dyn Write| match format {
         Format::Svg => svg(&profile, &labels, w),
         Format::Folded => profile.write_folded(w),
         Format::Json => serde_json::to_writer_pretty(&mut *w, &report.to_json()).map_err(std::io::Error::other),
+        Format::Pprof => armtune_probes::pprof::write(&main_pprof, w),
     };
     let main_path = main_out.as_ref().map(|o| o.path().to_path_buf());
     match main_out {
@@ -403,15 +442,31 @@ fn write_outputs(
         out.write_with(|w| profile.write_folded(w))?;
         eprintln!("armtune: wrote {path}");
     }
-    // The other flame graphs get files of their own beside an SVG main output: NAME.alloc.svg, ...
-    if let (Some(main_path), Format::Svg) = (main_path, format) {
-        for graph in graphs {
-            let path = main_path.with_extension(format!("{}.svg", graph.name));
-            let out = OutputFile::create(&path)?;
-            let labels = labels_for(&graph.profile, graph.title.into());
-            out.write_with(|w| svg(&graph.profile, &labels, w))?;
-            eprintln!("armtune: wrote {}", path.display());
+    match (main_path, format) {
+        // The other families get pprof files of their own: NAME.off-cpu.pb.gz, ...
+        (Some(main_path), Format::Pprof) => {
+            write_siblings(pprofs, |name| pprof_sibling(&main_path, name), |p, w| armtune_probes::pprof::write(p, w))
         }
+        // The other flame graphs get files of their own beside an SVG main output: NAME.alloc.svg, ...
+        (Some(main_path), Format::Svg) => write_siblings(
+            graphs.map(|g| (g.name, g)),
+            |name| main_path.with_extension(format!("{name}.svg")),
+            |g, w| svg(&g.profile, &labels_for(&g.profile, g.title.into()), w),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Writes each `(name, item)` to the file `path_of(name)` with `write`, saying so.
+fn write_siblings<T>(
+    items: impl Iterator<Item = (&'static str, T)>,
+    path_of: impl Fn(&str) -> PathBuf,
+    write: impl Fn(&T, &mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    for (name, item) in items {
+        let path = path_of(name);
+        OutputFile::create(&path)?.write_with(|w| write(&item, w))?;
+        eprintln!("armtune: wrote {}", path.display());
     }
     Ok(())
 }
@@ -419,6 +474,18 @@ fn write_outputs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_names_pick_formats_and_pprof_siblings() {
+        assert_eq!(format_of(Some(Path::new("p.pb.gz"))), Format::Pprof);
+        assert_eq!(format_of(Some(Path::new("p.pprof"))), Format::Pprof);
+        assert_eq!(format_of(Some(Path::new("p.json"))), Format::Json);
+        assert_eq!(format_of(Some(Path::new("p.gz"))), Format::Svg);
+        assert_eq!(format_of(None), Format::Svg);
+        assert_eq!(pprof_sibling(Path::new("out/x.pb.gz"), "off-cpu"), Path::new("out/x.off-cpu.pb.gz"));
+        assert_eq!(pprof_sibling(Path::new("x.pprof"), "leak"), Path::new("x.leak.pprof"));
+        assert_eq!(pprof_sibling(Path::new("x"), "leak"), Path::new("x.leak.pb.gz"));
+    }
 
     #[test]
     fn durations() {

@@ -149,6 +149,10 @@ fn profiles_on_an_arm64_kernel() {
         let paid = assist["gc"][0]["assists"].as_u64().unwrap();
         let by_build = weight_under(&json_stacks(&assist["profiles"]["gc-assist"]), "[gc assist]", "main.buildTree");
         assert!(paid > 0 && by_build * 10 >= paid * 9, "{by_build} of {paid} assists under main.buildTree");
+        // Go keeps frame pointers and has no .eh_frame: --unwind auto (the default) has the kernel
+        // walk it after its first stacks.
+        let unwinding = &assist["meta"]["unwinding"];
+        assert_eq!(unwinding["frame_pointer_processes"], 1, "{unwinding}");
     }
 }
 
@@ -193,7 +197,7 @@ fn without_btf_the_fallbacks_work() {
 
 /// `--unwind dwarf` on aarch64 (pc, sp, x29 and the leaf's return address in x30): the
 /// no-frame-pointer program's chain from main into its library, four calls deep, with the 3:1
-/// split between the leaves; frame pointers lose that chain.
+/// split between the leaves; frame pointers lose that chain; `--unwind auto` takes CFI for it.
 fn check_unwinding(out: &Path) {
     const CHAIN: [&str; 6] = ["main", "run_library", "nofp_run", "nofp_level1", "nofp_level2", "nofp_level3"];
     let has_chain =
@@ -212,4 +216,12 @@ fn check_unwinding(out: &Path) {
     let fp = json_stacks(&json(out, "unwind_fp"));
     let fp_total: u64 = fp.iter().map(|(_, w)| w).sum();
     assert!(weight(&fp, &CHAIN) * 10 < fp_total, "frame pointers walked the chain: {fp:?}");
+
+    // --unwind auto (the default) unwinds that program with CFI: the same chain.
+    let auto = json(out, "unwind_auto");
+    let unwinding = &auto["meta"]["unwinding"];
+    assert!(unwinding["cfi_processes"].as_u64() >= Some(1) && unwinding["frame_pointer_processes"] == 0, "{unwinding}");
+    let stacks = json_stacks(&auto);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    assert!(total >= 100 && weight(&stacks, &CHAIN) * 10 >= total * 8, "auto: {stacks:?}");
 }

@@ -162,7 +162,7 @@ fn a_profile_makes_loop_findings_warnings_in_the_code_that_runs() {
             .args(extra)
             .output()
             .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
     };
     let severity = |v: &serde_json::Value, rule: &str| -> Vec<String> {
         v["findings"]
@@ -181,6 +181,16 @@ fn a_profile_makes_loop_findings_warnings_in_the_code_that_runs() {
     let hot = json(&["--profile".as_ref(), profile.as_os_str()]);
     assert_eq!(severity(&hot, "loop-alignment"), ["warning"], "in a function with samples");
     assert_eq!(severity(&hot, "loop-crosses-line"), ["warning"]);
+
+    // The same profile as pprof (as `armtune profile --format pprof` writes it).
+    use armtune_probes::{pprof, profile::Unit, Profile};
+    let folded = std::fs::read(&profile).unwrap();
+    let p = Profile::read_folded(folded.as_slice(), Unit::samples()).unwrap();
+    let columns = [pprof::Column { profile: &p, kind: "samples", unit: "count", scale: 1 }];
+    let pb = dir.path().join("p.pb.gz");
+    pprof::write(&pprof::build(&columns, None, &p.meta), std::fs::File::create(&pb).unwrap()).unwrap();
+    let hot = json(&["--profile".as_ref(), pb.as_os_str()]);
+    assert_eq!(severity(&hot, "loop-alignment"), ["warning"], "pprof: in a function with samples");
 }
 
 #[test]

@@ -16,27 +16,6 @@ use std::{
 
 use common::*;
 
-/// The Go workload, built once per test run with Debian's go (symbols kept).
-fn gogc() -> &'static Path {
-    static GOGC: OnceLock<PathBuf> = OnceLock::new();
-    GOGC.get_or_init(|| {
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let out = tmp.join("gogc");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/gogc.go");
-        let status = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .env("GOCACHE", tmp.join("gocache"))
-            .env("GOPATH", tmp.join("gopath"))
-            .env("GO111MODULE", "off")
-            .status()
-            .expect("go (Debian's golang-go) is needed to build the GC workload: run ci/setup.sh");
-        assert!(status.success(), "go build {}", src.display());
-        out
-    })
-}
-
 /// The number a workload printed after `label` (`NumGC=`, `since_pause=`).
 fn printed_count(stdout: &[u8], label: &str) -> u64 {
     String::from_utf8_lossy(stdout)

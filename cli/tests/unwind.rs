@@ -124,6 +124,34 @@ fn dwarf_unwinding_walks_a_library_without_frame_pointers_from_main_to_the_leaf(
 }
 
 #[test]
+fn auto_unwinds_c_without_frame_pointers_by_cfi_and_go_by_frame_pointers() {
+    let Some(_kernel) = kernel_test() else { return };
+    // The default: the C program and Debian's libc keep no frame pointers, so CFI walks it whole.
+    let report = ProfileRun::new().args(["-F", "999"]).json([nofp_main().as_os_str(), "1".as_ref()]);
+    let stacks = json_stacks(&report);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let whole = weight_where(&stacks, |f| has_chain(f, &CHAIN));
+    assert!(total >= 500 && whole * 100 >= total * 90, "{whole} of {total} samples under the whole chain");
+    let unwinding = &report["meta"]["unwinding"];
+    assert_eq!(unwinding["frame_pointer_processes"], 0, "{unwinding}");
+    assert!(unwinding["cfi_processes"].as_u64() >= Some(1), "{unwinding}");
+    assert!(unwinding["stacks"].as_u64().unwrap() >= total, "{unwinding}");
+
+    // Go keeps frame pointers and has no .eh_frame: after its first stacks the kernel walks it.
+    let report = ProfileRun::new().args(["-F", "999"]).json([gogc().as_os_str(), "assist".as_ref(), "1000".as_ref()]);
+    let stacks = json_stacks(&report);
+    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+    let unwinding = &report["meta"]["unwinding"];
+    assert_eq!(unwinding["frame_pointer_processes"], 1, "{unwinding}");
+    assert_eq!(unwinding["cfi_processes"], 0, "{unwinding}");
+    let copied = unwinding["stacks"].as_u64().unwrap();
+    assert!(total >= 500 && copied * 20 <= total, "{copied} of {total} stacks copied: the verdict came late");
+    let walked =
+        weight_where(&stacks, |f| f.iter().any(|n| n == "main.buildTree") && f.iter().any(|n| n == "runtime.goexit"));
+    assert!(walked * 5 >= total, "main.buildTree under runtime.goexit in {walked} of {total}");
+}
+
+#[test]
 fn frame_pointers_cannot_walk_the_same_program() {
     let Some(_kernel) = kernel_test() else { return };
     let report = ProfileRun::new().args(["-F", "999", "--unwind", "fp"]).json([nofp_main().as_os_str(), "1".as_ref()]);

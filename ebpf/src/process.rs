@@ -38,6 +38,8 @@ pub fn armtune_fork(ctx: TracePointContext) -> u32 {
 pub fn armtune_exec(_ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
+    // The new image's code is judged anew (`--unwind auto`).
+    let _ = crate::stacks::FRAME_POINTERS.remove(&tgid);
     if let Some(task) = crate::families::sched::TASKS.get_ptr_mut(&(pid_tgid as u32)) {
         unsafe { (*task).comm = bpf_get_current_comm().unwrap_or([0; 16]) };
     }

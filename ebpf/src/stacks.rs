@@ -9,11 +9,11 @@ use armtune_common::{
 use aya_ebpf::{
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::gen::{
-        bpf_get_current_task_btf, bpf_get_smp_processor_id, bpf_get_stack, bpf_probe_read_kernel,
+        bpf_get_current_task_btf, bpf_get_smp_processor_id, bpf_get_stack, bpf_ktime_get_ns, bpf_probe_read_kernel,
         bpf_probe_read_user, bpf_task_pt_regs,
     },
     macros::map,
-    maps::{Array, HashMap, PerCpuArray, RingBuf, StackTrace},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf, StackTrace},
     EbpfContext,
 };
 
@@ -136,17 +136,42 @@ static USER_STACKS: RingBuf = RingBuf::with_byte_size(maps::USER_STACKS.entries,
 #[map]
 static STACK_COPIES: Array<StackCopy> = Array::with_max_entries(maps::STACK_COPIES.entries, 0);
 
-/// Whether user stacks go to user space for unwinding (`--unwind dwarf`) instead of the stack map.
+/// `--unwind auto`'s verdicts, by tgid: `VERDICT_FRAME_POINTERS` (the kernel walks the process's
+/// stacks), `VERDICT_CFI`, or `VERDICT_PENDING` (its stacks came, user space is to judge it).
+/// A process not in it has sent no stack yet. An exec takes a process out (its new image is judged
+/// anew); LRU, so a host-wide run never fills it: a process that falls out is judged again.
+#[map]
+pub(crate) static FRAME_POINTERS: LruHashMap<u32, u8> = LruHashMap::with_max_entries(maps::FRAME_POINTERS.entries, 0);
+
+/// Whether process `tgid`'s user stacks go to user space for unwinding (`--unwind dwarf`, or
+/// `auto` for a process not known to keep frame pointers) instead of the stack map.
 #[inline(always)]
-pub fn unwinding() -> bool {
-    read_global(&UNWIND) == unwind::DWARF && read_global(&STACK_KINDS) & stack_kind::USER != 0
+pub fn unwinding(tgid: u32) -> bool {
+    if read_global(&STACK_KINDS) & stack_kind::USER == 0 {
+        return false;
+    }
+    match read_global(&UNWIND) {
+        unwind::DWARF => true,
+        unwind::AUTO => !matches!(unsafe { FRAME_POINTERS.get(&tgid) }, Some(&unwind::VERDICT_FRAME_POINTERS)),
+        _ => false,
+    }
 }
 
-/// Whether events in the scheduler's tracepoints send their user stacks to user space: they need
-/// the task's saved registers, which only BTF kernels give (elsewhere frame pointers serve).
+/// Whether this is the first stack of `tgid` since it was last judged by `--unwind auto` (or since
+/// its exec): it wakes user space, to judge it at once. Marked pending, so that only the first
+/// does (a wakeup per stack would cost more than the stacks).
 #[inline(always)]
-pub fn unwinding_tasks() -> bool {
-    unwinding() && read_global(&TASK_REGS) != 0
+fn first_unjudged(tgid: u32) -> bool {
+    read_global(&UNWIND) == unwind::AUTO
+        && unsafe { FRAME_POINTERS.get(&tgid) }.is_none()
+        && FRAME_POINTERS.insert(&tgid, &unwind::VERDICT_PENDING, aya_ebpf::bindings::BPF_NOEXIST as u64).is_ok()
+}
+
+/// Whether events in the scheduler's tracepoints send `tgid`'s user stacks to user space: they
+/// need the task's saved registers, which only BTF kernels give (elsewhere frame pointers serve).
+#[inline(always)]
+pub fn unwinding_tasks(tgid: u32) -> bool {
+    read_global(&TASK_REGS) != 0 && unwinding(tgid)
 }
 
 /// Sends a record without a stack that completes its thread's open event (`COMPLETES`).
@@ -155,6 +180,7 @@ pub fn send_completion(header: &StackSample) {
     let mut record = *header;
     record.flags = stack_copy::COMPLETES;
     record.len = 0;
+    record.time_ns = unsafe { bpf_ktime_get_ns() };
     if USER_STACKS.output(&record, 0).is_err() {
         bump(counter::STACK_COPY_LOST);
     }
@@ -264,6 +290,7 @@ pub fn send_user_stack<C: EbpfContext>(ctx: &C, at: RegsAt, sampler: bool, heade
     let copy = unsafe { &mut *copy };
     copy.header = *header;
     copy.header.user_fp = -1;
+    copy.header.time_ns = unsafe { bpf_ktime_get_ns() };
     let mut len: usize = 0;
     match user_regs(ctx, at) {
         Some(regs) => {
@@ -287,7 +314,8 @@ pub fn send_user_stack<C: EbpfContext>(ctx: &C, at: RegsAt, sampler: bool, heade
     }
     let record = unsafe { core::slice::from_raw_parts((copy as *const StackCopy).cast::<u8>(), total) };
     let waiting = USER_STACKS.query(BPF_RB_AVAIL_DATA as u64);
-    let flags = if waiting >= read_global(&STACK_WAKEUP_BYTES) { BPF_RB_FORCE_WAKEUP } else { BPF_RB_NO_WAKEUP };
+    let wake = waiting >= read_global(&STACK_WAKEUP_BYTES) || first_unjudged(header.tgid);
+    let flags = if wake { BPF_RB_FORCE_WAKEUP } else { BPF_RB_NO_WAKEUP };
     if USER_STACKS.output(record, flags as u64).is_err() {
         bump(counter::STACK_COPY_LOST);
         return false;

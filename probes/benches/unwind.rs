@@ -1,6 +1,7 @@
 //! User-space cost of `--unwind dwarf` per sample: walking one copied stack through the CFI of
 //! the files mapped (the unwinder warm, as for every sample after a process's first), and building
-//! a process image's unwinder (once per image and each time it maps a library).
+//! a process image's unwinder (once per image and each time it maps a library); and `--unwind
+//! auto`'s judgement of one file (once per file a profile meets): Debian's libc.
 //!
 //! The sample is this benchmark's own thread, 24 calls deep in a function built without frame
 //! pointers: registers and stack bytes as the kernel side sends them.
@@ -44,5 +45,27 @@ fn unwind(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, unwind);
+fn judge(c: &mut Criterion) {
+    // The libc this benchmark runs on, as Debian ships it.
+    let maps = armtune_probes::procmaps::ProcessMaps::read(std::process::id()).expect("own maps");
+    let libc = maps
+        .mappings()
+        .iter()
+        .find_map(|m| match &m.backing {
+            armtune_probes::procmaps::Backing::File(p) if p.to_string_lossy().contains("libc.so") => Some(p.clone()),
+            _ => None,
+        })
+        .expect("libc mapped");
+    let info = armtune_probes::unwind::ElfUnwindInfo::open(&libc).expect("libc readable");
+    let coverage = armtune_probes::frame_pointers::coverage(&info);
+    eprintln!("{}: {coverage:?}", libc.display());
+    c.bench_function("auto: judge libc's frame pointers (once per file)", |b| {
+        b.iter(|| armtune_probes::frame_pointers::keeps_frame_pointers(&info))
+    });
+    c.bench_function("auto: count all of libc's functions", |b| {
+        b.iter(|| armtune_probes::frame_pointers::coverage(&info))
+    });
+}
+
+criterion_group!(benches, unwind, judge);
 criterion_main!(benches);

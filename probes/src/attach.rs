@@ -50,13 +50,16 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
         .set_max_entries(maps::STACKS.name, options.stack_entries)
         // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
         .set_max_entries(maps::OVERFLOW_STACKS.name, (options.stack_entries / 8).max(64));
-    if options.unwind == crate::options::Unwind::Dwarf {
+    if options.unwind.copies_stacks() {
         // Two scratch copies per CPU (the sampler's and the other programs'), by CPU number.
         let cpus = aya::util::nr_cpus().map_or(1, |n| n as u32);
         loader.set_max_entries(maps::STACK_COPIES.name, 2 * cpus);
     } else {
         // The smallest ring buffer the kernel takes: one page.
         loader.set_max_entries(maps::USER_STACKS.name, 4096);
+    }
+    if options.unwind != crate::options::Unwind::Auto {
+        loader.set_max_entries(maps::FRAME_POINTERS.name, 1);
     }
     // Maps of events not recorded shrink to one entry: the kernel memory is not wasted.
     set_up_families(&mut loader, &family_globals, options);

@@ -112,6 +112,13 @@ pub struct UnwindStats {
     /// Events without user registers (taken in kernel mode on a kernel without BTF): their user
     /// stacks were walked by frame pointers instead.
     pub no_registers: u64,
+    /// `--unwind auto`: processes found to keep frame pointers in all their code, walked by the
+    /// kernel after their first stacks.
+    #[serde(default)]
+    pub frame_pointer_processes: u64,
+    /// `--unwind auto`: processes with code that does not, unwound with CFI.
+    #[serde(default)]
+    pub cfi_processes: u64,
 }
 
 impl UnwindStats {
@@ -140,6 +147,13 @@ impl UnwindStats {
             out.push(format!(
                 "{} of {} user stacks walked by frame pointers (taken in kernel mode, and no BTF to find the user registers)",
                 self.no_registers, self.stacks
+            ));
+        }
+        if self.frame_pointer_processes > 0 {
+            out.push(format!(
+                "--unwind auto: {} of {} processes walked by frame pointers (all their code keeps them)",
+                self.frame_pointer_processes,
+                self.frame_pointer_processes + self.cfi_processes
             ));
         }
         (!out.is_empty()).then(|| out.join("; "))

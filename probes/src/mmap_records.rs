@@ -245,6 +245,8 @@ pub struct MmapRecorder {
     pending: Vec<Record>,
     /// Whether records carry build-ids (Linux 5.12+).
     pub build_ids: bool,
+    /// Every record written up to this time (CLOCK_MONOTONIC, ns) has been handed out.
+    horizon_ns: u64,
 }
 
 /// How far behind the present records are handed out, so that one written on another CPU a
@@ -260,8 +262,10 @@ impl MmapRecorder {
         let open_all = |build_id: bool| cpus.iter().map(|&cpu| Ring::open(cpu as i32, build_id)).collect();
         // Kernels before 5.12 refuse the build_id bit: open without it.
         match open_all(true) {
-            Ok(rings) => Ok(MmapRecorder { rings, pending: Vec::new(), build_ids: true }),
-            Err(_) => Ok(MmapRecorder { rings: open_all(false)?, pending: Vec::new(), build_ids: false }),
+            Ok(rings) => Ok(MmapRecorder { rings, pending: Vec::new(), build_ids: true, horizon_ns: 0 }),
+            Err(_) => {
+                Ok(MmapRecorder { rings: open_all(false)?, pending: Vec::new(), build_ids: false, horizon_ns: 0 })
+            }
         }
     }
 
@@ -278,13 +282,21 @@ impl MmapRecorder {
         }
         self.pending.sort_by_key(|r| r.time_ns);
         let cut = if flush {
+            self.horizon_ns = now;
             self.pending.len()
         } else {
             let horizon = now.saturating_sub(REORDER_WINDOW_NS);
+            self.horizon_ns = self.horizon_ns.max(horizon);
             self.pending.partition_point(|r| r.time_ns <= horizon)
         };
         let rest = self.pending.split_off(cut);
         std::mem::replace(&mut self.pending, rest)
+    }
+
+    /// The time up to which every record has been handed out by [`MmapRecorder::read`]: an event
+    /// taken later may need mappings still held back.
+    pub fn horizon(&self) -> u64 {
+        self.horizon_ns
     }
 }
 

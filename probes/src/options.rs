@@ -44,11 +44,14 @@ impl Stacks {
 pub enum Unwind {
     /// Frame pointers, walked in the kernel: cheapest, but stops at the first function built
     /// without them (most distribution libraries).
-    #[default]
     Fp,
     /// The files' CFI (`.eh_frame`, `.debug_frame`): registers and a window of stack are copied
     /// per event and unwound in user space, as `perf record --call-graph dwarf` does.
     Dwarf,
+    /// Frame pointers for processes whose every file keeps them, CFI for the others: judged per
+    /// process image from the files' own CFI and prologues, and again when it maps more.
+    #[default]
+    Auto,
 }
 
 impl Unwind {
@@ -57,7 +60,13 @@ impl Unwind {
         match self {
             Unwind::Fp => armtune_common::unwind::FP,
             Unwind::Dwarf => armtune_common::unwind::DWARF,
+            Unwind::Auto => armtune_common::unwind::AUTO,
         }
+    }
+
+    /// Whether stacks are (or can be) copied to user space for unwinding.
+    pub fn copies_stacks(self) -> bool {
+        self != Unwind::Fp
     }
 }
 
@@ -259,7 +268,7 @@ impl Default for Options {
             min_block: Duration::ZERO,
             runq_per_cpu: false,
             stacks: Stacks::Both,
-            unwind: Unwind::Fp,
+            unwind: Unwind::Auto,
             stack_copy: DEFAULT_STACK_COPY,
             alloc_lib: None,
             alloc_prefix: String::new(),

@@ -39,7 +39,7 @@ impl Backing {
 }
 
 /// One executable mapping.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mapping {
     /// First address.
     pub start: u64,
@@ -95,6 +95,15 @@ impl ProcessMaps {
     /// All mappings.
     pub fn mappings(&self) -> &[Mapping] {
         &self.mappings
+    }
+
+    /// A hash of the mappings: what is built from an image is rebuilt when it changes (another
+    /// image after an exec can have as many mappings).
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.mappings.hash(&mut hasher);
+        hasher.finish()
     }
 
     /// Adds the mappings of `newer` over those of `self`, as [`ProcessMaps::insert`] does.

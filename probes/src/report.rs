@@ -101,6 +101,54 @@ impl Report {
         out
     }
 
+    /// The run as pprof profiles, one per event family with stacks, `cpu` first (the main output),
+    /// each with the sample types pprof's users expect of it: `samples/count` and
+    /// `cpu/nanoseconds` (with the sampling period), `off_cpu/nanoseconds`, `alloc_objects/count`
+    /// and `alloc_space/bytes`, `inuse_objects/count` and `inuse_space/bytes`, and counts of
+    /// wakeups, SDT hits and Go mark assists.
+    pub fn pprof_profiles(&self) -> Vec<(&'static str, crate::pprof::proto::Profile)> {
+        use crate::pprof::{build, Column, Period};
+        let column = |profile, kind, unit, scale| Column { profile, kind, unit, scale };
+        let mut out = Vec::new();
+        let mut add = |name, columns: Vec<Option<Column>>, period: Option<Period>| {
+            let columns: Vec<Column> = columns.into_iter().flatten().collect();
+            if !columns.is_empty() {
+                out.push((name, build(&columns, period, &self.meta)));
+            }
+        };
+        let period_ns = 1_000_000_000 / self.meta.frequency_hz.max(1) as i64;
+        let cpu = self.cpu.as_ref();
+        add(
+            "cpu",
+            vec![
+                cpu.map(|p| column(p, "samples", "count", 1)),
+                cpu.map(|p| column(p, "cpu", "nanoseconds", period_ns)),
+            ],
+            Some(Period { kind: "cpu", unit: "nanoseconds", value: period_ns }),
+        );
+        add("off-cpu", vec![self.off_cpu.as_ref().map(|p| column(p, "off_cpu", "nanoseconds", 1000))], None);
+        add(
+            "alloc",
+            vec![
+                self.alloc_calls.as_ref().map(|p| column(p, "alloc_objects", "count", 1)),
+                self.alloc_bytes.as_ref().map(|p| column(p, "alloc_space", "bytes", 1)),
+            ],
+            None,
+        );
+        add(
+            "leak",
+            vec![
+                self.live_blocks.as_ref().map(|p| column(p, "inuse_objects", "count", 1)),
+                self.live.as_ref().map(|p| column(p, "inuse_space", "bytes", 1)),
+            ],
+            None,
+        );
+        add("wakeup", vec![self.wakeups.as_ref().map(|p| column(p, "wakeups", "count", 1))], None);
+        add("sdt", vec![self.sdt.as_ref().map(|p| column(p, "hits", "count", 1))], None);
+        add("gc-assist", vec![self.gc_assists.as_ref().map(|p| column(p, "gc_assists", "count", 1))], None);
+        out
+    }
+
     /// Every graph the JSON report can hold, by its name in `families::graph_names` (`None`: not
     /// recorded).
     pub fn profiles(&self) -> [(&'static str, Option<&Profile>); 10] {

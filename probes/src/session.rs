@@ -3,7 +3,7 @@
 
 use crate::error::Context as _;
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     path::{Path, PathBuf},
     sync::atomic::{AtomicBool, Ordering},
@@ -12,7 +12,7 @@ use std::{
 
 use armtune_common::{counter, proc_event, ProcEvent, StackSample};
 use aya::{
-    maps::{MapData, PerCpuArray, RingBuf},
+    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf},
     Ebpf,
 };
 
@@ -58,6 +58,49 @@ pub enum Ended {
 /// mapping records cannot be had.
 const MAPS_REFRESH: Duration = Duration::from_secs(2);
 
+/// Unwinds one user-stack record (or completes an off-CPU interval) into `unwound`.
+fn unwind_record(
+    item: &[u8],
+    header: &StackSample,
+    maps: &mut MapsStore,
+    recorder: Option<&mut MmapRecorder>,
+    unwinder: &mut StackUnwinder,
+    unwound: &mut Unwound,
+) {
+    let header_len = std::mem::size_of::<StackSample>();
+    let len = (header.len as usize).min(item.len() - header_len);
+    let stack = &item[header_len..header_len + len];
+    if header.flags & armtune_common::stack_copy::COMPLETES != 0 {
+        unwound.add(header, Vec::new(), false);
+        return;
+    }
+    // A pc in no mapping known: a process first seen now (its /proc maps were read on its first
+    // event) can still have records in the kernel's buffers.
+    if let Some(recorder) = recorder {
+        if maps.image_for(header.tgid, header.regs.pc).is_none() && header.regs.pc != 0 {
+            maps.apply(recorder.read(false));
+        }
+    }
+    let (user, truncated) = unwinder.unwind(maps, header.tgid, &header.regs, stack, header.flags);
+    unwound.add(header, user, truncated);
+}
+
+/// The header of a user-stack record; `None` for a record too short to hold one.
+fn stack_header(item: &[u8]) -> Option<StackSample> {
+    // SAFETY: the kernel side writes a StackSample first; read_unaligned copes with any alignment.
+    (item.len() >= std::mem::size_of::<StackSample>())
+        .then(|| unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) })
+}
+
+/// `--unwind auto`'s verdict on one process image.
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    /// [`crate::procmaps::ProcessMaps::fingerprint`] of the image when judged: another means new code to judge.
+    fingerprint: u64,
+    /// Whether all of its files keep frame pointers.
+    frame_pointers: bool,
+}
+
 /// A loaded, attached profiler.
 pub struct Session {
     ebpf: Ebpf,
@@ -88,6 +131,13 @@ pub struct Session {
     unwinder: StackUnwinder,
     /// The stacks unwound so far, summed.
     unwound: Unwound,
+    /// User-stack records taken after the mapping records read so far, in order (copied out of
+    /// the ring buffer: a few milliseconds' worth).
+    waiting: std::collections::VecDeque<Vec<u8>>,
+    /// `--unwind auto`: each process's verdict, on its image as it was then.
+    judged: HashMap<u32, Verdict>,
+    /// `--unwind auto`: each file's verdict.
+    verdicts: crate::frame_pointers::Verdicts,
     started: Instant,
     last_refresh: Instant,
 }
@@ -95,7 +145,11 @@ pub struct Session {
 impl Session {
     /// Loads and attaches the CPU profiler for `options.target`. A spawned command is started only
     /// after every probe is attached; `interrupted` set meanwhile aborts with nothing left behind.
-    pub fn start(options: Options, interrupted: &AtomicBool) -> Result<Session> {
+    pub fn start(mut options: Options, interrupted: &AtomicBool) -> Result<Session> {
+        if options.unwind == crate::options::Unwind::Auto && !crate::unwind::SUPPORTED {
+            // Nothing here unwinds this architecture's CFI: frame pointers are all there is.
+            options.unwind = crate::options::Unwind::Fp;
+        }
         check(&options)?;
         let pids = match &options.target {
             Target::Pids(pids) => pids.iter().map(|&p| process_of(p)).collect::<Result<Vec<u32>>>()?,
@@ -148,12 +202,12 @@ impl Session {
         }
         let events =
             RingBuf::try_from(ebpf.take_map("PROC_EVENTS").unwrap()).context("opening the event ring buffer")?;
-        let user_stacks = match options.unwind {
-            crate::options::Unwind::Dwarf => Some(
+        let user_stacks = match options.unwind.copies_stacks() {
+            true => Some(
                 RingBuf::try_from(ebpf.take_map(armtune_common::maps::USER_STACKS.name).unwrap())
                     .context("opening the user-stack ring buffer")?,
             ),
-            crate::options::Unwind::Fp => None,
+            false => None,
         };
 
         if interrupted.load(Ordering::SeqCst) {
@@ -184,6 +238,9 @@ impl Session {
             user_stacks,
             unwinder: StackUnwinder::new(),
             unwound: Unwound::new(per_thread),
+            waiting: Default::default(),
+            judged: HashMap::new(),
+            verdicts: Default::default(),
             started: now,
             last_refresh: now,
         })
@@ -211,6 +268,29 @@ impl Session {
         let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: valid pollfds for the length given; EINTR (Ctrl-C) just returns early.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        self.read_process_events();
+        match &mut self.recorder {
+            Some(recorder) => self.maps.apply(recorder.read(false)),
+            None if self.last_refresh.elapsed() >= MAPS_REFRESH => self.refresh_maps(),
+            None => {}
+        }
+        let seen = self.unwind_user_stacks();
+        if self.options.unwind == crate::options::Unwind::Auto {
+            self.judge_frame_pointers(seen);
+        }
+        if let Some(child) = &mut self.child {
+            return Ok(child.try_wait().map(Ended::CommandExited));
+        }
+        if !self.pids.is_empty() && self.pids.iter().all(|&p| !process_exists(p)) {
+            return Ok(Some(Ended::PidsExited));
+        }
+        Ok(None)
+    }
+
+    /// Reads the process events (first events, execs): mappings of processes the kernel's records
+    /// do not cover are read from /proc, and an exec's old verdict (`--unwind auto`) is dropped,
+    /// as the kernel dropped it.
+    fn read_process_events(&mut self) {
         while let Some(item) = self.events.next() {
             if item.len() < std::mem::size_of::<ProcEvent>() {
                 continue;
@@ -228,50 +308,96 @@ impl Session {
                     self.maps.capture(event.tgid);
                 }
             }
+            if event.kind == proc_event::EXEC {
+                // The kernel forgot the old image's verdict too.
+                self.judged.remove(&event.tgid);
+            }
             self.live.insert(event.tgid);
         }
-        match &mut self.recorder {
-            Some(recorder) => self.maps.apply(recorder.read(false)),
-            None if self.last_refresh.elapsed() >= MAPS_REFRESH => self.refresh_maps(),
-            None => {}
-        }
-        self.unwind_user_stacks();
-        if let Some(child) = &mut self.child {
-            return Ok(child.try_wait().map(Ended::CommandExited));
-        }
-        if !self.pids.is_empty() && self.pids.iter().all(|&p| !process_exists(p)) {
-            return Ok(Some(Ended::PidsExited));
-        }
-        Ok(None)
     }
 
-    /// Unwinds the user stacks waiting in their ring buffer, after the mapping records read
-    /// before them: a sample's code was mapped before it ran. One whose pc is in no known mapping
-    /// yet (the records are a moment behind) has the records read once more first.
-    fn unwind_user_stacks(&mut self) {
-        let Session { user_stacks, maps, recorder, unwinder, unwound, .. } = self;
-        let Some(ring) = user_stacks else { return };
-        let header_len = std::mem::size_of::<StackSample>();
-        while let Some(item) = ring.next() {
-            if item.len() < header_len {
-                continue;
+    /// Unwinds the user stacks in their ring buffer, each once the mapping records up to its
+    /// time are in: a library mapped a moment before a sample is known when it is unwound. Those
+    /// taken later wait, copied, in `waiting` (in order: an off-CPU completion must follow its
+    /// stack); without the records (`/proc` instead) nothing waits. Returns the processes whose
+    /// stacks came.
+    fn unwind_user_stacks(&mut self) -> HashSet<u32> {
+        let mut seen = HashSet::new();
+        let Session { user_stacks, maps, recorder, unwinder, unwound, waiting, .. } = self;
+        let Some(ring) = user_stacks else { return seen };
+        let horizon = recorder.as_ref().map_or(u64::MAX, MmapRecorder::horizon);
+        let mut unwind = |item: &[u8], header: &StackSample| {
+            unwind_record(item, header, maps, recorder.as_mut(), unwinder, unwound);
+        };
+        while let Some(header) = waiting.front().and_then(|item| stack_header(item)) {
+            if header.time_ns > horizon {
+                break;
             }
-            // SAFETY: the kernel side writes a StackSample first; read_unaligned copes with any alignment.
-            let header: StackSample = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
-            let len = (header.len as usize).min(item.len() - header_len);
-            let stack = &item[header_len..header_len + len];
-            if header.flags & armtune_common::stack_copy::COMPLETES != 0 {
-                unwound.add(&header, Vec::new(), false);
-                continue;
-            }
-            if let Some(recorder) = recorder.as_mut() {
-                if maps.image_for(header.tgid, header.regs.pc).is_none() && header.regs.pc != 0 {
-                    maps.apply(recorder.read(false));
-                }
-            }
-            let (user, truncated) = unwinder.unwind(maps, header.tgid, &header.regs, stack, header.flags);
-            unwound.add(&header, user, truncated);
+            let item = waiting.pop_front().expect("looked at above");
+            unwind(&item, &header);
         }
+        while let Some(item) = ring.next() {
+            let Some(header) = stack_header(&item) else { continue };
+            seen.insert(header.tgid);
+            if !waiting.is_empty() || header.time_ns > horizon {
+                waiting.push_back(item.to_vec());
+            } else {
+                unwind(&item, &header);
+            }
+        }
+        seen
+    }
+
+    /// `--unwind auto`: judges the processes whose stacks just came (the kernel wakes armtune for
+    /// a process not judged yet), and again those whose mappings changed since (a library without
+    /// frame pointers can come with dlopen). The verdict goes into `FRAME_POINTERS`: the kernel
+    /// walks a process that keeps frame pointers throughout from then on.
+    fn judge_frame_pointers(&mut self, seen: HashSet<u32>) {
+        let recheck = self.judged.iter().filter(|(_, v)| v.frame_pointers).map(|(&tgid, _)| tgid);
+        let tgids: Vec<u32> = seen.into_iter().chain(recheck).collect();
+        for tgid in tgids {
+            let Some((_, image)) = self.maps.current_image(tgid) else { continue };
+            let fingerprint = image.fingerprint();
+            let before = self.judged.get(&tgid).copied();
+            if before.is_some_and(|v| v.fingerprint == fingerprint) {
+                continue;
+            }
+            let Some(frame_pointers) = self.verdicts.process_keeps(image, &mut self.unwinder) else { continue };
+            self.judged.insert(tgid, Verdict { fingerprint, frame_pointers });
+            let stats = &mut self.unwinder.stats;
+            match before.map(|v| v.frame_pointers) {
+                None if frame_pointers => stats.frame_pointer_processes += 1,
+                None => stats.cfi_processes += 1,
+                Some(true) if !frame_pointers => {
+                    stats.frame_pointer_processes -= 1;
+                    stats.cfi_processes += 1;
+                }
+                Some(false) if frame_pointers => {
+                    stats.cfi_processes -= 1;
+                    stats.frame_pointer_processes += 1;
+                }
+                _ => {}
+            }
+            if before.map(|v| v.frame_pointers) == Some(frame_pointers) {
+                continue;
+            }
+            if let Err(e) = self.set_frame_pointers(tgid, frame_pointers) {
+                // The process stays as it was: unwound with CFI, or (a library mapped since
+                // without frame pointers) walked by them, as `--unwind fp` would.
+                self.warnings.push(format!("--unwind auto: {e}"));
+            }
+        }
+    }
+
+    /// Tells the kernel whether process `tgid` is walked by frame pointers or unwound with CFI.
+    fn set_frame_pointers(&mut self, tgid: u32, keep: bool) -> Result<()> {
+        let name = armtune_common::maps::FRAME_POINTERS.name;
+        let mut map: BpfHashMap<_, u32, u8> =
+            BpfHashMap::try_from(self.ebpf.map_mut(name).unwrap()).context("opening the frame-pointer map")?;
+        let verdict =
+            if keep { armtune_common::unwind::VERDICT_FRAME_POINTERS } else { armtune_common::unwind::VERDICT_CFI };
+        map.insert(tgid, verdict, 0).with_context(|| format!("recording pid {tgid}'s unwinding verdict"))?;
+        Ok(())
     }
 
     /// Re-reads the mappings of processes still alive (libraries loaded since).
@@ -385,6 +511,8 @@ impl Session {
             Some(recorder) => self.maps.apply(recorder.read(true)),
             None => self.refresh_maps(),
         }
+        // The stacks that waited for the records just flushed.
+        self.unwind_user_stacks();
         Ok(())
     }
 
@@ -426,7 +554,7 @@ fn check(options: &Options) -> Result<()> {
             options.frequency
         )));
     }
-    if options.unwind == crate::options::Unwind::Dwarf {
+    if options.unwind.copies_stacks() {
         if !crate::unwind::SUPPORTED {
             return Err(Error::Invalid(format!(
                 "--unwind dwarf is not available on {}: only x86_64 and aarch64 (use --unwind fp)",

@@ -5,7 +5,7 @@
 //!
 //! Each file's sections are mapped once (memory-mapped, so only the pages the unwinder touches are
 //! read) and shared by every process that maps it; each process image gets a framehop unwinder of
-//! its modules, rebuilt when the image gains mappings. The stack bytes are only read here, while
+//! its modules, rebuilt when the image's mappings change. The stack bytes are only read here, while
 //! one sample is unwound, and never stored: they can hold anything the program had on its stack.
 
 use std::{
@@ -66,6 +66,7 @@ pub struct ElfUnwindInfo {
     segments: Vec<(u64, u64, u64)>,
     build_id: Option<Vec<u8>>,
     sections: SectionRanges,
+    architecture: object::Architecture,
 }
 
 #[derive(Default, Clone)]
@@ -123,7 +124,42 @@ impl ElfUnwindInfo {
             })
             .collect();
         let build_id = elf.build_id().ok().flatten().map(<[u8]>::to_vec);
-        Some(ElfUnwindInfo { data, segments, build_id, sections })
+        let architecture = elf.architecture();
+        Some(ElfUnwindInfo { data, segments, build_id, sections, architecture })
+    }
+
+    /// The file's architecture.
+    pub fn architecture(&self) -> object::Architecture {
+        self.architecture
+    }
+
+    /// `.eh_frame`: its address and bytes.
+    pub fn eh_frame(&self) -> Option<(u64, &[u8])> {
+        let (svma, range) = self.sections.eh_frame.as_ref()?;
+        Some((svma.start, self.data.get(range.clone())?))
+    }
+
+    /// `.debug_frame`'s bytes.
+    pub fn debug_frame(&self) -> Option<&[u8]> {
+        self.data.get(self.sections.debug_frame.clone()?)
+    }
+
+    /// Address of `.text`.
+    pub fn text_svma(&self) -> Option<u64> {
+        self.sections.text.as_ref().map(|(svma, _)| svma.start)
+    }
+
+    /// Addresses `.text` covers.
+    pub fn text_range(&self) -> Option<Range<u64>> {
+        self.sections.text.as_ref().map(|(svma, _)| svma.clone())
+    }
+
+    /// Up to `len` bytes of code at ELF address `svma`, from the executable segment holding it.
+    pub fn code(&self, svma: u64, len: usize) -> Option<&[u8]> {
+        let &(addr, off, size) = self.segments.iter().find(|&&(addr, _, size)| svma >= addr && svma - addr < size)?;
+        let start = (off + (svma - addr)) as usize;
+        let end = (off + size).min(start as u64 + len as u64) as usize;
+        self.data.get(start..end)
     }
 
     /// The start (ELF address) of the function holding the ELF address `svma`, from the CFI's own
@@ -191,8 +227,9 @@ impl ElfUnwindInfo {
 
 /// One process image's unwinder.
 struct ImageUnwinder {
-    /// Mappings of the image when it was built: more means new libraries, so it is built again.
-    mappings: usize,
+    /// [`ProcessMaps::fingerprint`] of the image when it was built: another means new
+    /// libraries (or another image in the same slot), so it is built again.
+    fingerprint: u64,
     unwinder: ArchUnwinder<Bytes, MayAllocateDuringUnwind>,
     cache: Cache<MayAllocateDuringUnwind>,
 }
@@ -239,7 +276,7 @@ impl StackUnwinder {
             return (vec![regs.pc], false);
         };
         let key = (tgid, index);
-        let stale = self.images.get(&key).is_none_or(|u| u.mappings != image.mappings().len());
+        let stale = self.images.get(&key).is_none_or(|u| u.fingerprint != image.fingerprint());
         if stale {
             let built = self.build(image);
             self.images.insert(key, built);
@@ -285,10 +322,11 @@ impl StackUnwinder {
             };
             unwinder.add_module(info.module(name, avma, bias));
         }
-        ImageUnwinder { mappings: image.mappings().len(), unwinder, cache: Cache::new() }
+        ImageUnwinder { fingerprint: image.fingerprint(), unwinder, cache: Cache::new() }
     }
 
-    fn file(&mut self, path: &Path) -> Option<Arc<ElfUnwindInfo>> {
+    /// The unwind information of the file at `path`, opened once and shared.
+    pub fn file(&mut self, path: &Path) -> Option<Arc<ElfUnwindInfo>> {
         self.files.entry(path.to_path_buf()).or_insert_with(|| ElfUnwindInfo::open(path).map(Arc::new)).clone()
     }
 

@@ -96,6 +96,27 @@ pub fn allocs_static() -> &'static Path {
 }
 
 /// Reads a JSON file.
+/// The Go workload, built once per test run with Debian's go (symbols kept).
+pub fn gogc() -> &'static Path {
+    static GOGC: OnceLock<PathBuf> = OnceLock::new();
+    GOGC.get_or_init(|| {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let out = tmp.join("gogc");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/gogc.go");
+        let status = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .env("GOCACHE", tmp.join("gocache"))
+            .env("GOPATH", tmp.join("gopath"))
+            .env("GO111MODULE", "off")
+            .status()
+            .expect("go (Debian's golang-go) is needed to build the GC workload: run ci/setup.sh");
+        assert!(status.success(), "go build {}", src.display());
+        out
+    })
+}
+
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
@@ -225,7 +246,9 @@ impl ProfileRun {
         self
     }
 
-    /// Profiles `command` (its output discarded), asserts success, and returns the JSON report.
+    /// Profiles `command` (its output discarded) in a scratch working directory, so files a
+    /// program drops there (V8's isolate logs, say) go with it; asserts success and returns the
+    /// JSON report.
     pub fn json<S: AsRef<std::ffi::OsStr>>(self, command: impl IntoIterator<Item = S>) -> serde_json::Value {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("profile.json");
@@ -235,6 +258,7 @@ impl ProfileRun {
             .args(&self.args)
             .arg("--")
             .args(command)
+            .current_dir(dir.path())
             .stdout(std::process::Stdio::null()));
         assert!(out.status.success(), "armtune profile {:?}: {}", self.args, stderr(&out));
         read_json(&path)

@@ -61,6 +61,15 @@ pub mod unwind {
     /// Registers and a window of stack bytes sent to user space, which unwinds them with the
     /// files' CFI (`.eh_frame`, `.debug_frame`).
     pub const DWARF: u32 = 1;
+    /// Frame pointers for processes user space found to keep them in all their code (listed in
+    /// `FRAME_POINTERS`), registers and stack bytes for every other.
+    pub const AUTO: u32 = 2;
+    /// `FRAME_POINTERS` value: the process keeps frame pointers; the kernel walks its stacks.
+    pub const VERDICT_FRAME_POINTERS: u8 = 1;
+    /// `FRAME_POINTERS` value: the process was judged and is unwound with CFI.
+    pub const VERDICT_CFI: u8 = 2;
+    /// `FRAME_POINTERS` value: the process's first stack went to user space, which is to judge it.
+    pub const VERDICT_PENDING: u8 = 3;
 }
 
 /// Flags of a [`StackSample`].
@@ -122,6 +131,9 @@ pub struct StackSample {
     pub user_fp: i32,
     /// Padding to eight bytes.
     pub pad: u32,
+    /// When the event was taken (CLOCK_MONOTONIC, ns): user space unwinds it only once it has
+    /// the mapping records up to then.
+    pub time_ns: u64,
 }
 
 /// The per-CPU scratch a [`StackSample`] is assembled in: the header, then the window (one page
@@ -272,9 +284,11 @@ pub mod maps {
     /// Scratch to assemble a [`super::StackCopy`] in: two per CPU (the sampler's, and one for
     /// events it can interrupt); one entry unless unwinding with DWARF.
     pub const STACK_COPIES: MapDef = MapDef { name: "STACK_COPIES", entries: 1 };
+    /// `--unwind auto`'s verdict on each process judged, by tgid (`unwind::VERDICT_*`).
+    pub const FRAME_POINTERS: MapDef = MapDef { name: "FRAME_POINTERS", entries: 16_384 };
 
     /// All of the above, for the test that holds the object to them.
-    pub const ALL: [MapDef; 20] = [
+    pub const ALL: [MapDef; 21] = [
         COUNTS,
         TARGETS,
         SEEN,
@@ -295,6 +309,7 @@ pub mod maps {
         PROC_LIVES,
         USER_STACKS,
         STACK_COPIES,
+        FRAME_POINTERS,
     ];
 }
 

@@ -206,7 +206,7 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     note_process(tgid);
     let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
-    let unwinding = crate::stacks::unwinding();
+    let unwinding = crate::stacks::unwinding(tgid);
     let stacks = if unwinding { send_allocation(ctx, tgid, tid, comm, block, size) } else { crate::stacks::user_only(ctx) };
     if enabled(events::ALLOC) {
         if !unwinding {

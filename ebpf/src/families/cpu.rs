@@ -23,7 +23,7 @@ pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
     note_process(tgid);
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
     let tid = if read_global(&PER_THREAD) != 0 { tid } else { 0 };
-    if stacks::unwinding() {
+    if stacks::unwinding(tgid) {
         // Aggregated in user space once unwound; the ring buffer counts what it drops.
         let header = StackSample {
             tgid,

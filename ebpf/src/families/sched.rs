@@ -191,7 +191,7 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
 /// goes to user space now, kept there for the thread until a completion brings its time off.
 #[inline(always)]
 fn off_cpu_stacks<C: EbpfContext>(ctx: &C, task: &TaskInfo, tid: u32, class: u32) -> StackRef {
-    if !crate::stacks::unwinding_tasks() {
+    if !crate::stacks::unwinding_tasks(task.tgid) {
         return crate::stacks::both(ctx);
     }
     let kernel = crate::stacks::kernel_only(ctx);

@@ -54,7 +54,7 @@ pub(crate) fn count_hit(
     let tgid = (pid_tgid >> 32) as u32;
     let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
-    if crate::stacks::unwinding() {
+    if crate::stacks::unwinding(tgid) {
         let header = StackSample { tgid, tid, family, kernel: -1, weight: 1, tag: ip, comm, ..StackSample::default() };
         crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header);
         return;

@@ -1,0 +1,649 @@
+//! pprof's `profile.proto`, the format `go tool pprof`, Pyroscope, Parca and Grafana share:
+//! armtune's profiles written in it ([`encode`]), and profiles in it (Go's `runtime/pprof` and
+//! `net/http/pprof`, other tools, armtune's own) read as armtune's ([`decode`]).
+//!
+//! The messages are declared here with prost's derive, field numbers as in pprof's
+//! `proto/profile.proto`: no protoc at build time.
+
+use std::{
+    collections::HashMap,
+    io::{self, Read, Write},
+};
+
+use crate::profile::{CodeLocation, Frame, FrameKind, Meta, Profile, Unit};
+
+/// The `profile.proto` messages armtune reads and writes.
+pub mod proto {
+    /// A profile: sample types, samples, and the tables they index.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Profile {
+        /// What each value of a sample measures.
+        #[prost(message, repeated, tag = "1")]
+        pub sample_type: Vec<ValueType>,
+        /// The samples.
+        #[prost(message, repeated, tag = "2")]
+        pub sample: Vec<Sample>,
+        /// Where code was mapped.
+        #[prost(message, repeated, tag = "3")]
+        pub mapping: Vec<Mapping>,
+        /// Code locations the samples' stacks are made of.
+        #[prost(message, repeated, tag = "4")]
+        pub location: Vec<Location>,
+        /// Functions the locations' lines name.
+        #[prost(message, repeated, tag = "5")]
+        pub function: Vec<Function>,
+        /// Every string, indexed by the other fields; the first is "".
+        #[prost(string, repeated, tag = "6")]
+        pub string_table: Vec<String>,
+        /// Frames to drop (a regex, as a string index).
+        #[prost(int64, tag = "7")]
+        pub drop_frames: i64,
+        /// Frames to keep (a regex, as a string index).
+        #[prost(int64, tag = "8")]
+        pub keep_frames: i64,
+        /// When the profile was taken, ns since the epoch.
+        #[prost(int64, tag = "9")]
+        pub time_nanos: i64,
+        /// How long it covers, ns.
+        #[prost(int64, tag = "10")]
+        pub duration_nanos: i64,
+        /// What one sampling period measures.
+        #[prost(message, optional, tag = "11")]
+        pub period_type: Option<ValueType>,
+        /// The sampling period, in `period_type` units.
+        #[prost(int64, tag = "12")]
+        pub period: i64,
+        /// Free-form comments (string indexes).
+        #[prost(int64, repeated, tag = "13")]
+        pub comment: Vec<i64>,
+        /// The sample type shown by default (a string index; 0: the last).
+        #[prost(int64, tag = "14")]
+        pub default_sample_type: i64,
+    }
+
+    /// A measure and its unit (string indexes).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ValueType {
+        /// e.g. "cpu", "alloc_space".
+        #[prost(int64, tag = "1")]
+        pub r#type: i64,
+        /// e.g. "nanoseconds", "bytes", "count".
+        #[prost(int64, tag = "2")]
+        pub unit: i64,
+    }
+
+    /// One stack with its values.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Sample {
+        /// The stack's locations, leaf first.
+        #[prost(uint64, repeated, tag = "1")]
+        pub location_id: Vec<u64>,
+        /// One value per sample type.
+        #[prost(int64, repeated, tag = "2")]
+        pub value: Vec<i64>,
+        /// Labels (pid, thread name, ...).
+        #[prost(message, repeated, tag = "3")]
+        pub label: Vec<Label>,
+    }
+
+    /// A sample's label: a string or a number.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Label {
+        /// The key (string index).
+        #[prost(int64, tag = "1")]
+        pub key: i64,
+        /// A string value (string index), or 0.
+        #[prost(int64, tag = "2")]
+        pub str: i64,
+        /// A numeric value.
+        #[prost(int64, tag = "3")]
+        pub num: i64,
+        /// The numeric value's unit (string index).
+        #[prost(int64, tag = "4")]
+        pub num_unit: i64,
+    }
+
+    /// A file (or the kernel) mapped into the profiled address space.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Mapping {
+        /// Its id (1-based).
+        #[prost(uint64, tag = "1")]
+        pub id: u64,
+        /// First address.
+        #[prost(uint64, tag = "2")]
+        pub memory_start: u64,
+        /// One past the last address.
+        #[prost(uint64, tag = "3")]
+        pub memory_limit: u64,
+        /// File offset of `memory_start`.
+        #[prost(uint64, tag = "4")]
+        pub file_offset: u64,
+        /// The file (string index).
+        #[prost(int64, tag = "5")]
+        pub filename: i64,
+        /// Its build-id, hex (string index).
+        #[prost(int64, tag = "6")]
+        pub build_id: i64,
+        /// Whether its locations have functions.
+        #[prost(bool, tag = "7")]
+        pub has_functions: bool,
+        /// Whether they have file names.
+        #[prost(bool, tag = "8")]
+        pub has_filenames: bool,
+        /// Whether they have line numbers.
+        #[prost(bool, tag = "9")]
+        pub has_line_numbers: bool,
+        /// Whether they have inlined frames.
+        #[prost(bool, tag = "10")]
+        pub has_inline_frames: bool,
+    }
+
+    /// A code location: an address, and the (inlined) functions it is in.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Location {
+        /// Its id (1-based).
+        #[prost(uint64, tag = "1")]
+        pub id: u64,
+        /// The mapping holding it, or 0.
+        #[prost(uint64, tag = "2")]
+        pub mapping_id: u64,
+        /// The address, or 0.
+        #[prost(uint64, tag = "3")]
+        pub address: u64,
+        /// The functions, innermost (inlined) first, the function they were inlined into last.
+        #[prost(message, repeated, tag = "4")]
+        pub line: Vec<Line>,
+        /// Whether several functions were folded into this one location.
+        #[prost(bool, tag = "5")]
+        pub is_folded: bool,
+    }
+
+    /// A function at a line.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Line {
+        /// The function.
+        #[prost(uint64, tag = "1")]
+        pub function_id: u64,
+        /// The line, or 0.
+        #[prost(int64, tag = "2")]
+        pub line: i64,
+        /// The column, or 0.
+        #[prost(int64, tag = "3")]
+        pub column: i64,
+    }
+
+    /// A function.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Function {
+        /// Its id (1-based).
+        #[prost(uint64, tag = "1")]
+        pub id: u64,
+        /// The name shown (string index).
+        #[prost(int64, tag = "2")]
+        pub name: i64,
+        /// The symbol (string index).
+        #[prost(int64, tag = "3")]
+        pub system_name: i64,
+        /// The source file (string index).
+        #[prost(int64, tag = "4")]
+        pub filename: i64,
+        /// The line it starts at.
+        #[prost(int64, tag = "5")]
+        pub start_line: i64,
+    }
+}
+
+/// The name armtune gives the kernel's mapping, as perf does: kernel frames are told apart by it.
+pub const KERNEL_MAPPING: &str = "[kernel.kallsyms]";
+/// The label carrying a sample's process name (armtune's root frame).
+pub const COMM_LABEL: &str = "comm";
+
+/// One sample type of a profile to write: the armtune profile whose weights it takes, scaled.
+#[derive(Debug, Clone, Copy)]
+pub struct Column<'a> {
+    /// The stacks and weights.
+    pub profile: &'a Profile,
+    /// pprof's sample type (`cpu`, `alloc_space`, ...).
+    pub kind: &'a str,
+    /// Its unit (`nanoseconds`, `bytes`, `count`).
+    pub unit: &'a str,
+    /// Each weight is multiplied by this (microseconds to nanoseconds: 1000).
+    pub scale: i64,
+}
+
+/// A sampling period: what one sample stands for (`cpu`, `nanoseconds`, 10,101,010 at 99 Hz).
+#[derive(Debug, Clone, Copy)]
+pub struct Period<'a> {
+    /// What it measures.
+    pub kind: &'a str,
+    /// Its unit.
+    pub unit: &'a str,
+    /// How much.
+    pub value: i64,
+}
+
+/// Builds `profile.proto` messages, interning strings, functions, mappings and locations.
+#[derive(Default)]
+struct Builder {
+    profile: proto::Profile,
+    strings: HashMap<String, i64>,
+    functions: HashMap<(String, FrameKind), u64>,
+    mappings: HashMap<(String, Option<String>, u64), u64>,
+    locations: HashMap<Frame, u64>,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        let mut b = Builder::default();
+        b.string("");
+        b
+    }
+
+    fn string(&mut self, s: &str) -> i64 {
+        if let Some(&i) = self.strings.get(s) {
+            return i;
+        }
+        let i = self.profile.string_table.len() as i64;
+        self.profile.string_table.push(s.to_string());
+        self.strings.insert(s.to_string(), i);
+        i
+    }
+
+    fn value_type(&mut self, kind: &str, unit: &str) -> proto::ValueType {
+        proto::ValueType { r#type: self.string(kind), unit: self.string(unit) }
+    }
+
+    fn function(&mut self, frame: &Frame) -> u64 {
+        let key = (frame.name.clone(), frame.kind);
+        if let Some(&id) = self.functions.get(&key) {
+            return id;
+        }
+        let id = self.profile.function.len() as u64 + 1;
+        let name = self.string(&frame.name);
+        self.profile.function.push(proto::Function { id, name, system_name: name, ..Default::default() });
+        self.functions.insert(key, id);
+        id
+    }
+
+    /// The mapping of a file: one per file, build-id and the difference between its code's file
+    /// offsets and addresses (0 for nearly every file), so that `address - memory_start +
+    /// file_offset` is the code's file offset, as pprof computes it.
+    fn mapping(&mut self, file: &str, build_id: Option<&str>, delta: u64, named: bool) -> u64 {
+        let key = (file.to_string(), build_id.map(str::to_string), delta);
+        if let Some(&id) = self.mappings.get(&key) {
+            return id;
+        }
+        let id = self.profile.mapping.len() as u64 + 1;
+        let filename = self.string(file);
+        let build_id = build_id.map_or(0, |b| self.string(b));
+        self.profile.mapping.push(proto::Mapping {
+            id,
+            memory_start: 0,
+            memory_limit: u64::MAX,
+            file_offset: delta,
+            filename,
+            build_id,
+            has_functions: named,
+            ..Default::default()
+        });
+        self.mappings.insert(key, id);
+        id
+    }
+
+    fn location(&mut self, frame: &Frame) -> u64 {
+        if let Some(&id) = self.locations.get(frame) {
+            return id;
+        }
+        let id = self.profile.location.len() as u64 + 1;
+        let (mapping_id, address) = match (&frame.location, frame.kind) {
+            // Code armtune could not name keeps its file, build-id and address, for a backend to
+            // symbolize; its line still shows armtune's `file+0xADDR`.
+            (Some(loc), _) => (
+                self.mapping(&loc.file, loc.build_id.as_deref(), loc.offset.wrapping_sub(loc.address), false),
+                loc.address,
+            ),
+            (None, FrameKind::Kernel) => (self.mapping(KERNEL_MAPPING, None, 0, true), 0),
+            (None, _) => (0, 0),
+        };
+        let function_id = self.function(frame);
+        let line = vec![proto::Line { function_id, ..Default::default() }];
+        self.profile.location.push(proto::Location { id, mapping_id, address, line, is_folded: false });
+        self.locations.insert(frame.clone(), id);
+        id
+    }
+}
+
+/// The `profile.proto` message of `columns` (profiles of the same run over the same stacks, one
+/// per sample type): one sample per stack with a value per column (0 where a column lacks it).
+/// A stack's root process frame becomes its `comm` label.
+pub fn build(columns: &[Column], period: Option<Period>, meta: &Meta) -> proto::Profile {
+    let mut b = Builder::new();
+    b.profile.sample_type = columns.iter().map(|c| b.value_type(c.kind, c.unit)).collect();
+    let mut values: HashMap<&Vec<Frame>, Vec<i64>> = HashMap::new();
+    for (i, column) in columns.iter().enumerate() {
+        for (stack, &weight) in &column.profile.stacks {
+            let row = values.entry(stack).or_insert_with(|| vec![0; columns.len()]);
+            row[i] += (weight as i64).saturating_mul(column.scale);
+        }
+    }
+    // Heaviest first (by the first column), then by stack: the same input writes the same bytes.
+    let mut rows: Vec<(&Vec<Frame>, Vec<i64>)> = values.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let comm_key = b.string(COMM_LABEL);
+    for (stack, value) in rows {
+        let (root, frames) = match stack.first() {
+            Some(f) if f.kind == FrameKind::Process => (Some(f), &stack[1..]),
+            _ => (None, &stack[..]),
+        };
+        let location_id = frames.iter().rev().map(|f| b.location(f)).collect();
+        let label = root
+            .map(|r| proto::Label { key: comm_key, str: b.string(&r.name), ..Default::default() })
+            .into_iter()
+            .collect();
+        b.profile.sample.push(proto::Sample { location_id, value, label });
+    }
+    if let Some(p) = period {
+        b.profile.period_type = Some(b.value_type(p.kind, p.unit));
+        b.profile.period = p.value;
+    }
+    kernel_mapping_last(&mut b.profile);
+    b.profile.duration_nanos = (meta.duration_secs * 1e9) as i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    b.profile.time_nanos = (now.as_nanos() as i64).saturating_sub(b.profile.duration_nanos);
+    let comment = format!("armtune {}: {}", env!("CARGO_PKG_VERSION"), meta.target);
+    b.profile.comment = vec![b.string(&comment)];
+    b.profile
+}
+
+/// Moves the kernel's mapping after the files': pprof's tools title a profile with its first
+/// mapping, which is the main program's by their convention.
+fn kernel_mapping_last(p: &mut proto::Profile) {
+    let kernel_name = p.string_table.iter().position(|s| s == KERNEL_MAPPING).map(|i| i as i64);
+    let Some(kernel) = p.mapping.iter().position(|m| Some(m.filename) == kernel_name) else { return };
+    let m = p.mapping.remove(kernel);
+    p.mapping.push(m);
+    let renumbered: HashMap<u64, u64> = p
+        .mapping
+        .iter_mut()
+        .enumerate()
+        .map(|(i, m)| (std::mem::replace(&mut m.id, i as u64 + 1), i as u64 + 1))
+        .collect();
+    for loc in &mut p.location {
+        if let Some(&id) = renumbered.get(&loc.mapping_id) {
+            loc.mapping_id = id;
+        }
+    }
+}
+
+/// Writes `profile` gzipped, as pprof's tools write and read it.
+pub fn write(profile: &proto::Profile, out: impl Write) -> io::Result<()> {
+    use prost::Message;
+    let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    gz.write_all(&profile.encode_to_vec())?;
+    gz.finish()?;
+    Ok(())
+}
+
+/// Whether `bytes` are to be read as pprof rather than text: gzip (as pprof's tools write it), or
+/// anything that is not UTF-8 (a protobuf's varints are not).
+pub fn looks_like_pprof(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b]) || std::str::from_utf8(bytes).is_err()
+}
+
+/// Why a pprof file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not gzip nor a profile.
+    #[error("not a pprof profile ({0})")]
+    Malformed(String),
+    /// The sample type asked for is not in the profile.
+    #[error("no sample type {asked} in this profile (it has {have})")]
+    NoSuchSampleType {
+        /// What was asked.
+        asked: String,
+        /// What there is, comma-separated.
+        have: String,
+    },
+}
+
+/// The sample types of a decoded profile, as `type/unit`.
+fn sample_types(p: &proto::Profile) -> Vec<String> {
+    let s = |i: i64| p.string_table.get(i as usize).cloned().unwrap_or_default();
+    p.sample_type.iter().map(|t| format!("{}/{}", s(t.r#type), s(t.unit))).collect()
+}
+
+/// Decodes a pprof file (gzipped or not) into an armtune profile of one sample type: `sample_type`
+/// by its type (`alloc_space`) or `type/unit`, or by default the profile's default sample type,
+/// else the last, as pprof picks. Stacks are root first; each location's inlined functions become
+/// frames of their own; a sample's `comm` label (armtune's) becomes the root process frame;
+/// locations without functions are named `file+0xADDR` from their mapping, or `[unknown]`.
+pub fn decode(bytes: &[u8], sample_type: Option<&str>) -> Result<Profile, ReadError> {
+    use prost::Message;
+    let raw;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| ReadError::Malformed(e.to_string()))?;
+        raw = out;
+        &raw[..]
+    } else {
+        bytes
+    };
+    let p = proto::Profile::decode(bytes).map_err(|e| ReadError::Malformed(e.to_string()))?;
+    let types = sample_types(&p);
+    let s = |i: i64| p.string_table.get(i as usize).map(String::as_str).unwrap_or("");
+    let index = match sample_type {
+        Some(asked) => types.iter().position(|t| t == asked || t.split('/').next() == Some(asked)),
+        None => {
+            let default = s(p.default_sample_type);
+            let by_default = (p.default_sample_type != 0)
+                .then(|| p.sample_type.iter().position(|t| s(t.r#type) == default))
+                .flatten();
+            by_default.or(types.len().checked_sub(1))
+        }
+    };
+    let Some(index) = index else {
+        return Err(ReadError::NoSuchSampleType {
+            asked: sample_type.unwrap_or("(the default)").to_string(),
+            have: if types.is_empty() { "none".into() } else { types.join(", ") },
+        });
+    };
+    let (kind, unit) = types[index].split_once('/').unwrap_or(("", ""));
+    let mut profile = Profile::new(
+        Unit { name: unit.to_string(), label: format!("{kind} ({unit})") },
+        Meta { duration_secs: p.duration_nanos as f64 / 1e9, ..Meta::default() },
+    );
+    let frames = Frames::new(&p);
+    let comm_key = p.string_table.iter().position(|x| x == COMM_LABEL).map(|i| i as i64);
+    for sample in &p.sample {
+        let value = sample.value.get(index).copied().unwrap_or(0);
+        if value <= 0 {
+            continue;
+        }
+        let mut stack = Vec::new();
+        if let Some(l) = sample.label.iter().find(|l| Some(l.key) == comm_key && l.str != 0) {
+            stack.push(Frame::process(s(l.str)));
+        }
+        for id in sample.location_id.iter().rev() {
+            stack.extend(frames.of(*id).iter().cloned());
+        }
+        profile.add(stack, value as u64);
+    }
+    Ok(profile)
+}
+
+/// The frames of each location of a decoded profile, root first (the function inlined into last).
+struct Frames {
+    by_location: HashMap<u64, Vec<Frame>>,
+}
+
+impl Frames {
+    fn new(p: &proto::Profile) -> Frames {
+        let s = |i: i64| p.string_table.get(i as usize).map(String::as_str).unwrap_or("");
+        let functions: HashMap<u64, &str> =
+            p.function.iter().map(|f| (f.id, if f.name != 0 { s(f.name) } else { s(f.system_name) })).collect();
+        let mappings: HashMap<u64, &proto::Mapping> = p.mapping.iter().map(|m| (m.id, m)).collect();
+        let mut by_location = HashMap::new();
+        for loc in &p.location {
+            let mapping = mappings.get(&loc.mapping_id);
+            let kernel = mapping.is_some_and(|m| s(m.filename) == KERNEL_MAPPING);
+            let frame = |name: &str| if kernel { Frame::kernel(name) } else { Frame::user(name) };
+            let mut frames: Vec<Frame> =
+                loc.line.iter().rev().filter_map(|l| functions.get(&l.function_id)).map(|n| frame(n)).collect();
+            if frames.is_empty() {
+                frames.push(match mapping {
+                    Some(m) if m.filename != 0 => unnamed(s(m.filename), s(m.build_id), m, loc.address),
+                    _ => Frame::user("[unknown]"),
+                });
+            }
+            by_location.insert(loc.id, frames);
+        }
+        Frames { by_location }
+    }
+
+    fn of(&self, id: u64) -> &[Frame] {
+        self.by_location.get(&id).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A location with a mapping but no function: `file+0xADDR`, as armtune names code without
+/// symbols, keeping where it is.
+fn unnamed(file: &str, build_id: &str, m: &proto::Mapping, address: u64) -> Frame {
+    let base = file.rsplit('/').next().unwrap_or(file);
+    let offset = address.wrapping_sub(m.memory_start).wrapping_add(m.file_offset);
+    let location = CodeLocation {
+        file: file.to_string(),
+        build_id: (!build_id.is_empty()).then(|| build_id.to_string()),
+        address,
+        offset,
+    };
+    Frame { name: format!("{base}+{address:#x}"), kind: FrameKind::User, location: Some(Box::new(location)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(p: &Profile) -> String {
+        let mut out = Vec::new();
+        p.write_folded(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A CPU profile with a kernel part, an unnamed frame and a marker.
+    fn sample_profile() -> Profile {
+        let mut p = Profile::new(Unit::samples(), Meta { duration_secs: 2.0, frequency_hz: 99, ..Meta::default() });
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("work_major")], 30);
+        p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("write"), Frame::kernel("vfs_write")], 7);
+        let location = CodeLocation {
+            file: "/usr/lib/libz.so.1".into(),
+            build_id: Some("ab12".into()),
+            address: 0x3_1000,
+            offset: 0x3_1000,
+        };
+        let unnamed =
+            Frame { name: "libz.so.1+0x31000".into(), kind: FrameKind::User, location: Some(Box::new(location)) };
+        p.add(vec![Frame::process("demo"), Frame::marker("[truncated stack]"), unnamed], 2);
+        p
+    }
+
+    fn encoded(p: &proto::Profile, gzip: bool) -> Vec<u8> {
+        if !gzip {
+            return prost::Message::encode_to_vec(p);
+        }
+        let mut out = Vec::new();
+        write(p, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn round_trips_stacks_kernel_frames_and_process_roots() {
+        let p = sample_profile();
+        let columns = [
+            Column { profile: &p, kind: "samples", unit: "count", scale: 1 },
+            Column { profile: &p, kind: "cpu", unit: "nanoseconds", scale: 10_101_010 },
+        ];
+        let built = build(&columns, Some(Period { kind: "cpu", unit: "nanoseconds", value: 10_101_010 }), &p.meta);
+        assert_eq!(built.sample.len(), 3);
+        assert_eq!(built.duration_nanos, 2_000_000_000);
+        for gzip in [true, false] {
+            let bytes = encoded(&built, gzip);
+            assert!(looks_like_pprof(&bytes), "gzip {gzip}");
+            let samples = decode(&bytes, Some("samples")).unwrap();
+            assert_eq!(folded(&samples), folded(&p), "gzip {gzip}");
+            // The default is the last sample type, as pprof picks: the nanoseconds.
+            let cpu = decode(&bytes, None).unwrap();
+            assert_eq!(cpu.total(), 39 * 10_101_010);
+            assert_eq!(cpu.unit.name, "nanoseconds");
+        }
+    }
+
+    #[test]
+    fn unnamed_code_keeps_its_file_build_id_and_address() {
+        let p = sample_profile();
+        let built = build(&[Column { profile: &p, kind: "samples", unit: "count", scale: 1 }], None, &p.meta);
+        let s = |i: i64| built.string_table[i as usize].as_str();
+        let libz = built.mapping.iter().find(|m| s(m.filename) == "/usr/lib/libz.so.1").expect("libz's mapping");
+        assert_eq!(s(libz.build_id), "ab12");
+        assert!(!libz.has_functions, "a backend may symbolize it");
+        let loc = built.location.iter().find(|l| l.mapping_id == libz.id).unwrap();
+        assert_eq!(loc.address - libz.memory_start + libz.file_offset, 0x3_1000, "pprof's file offset");
+        let kernel = built.mapping.iter().find(|m| s(m.filename) == KERNEL_MAPPING).expect("the kernel's mapping");
+        assert!(built.location.iter().any(|l| l.mapping_id == kernel.id));
+    }
+
+    #[test]
+    fn inlined_functions_become_frames_and_locations_without_any_are_named_by_address() {
+        // As Go writes them: a location with two lines, the inlined function first.
+        let strings = ["", "samples", "count", "main.run", "main.inner", "/bin/app", "main.main"];
+        let profile = proto::Profile {
+            sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+            string_table: strings.iter().map(|s| s.to_string()).collect(),
+            function: vec![
+                proto::Function { id: 1, name: 3, ..Default::default() },
+                proto::Function { id: 2, name: 4, ..Default::default() },
+                proto::Function { id: 3, name: 6, ..Default::default() },
+            ],
+            mapping: vec![proto::Mapping { id: 1, memory_start: 0x40_0000, filename: 5, ..Default::default() }],
+            location: vec![
+                proto::Location {
+                    id: 1,
+                    mapping_id: 1,
+                    address: 0x40_1000,
+                    line: vec![
+                        proto::Line { function_id: 2, line: 10, column: 0 },
+                        proto::Line { function_id: 1, line: 20, column: 0 },
+                    ],
+                    is_folded: false,
+                },
+                proto::Location { id: 2, mapping_id: 1, address: 0x40_2000, line: vec![], is_folded: false },
+                proto::Location {
+                    id: 3,
+                    mapping_id: 1,
+                    address: 0x40_0100,
+                    line: vec![proto::Line { function_id: 3, ..Default::default() }],
+                    is_folded: false,
+                },
+            ],
+            sample: vec![
+                proto::Sample { location_id: vec![1, 3], value: vec![5], label: vec![] },
+                proto::Sample { location_id: vec![2, 3], value: vec![2], label: vec![] },
+                // Negative and zero values (a diff's) draw nothing.
+                proto::Sample { location_id: vec![3], value: vec![-4], label: vec![] },
+            ],
+            ..Default::default()
+        };
+        let p = decode(&prost::Message::encode_to_vec(&profile), None).unwrap();
+        assert_eq!(folded(&p), "main.main;app+0x402000 2\nmain.main;main.run;main.inner 5\n");
+    }
+
+    #[test]
+    fn a_missing_sample_type_or_garbage_is_a_clear_error() {
+        let p = sample_profile();
+        let built = build(&[Column { profile: &p, kind: "samples", unit: "count", scale: 1 }], None, &p.meta);
+        let err = decode(&encoded(&built, true), Some("inuse_space")).unwrap_err().to_string();
+        assert_eq!(err, "no sample type inuse_space in this profile (it has samples/count)");
+        let err = decode(&[0x1f, 0x8b, 0, 1, 2], None).unwrap_err().to_string();
+        assert!(err.starts_with("not a pprof profile"), "{err}");
+        assert!(decode(&[0xff, 0xff, 0xff], None).is_err());
+    }
+}
