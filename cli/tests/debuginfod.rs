@@ -172,5 +172,9 @@ fn a_stripped_program_is_named_from_a_real_debuginfod_server() {
         .env("DEBUGINFOD_URLS", &url)
         .env("DEBUGINFOD_CACHE_PATH", &cache));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("debuginfod: not found nofp_other ("), "{}", stderr(&out));
+    // (Other files may be asked too: with CFI unwinding a sample can land in libc code no symbol
+    // covers.)
+    let said = stderr(&out);
+    let line = said.lines().find(|l| l.starts_with("debuginfod: not found")).unwrap_or_default();
+    assert!(line.contains(" nofp_other ("), "{said}");
 }

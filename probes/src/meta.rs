@@ -38,7 +38,8 @@ pub struct Losses {
     /// Mapping records the kernel dropped because armtune's buffer for them was full.
     #[serde(default)]
     pub mappings: u64,
-    /// User stacks (`--unwind dwarf`) dropped because their ring buffer was full.
+    /// User stacks not copied for unwinding because their ring buffer was full: those events were
+    /// kept with their frame-pointer stacks instead.
     #[serde(default)]
     pub stack_copies: u64,
     /// Losses of the registered families, by their key (`processes`).
@@ -75,7 +76,11 @@ impl Losses {
                 ),
                 full(self.sdt_hits, "SDT probe hits", "hit map full: too many distinct stacks"),
                 full(self.gc_assists, "GC assists", "assist map full: too many distinct stacks"),
-                full(self.stack_copies, "user stacks", "their ring buffer was full: lower --freq or --stack-copy"),
+                full(
+                    self.stack_copies,
+                    "user stacks walked by frame pointers, not unwound",
+                    "their ring buffer was full: lower --freq or --stack-copy",
+                ),
                 full(self.mappings, "mapping records", "their buffer overflowed: some library frames may be [unknown]"),
             ]
             .into_iter()

@@ -206,8 +206,11 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     note_process(tgid);
     let tid = if read_global(&PER_THREAD) != 0 { pid_tgid as u32 } else { 0 };
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
-    let unwinding = crate::stacks::unwinding(tgid);
-    let stacks = if unwinding { send_allocation(ctx, tgid, tid, comm, block, size) } else { crate::stacks::user_only(ctx) };
+    // Copied for user space to unwind, or (not unwinding, or the ring buffer full) the
+    // frame-pointer stack, aggregated here.
+    let sent = if crate::stacks::unwinding(tgid) { send_allocation(ctx, tgid, tid, comm, block, size) } else { None };
+    let unwinding = sent.is_some();
+    let stacks = sent.unwrap_or_else(|| crate::stacks::user_only(ctx));
     if enabled(events::ALLOC) {
         if !unwinding {
             let key = SampleKey { tgid, tid, stacks, comm };
@@ -227,12 +230,12 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
 
 /// `--unwind dwarf`: one record for both views, bytes and calls by stack (alloc) and the block's
 /// stack (leak: user space keeps it by the block's address, the tag). The stack reference the
-/// live-block map keeps then says "in user space".
+/// live-block map keeps then says "in user space". `None` when the ring buffer had no room.
 #[inline(always)]
-fn send_allocation(ctx: &RetProbeContext, tgid: u32, tid: u32, comm: [u8; 16], block: u64, size: u64) -> StackRef {
+fn send_allocation(ctx: &RetProbeContext, tgid: u32, tid: u32, comm: [u8; 16], block: u64, size: u64) -> Option<StackRef> {
     let tag = if enabled(events::LEAK) { block } else { 0 };
     let header =
         StackSample { tgid, tid, family: events::ALLOC, kernel: -1, weight: size, tag, comm, ..StackSample::default() };
-    crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header);
-    StackRef { user: StackRef::UNWOUND, kernel: -1 }
+    crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header)
+        .then_some(StackRef { user: StackRef::UNWOUND, kernel: -1 })
 }

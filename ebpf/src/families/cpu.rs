@@ -24,7 +24,8 @@ pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
     let tid = if read_global(&PER_THREAD) != 0 { tid } else { 0 };
     if stacks::unwinding(tgid) {
-        // Aggregated in user space once unwound; the ring buffer counts what it drops.
+        // Aggregated in user space once unwound. When the ring buffer is full the sample is
+        // counted here instead, with its frame-pointer stack (the drop is counted too).
         let header = StackSample {
             tgid,
             tid,
@@ -34,8 +35,9 @@ pub fn armtune_cpu(ctx: PerfEventContext) -> u32 {
             comm,
             ..StackSample::default()
         };
-        stacks::send_user_stack(&ctx, stacks::RegsAt::Context, true, &header);
-        return 0;
+        if stacks::send_user_stack(&ctx, stacks::RegsAt::Context, true, &header) {
+            return 0;
+        }
     }
     let key = SampleKey {
         tgid,

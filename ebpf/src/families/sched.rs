@@ -204,7 +204,10 @@ fn off_cpu_stacks<C: EbpfContext>(ctx: &C, task: &TaskInfo, tid: u32, class: u32
         comm: task.comm,
         ..StackSample::default()
     };
-    crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Task, false, &header);
+    if !crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Task, false, &header) {
+        // The ring buffer is full: the frame-pointer stack, kept here as without unwinding.
+        return StackRef { user: crate::stacks::user_only(ctx).user, kernel };
+    }
     StackRef { user: StackRef::UNWOUND, kernel }
 }
 

@@ -56,8 +56,10 @@ pub(crate) fn count_hit(
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
     if crate::stacks::unwinding(tgid) {
         let header = StackSample { tgid, tid, family, kernel: -1, weight: 1, tag: ip, comm, ..StackSample::default() };
-        crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header);
-        return;
+        // A full ring buffer: counted below with the frame-pointer stack instead.
+        if crate::stacks::send_user_stack(ctx, crate::stacks::RegsAt::Context, false, &header) {
+            return;
+        }
     }
     let key = SdtKey { tgid, tid, ip, stacks: crate::stacks::user_only(ctx), comm };
     if !add_one(map, &key) {

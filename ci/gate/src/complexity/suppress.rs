@@ -32,7 +32,7 @@ impl Suppression {
                 s.cognitive = true;
                 s.line = line;
             } else if let Some(reason) =
-                body.strip_prefix(allow::MARKER).and_then(|rest| allow::parse(rest, "complexity"))
+                body.strip_prefix(allow::MARKER).and_then(|rest| allow::parse(rest, &["complexity"]))
             {
                 s.cyclomatic = true;
                 s.cognitive = true;

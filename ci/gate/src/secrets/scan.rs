@@ -138,7 +138,7 @@ impl RuleSet {
                     start: m.start(),
                     end: m.end(),
                     secret: secret.to_vec(),
-                    allowed: inline_allow(line_of(data, m.start())),
+                    allowed: inline_allow(line_of(data, m.start()), rule.id),
                 });
             }
         }
@@ -178,16 +178,17 @@ pub fn line_of(data: &[u8], at: usize) -> &[u8] {
     &data[start..end]
 }
 
-/// `armtune:allow secrets [-- reason]` (also gitleaks' `gitleaks:allow` and detect-secrets'
-/// `pragma: allowlist secret`) on the line: `Some(reason)`.
-pub fn inline_allow(line: &[u8]) -> Option<Option<String>> {
+/// `armtune:allow [secrets | RULE-ID] [-- reason]` (also gitleaks' `gitleaks:allow` and
+/// detect-secrets' `pragma: allowlist secret`) on the line of a finding of rule `rule`:
+/// `Some(reason)`.
+pub fn inline_allow(line: &[u8], rule: &str) -> Option<Option<String>> {
     for marker in [&b"gitleaks:allow"[..], b"pragma: allowlist secret"] {
         if memchr::memmem::find(line, marker).is_some() {
             return Some(None);
         }
     }
     let at = memchr::memmem::find(line, allow::MARKER.as_bytes())?;
-    allow::parse(&String::from_utf8_lossy(&line[at + allow::MARKER.len()..]), "secrets")
+    allow::parse(&String::from_utf8_lossy(&line[at + allow::MARKER.len()..]), &["secrets", rule])
 }
 
 /// Shannon entropy in bits per byte.
@@ -216,14 +217,17 @@ mod tests {
 
     #[test]
     fn inline_allows() {
-        assert_eq!(
-            inline_allow(b"key = 'x' # armtune:allow secrets -- test fixture"),
-            Some(Some("test fixture".into()))
-        );
-        assert_eq!(inline_allow(b"key = 'x' // armtune:allow secrets"), Some(None));
-        assert_eq!(inline_allow(b"key = 'x' // gitleaks:allow"), Some(None));
-        assert_eq!(inline_allow(b"key = 'x' // armtune:allow complexity"), None);
-        assert_eq!(inline_allow(b"key = 'x'"), None);
+        let allow = |line: &[u8]| inline_allow(line, "generic-api-key");
+        assert_eq!(allow(b"key = 'x' # armtune:allow secrets -- test fixture"), Some(Some("test fixture".into())));
+        assert_eq!(allow(b"key = 'x' // armtune:allow secrets"), Some(None));
+        assert_eq!(allow(b"key = 'x' // gitleaks:allow"), Some(None));
+        assert_eq!(allow(b"key = 'x' // armtune:allow complexity"), None);
+        assert_eq!(allow(b"key = 'x'"), None);
+        // Bare, as gitleaks:allow; or naming the finding's rule.
+        assert_eq!(allow(b"key = 'x' // armtune:allow"), Some(None));
+        assert_eq!(allow(b"key = 'x' # armtune:allow -- docs sample"), Some(Some("docs sample".into())));
+        assert_eq!(allow(b"key = 'x' // armtune:allow generic-api-key"), Some(None));
+        assert_eq!(allow(b"key = 'x' // armtune:allow aws-access-key"), None);
     }
 
     #[test]
