@@ -197,6 +197,18 @@ pub mod proto {
 pub const KERNEL_MAPPING: &str = "[kernel.kallsyms]";
 /// The label carrying a sample's process name (armtune's root frame).
 pub const COMM_LABEL: &str = "comm";
+/// The numeric label carrying a sample's thread id (`--per-thread`).
+pub const TID_LABEL: &str = "tid";
+/// The label carrying a sample's thread name (`--per-thread`).
+pub const THREAD_NAME_LABEL: &str = "thread_name";
+
+/// A root frame's name as its parts: `comm [tid]` (`--per-thread`) or `comm`.
+fn split_root(name: &str) -> (&str, Option<i64>) {
+    name.strip_suffix(']')
+        .and_then(|rest| rest.rsplit_once(" ["))
+        .and_then(|(comm, tid)| Some((comm, Some(tid.parse().ok()?))))
+        .unwrap_or((name, None))
+}
 
 /// One sample type of a profile to write: the armtune profile whose weights it takes, scaled.
 #[derive(Debug, Clone, Copy)]
@@ -251,6 +263,18 @@ impl Builder {
 
     fn value_type(&mut self, kind: &str, unit: &str) -> proto::ValueType {
         proto::ValueType { r#type: self.string(kind), unit: self.string(unit) }
+    }
+
+    /// The labels of a root frame: `comm`, and per thread `tid` and `thread_name`.
+    fn root_labels(&mut self, root: &str) -> Vec<proto::Label> {
+        let (comm, tid) = split_root(root);
+        let (comm_key, comm) = (self.string(COMM_LABEL), self.string(comm));
+        let mut labels = vec![proto::Label { key: comm_key, str: comm, ..Default::default() }];
+        if let Some(tid) = tid {
+            labels.push(proto::Label { key: self.string(TID_LABEL), num: tid, ..Default::default() });
+            labels.push(proto::Label { key: self.string(THREAD_NAME_LABEL), str: comm, ..Default::default() });
+        }
+        labels
     }
 
     fn function(&mut self, frame: &Frame) -> u64 {
@@ -329,17 +353,13 @@ pub fn build(columns: &[Column], period: Option<Period>, meta: &Meta) -> proto::
     // Heaviest first (by the first column), then by stack: the same input writes the same bytes.
     let mut rows: Vec<(&Vec<Frame>, Vec<i64>)> = values.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let comm_key = b.string(COMM_LABEL);
     for (stack, value) in rows {
         let (root, frames) = match stack.first() {
             Some(f) if f.kind == FrameKind::Process => (Some(f), &stack[1..]),
             _ => (None, &stack[..]),
         };
         let location_id = frames.iter().rev().map(|f| b.location(f)).collect();
-        let label = root
-            .map(|r| proto::Label { key: comm_key, str: b.string(&r.name), ..Default::default() })
-            .into_iter()
-            .collect();
+        let label = root.map(|r| b.root_labels(&r.name)).unwrap_or_default();
         b.profile.sample.push(proto::Sample { location_id, value, label });
     }
     if let Some(p) = period {
@@ -453,22 +473,35 @@ pub fn decode(bytes: &[u8], sample_type: Option<&str>) -> Result<Profile, ReadEr
         Meta { duration_secs: p.duration_nanos as f64 / 1e9, ..Meta::default() },
     );
     let frames = Frames::new(&p);
-    let comm_key = p.string_table.iter().position(|x| x == COMM_LABEL).map(|i| i as i64);
+    let key = |name: &str| p.string_table.iter().position(|x| x == name).map(|i| i as i64);
+    let (comm_key, tid_key) = (key(COMM_LABEL), key(TID_LABEL));
     for sample in &p.sample {
         let value = sample.value.get(index).copied().unwrap_or(0);
         if value <= 0 {
             continue;
         }
-        let mut stack = Vec::new();
-        if let Some(l) = sample.label.iter().find(|l| Some(l.key) == comm_key && l.str != 0) {
-            stack.push(Frame::process(s(l.str)));
-        }
+        let mut stack: Vec<Frame> = root_frame(sample, comm_key, tid_key, &s).into_iter().collect();
         for id in sample.location_id.iter().rev() {
             stack.extend(frames.of(*id).iter().cloned());
         }
         profile.add(stack, value as u64);
     }
     Ok(profile)
+}
+
+/// A sample's root frame from its `comm` (and `tid`) labels: armtune's, written by [`build`].
+fn root_frame<'a>(
+    sample: &proto::Sample,
+    comm_key: Option<i64>,
+    tid_key: Option<i64>,
+    s: &impl Fn(i64) -> &'a str,
+) -> Option<Frame> {
+    let comm = sample.label.iter().find(|l| Some(l.key) == comm_key && l.str != 0)?;
+    let tid = sample.label.iter().find(|t| Some(t.key) == tid_key).map(|t| t.num);
+    Some(Frame::process(match tid {
+        Some(tid) => format!("{} [{tid}]", s(comm.str)),
+        None => s(comm.str).to_string(),
+    }))
 }
 
 /// The frames of each location of a decoded profile, root first (the function inlined into last).
@@ -575,6 +608,20 @@ mod tests {
             assert_eq!(cpu.total(), 39 * 10_101_010);
             assert_eq!(cpu.unit.name, "nanoseconds");
         }
+    }
+
+    #[test]
+    fn per_thread_roots_become_tid_and_thread_name_labels_and_come_back() {
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        p.add(vec![Frame::process("worker [4242]"), Frame::user("main")], 3);
+        p.add(vec![Frame::process("svc"), Frame::user("main")], 2);
+        let built = build(&[Column { profile: &p, kind: "samples", unit: "count", scale: 1 }], None, &p.meta);
+        let s = |i: i64| built.string_table[i as usize].as_str();
+        let threaded = &built.sample[0].label;
+        let labels: Vec<(&str, &str, i64)> = threaded.iter().map(|l| (s(l.key), s(l.str), l.num)).collect();
+        assert_eq!(labels, [("comm", "worker", 0), ("tid", "", 4242), ("thread_name", "worker", 0)]);
+        assert_eq!(built.sample[1].label.len(), 1, "no thread: comm only");
+        assert_eq!(folded(&decode(&encoded(&built, true), None).unwrap()), folded(&p));
     }
 
     #[test]
