@@ -37,19 +37,24 @@ impl Verdicts {
     /// cannot be read counts as not keeping them. Files are opened through `unwinder`, which keeps
     /// them for unwinding.
     pub fn process_keeps(&mut self, image: &ProcessMaps, unwinder: &mut StackUnwinder) -> Option<bool> {
-        let mut files = image.mappings().iter().filter_map(|m| match &m.backing {
-            Backing::File(path) => Some(path),
-            Backing::Vdso | Backing::Other(_) => None,
-        });
-        let first = files.next()?;
-        let mut judge = |path: &std::path::PathBuf| -> bool {
+        let files: Vec<&std::path::PathBuf> = image
+            .mappings()
+            .iter()
+            .filter_map(|m| match &m.backing {
+                Backing::File(path) => Some(path),
+                Backing::Vdso | Backing::Other(_) => None,
+            })
+            .collect();
+        if files.is_empty() {
+            return None;
+        }
+        // The first file without frame pointers settles it: the others need not be read.
+        Some(files.into_iter().all(|path| {
             *self
                 .by_file
                 .entry(path.clone())
-                .or_insert_with(|| unwinder.file(path).is_some_and(|info| coverage(&info).keeps_frame_pointers()))
-        };
-        let keeps = judge(first);
-        Some(files.fold(keeps, |all, path| judge(path) && all))
+                .or_insert_with(|| unwinder.file(path).is_some_and(|info| keeps_frame_pointers(&info)))
+        }))
     }
 }
 
@@ -224,19 +229,5 @@ mod tests {
         assert!(Coverage { candidates: 7, framed: 4 }.keeps_frame_pointers());
         assert!(!Coverage { candidates: 7, framed: 3 }.keeps_frame_pointers());
         assert!(Coverage::default().keeps_frame_pointers());
-    }
-}
-
-#[cfg(test)]
-mod survey {
-    #[test]
-    #[ignore]
-    fn survey() {
-        for path in std::env::var("SURVEY").unwrap().split(':') {
-            let t = std::time::Instant::now();
-            let info = crate::unwind::ElfUnwindInfo::open(std::path::Path::new(path)).unwrap();
-            let c = super::coverage(&info);
-            println!("{path}: {c:?} keeps={} in {:?}", c.keeps_frame_pointers(), t.elapsed());
-        }
     }
 }
