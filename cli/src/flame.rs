@@ -25,6 +25,7 @@ use crate::{output::OutputFile, Outcome};
 #[command(after_help = "Examples:\n  armtune flame profile.folded -o flame.svg\n  \
     armtune flame mem.json --graph leak -o leak.svg\n  \
     armtune flame heap.pb.gz --sample-type alloc_space -o alloc.svg\n  \
+    armtune flame run.json -o run.pb.gz   (any input as pprof)\n  \
     armtune flame --diff before.folded after.folded -o diff.svg")]
 pub struct Args {
     /// Folded stacks (`frame;frame count` lines), an armtune JSON profile, or a pprof profile
@@ -34,7 +35,8 @@ pub struct Args {
     /// Draw AFTER coloured by its change from BEFORE (red grew, blue shrank).
     #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"])]
     diff: Option<Vec<PathBuf>>,
-    /// The SVG to write (a name ending in `.folded` writes the input's stacks as folded text).
+    /// The SVG to write (a name ending in `.folded` writes the input's stacks as folded text, one
+    /// ending in `.pb.gz`, `.pb` or `.pprof` as a gzipped pprof profile).
     #[arg(short, long, default_value = "flame.svg")]
     output: PathBuf,
     /// Title of the graph.
@@ -143,6 +145,11 @@ pub fn read_profile(path: &Path, pick: Pick) -> Result<Profile> {
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .with_context(|| format!("cannot read {}", path.display()))?;
+    profile_from_bytes(path, bytes, pick)
+}
+
+/// [`read_profile`] of a file already read (`path` names it in errors).
+pub fn profile_from_bytes(path: &Path, bytes: Vec<u8>, pick: Pick) -> Result<Profile> {
     if armtune_probes::pprof::looks_like_pprof(&bytes) {
         return read_pprof(path, &bytes, pick);
     }
@@ -201,7 +208,8 @@ fn folded_text(path: &Path, pick: Pick) -> Result<Vec<u8>> {
 /// `armtune flame`.
 pub fn run(args: Args) -> Result<Outcome> {
     let folded = args.output.extension().is_some_and(|e| e == "folded");
-    if folded && args.diff.is_some() {
+    let pprof = armtune_probes::pprof::is_pprof_name(&args.output);
+    if (folded || pprof) && args.diff.is_some() {
         bail!("--diff draws an SVG: give -o NAME.svg");
     }
     let output = OutputFile::create(&args.output)?;
@@ -226,18 +234,22 @@ pub fn run(args: Args) -> Result<Outcome> {
         if profile.total() == 0 {
             bail!("{}: no stacks to draw", input.display());
         }
-        if folded {
+        if pprof {
+            // Any input as pprof, for pprof's tools and the continuous-profiling backends.
+            let (columns, period) = armtune_probes::pprof::columns_of(&profile);
+            let message = armtune_probes::pprof::build(&columns, period, &profile.meta);
+            output.write_with(|w| armtune_probes::pprof::write(&message, w))?;
+        } else if folded {
             // Any input as folded stacks, for other flame graph tools and for diffing.
             output.write_with(|w| profile.write_folded(w))?;
-            eprintln!("armtune: wrote {}", args.output.display());
-            return Ok(Outcome(0));
+        } else {
+            let labels = Labels {
+                title: args.title.clone().unwrap_or_else(|| "Flame Graph".into()),
+                subtitle: (!profile.meta.target.is_empty()).then(|| profile.meta.target.clone()),
+                count_name: args.count_name.clone().unwrap_or_else(|| profile.unit.label.clone()),
+            };
+            output.write_with(|w| render(&profile, &labels, w))?;
         }
-        let labels = Labels {
-            title: args.title.clone().unwrap_or_else(|| "Flame Graph".into()),
-            subtitle: (!profile.meta.target.is_empty()).then(|| profile.meta.target.clone()),
-            count_name: args.count_name.clone().unwrap_or_else(|| profile.unit.label.clone()),
-        };
-        output.write_with(|w| render(&profile, &labels, w))?;
     }
     eprintln!("armtune: wrote {}", args.output.display());
     Ok(Outcome(0))
@@ -294,14 +306,7 @@ mod tests {
         let mut p = Profile::new(Unit::wall_us(), Meta::default());
         p.add(vec![Frame::process("svc"), Frame::marker("[on-CPU]"), Frame::user("crunch")], 600);
         let off = armtune_probes::profile::FrameKind::OffCpu;
-        p.add(
-            vec![
-                Frame::process("svc"),
-                Frame::marker("[off-CPU]"),
-                Frame { name: "wait_io".into(), kind: off, location: None },
-            ],
-            400,
-        );
+        p.add(vec![Frame::process("svc"), Frame::marker("[off-CPU]"), Frame::new("wait_io", off)], 400);
         let mut svg = Vec::new();
         render(&p, &labels(), &mut svg).unwrap();
         let raw = String::from_utf8(svg).unwrap();

@@ -17,7 +17,7 @@ pub type Shares = HashMap<String, f64>;
 pub fn function_shares(path: &Path) -> Result<Shares> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if armtune_probes::pprof::looks_like_pprof(&bytes) {
-        return Ok(shares_of(&flame::read_profile(path, flame::Pick::default())?));
+        return Ok(shares_of(&flame::profile_from_bytes(path, bytes, flame::Pick::default())?));
     }
     let text = String::from_utf8(bytes).expect("looks_like_pprof takes what is not UTF-8");
     let looks_folded = text
@@ -25,7 +25,7 @@ pub fn function_shares(path: &Path) -> Result<Shares> {
         .find(|l| !l.trim().is_empty())
         .is_some_and(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.trim().parse::<u64>().is_ok()));
     let profile = if text.trim_start().starts_with('{') || looks_folded {
-        flame::read_profile(path, flame::Pick::default())?
+        flame::profile_from_bytes(path, text.into_bytes(), flame::Pick::default())?
     } else {
         // perf script output: collapse it as inferno-collapse-perf does.
         let mut folded = Vec::new();

@@ -50,7 +50,7 @@ fn format_of(path: Option<&Path>) -> Format {
         Format::Json
     } else if name.ends_with(".folded") {
         Format::Folded
-    } else if [".pb.gz", ".pb", ".pprof"].iter().any(|e| name.ends_with(e)) {
+    } else if path.is_some_and(armtune_probes::pprof::is_pprof_name) {
         Format::Pprof
     } else {
         Format::Svg
@@ -61,10 +61,11 @@ fn format_of(path: Option<&Path>) -> Format {
 /// `x.off-cpu.pb.gz`.
 fn pprof_sibling(main: &Path, name: &str) -> PathBuf {
     let file = main.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (stem, ext) = [".pb.gz", ".pb", ".pprof"]
+    let endings = armtune_probes::pprof::FILE_ENDINGS;
+    let (stem, ext) = endings
         .iter()
         .find_map(|e| file.strip_suffix(e).map(|s| (s.to_string(), *e)))
-        .unwrap_or((file.clone(), ".pb.gz"));
+        .unwrap_or((file.clone(), endings[0]));
     main.with_file_name(format!("{stem}.{name}{ext}"))
 }
 

@@ -17,14 +17,6 @@ use std::{
 
 use common::*;
 
-/// `go`, with its caches in the test's target directory.
-fn go() -> Command {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let mut cmd = Command::new("go");
-    cmd.env("GOCACHE", tmp.join("gocache")).env("GOPATH", tmp.join("gopath")).env("GO111MODULE", "off");
-    cmd
-}
-
 /// The CPU and heap profiles `workloads/gopprof.go` writes of itself, made once.
 fn go_profiles() -> &'static (PathBuf, PathBuf) {
     static PROFILES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
@@ -109,6 +101,8 @@ fn go_heap_profiles_hold_live_and_allocated_bytes() {
 struct Raw {
     types: Vec<String>,
     samples: Vec<(Vec<String>, Vec<i64>)>,
+    /// The whole text, for what the fields above leave out (labels, mappings).
+    text: String,
 }
 
 impl Raw {
@@ -162,7 +156,7 @@ impl Raw {
                 (frames, values)
             })
             .collect();
-        Raw { types, samples }
+        Raw { types, samples, text: text.to_string() }
     }
 
     /// The stacks with the values of sample type `kind` (`samples/count`).
@@ -229,6 +223,35 @@ fn cpu_profiles_armtune_writes_are_read_by_go_tool_pprof() {
         v
     };
     assert_eq!(sorted(back), sorted(ours));
+}
+
+#[test]
+fn json_reports_become_pprof_with_mappings_inlined_functions_and_pids() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (json, pprof) = (dir.path().join("cpu.json"), dir.path().join("cpu.pb.gz"));
+    let out = run(armtune().args(["profile", "-q", "-F", "999", "-o"]).arg(&json).arg("--").arg(demo()).arg("0.5"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // JSON -> pprof -> folded gives the JSON's own folded stacks.
+    let out = run(armtune().arg("flame").arg(&json).arg("-o").arg(&pprof));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(flame_folded(&pprof, &["--sample-type", "samples"]), flame_folded(&json, &[]));
+    // Named code is in its file's mapping, with the build-id, and the helper the compiler inlined
+    // into work_major is a second line of work_major's location, as Go's own profiles write it.
+    let raw = Raw::of(&pprof);
+    let mapping = raw.text.lines().skip_while(|l| *l != "Mappings").nth(1).unwrap_or("");
+    let demo_path = demo().to_str().unwrap();
+    assert!(mapping.contains(demo_path) && mapping.ends_with("[FN]"), "the first mapping: {mapping}");
+    let build_id = mapping.split_whitespace().nth(3).unwrap_or("");
+    assert!(build_id.len() == 40 && build_id.chars().all(|c| c.is_ascii_hexdigit()), "{mapping}");
+    let locations: Vec<&str> = raw.text.lines().collect();
+    let inlined = locations.windows(2).any(|w| {
+        w[0].split_whitespace().nth(3) == Some("lcg_step") && w[1].split_whitespace().next() == Some("work_major")
+    });
+    assert!(inlined, "lcg_step inlined into work_major: {}", raw.text);
+    let pids: std::collections::BTreeSet<&str> =
+        raw.text.lines().filter_map(|l| l.trim().strip_prefix("pid:[")).collect();
+    assert!(pids.len() == 1 && pids.iter().all(|p| p.trim_end_matches(']').parse::<u32>().is_ok()), "{pids:?}");
 }
 
 #[test]

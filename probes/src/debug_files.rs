@@ -82,7 +82,7 @@ impl DebugFiles {
     pub fn candidates(&self, path: &Path, links: &DebugLinks) -> Vec<PathBuf> {
         let mut out = Vec::new();
         if let Some(id) = links.build_id.as_deref().filter(|id| id.len() >= 2) {
-            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex(id);
             for dir in &self.dirs {
                 out.push(dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..])));
             }
@@ -114,6 +114,11 @@ fn belongs(candidate: &Path, links: &DebugLinks) -> bool {
             None => false,
         },
     }
+}
+
+/// Bytes (a build-id) as lowercase hex, as build-id paths, debuginfod and pprof spell them.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl Debuginfod {
     /// The debug file of `build_id` (needed for `file`): from the cache, else from the first
     /// server that has it. `None` when none has it, on errors, or once the budget is spent.
     pub fn debuginfo(&mut self, build_id: &[u8], file: &Path) -> Option<PathBuf> {
-        let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::debug_files::hex(build_id);
         if let Some(done) = self.outcomes.iter().find(|o| o.build_id == hex) {
             return matches!(done.result.as_str(), "cached" | "fetched").then(|| self.cached_path(&hex));
         }

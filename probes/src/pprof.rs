@@ -193,12 +193,24 @@ pub mod proto {
     }
 }
 
+/// The endings of pprof files' names that ask armtune for pprof output; the first is what it
+/// writes when a name has none.
+pub const FILE_ENDINGS: [&str; 3] = [".pb.gz", ".pb", ".pprof"];
+
+/// Whether a file name asks for pprof ([`FILE_ENDINGS`]).
+pub fn is_pprof_name(path: &std::path::Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    FILE_ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
 /// The name armtune gives the kernel's mapping, as perf does: kernel frames are told apart by it.
 pub const KERNEL_MAPPING: &str = "[kernel.kallsyms]";
 /// The label carrying a sample's process name (armtune's root frame).
 pub const COMM_LABEL: &str = "comm";
 /// The numeric label carrying a sample's thread id (`--per-thread`).
 pub const TID_LABEL: &str = "tid";
+/// The numeric label carrying a sample's process id.
+pub const PID_LABEL: &str = "pid";
 /// The label carrying a sample's thread name (`--per-thread`).
 pub const THREAD_NAME_LABEL: &str = "thread_name";
 
@@ -234,6 +246,42 @@ pub struct Period<'a> {
     pub value: i64,
 }
 
+/// The sample type pprof's users know for the weights of `profile`, by its unit: `samples/count`
+/// (with `cpu/nanoseconds` beside it when the sampling frequency is known, and the period to go
+/// with it), `off_cpu/nanoseconds`, `alloc_space/bytes`, `inuse_objects/count`, ...; a profile
+/// read from pprof keeps the type it was read as. Anything else is `UNIT/count`.
+pub fn columns_of(profile: &Profile) -> (Vec<Column<'_>>, Option<Period<'_>>) {
+    let column = |kind, unit, scale| Column { profile, kind, unit, scale };
+    let period_ns = 1_000_000_000 / profile.meta.frequency_hz.max(1) as i64;
+    let unit = &profile.unit;
+    if unit.label == "samples" && profile.meta.frequency_hz > 0 {
+        let columns = vec![column("samples", "count", 1), column("cpu", "nanoseconds", period_ns)];
+        return (columns, Some(Period { kind: "cpu", unit: "nanoseconds", value: period_ns }));
+    }
+    let known = SAMPLE_TYPES.iter().find(|(label, ..)| *label == unit.label);
+    let one = match (known, unit.label.strip_suffix(&format!(" ({})", unit.name))) {
+        (Some(&(_, kind, unit, scale)), _) => column(kind, unit, scale),
+        // As `decode` names a sample type: "alloc_space (bytes)".
+        (None, Some(kind)) => column(kind, &unit.name, 1),
+        (None, None) => column(&unit.name, "count", 1),
+    };
+    (vec![one], None)
+}
+
+/// armtune's unit labels and the pprof sample types (type, unit, scale) they become.
+const SAMPLE_TYPES: &[(&str, &str, &str, i64)] = &[
+    ("samples", "samples", "count", 1),
+    ("us off-CPU", "off_cpu", "nanoseconds", 1000),
+    ("us (on-CPU + off-CPU)", "wall", "nanoseconds", 1000),
+    ("bytes allocated", "alloc_space", "bytes", 1),
+    ("allocations", "alloc_objects", "count", 1),
+    ("bytes live at end", "inuse_space", "bytes", 1),
+    ("blocks live at end", "inuse_objects", "count", 1),
+    ("probe hits", "hits", "count", 1),
+    ("wakeups", "wakeups", "count", 1),
+    ("GC assists", "gc_assists", "count", 1),
+];
+
 /// Builds `profile.proto` messages, interning strings, functions, mappings and locations.
 #[derive(Default)]
 struct Builder {
@@ -241,7 +289,7 @@ struct Builder {
     strings: HashMap<String, i64>,
     functions: HashMap<(String, FrameKind), u64>,
     mappings: HashMap<(String, Option<String>, u64), u64>,
-    locations: HashMap<Frame, u64>,
+    locations: HashMap<Vec<Frame>, u64>,
 }
 
 impl Builder {
@@ -265,11 +313,15 @@ impl Builder {
         proto::ValueType { r#type: self.string(kind), unit: self.string(unit) }
     }
 
-    /// The labels of a root frame: `comm`, and per thread `tid` and `thread_name`.
-    fn root_labels(&mut self, root: &str) -> Vec<proto::Label> {
-        let (comm, tid) = split_root(root);
+    /// The labels of a root frame: `comm`, `pid` where known, and per thread `tid` and
+    /// `thread_name`.
+    fn root_labels(&mut self, root: &Frame) -> Vec<proto::Label> {
+        let (comm, tid) = split_root(&root.name);
         let (comm_key, comm) = (self.string(COMM_LABEL), self.string(comm));
         let mut labels = vec![proto::Label { key: comm_key, str: comm, ..Default::default() }];
+        if let Some(pid) = root.pid {
+            labels.push(proto::Label { key: self.string(PID_LABEL), num: pid.into(), ..Default::default() });
+        }
         if let Some(tid) = tid {
             labels.push(proto::Label { key: self.string(TID_LABEL), num: tid, ..Default::default() });
             labels.push(proto::Label { key: self.string(THREAD_NAME_LABEL), str: comm, ..Default::default() });
@@ -291,10 +343,13 @@ impl Builder {
 
     /// The mapping of a file: one per file, build-id and the difference between its code's file
     /// offsets and addresses (0 for nearly every file), so that `address - memory_start +
-    /// file_offset` is the code's file offset, as pprof computes it.
+    /// file_offset` is the code's file offset, as pprof computes it. A mapping with any code
+    /// armtune could not name says it lacks functions, so that a backend symbolizes it.
     fn mapping(&mut self, file: &str, build_id: Option<&str>, delta: u64, named: bool) -> u64 {
         let key = (file.to_string(), build_id.map(str::to_string), delta);
         if let Some(&id) = self.mappings.get(&key) {
+            let m = &mut self.profile.mapping[id as usize - 1];
+            m.has_functions &= named;
             return id;
         }
         let id = self.profile.mapping.len() as u64 + 1;
@@ -314,25 +369,29 @@ impl Builder {
         id
     }
 
-    fn location(&mut self, frame: &Frame) -> u64 {
-        if let Some(&id) = self.locations.get(frame) {
+    /// The location of `frames`: a function and those inlined into it, outermost first. Its
+    /// address is the function's start in its file's mapping, when armtune knows the file.
+    fn location(&mut self, frames: &[Frame]) -> u64 {
+        if let Some(&id) = self.locations.get(frames) {
             return id;
         }
         let id = self.profile.location.len() as u64 + 1;
-        let (mapping_id, address) = match (&frame.location, frame.kind) {
+        let outer = &frames[0];
+        let (mapping_id, address) = match (&outer.location, outer.kind) {
             // Code armtune could not name keeps its file, build-id and address, for a backend to
             // symbolize; its line still shows armtune's `file+0xADDR`.
-            (Some(loc), _) => (
-                self.mapping(&loc.file, loc.build_id.as_deref(), loc.offset.wrapping_sub(loc.address), false),
-                loc.address,
-            ),
+            (Some(loc), _) => {
+                let delta = loc.offset.wrapping_sub(loc.address);
+                (self.mapping(&loc.file, loc.build_id.as_deref(), delta, !outer.is_unnamed_code()), loc.address)
+            }
             (None, FrameKind::Kernel) => (self.mapping(KERNEL_MAPPING, None, 0, true), 0),
             (None, _) => (0, 0),
         };
-        let function_id = self.function(frame);
-        let line = vec![proto::Line { function_id, ..Default::default() }];
+        // pprof lists a location's lines innermost first.
+        let line =
+            frames.iter().rev().map(|f| proto::Line { function_id: self.function(f), ..Default::default() }).collect();
         self.profile.location.push(proto::Location { id, mapping_id, address, line, is_folded: false });
-        self.locations.insert(frame.clone(), id);
+        self.locations.insert(frames.to_vec(), id);
         id
     }
 }
@@ -358,15 +417,16 @@ pub fn build(columns: &[Column], period: Option<Period>, meta: &Meta) -> proto::
             Some(f) if f.kind == FrameKind::Process => (Some(f), &stack[1..]),
             _ => (None, &stack[..]),
         };
-        let location_id = frames.iter().rev().map(|f| b.location(f)).collect();
-        let label = root.map(|r| b.root_labels(&r.name)).unwrap_or_default();
+        // Leaf first, as pprof orders a sample's locations.
+        let location_id = frames.chunk_by(|_, next| next.inlined).rev().map(|run| b.location(run)).collect();
+        let label = root.map(|r| b.root_labels(r)).unwrap_or_default();
         b.profile.sample.push(proto::Sample { location_id, value, label });
     }
     if let Some(p) = period {
         b.profile.period_type = Some(b.value_type(p.kind, p.unit));
         b.profile.period = p.value;
     }
-    kernel_mapping_last(&mut b.profile);
+    order_mappings(&mut b.profile);
     b.profile.duration_nanos = (meta.duration_secs * 1e9) as i64;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     b.profile.time_nanos = (now.as_nanos() as i64).saturating_sub(b.profile.duration_nanos);
@@ -375,13 +435,32 @@ pub fn build(columns: &[Column], period: Option<Period>, meta: &Meta) -> proto::
     b.profile
 }
 
-/// Moves the kernel's mapping after the files': pprof's tools title a profile with its first
-/// mapping, which is the main program's by their convention.
-fn kernel_mapping_last(p: &mut proto::Profile) {
+/// Puts the main program's mapping first and the kernel's last: pprof's tools title a profile
+/// with its first mapping, which is the main program's by their convention. The main program is
+/// taken to be where most of the weight's stacks start (`_start`, Go's `runtime.goexit`).
+fn order_mappings(p: &mut proto::Profile) {
     let kernel_name = p.string_table.iter().position(|s| s == KERNEL_MAPPING).map(|i| i as i64);
-    let Some(kernel) = p.mapping.iter().position(|m| Some(m.filename) == kernel_name) else { return };
-    let m = p.mapping.remove(kernel);
-    p.mapping.push(m);
+    let kernel = p.mapping.iter().find(|m| Some(m.filename) == kernel_name).map(|m| m.id);
+    let mapping_of: HashMap<u64, u64> = p.location.iter().map(|l| (l.id, l.mapping_id)).collect();
+    let mut starts: HashMap<u64, i64> = HashMap::new();
+    for sample in &p.sample {
+        let outermost =
+            sample.location_id.iter().rev().filter_map(|id| mapping_of.get(id)).find(|&&m| m != 0 && Some(m) != kernel);
+        if let Some(&m) = outermost {
+            *starts.entry(m).or_insert(0) += sample.value.first().copied().unwrap_or(0).max(0);
+        }
+    }
+    let main = starts.into_iter().max_by_key(|&(id, weight)| (weight, std::cmp::Reverse(id))).map(|(id, _)| id);
+    // A stable sort keeps the others in the order they were first met.
+    p.mapping.sort_by_key(|m| {
+        if Some(m.id) == main {
+            0
+        } else if Some(m.id) == kernel {
+            2
+        } else {
+            1
+        }
+    });
     let renumbered: HashMap<u64, u64> = p
         .mapping
         .iter_mut()
@@ -428,8 +507,12 @@ pub enum ReadError {
 
 /// The sample types of a decoded profile, as `type/unit`.
 fn sample_types(p: &proto::Profile) -> Vec<String> {
-    let s = |i: i64| p.string_table.get(i as usize).cloned().unwrap_or_default();
-    p.sample_type.iter().map(|t| format!("{}/{}", s(t.r#type), s(t.unit))).collect()
+    p.sample_type.iter().map(|t| format!("{}/{}", string_at(p, t.r#type), string_at(p, t.unit))).collect()
+}
+
+/// String `i` of `p`'s table ("" when out of range, as for a field left unset).
+fn string_at(p: &proto::Profile, i: i64) -> &str {
+    p.string_table.get(i as usize).map_or("", String::as_str)
 }
 
 /// Decodes a pprof file (gzipped or not) into an armtune profile of one sample type: `sample_type`
@@ -450,7 +533,7 @@ pub fn decode(bytes: &[u8], sample_type: Option<&str>) -> Result<Profile, ReadEr
     };
     let p = proto::Profile::decode(bytes).map_err(|e| ReadError::Malformed(e.to_string()))?;
     let types = sample_types(&p);
-    let s = |i: i64| p.string_table.get(i as usize).map(String::as_str).unwrap_or("");
+    let s = |i: i64| string_at(&p, i);
     let index = match sample_type {
         Some(asked) => types.iter().position(|t| t == asked || t.split('/').next() == Some(asked)),
         None => {
@@ -473,14 +556,13 @@ pub fn decode(bytes: &[u8], sample_type: Option<&str>) -> Result<Profile, ReadEr
         Meta { duration_secs: p.duration_nanos as f64 / 1e9, ..Meta::default() },
     );
     let frames = Frames::new(&p);
-    let key = |name: &str| p.string_table.iter().position(|x| x == name).map(|i| i as i64);
-    let (comm_key, tid_key) = (key(COMM_LABEL), key(TID_LABEL));
+    let keys = RootKeys::of(&p);
     for sample in &p.sample {
         let value = sample.value.get(index).copied().unwrap_or(0);
         if value <= 0 {
             continue;
         }
-        let mut stack: Vec<Frame> = root_frame(sample, comm_key, tid_key, &s).into_iter().collect();
+        let mut stack: Vec<Frame> = keys.root_frame(sample, &p).into_iter().collect();
         for id in sample.location_id.iter().rev() {
             stack.extend(frames.of(*id).iter().cloned());
         }
@@ -489,19 +571,30 @@ pub fn decode(bytes: &[u8], sample_type: Option<&str>) -> Result<Profile, ReadEr
     Ok(profile)
 }
 
-/// A sample's root frame from its `comm` (and `tid`) labels: armtune's, written by [`build`].
-fn root_frame<'a>(
-    sample: &proto::Sample,
-    comm_key: Option<i64>,
-    tid_key: Option<i64>,
-    s: &impl Fn(i64) -> &'a str,
-) -> Option<Frame> {
-    let comm = sample.label.iter().find(|l| Some(l.key) == comm_key && l.str != 0)?;
-    let tid = sample.label.iter().find(|t| Some(t.key) == tid_key).map(|t| t.num);
-    Some(Frame::process(match tid {
-        Some(tid) => format!("{} [{tid}]", s(comm.str)),
-        None => s(comm.str).to_string(),
-    }))
+/// Where a profile's string table holds the label keys a root frame is made of.
+struct RootKeys {
+    comm: Option<i64>,
+    tid: Option<i64>,
+    pid: Option<i64>,
+}
+
+impl RootKeys {
+    fn of(p: &proto::Profile) -> RootKeys {
+        let key = |name: &str| p.string_table.iter().position(|x| x == name).map(|i| i as i64);
+        RootKeys { comm: key(COMM_LABEL), tid: key(TID_LABEL), pid: key(PID_LABEL) }
+    }
+
+    /// A sample's root frame from its `comm` (`tid`, `pid`) labels: armtune's, written by [`build`].
+    fn root_frame(&self, sample: &proto::Sample, p: &proto::Profile) -> Option<Frame> {
+        let comm = sample.label.iter().find(|l| Some(l.key) == self.comm && l.str != 0)?;
+        let num = |key: Option<i64>| sample.label.iter().find(|l| key.is_some() && Some(l.key) == key).map(|l| l.num);
+        let name = match num(self.tid) {
+            Some(tid) => format!("{} [{tid}]", string_at(p, comm.str)),
+            None => string_at(p, comm.str).to_string(),
+        };
+        let pid = num(self.pid).and_then(|pid| u32::try_from(pid).ok());
+        Some(Frame { pid, ..Frame::process(name) })
+    }
 }
 
 /// The frames of each location of a decoded profile, root first (the function inlined into last).
@@ -511,7 +604,7 @@ struct Frames {
 
 impl Frames {
     fn new(p: &proto::Profile) -> Frames {
-        let s = |i: i64| p.string_table.get(i as usize).map(String::as_str).unwrap_or("");
+        let s = |i: i64| string_at(p, i);
         let functions: HashMap<u64, &str> =
             p.function.iter().map(|f| (f.id, if f.name != 0 { s(f.name) } else { s(f.system_name) })).collect();
         let mappings: HashMap<u64, &proto::Mapping> = p.mapping.iter().map(|m| (m.id, m)).collect();
@@ -522,6 +615,9 @@ impl Frames {
             let frame = |name: &str| if kernel { Frame::kernel(name) } else { Frame::user(name) };
             let mut frames: Vec<Frame> =
                 loc.line.iter().rev().filter_map(|l| functions.get(&l.function_id)).map(|n| frame(n)).collect();
+            for inlined in frames.iter_mut().skip(1) {
+                inlined.inlined = true;
+            }
             if frames.is_empty() {
                 frames.push(match mapping {
                     Some(m) if m.filename != 0 => unnamed(s(m.filename), s(m.build_id), m, loc.address),
@@ -549,7 +645,7 @@ fn unnamed(file: &str, build_id: &str, m: &proto::Mapping, address: u64) -> Fram
         address,
         offset,
     };
-    Frame { name: format!("{base}+{address:#x}"), kind: FrameKind::User, location: Some(Box::new(location)) }
+    Frame { location: Some(Box::new(location)), ..Frame::user(format!("{base}+{address:#x}")) }
 }
 
 #[cfg(test)]
@@ -573,8 +669,7 @@ mod tests {
             address: 0x3_1000,
             offset: 0x3_1000,
         };
-        let unnamed =
-            Frame { name: "libz.so.1+0x31000".into(), kind: FrameKind::User, location: Some(Box::new(location)) };
+        let unnamed = Frame { location: Some(Box::new(location)), ..Frame::user("libz.so.1+0x31000") };
         p.add(vec![Frame::process("demo"), Frame::marker("[truncated stack]"), unnamed], 2);
         p
     }
@@ -636,6 +731,66 @@ mod tests {
         assert_eq!(loc.address - libz.memory_start + libz.file_offset, 0x3_1000, "pprof's file offset");
         let kernel = built.mapping.iter().find(|m| s(m.filename) == KERNEL_MAPPING).expect("the kernel's mapping");
         assert!(built.location.iter().any(|l| l.mapping_id == kernel.id));
+    }
+
+    #[test]
+    fn named_code_is_in_its_files_mapping_with_inlined_functions_as_lines_and_the_pid_as_a_label() {
+        let at = |address: u64, offset: u64| {
+            let file = "/usr/bin/app".to_string();
+            Some(Box::new(CodeLocation { file, build_id: Some("cd34".into()), address, offset }))
+        };
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        let root = Frame { pid: Some(4321), ..Frame::process("app") };
+        let main = Frame { location: at(0x40_1000, 0x1000), ..Frame::user("main") };
+        let inlined = Frame { inlined: true, ..Frame::user("parse_header") };
+        let leaf = Frame { location: at(0x40_2000, 0x2000), ..Frame::user("crc32") };
+        p.add(vec![root.clone(), main.clone(), inlined.clone(), leaf.clone()], 5);
+        p.add(vec![Frame::process("app"), main.clone()], 1);
+        let built = build(&[Column { profile: &p, kind: "samples", unit: "count", scale: 1 }], None, &p.meta);
+        let s = |i: i64| built.string_table[i as usize].as_str();
+        let app = built.mapping.iter().find(|m| s(m.filename) == "/usr/bin/app").expect("the program's mapping");
+        assert!(app.has_functions, "every frame in it is named");
+        assert_eq!(
+            (s(app.build_id), app.memory_start, app.file_offset),
+            ("cd34", 0, 0x1000u64.wrapping_sub(0x40_1000))
+        );
+        let sample = &built.sample[0];
+        assert_eq!(sample.location_id.len(), 2, "main and what was inlined into it are one location");
+        let location = |id: u64| built.location.iter().find(|l| l.id == id).unwrap();
+        let function = |id: u64| s(built.function.iter().find(|f| f.id == id).unwrap().name);
+        let (leaf_loc, main_loc) = (location(sample.location_id[0]), location(sample.location_id[1]));
+        assert_eq!((leaf_loc.address, leaf_loc.mapping_id), (0x40_2000, app.id));
+        let lines: Vec<&str> = main_loc.line.iter().map(|l| function(l.function_id)).collect();
+        assert_eq!(lines, ["parse_header", "main"], "innermost first");
+        let labels: Vec<(&str, i64)> = sample.label.iter().map(|l| (s(l.key), l.num)).collect();
+        assert_eq!(labels, [("comm", 0), ("pid", 4321)]);
+        assert_eq!(built.sample[1].label.len(), 1, "no pid known: no label");
+        let back = decode(&encoded(&built, true), None).unwrap();
+        let stack = back.stacks.keys().find(|k| k.len() == 4).expect("the long stack");
+        let strip = |f: &Frame| (f.name.clone(), f.inlined, f.pid);
+        let want = [root, main, inlined, leaf];
+        assert_eq!(stack.iter().map(strip).collect::<Vec<_>>(), want.iter().map(strip).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn each_unit_gets_the_sample_type_pprofs_users_know() {
+        let kinds = |p: &Profile| {
+            let (columns, period) = columns_of(p);
+            let kinds: Vec<String> = columns.iter().map(|c| format!("{}/{}*{}", c.kind, c.unit, c.scale)).collect();
+            (kinds, period.map(|p| p.value))
+        };
+        let with = |unit: Unit, frequency_hz| Profile::new(unit, Meta { frequency_hz, ..Meta::default() });
+        assert_eq!(
+            kinds(&with(Unit::samples(), 99)),
+            (vec!["samples/count*1".to_string(), "cpu/nanoseconds*10101010".to_string()], Some(10_101_010))
+        );
+        assert_eq!(kinds(&with(Unit::samples(), 0)), (vec!["samples/count*1".to_string()], None), "folded input");
+        assert_eq!(kinds(&with(Unit::off_cpu_us(), 99)).0, ["off_cpu/nanoseconds*1000"]);
+        assert_eq!(kinds(&with(Unit::blocks_live(), 0)).0, ["inuse_objects/count*1"]);
+        // A profile read from pprof keeps the sample type it was read as.
+        let heap =
+            decode(&encoded(&build(&columns_of(&with(Unit::bytes_live(), 0)).0, None, &Meta::default()), true), None);
+        assert_eq!(kinds(&heap.unwrap()).0, ["inuse_space/bytes*1"]);
     }
 
     #[test]

@@ -64,6 +64,9 @@ impl Mapping {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessMaps {
     mappings: Vec<Mapping>,
+    /// [`ProcessMaps::fingerprint`], kept up to date by every change: it is asked for each
+    /// unwound stack, and the mappings change far less often.
+    fingerprint: u64,
 }
 
 impl ProcessMaps {
@@ -74,15 +77,13 @@ impl ProcessMaps {
 
     /// Parses the text of a maps file, keeping executable mappings only.
     pub fn parse(text: &str) -> ProcessMaps {
-        let mut mappings: Vec<Mapping> = text.lines().filter_map(parse_line).collect();
-        mappings.sort_by_key(|m| m.start);
-        ProcessMaps { mappings }
+        ProcessMaps::from_mappings(text.lines().filter_map(parse_line).collect())
     }
 
     /// Builds maps from mappings (tests, and callers that know the layout).
     pub fn from_mappings(mut mappings: Vec<Mapping>) -> ProcessMaps {
         mappings.sort_by_key(|m| m.start);
-        ProcessMaps { mappings }
+        ProcessMaps { fingerprint: fingerprint_of(&mappings), mappings }
     }
 
     /// The mapping that contains `addr`.
@@ -100,10 +101,7 @@ impl ProcessMaps {
     /// A hash of the mappings: what is built from an image is rebuilt when it changes (another
     /// image after an exec can have as many mappings).
     pub fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.mappings.hash(&mut hasher);
-        hasher.finish()
+        self.fingerprint
     }
 
     /// Adds the mappings of `newer` over those of `self`, as [`ProcessMaps::insert`] does.
@@ -133,6 +131,7 @@ impl ProcessMaps {
         }
         kept.push(new);
         kept.sort_by_key(|m| m.start);
+        self.fingerprint = fingerprint_of(&kept);
         self.mappings = kept;
     }
 
@@ -141,6 +140,17 @@ impl ProcessMaps {
     fn explains(&self, addrs: &[u64]) -> usize {
         addrs.iter().filter(|&&a| self.find(a).is_some_and(|m| !matches!(m.backing, Backing::Other(_)))).count()
     }
+}
+
+/// A hash of `mappings`, 0 for none (as a default `ProcessMaps` has).
+fn fingerprint_of(mappings: &[Mapping]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if mappings.is_empty() {
+        return 0;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    mappings.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// `start-end perms offset dev inode [path]`
@@ -316,6 +326,21 @@ mod tests {
         let maps = ProcessMaps::parse(MAPS);
         assert_eq!(maps.mappings().len(), 5);
         assert!(maps.mappings().windows(2).all(|w| w[0].start < w[1].start));
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_mappings_through_every_change() {
+        let parsed = ProcessMaps::parse(MAPS);
+        assert_eq!(ProcessMaps::default().fingerprint(), ProcessMaps::parse("").fingerprint());
+        let mut built = ProcessMaps::default();
+        for m in parsed.mappings().iter().rev() {
+            built.insert(m.clone());
+        }
+        assert_eq!(built, parsed);
+        assert_eq!(built.fingerprint(), parsed.fingerprint(), "the same mappings, however they came");
+        let first = parsed.mappings()[0].clone();
+        built.insert(Mapping { backing: Backing::File("/opt/new.so".into()), ..first });
+        assert_ne!(built.fingerprint(), parsed.fingerprint(), "a library mapped over code");
     }
 
     #[test]

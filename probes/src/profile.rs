@@ -25,8 +25,9 @@ pub enum FrameKind {
     OffCpu,
 }
 
-/// Where the code of a frame without a symbol is (`libfoo.so+0x16940`): enough to name it later,
-/// from a debug file or with `armtune check`.
+/// Where the code of a frame is: its file and the function's start. For a frame without a symbol
+/// (`libfoo.so+0x16940`) it is enough to name it later, from a debug file, by build-id (a pprof
+/// backend), or with `armtune check`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct CodeLocation {
     /// The file, as it was mapped.
@@ -48,9 +49,18 @@ pub struct Frame {
     pub name: String,
     /// Where it ran.
     pub kind: FrameKind,
-    /// Where a `file+0xADDR` frame's code is.
+    /// Where the frame's code is, when it is in a file: the function's start (a `file+0xADDR`
+    /// frame's too). An inlined frame has none: it ran where the frame before it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Box<CodeLocation>>,
+    /// A function the compiler inlined into the frame before it (its caller): they ran at one
+    /// address, which pprof writes as one location with several lines.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inlined: bool,
+    /// The process id of a root process frame, where one is known (stacks of two processes with
+    /// one name stay apart in the JSON and pprof outputs; folded stacks and flame graphs merge them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// Suffix that marks kernel frames in folded stacks, as perf's and inferno's collapsers write it.
@@ -61,19 +71,28 @@ pub const OFF_CPU_SUFFIX: &str = "_[w]";
 impl Frame {
     /// A user-space frame.
     pub fn user(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::User, location: None }
+        Frame::new(name, FrameKind::User)
     }
     /// A kernel frame.
     pub fn kernel(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::Kernel, location: None }
+        Frame::new(name, FrameKind::Kernel)
     }
     /// The root frame of a process.
     pub fn process(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::Process, location: None }
+        Frame::new(name, FrameKind::Process)
     }
     /// A marker frame.
     pub fn marker(name: impl Into<String>) -> Frame {
-        Frame { name: name.into(), kind: FrameKind::Marker, location: None }
+        Frame::new(name, FrameKind::Marker)
+    }
+    /// A frame of `kind`, with no location, pid or inlining.
+    pub fn new(name: impl Into<String>, kind: FrameKind) -> Frame {
+        Frame { name: name.into(), kind, location: None, inlined: false, pid: None }
+    }
+
+    /// Whether this is code armtune could not name, called `file+0xADDR` after its location.
+    pub fn is_unnamed_code(&self) -> bool {
+        self.location.as_ref().is_some_and(|l| self.name.ends_with(&format!("+{:#x}", l.address)))
     }
 
     /// The frame as one folded-stack element: `;` separates frames, so it cannot appear in one, and
@@ -91,7 +110,7 @@ impl Frame {
         if let Some(name) = element.strip_suffix(KERNEL_SUFFIX) {
             Frame::kernel(name)
         } else if let Some(name) = element.strip_suffix(OFF_CPU_SUFFIX) {
-            Frame { name: name.into(), kind: FrameKind::OffCpu, location: None }
+            Frame::new(name, FrameKind::OffCpu)
         } else if is_root {
             Frame::process(element)
         } else {
@@ -210,14 +229,13 @@ impl Profile {
     }
 
     /// Stacks sorted by folded text, the order flame graph tools expect and diffs stay stable in.
+    /// Stacks that differ only in what the text does not show (pids, locations) become one line.
     pub fn folded_lines(&self) -> Vec<(String, u64)> {
-        let mut lines: Vec<(String, u64)> = self
-            .stacks
-            .iter()
-            .map(|(stack, w)| (stack.iter().map(Frame::folded_name).collect::<Vec<_>>().join(";"), *w))
-            .collect();
-        lines.sort();
-        lines
+        let mut lines: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for (stack, w) in &self.stacks {
+            *lines.entry(stack.iter().map(Frame::folded_name).collect::<Vec<_>>().join(";")).or_insert(0) += w;
+        }
+        lines.into_iter().collect()
     }
 
     /// One wall-time view of an on-CPU and an off-CPU profile: CPU samples become microseconds
@@ -375,6 +393,20 @@ mod tests {
         p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("write"), Frame::kernel("ksys_write")], 5);
         p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("hot")], 2);
         p
+    }
+
+    #[test]
+    fn stacks_of_two_processes_with_one_name_stay_apart_but_fold_into_one_line() {
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        for (pid, weight) in [(7, 3), (8, 4)] {
+            p.add(vec![Frame { pid: Some(pid), ..Frame::process("sh") }, Frame::user("main")], weight);
+        }
+        assert_eq!(p.stacks.len(), 2);
+        assert_eq!(p.folded_lines(), [("sh;main".to_string(), 7)]);
+        let json: serde_json::Value = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        let pids: Vec<&serde_json::Value> =
+            json["stacks"].as_array().unwrap().iter().map(|s| &s["frames"][0]["pid"]).collect();
+        assert!(pids.contains(&&serde_json::json!(7)) && pids.contains(&&serde_json::json!(8)), "{json}");
     }
 
     #[test]

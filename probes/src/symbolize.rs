@@ -18,7 +18,7 @@ use blazesym::symbolize::{
 
 use crate::{
     capture::{Capture, RawSample},
-    debug_files::{DebugFiles, DebugLinks},
+    debug_files::{hex, DebugFiles, DebugLinks},
     debuginfod::{Debuginfod, Outcome as DebuginfodOutcome},
     perf_map::PerfMap,
     procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
@@ -26,8 +26,32 @@ use crate::{
     unwind::ElfUnwindInfo,
 };
 
-/// Names of one address, outermost first (a function, then the functions inlined into it).
-type Names = Rc<[String]>;
+/// What one address resolved to, shared by every stack it is in.
+type Names = Rc<Resolved>;
+
+/// The names of one address, outermost first (a function, then the functions inlined into it),
+/// and where the function starts when it is code of a file.
+#[derive(Debug)]
+struct Resolved {
+    names: Box<[String]>,
+    location: Option<CodeLocation>,
+}
+
+impl std::ops::Deref for Resolved {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// A function blazesym found in a file: its names (see [`Resolved`]), its start (an address of
+/// the file) and how far into it the address asked for is.
+#[derive(Debug, Clone)]
+struct Symbol {
+    names: Box<[String]>,
+    start: u64,
+    into: u64,
+}
 
 /// Turns captures into profiles, caching what it resolved.
 pub struct Symbolizer {
@@ -40,8 +64,6 @@ pub struct Symbolizer {
     debug_files: DebugFiles,
     /// Files without symbols for some code, opened for their CFI's function starts.
     cfi: HashMap<PathBuf, Option<ElfUnwindInfo>>,
-    /// Where each `file+0xADDR` frame's code is, for the JSON report.
-    locations: HashMap<String, CodeLocation>,
     /// Each process's perf map, read once (`None`: it wrote none).
     perf_maps: HashMap<u32, Option<PerfMap>>,
     /// The debuginfod client `DEBUGINFOD_URLS` asks for.
@@ -74,7 +96,6 @@ impl Symbolizer {
             kernel_source,
             debug_files: DebugFiles::default(),
             cfi: HashMap::new(),
-            locations: HashMap::new(),
             perf_maps: HashMap::new(),
             debuginfod: Debuginfod::from_env(crate::debuginfod::DEFAULT_BUDGET),
         }
@@ -107,7 +128,7 @@ impl Symbolizer {
             0 => comm.to_string(),
             tid => format!("{comm} [{tid}]"),
         };
-        let mut frames = vec![Frame::process(root)];
+        let mut frames = vec![Frame { pid: (sample.tgid != 0).then_some(sample.tgid), ..Frame::process(root) }];
         frames.extend(sample.markers.iter().map(|m| Frame::marker(m.clone())));
         let bare = frames.len();
         let kernel: Vec<Names> = sample
@@ -127,9 +148,13 @@ impl Symbolizer {
             frames.push(Frame::marker("[exec]"));
         }
         for (i, &addr) in sample.user.iter().enumerate().rev().filter(|_| !mid_exec) {
-            for name in self.user_names(sample.tgid, maps, lookup_addr(addr, i)).iter() {
+            let resolved = self.user_names(sample.tgid, maps, lookup_addr(addr, i));
+            for (j, name) in resolved.iter().enumerate() {
                 let mut frame = Frame::user(name.clone());
-                frame.location = self.locations.get(name).cloned().map(Box::new);
+                if j == 0 {
+                    frame.location = resolved.location.clone().map(Box::new);
+                }
+                frame.inlined = j > 0;
                 frames.push(frame);
             }
         }
@@ -220,11 +245,21 @@ impl Symbolizer {
             let offsets: Vec<u64> = offsets.into_iter().collect();
             let segments = load_segments(&path);
             let build_id = build_ids.remove(&path).or_else(|| self.disk_id(&path));
-            for (off, names) in offsets.iter().zip(self.symbolize_file(&path, &segments, &offsets)) {
-                let names = names
-                    .or_else(|| self.function_without_symbol(&path, &segments, *off, build_id.as_deref()))
-                    .unwrap_or_else(|| module_name(&path));
-                self.files.insert((path.clone(), *off), names);
+            let file = path.to_string_lossy().into_owned();
+            let hex_id = build_id.as_deref().map(hex);
+            for (&off, symbol) in offsets.iter().zip(self.symbolize_file(&path, &segments, &offsets)) {
+                let names = match symbol {
+                    Some(Symbol { names, start, into }) => {
+                        let offset = off.saturating_sub(into);
+                        let location =
+                            CodeLocation { file: file.clone(), build_id: hex_id.clone(), address: start, offset };
+                        Rc::new(Resolved { names, location: Some(location) })
+                    }
+                    None => self
+                        .function_without_symbol(&path, &segments, off, hex_id.as_deref())
+                        .unwrap_or_else(|| module_name(&path)),
+                };
+                self.files.insert((path.clone(), off), names);
             }
         }
         if !kernel.is_empty() {
@@ -232,8 +267,11 @@ impl Symbolizer {
             let source = Source::Kernel(self.kernel_source.clone());
             let results = self.blaze.symbolize(&source, Input::AbsAddr(&addrs)).ok();
             for (i, addr) in addrs.iter().enumerate() {
-                let names =
-                    results.as_ref().and_then(|r| names_of_result(&r[i])).unwrap_or_else(|| names_of("[kernel]"));
+                let names = results
+                    .as_ref()
+                    .and_then(|r| symbol_of(&r[i]))
+                    .map(|s| Rc::new(Resolved { names: s.names, location: None }))
+                    .unwrap_or_else(|| names_of("[kernel]"));
                 self.kernel.insert(*addr, names);
             }
         }
@@ -257,35 +295,34 @@ impl Symbolizer {
 
     /// `libfoo.so+0x16940` for code no symbol covers: the function is known by where it starts,
     /// from the file's CFI, so its samples add up under one frame, and the frame's
-    /// [`CodeLocation`] (file, build-id, address, offset) lets it be named later.
+    /// [`CodeLocation`] (file, build-id in hex, address, offset) lets it be named later.
     fn function_without_symbol(
         &mut self,
         path: &Path,
         segments: &[Segment],
         offset: u64,
-        build_id: Option<&[u8]>,
+        build_id: Option<&str>,
     ) -> Option<Names> {
         let svma = address_of_offset(segments, offset)?;
         let info = self.cfi.entry(path.to_path_buf()).or_insert_with(|| ElfUnwindInfo::open(path)).as_ref()?;
         let start = info.function_start(svma)?;
         let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let name = format!("{base}+{start:#x}");
-        let start_offset = offset - (svma - start);
-        self.locations.entry(name.clone()).or_insert_with(|| CodeLocation {
+        let location = CodeLocation {
             file: path.to_string_lossy().into_owned(),
-            build_id: build_id.map(|id| id.iter().map(|b| format!("{b:02x}")).collect()),
+            build_id: build_id.map(str::to_string),
             address: start,
-            offset: start_offset,
-        });
-        Some(names_of(&name))
+            offset: offset - (svma - start),
+        };
+        Some(Rc::new(Resolved { names: Box::new([name]), location: Some(location) }))
     }
 
     /// Names of `offsets` in the ELF file `path`, one entry per offset: from its detached debug
     /// file where one is installed ([`DebugFiles`]: by build-id or debug link), then from the file
     /// itself (its own DWARF and symbols, or its dynamic symbols when stripped).
     /// `segments` are the file's own ([`load_segments`]), read once by the caller.
-    fn symbolize_file(&mut self, path: &Path, segments: &[Segment], offsets: &[u64]) -> Vec<Option<Names>> {
-        let mut names: Vec<Option<Names>> = vec![None; offsets.len()];
+    fn symbolize_file(&mut self, path: &Path, segments: &[Segment], offsets: &[u64]) -> Vec<Option<Symbol>> {
+        let mut names: Vec<Option<Symbol>> = vec![None; offsets.len()];
         if let Some(debug) = self.debug_files.find(path) {
             self.resolve_by_address(&debug, segments, offsets, &mut names);
         }
@@ -308,7 +345,7 @@ impl Symbolizer {
 
     /// Fills the unnamed entries of `names` from `debug`, the detached debug file of `path`: it
     /// keeps the program's addresses but not its file layout, so offsets go by address.
-    fn resolve_by_address(&self, debug: &Path, segments: &[Segment], offsets: &[u64], names: &mut [Option<Names>]) {
+    fn resolve_by_address(&self, debug: &Path, segments: &[Segment], offsets: &[u64], names: &mut [Option<Symbol>]) {
         let addrs: Vec<Option<u64>> = offsets
             .iter()
             .zip(names.iter())
@@ -353,10 +390,10 @@ impl Symbolizer {
     /// blazesym fails a whole batch when DWARF it cannot read is hit for one address, so a failed
     /// batch is retried address by address, and a failed address once more with ELF symbols
     /// only: a name without inlining beats no name.
-    fn resolve(&self, path: &Path, input: Input<&[u64]>) -> Vec<Option<Names>> {
+    fn resolve(&self, path: &Path, input: Input<&[u64]>) -> Vec<Option<Symbol>> {
         let with_debug = Source::Elf(Elf::new(path));
         if let Ok(results) = self.blaze.symbolize(&with_debug, input) {
-            return results.iter().map(names_of_result).collect();
+            return results.iter().map(symbol_of).collect();
         }
         let mut elf_only = Elf::new(path);
         elf_only.debug_syms = false;
@@ -373,7 +410,7 @@ impl Symbolizer {
                     .symbolize_single(&with_debug, single(addr))
                     .or_else(|_| self.blaze.symbolize_single(&elf_only, single(addr)))
                     .ok()
-                    .and_then(|r| names_of_result(&r))
+                    .and_then(|r| symbol_of(&r))
             })
             .collect()
     }
@@ -452,7 +489,7 @@ fn lookup_addr(addr: u64, depth: usize) -> u64 {
 }
 
 fn names_of(name: &str) -> Names {
-    Rc::from(vec![name.to_string()])
+    Rc::new(Resolved { names: Box::new([name.to_string()]), location: None })
 }
 
 /// `[libfoo.so]` for code in a file whose symbols do not cover the address: the module is known,
@@ -462,12 +499,12 @@ fn module_name(path: &Path) -> Names {
     names_of(&format!("[{base}]"))
 }
 
-fn names_of_result(result: &Symbolized<'_>) -> Option<Names> {
+fn symbol_of(result: &Symbolized<'_>) -> Option<Symbol> {
     let sym = result.as_sym()?;
     let mut names = Vec::with_capacity(1 + sym.inlined.len());
     names.push(sym.name.to_string());
     names.extend(sym.inlined.iter().map(|f| f.name.to_string()));
-    Some(Rc::from(names))
+    Some(Symbol { names: names.into(), start: sym.addr, into: sym.offset as u64 })
 }
 
 #[cfg(test)]
@@ -507,9 +544,19 @@ mod tests {
         let profile = Symbolizer::new().profile(&capture_of_self(vec![addr], vec![]));
         let (stack, weight) = profile.stacks.iter().next().unwrap();
         assert_eq!(*weight, 3);
-        assert_eq!(stack[0], Frame::process("selftest"));
+        assert_eq!(stack[0], Frame { pid: Some(std::process::id()), ..Frame::process("selftest") });
         assert_eq!(stack[1].name, "armtune_symbolize_test_marker");
         assert_eq!(stack[1].kind, FrameKind::User);
+        // Where the function starts, as the test binary's own symbol table has it.
+        use object::{Object, ObjectSymbol};
+        let exe = std::env::current_exe().unwrap();
+        let data = std::fs::read(&exe).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let symbol = file.symbols().find(|s| s.name() == Ok("armtune_symbolize_test_marker")).unwrap();
+        let location = stack[1].location.as_deref().expect("a named frame's location");
+        assert_eq!((location.file.as_str(), location.address), (exe.to_str().unwrap(), symbol.address()));
+        let segments = load_segments(&exe);
+        assert_eq!(address_of_offset(&segments, location.offset), Some(symbol.address()), "{location:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use crate::{
     config::{Config, Resolved},
     output::{self, Format},
-    scan::WalkOptions,
+    scan::{IgnoredFiles, WalkOptions},
     secrets::rules::RULES,
     Error, History, Options,
 };
@@ -72,6 +72,11 @@ struct Common {
     /// Scan everything: do not honour .gitignore and .ignore files.
     #[arg(long)]
     no_ignore: bool,
+    /// Secrets in files .gitignore excludes (a `.env`, a key file; dependency and build
+    /// directories left out): `warn` reports them without failing, `fail` fails the gate on them,
+    /// `skip` does not look.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "warn")]
+    ignored_files: IgnoredFiles,
     /// Follow symbolic links (loops are reported).
     #[arg(long)]
     follow_symlinks: bool,
@@ -151,6 +156,7 @@ pub fn run(args: Args) -> Result<u8, Error> {
         config: Resolved::new(config)?,
         walk: WalkOptions {
             respect_ignore: !common.no_ignore,
+            ignored_files: common.ignored_files,
             follow_symlinks: common.follow_symlinks,
             threads: common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         },

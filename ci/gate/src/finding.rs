@@ -56,8 +56,12 @@ pub struct Finding {
     /// Stable identity across runs and line shifts: rule, file, and the function or secret hash.
     pub fingerprint: String,
     /// Whether it fails the gate; false for findings older than `--new-from-rev` or matched by
-    /// the baseline.
+    /// the baseline, and for secrets in files `.gitignore` excludes unless `--ignored-files fail`.
     pub gating: bool,
+    /// In a file `.gitignore` excludes: never committed, but one `git add -f`, or one `docker
+    /// build` of the directory, away from leaking.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored_file: bool,
 }
 
 /// A commit, for findings from history.
@@ -74,6 +78,16 @@ pub struct CommitInfo {
 }
 
 impl Finding {
+    /// How reports rank it: `error` (fails the gate), `warning` (a secret in an ignored file that
+    /// does not fail it), `note` (known: baseline, `--new-from-rev`).
+    pub fn level(&self) -> &'static str {
+        match (self.gating, self.ignored_file) {
+            (true, _) => "error",
+            (false, true) => "warning",
+            (false, false) => "note",
+        }
+    }
+
     /// `path:line:col`, clickable in terminals and editors.
     pub fn location(&self) -> String {
         match self.byte_offset {

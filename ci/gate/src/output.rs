@@ -64,8 +64,7 @@ fn commit_suffix(f: &Finding) -> String {
 fn text(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
-        let level = if f.gating { "error" } else { "note" };
-        let _ = writeln!(out, "{}: {level}: {} [{}]{}", f.location(), f.message, f.rule, commit_suffix(f));
+        let _ = writeln!(out, "{}: {}: {} [{}]{}", f.location(), f.level(), f.message, f.rule, commit_suffix(f));
     }
     for n in &report.notes {
         let _ = writeln!(out, "{n}: note");
@@ -188,7 +187,7 @@ fn sarif(report: &Report) -> Value {
             let mut result = json!({
                 "ruleId": f.rule,
                 "ruleIndex": ids.iter().position(|i| *i == f.rule).unwrap_or(0),
-                "level": if f.gating { "error" } else { "note" },
+                "level": f.level(),
                 "message": {"text": format!("{}{}", f.message, commit_suffix(f))},
                 "locations": [{
                     "physicalLocation": {
@@ -198,7 +197,7 @@ fn sarif(report: &Report) -> Value {
                 }],
                 "partialFingerprints": {"armtune/v1": f.fingerprint},
             });
-            if !f.gating {
+            if f.level() == "note" {
                 result["baselineState"] = json!("unchanged");
             }
             result
@@ -251,6 +250,7 @@ fn gitlab(report: &Report) -> Value {
             let severity = match (f.check, f.gating) {
                 (Check::Secrets, true) => "critical",
                 (Check::Complexity, true) => "major",
+                (_, false) if f.ignored_file => "minor",
                 (_, false) => "info",
             };
             // GitLab wants a unique fingerprint per issue; a history finding is per commit too.
@@ -284,7 +284,10 @@ fn gh_escape(s: &str, property: bool) -> String {
 fn github(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
-        let command = if f.gating { "error" } else { "notice" };
+        let command = match f.level() {
+            "note" => "notice",
+            level => level,
+        };
         let mut props = format!("file={}", gh_escape(&f.path.to_string_lossy(), true));
         if f.line > 0 {
             let _ = write!(props, ",line={},col={}", f.line, f.column);
@@ -357,6 +360,8 @@ fn junit(report: &Report) -> String {
                 xml_escape(&f.message),
                 xml_escape(&commit_suffix(f))
             );
+        } else if f.ignored_file {
+            out.push_str("<skipped message=\"warning: in a file .gitignore excludes\"/>");
         } else {
             out.push_str("<skipped message=\"not new (baseline or --new-from-rev)\"/>");
         }

@@ -2,6 +2,7 @@
 //! paths given (the `ignore` crate: .gitignore honoured, hidden files such as `.env` included).
 
 use std::{
+    collections::HashSet,
     path::{Path, PathBuf},
     sync::Mutex,
 };
@@ -193,6 +194,7 @@ impl FileScanner<'_> {
                     commit: None,
                     fingerprint: format!("suppression-without-reason:{}:{}", rel.display(), f.name),
                     gating: true,
+                    ignored_file: false,
                 });
             }
             for (rule, value, max, suppressed) in [
@@ -217,6 +219,7 @@ impl FileScanner<'_> {
                         commit: None,
                         fingerprint: format!("{rule}:{}:{}", rel.display(), f.name),
                         gating: true,
+                        ignored_file: false,
                     });
                 }
             }
@@ -264,6 +267,7 @@ impl FileScanner<'_> {
             secret_hash: Some(hash),
             commit: None,
             gating: true,
+            ignored_file: false,
         });
     }
 }
@@ -273,19 +277,111 @@ fn is_go_directive_only(s: &complexity::Suppression) -> bool {
     s.reason.is_none() && !(s.cyclomatic && s.cognitive)
 }
 
+/// What becomes of secrets in files `.gitignore` excludes (`--ignored-files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum IgnoredFiles {
+    /// Scanned for secrets; what is found is a warning that does not fail the gate.
+    #[default]
+    Warn,
+    /// Scanned for secrets; what is found fails the gate like any secret.
+    Fail,
+    /// Not scanned.
+    Skip,
+}
+
+/// Directories whose ignored files are not scanned for secrets: dependencies and build outputs,
+/// large and written by tools, not by people holding credentials.
+const GENERATED_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    "build",
+    "dist",
+    "out",
+    "vendor",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".gradle",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".cache",
+    "bin",
+    "obj",
+    ".next",
+];
+
 /// Walk options.
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
     /// Honour .gitignore, .ignore and git's excludes.
     pub respect_ignore: bool,
+    /// Whether files those exclude are scanned for secrets anyway, and how their findings count.
+    pub ignored_files: IgnoredFiles,
     /// Follow symbolic links (loops are reported).
     pub follow_symlinks: bool,
     /// Worker threads.
     pub threads: usize,
 }
 
-/// Scans every file under `paths` in parallel; paths in results are relative to `root`.
+/// Scans every file under `paths` in parallel; paths in results are relative to `root`. With
+/// ignore files honoured, the files they exclude are then scanned for secrets as
+/// `options.ignored_files` says ([`walk_ignored`]).
 pub fn walk(paths: &[PathBuf], root: &Path, options: &WalkOptions, scanner: &FileScanner) -> Vec<FileResult> {
+    let ignored_too = options.respect_ignore && options.ignored_files != IgnoredFiles::Skip && scanner.rules.is_some();
+    let seen = ignored_too.then(|| Mutex::new(HashSet::new()));
+    let record = |path: &Path| {
+        if let Some(seen) = &seen {
+            seen.lock().unwrap().insert(path.to_path_buf());
+        }
+        true
+    };
+    let mut results = walk_files(paths, root, options, false, &record, scanner);
+    if let Some(seen) = seen {
+        results.extend(walk_ignored(paths, root, options, &seen.into_inner().unwrap(), scanner));
+    }
+    results
+}
+
+/// Scans, for secrets only, the files under `paths` that the ignore files exclude (those not in
+/// `seen`), outside dependency and build directories ([`GENERATED_DIRS`]). Their findings say
+/// so, and gate only under [`IgnoredFiles::Fail`].
+fn walk_ignored(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &WalkOptions,
+    seen: &HashSet<PathBuf>,
+    scanner: &FileScanner,
+) -> Vec<FileResult> {
+    let everything = WalkOptions { respect_ignore: false, ..options.clone() };
+    let secrets_only = FileScanner { complexity: false, ..*scanner };
+    let mut results = walk_files(paths, root, &everything, true, &|path: &Path| !seen.contains(path), &secrets_only);
+    let gating = options.ignored_files == IgnoredFiles::Fail;
+    for result in &mut results {
+        // A file nobody meant to scan that cannot be read (a root-owned build product, a huge
+        // data file) is worth a note, not a failed gate.
+        let errors = std::mem::take(&mut result.errors);
+        result.notes.extend(errors.into_iter().map(|e| format!("{e} (a file .gitignore excludes)")));
+        for f in &mut result.findings {
+            f.ignored_file = true;
+            f.gating &= gating;
+            f.message.push_str(" (in a file .gitignore excludes: not committed, but `git add -f` or a `docker build` of this directory takes it)");
+        }
+    }
+    results
+}
+
+/// Scans the files under `paths` that `wanted` accepts, in parallel, leaving out
+/// [`GENERATED_DIRS`] when `prune_generated`.
+fn walk_files(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &WalkOptions,
+    prune_generated: bool,
+    wanted: &(dyn Fn(&Path) -> bool + Sync),
+    scanner: &FileScanner,
+) -> Vec<FileResult> {
     let results = Mutex::new(Vec::new());
     let Some(first) = paths.first() else { return Vec::new() };
     let mut builder = ignore::WalkBuilder::new(first);
@@ -302,12 +398,15 @@ pub fn walk(paths: &[PathBuf], root: &Path, options: &WalkOptions, scanner: &Fil
         .require_git(false)
         .follow_links(options.follow_symlinks)
         .threads(options.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            let name = e.file_name();
+            name != ".git" && !(prune_generated && e.depth() > 0 && GENERATED_DIRS.iter().any(|d| name == *d))
+        });
     builder.build_parallel().run(|| {
         Box::new(|entry| {
             let result = match entry {
                 Err(e) => FileResult { errors: vec![e.to_string()], ..FileResult::default() },
-                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && wanted(e.path()) => {
                     let path = e.path();
                     let rel = relative(path, root);
                     scanner.scan_path(path, &rel)

@@ -52,7 +52,12 @@ fn options(root: &Path, history: Option<History>, new_from_rev: Option<String>) 
         complexity: true,
         secrets: true,
         config: Resolved::new(Config::default()).unwrap(),
-        walk: WalkOptions { respect_ignore: true, follow_symlinks: false, threads: 2 },
+        walk: WalkOptions {
+            respect_ignore: true,
+            ignored_files: armtune_gate::scan::IgnoredFiles::Warn,
+            follow_symlinks: false,
+            threads: 2,
+        },
         max_file_size: 64 << 20,
         history,
         new_from_rev,

@@ -11,17 +11,11 @@ use armtune_gate::{
     Options, Report,
 };
 
+mod common;
+
 /// A token of GitHub's classic format, made up here.
 fn token() -> String {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = 42u64;
-    let body: String = (0..36)
-        .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            alphabet[(x >> 33) as usize % alphabet.len()] as char
-        })
-        .collect();
-    format!("ghp_{body}")
+    common::github_token(42)
 }
 
 /// A Go function with cyclomatic complexity `n + 1`.
@@ -54,7 +48,12 @@ fn options(root: &Path, config: Config) -> Options {
         complexity: true,
         secrets: true,
         config: Resolved::new(config).unwrap(),
-        walk: WalkOptions { respect_ignore: true, follow_symlinks: false, threads: 2 },
+        walk: WalkOptions {
+            respect_ignore: true,
+            ignored_files: armtune_gate::scan::IgnoredFiles::Warn,
+            follow_symlinks: false,
+            threads: 2,
+        },
         max_file_size: 64 << 20,
         history: None,
         new_from_rev: None,
@@ -235,10 +234,15 @@ fn bad_input_is_noted_and_the_scan_goes_on() {
 fn gitignore_is_honoured_unless_told_not_to() {
     let dir = tree();
     std::fs::write(dir.path().join(".gitignore"), "svc/push.go\n").unwrap();
+    // Ignored: its secret is a warning that does not fail the gate (tests/ignored.rs has more).
     let report = run(dir.path());
-    assert!(!rules(&report).iter().any(|(p, _)| p == "svc/push.go"));
+    let push = report.findings.iter().find(|f| f.path == Path::new("svc/push.go")).expect("a warning");
+    assert!(push.ignored_file && !push.gating, "{push:?}");
     let mut opts = options(dir.path(), Config::default());
+    opts.walk.ignored_files = armtune_gate::scan::IgnoredFiles::Skip;
+    assert!(!rules(&armtune_gate::run(&opts).unwrap()).iter().any(|(p, _)| p == "svc/push.go"));
     opts.walk.respect_ignore = false;
     let all = armtune_gate::run(&opts).unwrap();
-    assert!(rules(&all).iter().any(|(p, _)| p == "svc/push.go"));
+    let push = all.findings.iter().find(|f| f.path == Path::new("svc/push.go")).expect("scanned as any file");
+    assert!(push.gating && !push.ignored_file);
 }

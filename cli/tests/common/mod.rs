@@ -95,7 +95,15 @@ pub fn allocs_static() -> &'static Path {
     })
 }
 
-/// Reads a JSON file.
+/// Debian's `go`, with its caches under the tests' scratch directory (no module mode: the
+/// workloads are single files).
+pub fn go() -> Command {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let mut cmd = Command::new("go");
+    cmd.env("GOCACHE", tmp.join("gocache")).env("GOPATH", tmp.join("gopath")).env("GO111MODULE", "off");
+    cmd
+}
+
 /// The Go workload, built once per test run with Debian's go (symbols kept).
 pub fn gogc() -> &'static Path {
     static GOGC: OnceLock<PathBuf> = OnceLock::new();
@@ -103,13 +111,10 @@ pub fn gogc() -> &'static Path {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let out = tmp.join("gogc");
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/gogc.go");
-        let status = Command::new("go")
+        let status = go()
             .args(["build", "-o"])
             .arg(&out)
             .arg(&src)
-            .env("GOCACHE", tmp.join("gocache"))
-            .env("GOPATH", tmp.join("gopath"))
-            .env("GO111MODULE", "off")
             .status()
             .expect("go (Debian's golang-go) is needed to build the GC workload: run ci/setup.sh");
         assert!(status.success(), "go build {}", src.display());
@@ -117,6 +122,7 @@ pub fn gogc() -> &'static Path {
     })
 }
 
+/// Reads a JSON file.
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
