@@ -2,6 +2,7 @@
 //! its options, calls a library, and prints; `main` is the one place that turns errors into exit
 //! codes (0 ok, 1 findings, 2 bad input or I/O error; see [`exit_code_of`]).
 
+mod agent;
 mod bench_cmd;
 mod check_cmd;
 mod doctor_cmd;
@@ -31,6 +32,9 @@ enum Command {
     /// wakeups, allocations and leaks, GC, SDT probes, process lifetimes; flame graphs, histograms,
     /// JSON.
     Profile(profile_cmd::Args),
+    /// Profile the host (or some processes) continuously in windows, pushed to Grafana Pyroscope
+    /// and/or written to a rotated directory as pprof.
+    Agent(agent::Args),
     /// Render a folded-stack file as a flame graph, or two of them as a differential one.
     Flame(flame::Args),
     /// Check whether profiling can work here, and why not.
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Profile(args) => profile_cmd::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Flame(args) => flame::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),

@@ -190,7 +190,7 @@ pub struct Args {
 }
 
 /// Parses `1.5`, `500ms`, `30s`, `2m`, `1h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => s.split_at(i),
         None => (s, "s"),

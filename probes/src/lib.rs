@@ -42,6 +42,7 @@ pub mod stacks;
 pub mod symbolize;
 pub mod tracefs;
 pub mod unwind;
+pub mod window;
 
 pub use capture::{Capture, RawSample};
 pub use error::{Error, Result};

@@ -301,6 +301,11 @@ impl MapsStore {
         images.last().map(|m| (images.len() - 1, m))
     }
 
+    /// Forgets process `pid` (it exited long enough ago that no sample of it is still to come).
+    pub fn forget(&mut self, pid: u32) {
+        self.processes.remove(&pid);
+    }
+
     /// Pids with captured mappings.
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.processes.keys().copied()

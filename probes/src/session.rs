@@ -140,6 +140,12 @@ pub struct Session {
     verdicts: crate::frame_pointers::Verdicts,
     started: Instant,
     last_refresh: Instant,
+    /// `armtune agent`: the CPU counts the last window saw, when the last window ended, and the
+    /// processes found gone then (forgotten at the next window, when no sample of theirs can
+    /// still be on its way).
+    windows: crate::window::CpuWindows,
+    window_started: Instant,
+    gone: Vec<u32>,
 }
 
 impl Session {
@@ -243,6 +249,9 @@ impl Session {
             verdicts: Default::default(),
             started: now,
             last_refresh: now,
+            windows: Default::default(),
+            window_started: now,
+            gone: Vec::new(),
         })
     }
 
@@ -448,31 +457,67 @@ impl Session {
         }
     }
 
+    /// What the CPU sampler counted since the last window (or the start), while it goes on
+    /// counting: `armtune agent`'s windows. Only `cpu` is windowed; the capture holds a copy of
+    /// the mappings known now. Processes that had exited by the previous window are forgotten,
+    /// so that memory stays flat on a host where processes come and go.
+    pub fn window(&mut self) -> Result<(Capture, crate::window::Evicted)> {
+        self.poll(Duration::ZERO)?;
+        let stacks = StackReader::new(&self.ebpf)?;
+        let (mut samples, evicted) = self.windows.take(&mut self.ebpf, &stacks)?;
+        for (key, count, _) in self.unwound.take(armtune_common::events::CPU) {
+            let mut sample = stacks.unwound(&key);
+            sample.count = count;
+            samples.push(sample);
+        }
+        let duration = std::mem::replace(&mut self.window_started, Instant::now()).elapsed();
+        let mut meta = self.meta(duration, self.counters()?);
+        meta.frequency_hz = self.options.frequency;
+        meta.samples = samples.iter().map(|s| s.count).sum();
+        let capture = Capture {
+            events: self.options.events,
+            samples,
+            maps: self.maps.clone(),
+            meta,
+            warnings: self.warnings.clone(),
+            ..Capture::default()
+        };
+        for pid in std::mem::take(&mut self.gone) {
+            self.maps.forget(pid);
+            self.unwinder.forget(pid);
+            self.live.remove(&pid);
+            self.judged.remove(&pid);
+        }
+        self.gone = self.maps.pids().filter(|&p| !process_exists(p)).collect();
+        Ok((capture, evicted))
+    }
+
+    /// The facts of a capture of `duration`, with the kernel's `counters`.
+    fn meta(&self, duration: Duration, mut counters: Counters) -> Meta {
+        counters.lost.mappings = self.maps.lost_records;
+        Meta {
+            target: self.options.target.describe(),
+            duration_secs: duration.as_secs_f64(),
+            frequency_hz: 0,
+            samples: counters.samples,
+            lost: counters.lost,
+            events: self.options.events.names().into_iter().map(String::from).collect(),
+            switches: 0,
+            alloc_sample_bytes: self.options.alloc_sample,
+            sched_tracepoints: String::new(),
+            unwinding: self.user_stacks.is_some().then(|| self.unwinder.stats.clone()),
+        }
+    }
+
     /// Stops sampling and reads everything the kernel aggregated. The tracepoints stay attached
     /// until the session is dropped: tearing the object down costs the kernel a few RCU grace
     /// periods (over 100 ms), which is better spent after the output is on disk.
     pub fn stop(&mut self) -> Result<Capture> {
         let duration = self.started.elapsed();
         self.stop_sampling()?;
-        let mut counters = self.counters()?;
-        counters.lost.mappings = self.maps.lost_records;
         let stacks = StackReader::new(&self.ebpf)?;
-        let mut capture = Capture {
-            events: self.options.events,
-            meta: Meta {
-                target: self.options.target.describe(),
-                duration_secs: duration.as_secs_f64(),
-                frequency_hz: 0,
-                samples: counters.samples,
-                lost: counters.lost,
-                events: self.options.events.names().into_iter().map(String::from).collect(),
-                switches: 0,
-                alloc_sample_bytes: self.options.alloc_sample,
-                sched_tracepoints: String::new(),
-                unwinding: self.user_stacks.is_some().then(|| self.unwinder.stats.clone()),
-            },
-            ..Capture::default()
-        };
+        let mut capture =
+            Capture { events: self.options.events, meta: self.meta(duration, self.counters()?), ..Capture::default() };
         let events = self.options.events;
         let before_exec = self.spawned_before_exec();
         capture.warnings = self.warnings.clone();

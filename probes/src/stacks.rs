@@ -16,6 +16,7 @@ use aya::{
 use crate::{capture::RawSample, error::Context as _, Result};
 
 /// Reads stacks by id, once each.
+#[derive(Debug, Default)]
 pub struct StackReader {
     stacks: HashMap<u32, Vec<u64>>,
 }
@@ -37,6 +38,11 @@ impl StackReader {
             stacks.insert(id, buf.ips.iter().copied().take_while(|&ip| ip != 0).collect());
         }
         Ok(StackReader { stacks })
+    }
+
+    /// A reader that knows no stack (tests).
+    pub fn empty() -> StackReader {
+        StackReader::default()
     }
 
     /// A sample of user-space-unwound stacks: the user stack as unwound, the kernel stack by id.
@@ -182,6 +188,19 @@ impl Unwound {
     /// The events `family` recorded: each key with its summed weight and its number of events.
     pub fn of(&self, family: u32) -> impl Iterator<Item = (&UnwoundKey, u64, u64)> + '_ {
         self.entries.iter().filter(move |e| e.0.family == family).map(|(k, w, n)| (k, *w, *n))
+    }
+
+    /// Takes the sums of `family` out of the table (a window of `armtune agent`), leaving the
+    /// other families' as they were.
+    pub fn take(&mut self, family: u32) -> Vec<(UnwoundKey, u64, u64)> {
+        let (taken, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.entries).into_iter().enumerate().partition(|(_, e)| e.0.family == family);
+        // Entries move: what points at them follows.
+        let moved: HashMap<usize, usize> = kept.iter().enumerate().map(|(new, (old, _))| (*old, new)).collect();
+        self.entries = kept.into_iter().map(|(_, e)| e).collect();
+        self.index = self.entries.iter().enumerate().map(|(at, e)| (e.0.clone(), at)).collect();
+        self.blocks = self.blocks.iter().filter_map(|(&block, at)| Some((block, *moved.get(at)?))).collect();
+        taken.into_iter().map(|(_, e)| e).collect()
     }
 
     /// The allocating stack of block `addr` of process `tgid` (`leak`).

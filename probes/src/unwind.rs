@@ -294,6 +294,11 @@ impl StackUnwinder {
         (frames, end != End::Complete)
     }
 
+    /// Drops the unwinders of process `tgid`'s images (it exited).
+    pub fn forget(&mut self, tgid: u32) {
+        self.images.retain(|&(pid, _), _| pid != tgid);
+    }
+
     /// A framehop unwinder with a module for each file (and the vDSO) mapped in `image`.
     fn build(&mut self, image: &ProcessMaps) -> ImageUnwinder {
         let mut unwinder = ArchUnwinder::new();

@@ -1,0 +1,340 @@
+//! `armtune agent` against receivers on loopback: one that takes Pyroscope's `POST /ingest` as
+//! the API reference describes it and keeps what it got (read back by `armtune flame` and Debian's
+//! `go tool pprof`), one that refuses connections and one that never answers; the directory
+//! mode's rotation; SIGTERM mid-window. Pyroscope and Parca servers cannot be installed here.
+//!
+//! The tests need root; they skip with a reason without it, and fail under
+//! `ARMTUNE_REQUIRE_BPF=1`.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    process::{Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::*;
+
+/// One request as the receiver got it.
+#[derive(Debug, Clone)]
+struct Request {
+    /// `/ingest?name=...`.
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// A query parameter, percent-decoded.
+    fn query(&self, name: &str) -> Option<String> {
+        let (_, query) = self.target.split_once('?')?;
+        query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| percent_decode(v))
+        })
+    }
+
+    /// The form files of a `multipart/form-data` body, by field name.
+    fn form_file(&self, field: &str) -> Option<Vec<u8>> {
+        let boundary = self.header("content-type")?.split("boundary=").nth(1)?.trim().to_string();
+        let delimiter = format!("--{boundary}");
+        let body = &self.body;
+        let mut at = 0;
+        let mut starts = Vec::new();
+        while let Some(i) = find(&body[at..], delimiter.as_bytes()) {
+            starts.push(at + i);
+            at += i + delimiter.len();
+        }
+        starts.windows(2).find_map(|w| {
+            let part = &body[w[0] + delimiter.len()..w[1]];
+            let split = find(part, b"\r\n\r\n")?;
+            let head = String::from_utf8_lossy(&part[..split]);
+            head.contains(&format!("name=\"{field}\"")).then(|| part[split + 4..part.len() - 2].to_vec())
+        })
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A server on loopback whose every connection goes to `serve`, with what it keeps.
+fn server<T: Send + 'static>(serve: fn(TcpStream) -> Option<T>) -> (u16, Arc<Mutex<Vec<T>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if let Some(kept) = serve(stream) {
+                keep.lock().unwrap().push(kept);
+            }
+        }
+    });
+    (port, got)
+}
+
+/// A server on loopback that answers every request with 200 and keeps it.
+fn receiver() -> (u16, Arc<Mutex<Vec<Request>>>) {
+    server(|mut stream| {
+        let request = read_request(&stream);
+        let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        request
+    })
+}
+
+fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let target = line.split_whitespace().nth(1)?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':')?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let length: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length"))?.1.parse().ok()?;
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request { target, headers, body })
+}
+
+/// The CPU-bound demo, running for `seconds` in the background.
+fn busy(seconds: &str) -> std::process::Child {
+    Command::new(demo()).arg(seconds).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+#[test]
+fn windows_are_pushed_as_pyroscope_takes_them_and_read_by_go_tool_pprof() {
+    let Some(_kernel) = kernel_test() else { return };
+    let (port, got) = receiver();
+    let mut demo = busy("4");
+    let out = run(armtune()
+        .args(["agent", "--interval", "1", "--duration", "3", "--app", "armtest", "--label", "service=demo"])
+        .arg("--push")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env("ARMTUNE_PUSH_TOKEN", "t0ken"));
+    let _ = demo.kill();
+    let _ = demo.wait();
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("window 3: "), "three windows: {text}");
+    let requests = got.lock().unwrap().clone();
+    assert!(requests.len() >= 3, "a push per window: {} requests\n{text}", requests.len());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let mut until_before: Option<u64> = None;
+    let dir = tempfile::tempdir().unwrap();
+    let mut folded_all = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        assert!(r.target.starts_with("/ingest?"), "{}", r.target);
+        let name = r.query("name").unwrap();
+        assert!(
+            name.starts_with("armtest{") && name.contains("service=demo") && name.contains(&format!("host={host}")),
+            "{name}"
+        );
+        assert_eq!(r.query("format").as_deref(), Some("pprof"));
+        let (from, until): (u64, u64) =
+            (r.query("from").unwrap().parse().unwrap(), r.query("until").unwrap().parse().unwrap());
+        assert!(from <= until && until - from <= 2, "a 1 s window: {from}..{until}");
+        if let Some(before) = until_before {
+            assert_eq!(from, before, "windows follow each other without a gap");
+        }
+        until_before = Some(until);
+        assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
+        let config = String::from_utf8(r.form_file("sample_type_config").expect("a sample type config")).unwrap();
+        assert!(config.contains("\"cpu\""), "{config}");
+        let profile = r.form_file("profile").expect("a profile form file");
+        let path = dir.path().join(format!("w{i}.pb.gz"));
+        std::fs::write(&path, &profile).unwrap();
+        let folded = dir.path().join(format!("w{i}.folded"));
+        let drawn = run(armtune().arg("flame").arg(&path).arg("-o").arg(&folded));
+        assert!(drawn.status.success(), "window {i}: {}", stderr(&drawn));
+        folded_all.extend(read_folded(&folded));
+        let top = run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(&path));
+        assert!(top.status.success(), "go tool pprof on window {i}: {}", stderr(&top));
+    }
+    assert!(weight_under(&folded_all, "main", "work_major") > 0, "the demo's functions, named: {folded_all:?}");
+}
+
+#[test]
+fn windows_are_pushed_to_parca_as_its_writeraw_http_mapping_takes_them() {
+    use base64::Engine;
+    let Some(_kernel) = kernel_test() else { return };
+    let (port, got) = receiver();
+    let mut demo = busy("3");
+    let out = run(armtune()
+        .args(["agent", "--backend", "parca", "--interval", "1", "--duration", "2", "--app", "armtest", "--push"])
+        .arg(format!("http://127.0.0.1:{port}/")));
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests = got.lock().unwrap().clone();
+    assert!(requests.len() >= 2, "{} requests: {}", requests.len(), stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    for r in &requests {
+        assert_eq!(r.target, "/profiles/writeraw");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let series = &body["series"][0];
+        let labels: Vec<(String, String)> = series["labels"]["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["name"].as_str().unwrap().to_string(), l["value"].as_str().unwrap().to_string()))
+            .collect();
+        for expected in [("__name__", "process_cpu"), ("job", "armtest"), ("arch", std::env::consts::ARCH)] {
+            assert!(labels.iter().any(|(k, v)| k == expected.0 && v == expected.1), "{expected:?} in {labels:?}");
+        }
+        let raw = series["samples"][0]["rawProfile"].as_str().unwrap();
+        let profile = base64::engine::general_purpose::STANDARD.decode(raw).unwrap();
+        let path = dir.path().join("w.pb.gz");
+        std::fs::write(&path, profile).unwrap();
+        let top = run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(&path));
+        assert!(top.status.success(), "{}", stderr(&top));
+    }
+}
+
+#[test]
+fn a_refusing_backend_drops_windows_and_the_directory_keeps_the_newest() {
+    let Some(_kernel) = kernel_test() else { return };
+    // A port nothing listens on: connections are refused.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = busy("5");
+    let mut agent = armtune()
+        .args(["agent", "--interval", "0.5", "--push-timeout", "1s", "--keep", "2", "--output-dir"])
+        .arg(dir.path())
+        .arg("--push")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2600));
+    // SIGTERM mid-window: the partial window is written, every probe detached.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
+    let started = Instant::now();
+    let mut text = String::new();
+    agent.stderr.take().unwrap().read_to_string(&mut text).unwrap();
+    let status = agent.wait().unwrap();
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert!(status.success(), "{status:?}: {text}");
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped promptly: {text}");
+    let last = text.lines().rev().find(|l| l.contains("stopped")).unwrap_or_else(|| panic!("{text}"));
+    assert!(last.contains("pushed 0, dropped") && !last.contains("dropped 0"), "{last}");
+    assert!(last.contains("(failing: http://127.0.0.1"), "the reason is in the log: {text}");
+    let mut files: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "--keep 2: {files:?}\n{text}");
+    assert!(files.iter().all(|f| f.starts_with("cpu-") && f.ends_with("Z.pb.gz")), "{files:?}");
+    let folded = dir.path().join("last.folded");
+    let newest = dir.path().join(&files[1]);
+    assert!(run(armtune().arg("flame").arg(&newest).arg("-o").arg(&folded)).status.success());
+}
+
+#[test]
+fn a_backend_that_never_answers_does_not_hold_the_agent() {
+    let Some(_kernel) = kernel_test() else { return };
+    // Accepts connections and reads nothing: every push times out.
+    let (port, _held) = server(Some);
+    let mut demo = busy("4");
+    let started = Instant::now();
+    let out = run(armtune()
+        .args(["agent", "--interval", "0.5", "--duration", "2", "--push-timeout", "1s", "--queue", "1", "--push"])
+        .arg(format!("http://127.0.0.1:{port}")));
+    let took = started.elapsed();
+    let _ = demo.kill();
+    let _ = demo.wait();
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("window 4: "), "sampling went on, window after window: {text}");
+    // Two seconds of windows, then at most one push timeout of grace.
+    assert!(took < Duration::from_secs(6), "{took:?}: {text}");
+    let last = text.lines().rev().find(|l| l.contains("stopped")).unwrap();
+    assert!(last.contains("pushed 0") && !last.contains("dropped 0"), "{last}");
+}
+
+#[test]
+fn short_lived_processes_keep_their_names_in_the_windows() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Twenty demos of 0.1 s, one after another: each has exited by the time its window ends.
+    let script = format!("for i in $(seq 20); do {} 0.1 >/dev/null; done", demo().display());
+    let mut processes = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    let out = run(armtune().args(["agent", "--interval", "1", "--duration", "3", "--output-dir"]).arg(dir.path()));
+    let _ = processes.kill();
+    let _ = processes.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut stacks = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let folded = dir.path().join("w.folded");
+        assert!(run(armtune().arg("flame").arg(entry.unwrap().path()).arg("-o").arg(&folded)).status.success());
+        stacks.extend(read_folded(&folded));
+    }
+    let demo_weight: u64 = stacks.iter().filter(|(f, _)| f.first().is_some_and(|r| r == "demo")).map(|(_, w)| w).sum();
+    let named = weight_under(&stacks, "main", "work_major") + weight_under(&stacks, "main", "work_minor");
+    assert!(demo_weight >= 50, "the demos were sampled: {demo_weight}");
+    assert!(named * 10 >= demo_weight * 8, "at least 80 % of the demos' samples named: {named} of {demo_weight}");
+}
+
+#[test]
+fn the_agent_says_what_is_missing() {
+    let out = run(armtune().args(["agent", "--duration", "1"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nowhere to send the windows"), "{}", stderr(&out));
+    let out = run(armtune().args(["agent", "--push", "pyroscope:4040"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("http://"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_systemd_unit_is_one_systemd_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(repo_root().join("dist/armtune-agent.service")).unwrap();
+    let env = dir.path().join("agent.env");
+    std::fs::copy(repo_root().join("dist/agent.env.example"), &env).unwrap();
+    let armtune = env!("CARGO_BIN_EXE_armtune");
+    let unit = unit.replace("/usr/local/bin/armtune", armtune).replace("/etc/armtune/agent.env", env.to_str().unwrap());
+    let path = dir.path().join("armtune-agent.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = run(Command::new("systemd-analyze").arg("verify").arg(&path));
+    assert!(out.status.success() && stderr(&out).trim().is_empty(), "{}", stderr(&out));
+}
