@@ -21,7 +21,8 @@ busy=$!
 churn=$!
 trap 'kill $busy $churn 2>/dev/null || true' EXIT
 
-# Prints "CPU% peak_rss_mb first_rss_mb last_rss_mb" for PID over SECONDS.
+# Prints "CPU% peak_rss_mb first_rss_mb last_rss_mb" for PID over SECONDS; the RSS every minute
+# goes to $WORK/rss-PID.
 measure() {
     local pid=$1 secs=$2 hz ticks0 ticks1 rss first="" last="" peak=0
     hz=$(getconf CLK_TCK)
@@ -35,6 +36,7 @@ measure() {
         first=${first:-$rss}
         last=$rss
         ((rss > peak)) && peak=$rss
+        if (((i + 1) % 12 == 0)); then echo "$(((i + 1) * 5)) s: $((rss / 1024)) MB" >>"$WORK/rss-$pid"; fi
     done
     ticks1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     t1=$(date +%s.%N)
@@ -42,6 +44,7 @@ measure() {
         'BEGIN { printf "%.2f %.1f %.1f %.1f\n", 100 * (b - a) / hz / (t1 - t0), p / 1024, f / 1024, l / 1024 }'
 }
 
+rm -rf "$WORK/windows" "$WORK"/rss-*
 "$ARMTUNE" agent -F 99 --interval "$interval" --output-dir "$WORK/windows" --keep 1000 2>"$WORK/agent.log" &
 agent=$!
 read -r a_cpu a_peak a_first a_last < <(measure "$agent" "$seconds")
@@ -58,4 +61,5 @@ printf "  %-28s %6s %% of one CPU   RSS peak %6s MB (first %s, last %s)   %s win
     "armtune agent ($interval)" "$a_cpu" "$a_peak" "$a_first" "$a_last" "$windows"
 printf "  %-28s %6s %% of one CPU   RSS peak %6s MB\n" "perf record -a -g -F 99" "$p_cpu" "$p_peak"
 awk -v a="$a_cpu" -v p="$p_cpu" 'BEGIN { if (p > 0) printf "  ratio armtune / perf CPU: %.2f (target: agent <= 1 %% of one CPU)\n", a / p }'
+echo "  armtune agent's RSS by minute: $(tr '\n' ';' <"$WORK/rss-$agent" 2>/dev/null)"
 tail -2 "$WORK/agent.log"
