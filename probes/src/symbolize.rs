@@ -374,6 +374,28 @@ impl Symbolizer {
         client.debuginfo(links.build_id.as_deref()?, path)
     }
 
+    /// Readies the symbolizer for the next window of a profile that goes on (`armtune agent`):
+    /// perf maps are read again (JIT code keeps being added, and processes exit), and once more
+    /// than `max_addresses` addresses are cached, every cache is dropped, parsed files included,
+    /// so that memory stays bounded however long the agent runs (files are parsed again as
+    /// samples need them). Returns whether the caches were dropped.
+    pub fn next_window(&mut self, max_addresses: usize) -> bool {
+        self.perf_maps.clear();
+        if self.files.len() + self.kernel.len() <= max_addresses {
+            return false;
+        }
+        let kernel_source = self.kernel_source.clone();
+        let debuginfod = self.debuginfod.take();
+        *self = Symbolizer::with_kernel(kernel_source);
+        self.debuginfod = debuginfod;
+        true
+    }
+
+    /// How many addresses have cached names.
+    pub fn cached_addresses(&self) -> usize {
+        self.files.len() + self.kernel.len()
+    }
+
     /// Sets how long debuginfod requests may take in all (from `DEBUGINFOD_URLS`); zero asks
     /// no server.
     pub fn set_debuginfod_budget(&mut self, budget: std::time::Duration) {
@@ -576,6 +598,20 @@ mod tests {
         assert_eq!(with_id(real), "armtune_symbolize_test_marker", "the same file: named");
         let name = exe.file_name().unwrap().to_string_lossy();
         assert_eq!(with_id(vec![0xde, 0xad]), format!("[{name} (changed on disk)]"));
+    }
+
+    #[test]
+    fn caches_are_kept_between_windows_until_they_grow_too_large() {
+        let addr = armtune_symbolize_test_marker as *const () as usize as u64 + 1;
+        let mut symbolizer = Symbolizer::new();
+        let first = symbolizer.profile(&capture_of_self(vec![addr], vec![]));
+        assert!(symbolizer.cached_addresses() >= 1);
+        assert!(!symbolizer.next_window(1000), "under the bound: kept");
+        assert!(symbolizer.cached_addresses() >= 1);
+        assert!(symbolizer.next_window(0), "over the bound: dropped");
+        assert_eq!(symbolizer.cached_addresses(), 0);
+        // And named as before from scratch.
+        assert_eq!(symbolizer.profile(&capture_of_self(vec![addr], vec![])).folded_lines(), first.folded_lines());
     }
 
     #[test]

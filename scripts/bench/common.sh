@@ -21,6 +21,17 @@ need_perf() {
     PERF=${PERF:-perf}
 }
 
+# The Python tools the gate is compared with (lizard, detect-secrets, credsweeper), in a venv
+# under the work directory: $VENV/bin/TOOL.
+need_python_tools() {
+    VENV="$WORK/venv"
+    if [ ! -x "$VENV/bin/lizard" ] || [ ! -x "$VENV/bin/credsweeper" ]; then
+        echo "installing lizard, detect-secrets and credsweeper into $VENV" >&2
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q lizard detect-secrets credsweeper
+    fi
+}
+
 need_inferno() {
     if ! command -v inferno-flamegraph >/dev/null 2>&1; then
         echo "installing inferno's command-line tools (cargo install inferno)" >&2

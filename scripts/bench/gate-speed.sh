@@ -11,12 +11,8 @@ source "$(dirname "$0")/common.sh"
 (cd "$ROOT" && cargo build --release --locked -q -p armtune)
 ARMTUNE="$ROOT/target/release/armtune"
 
-venv="$WORK/venv"
-if [ ! -x "$venv/bin/lizard" ]; then
-    echo "installing lizard, detect-secrets and credsweeper into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q lizard detect-secrets credsweeper
-fi
+need_python_tools
+venv=$VENV
 
 corpus=${1:-}
 if [ -z "$corpus" ]; then

@@ -5,10 +5,10 @@
 use std::{path::Path, process::Command};
 
 use armtune_gate::{
-    config::{Config, Resolved},
+    config::Config,
     output::{render, Format},
-    scan::{IgnoredFiles, WalkOptions},
-    Options, Report,
+    scan::IgnoredFiles,
+    Report,
 };
 
 mod common;
@@ -40,19 +40,8 @@ fn work_tree() -> tempfile::TempDir {
 }
 
 fn run(root: &Path, ignored_files: IgnoredFiles) -> Report {
-    let options = Options {
-        paths: vec![root.to_path_buf()],
-        root: root.to_path_buf(),
-        complexity: true,
-        secrets: true,
-        config: Resolved::new(Config::default()).unwrap(),
-        walk: WalkOptions { respect_ignore: true, ignored_files, follow_symlinks: false, threads: 2 },
-        max_file_size: 64 << 20,
-        history: None,
-        new_from_rev: None,
-        baseline: None,
-        ignore_file: None,
-    };
+    let mut options = common::options(root, Config::default());
+    options.walk.ignored_files = ignored_files;
     armtune_gate::run(&options).unwrap()
 }
 

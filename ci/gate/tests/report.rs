@@ -5,10 +5,9 @@
 use std::path::Path;
 
 use armtune_gate::{
-    config::{Config, Resolved},
+    config::Config,
     output::{render, Format},
-    scan::WalkOptions,
-    Options, Report,
+    Report,
 };
 
 mod common;
@@ -41,26 +40,7 @@ fn tree() -> tempfile::TempDir {
     dir
 }
 
-fn options(root: &Path, config: Config) -> Options {
-    Options {
-        paths: vec![root.to_path_buf()],
-        root: root.to_path_buf(),
-        complexity: true,
-        secrets: true,
-        config: Resolved::new(config).unwrap(),
-        walk: WalkOptions {
-            respect_ignore: true,
-            ignored_files: armtune_gate::scan::IgnoredFiles::Warn,
-            follow_symlinks: false,
-            threads: 2,
-        },
-        max_file_size: 64 << 20,
-        history: None,
-        new_from_rev: None,
-        baseline: None,
-        ignore_file: None,
-    }
-}
+use common::options;
 
 fn run(root: &Path) -> Report {
     armtune_gate::run(&options(root, Config::default())).unwrap()

@@ -149,6 +149,11 @@ fn positives() -> Vec<(&'static str, &'static str, String)> {
             "db.go",
             format!("dsn := \"postgres://app:{}@db.internal:5432/app\"", f.s(ALNUM, 18)),
         ),
+        (
+            "url-password-parameter",
+            "Main.java",
+            format!("String url = \"jdbc:mysql://db:3306/app?user=app&password={}\";", f.s(ALNUM, 18)),
+        ),
         ("generic-secret-assignment", "settings.py", format!("DB_PASSWORD = \"{}\"", f.s(ALNUM, 20))),
         ("generic-secret-env", "prod.env", format!("export SERVICE_TOKEN={}", f.s(ALNUM, 24))),
     ]
@@ -195,10 +200,67 @@ fn examples_placeholders_and_near_misses_are_not_reported() {
         ("config.rs", "            secrets: SecretsConfig::default(),".to_string()),
         ("a.py", "api_key = \"<your-api-key-here>\"".to_string()),
         ("a.ts", "const token = process.env.GITHUB_TOKEN;".to_string()),
+        // Identifiers and locations beside a credential, and URLs in credential-named settings.
+        ("sa.json", format!("  \"private_key_id\": \"{}\",", f.s(HEX, 40))),
+        ("sa.json", "  \"token_uri\": \"https://oauth2.googleapis.com/token\",".to_string()),
+        ("a.ts", format!("const clientSecretId = \"{}\";", f.s(ALNUM, 24))),
+        ("a.py", "TOKEN_URL = \"https://auth.example.org/oauth/token\"".to_string()),
+        ("app.yaml", format!("secret_file: /run/secrets/{}", f.s(LOWER_ALNUM, 12))),
+        // Obviously fake values, and the example token jwt.io shows (and documentation copies).
+        ("fixture.yaml", "token: FAKE_TOKEN_FOR_TESTS_ONLY_0001".to_string()),
+        (".env", format!("STRIPE_SECRET_KEY=sk_test_{}", "0".repeat(25))),
+        ("a.py", format!("password = \"{}00000000\"", f.s(ALNUM, 6))),
+        (
+            "README.md",
+            [
+                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+                "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ",
+                "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+            ]
+            .join("."),
+        ),
+        // A comment is not a value; a URL parameter that only names the setting is not a password.
+        (".env", "DB_PASSWORD= # set in the vault".to_string()),
+        ("a.sh", "curl 'https://x.example/login?password=${PASSWORD}'".to_string()),
     ];
     for (file, line) in negatives {
         let hits = set.scan(file, line.as_bytes());
         assert!(hits.is_empty(), "{file}: {line}\n{hits:?}");
+    }
+}
+
+#[test]
+fn credential_settings_in_compose_kubernetes_env_and_json_files() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let mut f = Fake(13);
+    let (pg, redis, token, api) = (f.s(ALNUM, 15) + "#30", f.s(ALNUM, 20), f.s(ALNUM, 32), f.s(ALNUM, 40));
+    let cases = [
+        // compose's `environment:` as a map, and as a list (with a `#` inside the value).
+        (
+            "docker-compose.yml",
+            format!("    environment:\n      POSTGRES_PASSWORD: {pg}\n"),
+            "generic-secret-env",
+            pg.clone(),
+        ),
+        (
+            "docker-compose.yml",
+            format!("    environment:\n      - REDIS_PASSWORD={redis}\n"),
+            "generic-secret-env",
+            redis.clone(),
+        ),
+        // Kubernetes stringData, and a trailing comment after the value.
+        (
+            "secret.yaml",
+            format!("stringData:\n  api-token: {token}   # rotated monthly\n"),
+            "generic-secret-env",
+            token.clone(),
+        ),
+        ("appsettings.json", format!("{{\n  \"ApiToken\": \"{api}\",\n}}\n"), "generic-secret-assignment", api.clone()),
+    ];
+    for (file, text, rule, secret) in cases {
+        let hits = set.scan(file, text.as_bytes());
+        assert_eq!(hits.len(), 1, "{file}: {text}\n{hits:?}");
+        assert_eq!((hits[0].rule, String::from_utf8_lossy(&hits[0].secret).to_string()), (rule, secret), "{text}");
     }
 }
 

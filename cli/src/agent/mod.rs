@@ -85,6 +85,10 @@ pub struct Args {
     max_dir_size: u64,
 }
 
+/// Addresses whose names the agent keeps between windows, at most (about 200 bytes each with
+/// their names); a host running many programs reaches it in hours, then the caches start over.
+const MAX_CACHED_ADDRESSES: usize = 200_000;
+
 /// Where the windows go.
 struct Sinks {
     pusher: Option<push::Pusher>,
@@ -127,6 +131,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         let (capture, evicted) = session.window()?;
         let until = SystemTime::now();
         let report = Report::build(&capture, &mut symbolizer);
+        // Bounded: past this many cached addresses the symbolizer starts over.
+        if symbolizer.next_window(MAX_CACHED_ADDRESSES) {
+            eprintln!("armtune agent: symbol caches dropped (over {MAX_CACHED_ADDRESSES} addresses)");
+        }
         let samples = capture.meta.samples;
         deliver(&report, (window_from, until), &mut sinks);
         status(number, samples, evicted.keys, &sinks);

@@ -311,6 +311,15 @@ pub const RULES: &[Rule] = &[
         min_entropy: None,
         file_suffixes: &[],
     },
+    with_entropy(
+        rule(
+            "url-password-parameter",
+            "Password in a URL's query or a JDBC/ODBC connection string (`password=...`)",
+            r#"(?i)[?&;](?:password|passwd|pwd)=([^&\s'";#]{6,128})"#,
+            &["password=", "passwd=", "pwd="],
+        ),
+        3.0,
+    ),
     Rule {
         id: "generic-secret-assignment",
         description: "High-entropy string assigned to a password, secret, token or key variable",
@@ -337,7 +346,9 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "generic-secret-env",
         description: "High-entropy value of a PASSWORD / SECRET / TOKEN / KEY setting (.env, YAML, properties)",
-        regex: r#"(?im)^[ \t]*(?:export[ \t]+)?[A-Za-z0-9_.-]*(?:passw(?:or)?d|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[A-Za-z0-9_.-]*[ \t]*[=:][ \t]*([A-Za-z0-9+/=_.~!@$%^*-]{8,200})[ \t]*\r?$"#,
+        // A YAML list item (`- NAME=value`, as compose's `environment:` writes them) counts too;
+        // `#` is part of a value, and starts a comment only after a blank.
+        regex: r#"(?im)^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Za-z0-9_.-]*(?:passw(?:or)?d|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[A-Za-z0-9_.-]*[ \t]*[=:][ \t]*([A-Za-z0-9+/=_.~!@$%^*-][A-Za-z0-9+/=_.~!@$%^*#&?,;-]{7,199})[ \t]*(?:[ \t]#[^\n]*)?\r?$"#,
         group: 1,
         keywords: &[
             "passw",

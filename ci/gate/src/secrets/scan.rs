@@ -62,6 +62,39 @@ const PLACEHOLDERS: &[&str] = &[
     "redacted",
     "insert_",
     "replace_me",
+    "fake",
+    "test_only",
+    // The signature of jwt.io's example token, which documentation everywhere copies.
+    "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c",
+];
+
+/// Name endings that make a credential-named setting something else: an identifier beside the
+/// credential (`client_id`, `private_key_id`), where it lives (`token_url`, `password_file`),
+/// what it is called (`auth_header`), its shape (`token_type`, `password_length`).
+const NOT_SECRET_NAME_ENDINGS: &[&str] = &[
+    "_id",
+    "-id",
+    ".id",
+    "_uri",
+    "_url",
+    "_endpoint",
+    "_path",
+    "_file",
+    "_dir",
+    "_header",
+    "_name",
+    "_type",
+    "_length",
+    "_len",
+    "_ttl",
+    "_expiry",
+    "_expires",
+    "_env",
+    "_var",
+    "_policy",
+    "_hint",
+    "_prompt",
+    "_field",
 ];
 
 impl RuleSet {
@@ -127,20 +160,7 @@ impl RuleSet {
             if !enabled[i] || !rule.applies_to(file_name) {
                 continue;
             }
-            for caps in re.captures_iter(data) {
-                let Some(m) = caps.get(rule.group) else { continue };
-                let secret = m.as_bytes();
-                if rule.min_entropy.is_some_and(|min| entropy(secret) < min) || self.is_allowed_value(secret) {
-                    continue;
-                }
-                hits.push(SecretHit {
-                    rule: rule.id,
-                    start: m.start(),
-                    end: m.end(),
-                    secret: secret.to_vec(),
-                    allowed: inline_allow(line_of(data, m.start()), rule.id),
-                });
-            }
+            hits.extend(re.captures_iter(data).filter_map(|caps| self.hit(rule, &caps, data)));
         }
         hits.sort_by_key(|h| h.start);
         // Two rules on the same bytes (a JWT in a generic assignment): keep the specific one,
@@ -159,16 +179,66 @@ impl RuleSet {
         kept
     }
 
+    /// The hit of one match of `rule`, unless its value is not a secret after all.
+    fn hit(&self, rule: &Rule, caps: &regex::bytes::Captures, data: &[u8]) -> Option<SecretHit> {
+        let m = caps.get(rule.group)?;
+        let secret = m.as_bytes();
+        if rule.min_entropy.is_some_and(|min| entropy(secret) < min) || self.is_allowed_value(secret) {
+            return None;
+        }
+        let whole = caps.get(0).expect("group 0 is the match");
+        if rule.id.starts_with("generic-") && !generic_value_is_secret(&data[whole.start()..m.start()], secret) {
+            return None;
+        }
+        Some(SecretHit {
+            rule: rule.id,
+            start: m.start(),
+            end: m.end(),
+            secret: secret.to_vec(),
+            allowed: inline_allow(line_of(data, m.start()), rule.id),
+        })
+    }
+
     fn is_allowed_value(&self, secret: &[u8]) -> bool {
         let lower = secret.to_ascii_lowercase();
         if PLACEHOLDERS.iter().any(|p| memchr::memmem::find(&lower, p.as_bytes()).is_some()) {
             return true;
         }
-        if secret.iter().all(|&b| b == secret[0]) {
+        // Obviously made up: one character repeated (`0000000000000000`, `sk_test_0000...`).
+        if secret.iter().all(|&b| b == secret[0]) || longest_run(secret) >= 8 {
             return true;
         }
         self.allow.iter().any(|re| re.is_match(secret))
     }
+}
+
+/// Whether a generic rule's value is a secret, from the `name = ` part before it: not when the
+/// name is an identifier or a location beside a credential, nor when the value is a URL (the
+/// connection-string rule looks at those).
+fn generic_value_is_secret(before: &[u8], value: &[u8]) -> bool {
+    if memchr::memmem::find(value, b"://").is_some() {
+        return false;
+    }
+    let name: Vec<u8> = before
+        .iter()
+        .copied()
+        .skip_while(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
+        .collect();
+    // camelCase and PascalCase names end their words with a capital: `privateKeyId`, `TokenUrl`.
+    let snake: Vec<u8> = name.iter().enumerate().fold(Vec::new(), |mut out, (i, &b)| {
+        if i > 0 && b.is_ascii_uppercase() && name[i - 1].is_ascii_lowercase() {
+            out.push(b'_');
+        }
+        out.push(b.to_ascii_lowercase());
+        out
+    });
+    !NOT_SECRET_NAME_ENDINGS.iter().any(|e| snake.ends_with(e.as_bytes()))
+}
+
+/// The length of the longest run of one repeated byte.
+fn longest_run(data: &[u8]) -> usize {
+    data.chunk_by(|a, b| a == b).map(<[u8]>::len).max().unwrap_or(0)
 }
 
 /// The line around byte `at`.
