@@ -255,7 +255,7 @@ def armtune_findings(data):
 
 
 def detect_secrets_findings(data):
-    return {(path.lstrip("./"), r["line_number"]) for path, results in data["results"].items() for r in results}
+    return {(path.removeprefix("./"), r["line_number"]) for path, results in data["results"].items() for r in results}
 
 
 def credsweeper_findings(data):
