@@ -135,23 +135,31 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
     Some(Request { target, headers, body })
 }
 
-/// The CPU-bound demo, running for `seconds` in the background.
-fn busy(seconds: &str) -> std::process::Child {
-    Command::new(demo()).arg(seconds).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+/// The CPU-bound demo, running for `seconds` in the background; stopped when dropped.
+struct Busy(std::process::Child);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn busy(seconds: &str) -> Busy {
+    Busy(Command::new(demo()).arg(seconds).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
 }
 
 #[test]
 fn windows_are_pushed_as_pyroscope_takes_them_and_read_by_go_tool_pprof() {
     let Some(_kernel) = kernel_test() else { return };
     let (port, got) = receiver();
-    let mut demo = busy("4");
+    let demo = busy("4");
     let out = run(armtune()
         .args(["agent", "--interval", "1", "--duration", "3", "--app", "armtest", "--label", "service=demo"])
         .arg("--push")
         .arg(format!("http://127.0.0.1:{port}"))
         .env("ARMTUNE_PUSH_TOKEN", "t0ken"));
-    let _ = demo.kill();
-    let _ = demo.wait();
+    drop(demo);
     let text = stderr(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("window 3: "), "three windows: {text}");
@@ -197,12 +205,11 @@ fn windows_are_pushed_to_parca_as_its_writeraw_http_mapping_takes_them() {
     use base64::Engine;
     let Some(_kernel) = kernel_test() else { return };
     let (port, got) = receiver();
-    let mut demo = busy("3");
+    let demo = busy("3");
     let out = run(armtune()
         .args(["agent", "--backend", "parca", "--interval", "1", "--duration", "2", "--app", "armtest", "--push"])
         .arg(format!("http://127.0.0.1:{port}/")));
-    let _ = demo.kill();
-    let _ = demo.wait();
+    drop(demo);
     assert!(out.status.success(), "{}", stderr(&out));
     let requests = got.lock().unwrap().clone();
     assert!(requests.len() >= 2, "{} requests: {}", requests.len(), stderr(&out));
@@ -236,7 +243,7 @@ fn a_refusing_backend_drops_windows_and_the_directory_keeps_the_newest() {
     // A port nothing listens on: connections are refused.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let mut demo = busy("5");
+    let demo = busy("5");
     let mut agent = armtune()
         .args(["agent", "--interval", "0.5", "--push-timeout", "1s", "--keep", "2", "--output-dir"])
         .arg(dir.path())
@@ -253,8 +260,7 @@ fn a_refusing_backend_drops_windows_and_the_directory_keeps_the_newest() {
     let mut text = String::new();
     agent.stderr.take().unwrap().read_to_string(&mut text).unwrap();
     let status = agent.wait().unwrap();
-    let _ = demo.kill();
-    let _ = demo.wait();
+    drop(demo);
     assert!(status.success(), "{status:?}: {text}");
     assert!(started.elapsed() < Duration::from_secs(5), "stopped promptly: {text}");
     let last = text.lines().rev().find(|l| l.contains("stopped")).unwrap_or_else(|| panic!("{text}"));
@@ -275,14 +281,13 @@ fn a_backend_that_never_answers_does_not_hold_the_agent() {
     let Some(_kernel) = kernel_test() else { return };
     // Accepts connections and reads nothing: every push times out.
     let (port, _held) = server(Some);
-    let mut demo = busy("4");
+    let demo = busy("4");
     let started = Instant::now();
     let out = run(armtune()
         .args(["agent", "--interval", "0.5", "--duration", "2", "--push-timeout", "1s", "--queue", "1", "--push"])
         .arg(format!("http://127.0.0.1:{port}")));
     let took = started.elapsed();
-    let _ = demo.kill();
-    let _ = demo.wait();
+    drop(demo);
     let text = stderr(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("window 4: "), "sampling went on, window after window: {text}");

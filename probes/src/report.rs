@@ -107,45 +107,30 @@ impl Report {
     /// and `alloc_space/bytes`, `inuse_objects/count` and `inuse_space/bytes`, and counts of
     /// wakeups, SDT hits and Go mark assists.
     pub fn pprof_profiles(&self) -> Vec<(&'static str, crate::pprof::proto::Profile)> {
-        use crate::pprof::{build, Column, Period};
-        let column = |profile, kind, unit, scale| Column { profile, kind, unit, scale };
+        use crate::pprof::{build, columns_of};
+        // Each file's profiles: their sample types come from their units (`pprof::columns_of`),
+        // the CPU profile's with its sampling period.
+        let files: [(&'static str, [Option<&Profile>; 2]); 7] = [
+            ("cpu", [self.cpu.as_ref(), None]),
+            ("off-cpu", [self.off_cpu.as_ref(), None]),
+            ("alloc", [self.alloc_calls.as_ref(), self.alloc_bytes.as_ref()]),
+            ("leak", [self.live_blocks.as_ref(), self.live.as_ref()]),
+            ("wakeup", [self.wakeups.as_ref(), None]),
+            ("sdt", [self.sdt.as_ref(), None]),
+            ("gc-assist", [self.gc_assists.as_ref(), None]),
+        ];
         let mut out = Vec::new();
-        let mut add = |name, columns: Vec<Option<Column>>, period: Option<Period>| {
-            let columns: Vec<Column> = columns.into_iter().flatten().collect();
+        for (name, profiles) in files {
+            let (mut columns, mut period) = (Vec::new(), None);
+            for profile in profiles.into_iter().flatten() {
+                let (more, its_period) = columns_of(profile);
+                columns.extend(more);
+                period = period.or(its_period);
+            }
             if !columns.is_empty() {
                 out.push((name, build(&columns, period, &self.meta)));
             }
-        };
-        let period_ns = 1_000_000_000 / self.meta.frequency_hz.max(1) as i64;
-        let cpu = self.cpu.as_ref();
-        add(
-            "cpu",
-            vec![
-                cpu.map(|p| column(p, "samples", "count", 1)),
-                cpu.map(|p| column(p, "cpu", "nanoseconds", period_ns)),
-            ],
-            Some(Period { kind: "cpu", unit: "nanoseconds", value: period_ns }),
-        );
-        add("off-cpu", vec![self.off_cpu.as_ref().map(|p| column(p, "off_cpu", "nanoseconds", 1000))], None);
-        add(
-            "alloc",
-            vec![
-                self.alloc_calls.as_ref().map(|p| column(p, "alloc_objects", "count", 1)),
-                self.alloc_bytes.as_ref().map(|p| column(p, "alloc_space", "bytes", 1)),
-            ],
-            None,
-        );
-        add(
-            "leak",
-            vec![
-                self.live_blocks.as_ref().map(|p| column(p, "inuse_objects", "count", 1)),
-                self.live.as_ref().map(|p| column(p, "inuse_space", "bytes", 1)),
-            ],
-            None,
-        );
-        add("wakeup", vec![self.wakeups.as_ref().map(|p| column(p, "wakeups", "count", 1))], None);
-        add("sdt", vec![self.sdt.as_ref().map(|p| column(p, "hits", "count", 1))], None);
-        add("gc-assist", vec![self.gc_assists.as_ref().map(|p| column(p, "gc_assists", "count", 1))], None);
+        }
         out
     }
 
