@@ -48,8 +48,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
         .set_global("TASK_REGS", &task_regs, true)
         .set_global("STACK_WAKEUP_BYTES", &wakeup_bytes, true)
         .set_max_entries(maps::STACKS.name, options.stack_entries)
-        // Collisions are rare next to the stacks themselves: an eighth is plenty (64 at least).
-        .set_max_entries(maps::OVERFLOW_STACKS.name, (options.stack_entries / 8).max(64));
+        .set_max_entries(maps::OVERFLOW_STACKS.name, overflow_entries(options.stack_entries));
     if options.unwind.copies_stacks() {
         // Two scratch copies per CPU (the sampler's and the other programs'), by CPU number.
         let cpus = aya::util::nr_cpus().map_or(1, |n| n as u32);
@@ -69,6 +68,13 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
     // at the end of this function it would delay the first read of the command's mappings.
     drop(loader);
     Ok(ebpf)
+}
+
+/// Entries of the map that takes stacks colliding in the stack map. Collisions are rare next to
+/// the stacks themselves: an eighth is plenty, 64 at least, but never more than the stack map, so
+/// a deliberately small `--stack-map-size` (what the lost-stacks test asks for) stays small.
+fn overflow_entries(stack_entries: u32) -> u32 {
+    (stack_entries / 8).max(64).min(stack_entries.max(1))
 }
 
 /// The registered families' globals, and their maps sized: as they ask when `bits` records them,
@@ -127,4 +133,17 @@ pub(crate) fn raise_memlock_limit() {
     // SAFETY: plain setrlimit with a valid struct; failure only matters on old kernels, where the
     // map creation error that follows says what is wrong.
     unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overflow_entries;
+
+    #[test]
+    fn overflow_map_is_an_eighth_but_never_more_than_the_stack_map() {
+        assert_eq!(overflow_entries(16_384), 2048);
+        assert_eq!(overflow_entries(256), 64);
+        assert_eq!(overflow_entries(4), 4);
+        assert_eq!(overflow_entries(0), 1);
+    }
 }
