@@ -143,16 +143,22 @@ fn atomic_add(value: *mut u64, delta: u64) {
 /// Adds one to `map[key]`, creating it; false when the map is full.
 #[inline(always)]
 fn add_one<K>(map: &HashMap<K, u64>, key: &K) -> bool {
+    add_n(map, key, 1)
+}
+
+/// Adds `n` to `map[key]`, creating it; false when the map is full.
+#[inline(always)]
+fn add_n<K>(map: &HashMap<K, u64>, key: &K, n: u64) -> bool {
     if let Some(count) = map.get_ptr_mut(key) {
-        atomic_add(count, 1);
+        atomic_add(count, n);
         return true;
     }
-    match map.insert(key, &1, BPF_NOEXIST as u64) {
+    match map.insert(key, &n, BPF_NOEXIST as u64) {
         Ok(()) => true,
         // Another CPU inserted it between our lookup and insert.
         Err(EEXIST) => {
             if let Some(count) = map.get_ptr_mut(key) {
-                atomic_add(count, 1);
+                atomic_add(count, n);
             }
             true
         }
@@ -160,19 +166,19 @@ fn add_one<K>(map: &HashMap<K, u64>, key: &K) -> bool {
     }
 }
 
-/// Adds `amount` and one event to `map[key]`, creating it; false when the map is full. Other CPUs
-/// may add to the same key at the same time.
+/// Adds `amount` and `events` events to `map[key]`, creating it; false when the map is full.
+/// Other CPUs may add to the same key at the same time.
 #[inline(always)]
-fn add_totals<K>(map: &HashMap<K, Totals>, key: &K, amount: u64) -> bool {
+fn add_totals<K>(map: &HashMap<K, Totals>, key: &K, amount: u64, events: u64) -> bool {
     let add = |t: *mut Totals| unsafe {
         atomic_add(core::ptr::addr_of_mut!((*t).sum), amount);
-        atomic_add(core::ptr::addr_of_mut!((*t).count), 1);
+        atomic_add(core::ptr::addr_of_mut!((*t).count), events);
     };
     if let Some(t) = map.get_ptr_mut(key) {
         add(t);
         return true;
     }
-    match map.insert(key, &Totals { sum: amount, count: 1 }, BPF_NOEXIST as u64) {
+    match map.insert(key, &Totals { sum: amount, count: events }, BPF_NOEXIST as u64) {
         Ok(()) => true,
         // Another CPU inserted it between our lookup and insert.
         Err(EEXIST) => {

@@ -165,6 +165,11 @@ impl UnwindStats {
     }
 }
 
+/// Whether `--sched-sample` left every scheduler event recorded (0 in files from before it).
+fn is_unsampled(n: &u32) -> bool {
+    *n <= 1
+}
+
 /// Facts about how a profile was taken, for titles and for scripts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
@@ -187,6 +192,10 @@ pub struct Meta {
     /// `--alloc-sample`: mean bytes between recorded allocations (0: all recorded).
     #[serde(default)]
     pub alloc_sample_bytes: u64,
+    /// `--sched-sample`: one in this many scheduler events recorded, each weighted by it (0 and 1:
+    /// all recorded).
+    #[serde(default, skip_serializing_if = "is_unsampled")]
+    pub sched_sample: u32,
     /// Program type of the scheduler events: `btf` (tp_btf) or `classic`; empty without them.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sched_tracepoints: String,

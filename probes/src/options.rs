@@ -252,6 +252,8 @@ pub struct Options {
     pub sdt_libs: Vec<PathBuf>,
     /// Program type for the scheduler events.
     pub sched_path: SchedPath,
+    /// Record one in this many scheduler events, chosen at random and weighted by it (1: all).
+    pub sched_sample: u32,
 }
 
 impl Default for Options {
@@ -276,6 +278,7 @@ impl Default for Options {
             sdt_libs: Vec::new(),
             alloc_sample: 0,
             sched_path: SchedPath::Auto,
+            sched_sample: 1,
         }
     }
 }

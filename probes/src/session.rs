@@ -504,6 +504,7 @@ impl Session {
             events: self.options.events.names().into_iter().map(String::from).collect(),
             switches: 0,
             alloc_sample_bytes: self.options.alloc_sample,
+            sched_sample: self.options.sched_sample,
             sched_tracepoints: String::new(),
             unwinding: self.user_stacks.is_some().then(|| self.unwinder.stats.clone()),
         }

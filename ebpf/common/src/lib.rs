@@ -254,6 +254,9 @@ pub mod maps {
     pub const OVERFLOW_STACKS: MapDef = MapDef { name: "OVERFLOW_STACKS", entries: 4096 };
     /// The scheduler families' thread table.
     pub const TASKS: MapDef = MapDef { name: "TASKS", entries: 65_536 };
+    /// One byte per thread id, set while the thread may have an interval open in `TASKS`, in
+    /// blocks of 64 ids; the loader sizes it from the kernel's `pid_max`.
+    pub const OPEN_INTERVALS: MapDef = MapDef { name: "OPEN_INTERVALS", entries: 65_536 };
     /// Off-CPU time by (process, stacks, state) (`off-cpu`).
     pub const OFF_CPU: MapDef = MapDef { name: "OFF_CPU", entries: 65_536 };
     /// Run-queue latency histogram slots (`runq`).
@@ -288,13 +291,14 @@ pub mod maps {
     pub const FRAME_POINTERS: MapDef = MapDef { name: "FRAME_POINTERS", entries: 16_384 };
 
     /// All of the above, for the test that holds the object to them.
-    pub const ALL: [MapDef; 21] = [
+    pub const ALL: [MapDef; 22] = [
         COUNTS,
         TARGETS,
         SEEN,
         STACKS,
         OVERFLOW_STACKS,
         TASKS,
+        OPEN_INTERVALS,
         OFF_CPU,
         RUNQ_HIST,
         WAKEUPS,

@@ -214,7 +214,7 @@ fn allocated(ctx: &RetProbeContext, pid_tgid: u64, tgid: u32, block: u64, size: 
     if enabled(events::ALLOC) {
         if !unwinding {
             let key = SampleKey { tgid, tid, stacks, comm };
-            if !add_totals(&ALLOCS, &key, size) {
+            if !add_totals(&ALLOCS, &key, size, 1) {
                 bump(counter::ALLOC_LOST);
             }
         }

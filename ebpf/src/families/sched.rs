@@ -17,17 +17,17 @@ use armtune_common::{
 use aya_ebpf::{
     bindings::BPF_NOEXIST,
     helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_smp_processor_id, bpf_ktime_get_ns,
-        bpf_probe_read_kernel,
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_prandom_u32, bpf_get_smp_processor_id,
+        bpf_ktime_get_ns, bpf_probe_read_kernel,
     },
     macros::{btf_tracepoint, map, tracepoint},
-    maps::{HashMap, LruHashMap},
+    maps::{Array, HashMap, LruHashMap},
     programs::{BtfTracePointContext, TracePointContext},
     EbpfContext,
 };
 
 use crate::{
-    add_one, add_totals, atomic_add, bump, enabled, filtering, is_target, note_process, read_global, PER_THREAD,
+    add_n, add_totals, atomic_add, bump, enabled, filtering, is_target, note_process, read_global, PER_THREAD,
 };
 
 /// `sched_switch.prev_pid` offset.
@@ -69,11 +69,40 @@ static RUNQ_PER_CPU: u8 = 0;
 /// 1 to record the waker's stacks for the wakeup flame graph.
 #[no_mangle]
 static WAKEUP_STACKS: u8 = 0;
+/// Record one in this many scheduler events (`--sched-sample`; 1: all), chosen at random, each
+/// weighted by it. Decided before any map is touched: an event not chosen costs a random number.
+#[no_mangle]
+static SCHED_SAMPLE: u32 = 1;
+
+/// Whether to record this event (always when not sampling).
+#[inline(always)]
+fn chosen() -> bool {
+    let n = read_global(&SCHED_SAMPLE);
+    n <= 1 || unsafe { bpf_get_prandom_u32() } % n == 0
+}
+
+/// What one recorded event stands for: the sampling rate.
+#[inline(always)]
+fn weight() -> u64 {
+    let n = read_global(&SCHED_SAMPLE);
+    if n <= 1 {
+        1
+    } else {
+        n as u64
+    }
+}
 
 /// Every target thread seen: process, counters, open off-CPU and run-queue intervals. LRU so a
 /// run over a churning thread pool cannot fill it; lookups only set a reference bit.
 #[map]
 pub(crate) static TASKS: LruHashMap<u32, TaskInfo> = LruHashMap::with_max_entries(maps::TASKS.entries, 0);
+/// Whether a thread may have an interval open in `TASKS`: one byte per thread id (bytes, so
+/// CPUs marking neighbouring ids never undo each other's writes). A switch-in looks the thread up
+/// only when its byte is set: with `--sched-sample` most switch-ins close nothing, and this
+/// array read costs a fraction of the hash lookup. A byte set with nothing open costs that lookup
+/// once; an open interval always has its byte set.
+#[map]
+static OPEN_INTERVALS: Array<[u8; 64]> = Array::with_max_entries(maps::OPEN_INTERVALS.entries, 0);
 /// Off-CPU time per key.
 #[map]
 static OFF_CPU: HashMap<OffCpuKey, Totals> = HashMap::with_max_entries(maps::OFF_CPU.entries, 0);
@@ -83,6 +112,23 @@ static RUNQ_HIST: HashMap<HistKey, u64> = HashMap::with_max_entries(maps::RUNQ_H
 /// Wakeup counts per (waker, wakee, waker stack).
 #[map]
 static WAKEUPS: HashMap<WakeKey, u64> = HashMap::with_max_entries(maps::WAKEUPS.entries, 0);
+
+/// Marks thread `tid` as (possibly) having an open interval, or clears the mark.
+#[inline(always)]
+fn mark_open(tid: u32, open: bool) {
+    if let Some(block) = OPEN_INTERVALS.get_ptr_mut(tid / 64) {
+        unsafe { *(block as *mut u8).add((tid % 64) as usize) = open as u8 };
+    }
+}
+
+/// Whether thread `tid` may have an open interval (true for ids beyond the array: look them up).
+#[inline(always)]
+fn maybe_open(tid: u32) -> bool {
+    match OPEN_INTERVALS.get(tid / 64) {
+        Some(block) => block[(tid % 64) as usize] != 0,
+        None => true,
+    }
+}
 
 #[inline(always)]
 fn read_pid(ctx: &TracePointContext, offset: &u32) -> u32 {
@@ -137,14 +183,23 @@ pub fn armtune_switch_btf(ctx: BtfTracePointContext) -> u32 {
 
 #[inline(always)]
 fn switched<C: EbpfContext>(ctx: &C, prev: u32, next: u32, class: u32) {
-    let now = unsafe { bpf_ktime_get_ns() };
-    if prev != 0 {
-        switched_out(ctx, prev, class, now);
-    }
-    if next != 0 {
-        if let Some(task) = TASKS.get_ptr_mut(&next) {
-            switched_in(next, unsafe { &mut *task }, now);
+    // Sampling chooses switch-outs: the interval a chosen one opens is closed at its switch-in.
+    if prev != 0 && chosen() {
+        switched_out(ctx, prev, class, unsafe { bpf_ktime_get_ns() });
+    } else if prev != 0 && enabled(events::RUNQ) && class != task_state::RUNNABLE && maybe_open(prev) {
+        // Not chosen, going to sleep: a run-queue start a wakeup left while it was still on its
+        // CPU is void all the same (its sleep is not run-queue latency).
+        if let Some(task) = TASKS.get_ptr_mut(&prev) {
+            unsafe { (*task).runq_since_ns = 0 };
         }
+        mark_open(prev, false);
+    }
+    if next != 0 && maybe_open(next) {
+        if let Some(task) = TASKS.get_ptr_mut(&next) {
+            switched_in(next, unsafe { &mut *task }, unsafe { bpf_ktime_get_ns() });
+        }
+        // Both kinds of interval close at a switch-in (and an evicted entry has none open).
+        mark_open(next, false);
     }
 }
 
@@ -170,12 +225,7 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         task.comm = bpf_get_current_comm().unwrap_or([0; 16]);
     }
     task.state = class;
-    // Only this CPU switches this task out: plain adds suffice.
-    if class == task_state::RUNNABLE {
-        task.involuntary += 1;
-    } else {
-        task.voluntary += 1;
-    }
+    count_switch(task, class);
     if enabled(events::OFF_CPU) && read_global(&OFF_CPU_STATES) & class != 0 {
         task.stacks = off_cpu_stacks(ctx, task, tid, class);
         task.off_since_ns = now;
@@ -184,6 +234,20 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         // Preempted while runnable: it waits in the run queue from now on. Asleep: any start a
         // wakeup left while the task was still on its CPU is void.
         task.runq_since_ns = if class == task_state::RUNNABLE { now } else { 0 };
+    }
+    if task.off_since_ns != 0 || task.runq_since_ns != 0 {
+        mark_open(tid, true);
+    }
+}
+
+/// Counts a switch-out of `task`, voluntary or not. Only this CPU switches this task out: plain
+/// adds suffice.
+#[inline(always)]
+fn count_switch(task: &mut TaskInfo, class: u32) {
+    if class == task_state::RUNNABLE {
+        task.involuntary += weight();
+    } else {
+        task.voluntary += weight();
     }
 }
 
@@ -221,7 +285,7 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
                 tgid: task.tgid,
                 tid,
                 family: events::OFF_CPU,
-                weight: delta,
+                weight: delta * weight(),
                 tag: task.state as u64,
                 comm: task.comm,
                 ..StackSample::default()
@@ -235,7 +299,7 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
                 state: task.state,
                 comm: task.comm,
             };
-            if !add_totals(&OFF_CPU, &key, delta) {
+            if !add_totals(&OFF_CPU, &key, delta * weight(), weight()) {
                 bump(counter::OFF_CPU_LOST);
             }
         }
@@ -254,7 +318,7 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
 fn record_runq(tgid: u32, delta_ns: u64) {
     let cpu = if read_global(&RUNQ_PER_CPU) != 0 { unsafe { bpf_get_smp_processor_id() } } else { ALL_CPUS };
     let key = HistKey { tgid, cpu, slot: crate::log2_slot(delta_ns / 1000) };
-    if !add_one(&RUNQ_HIST, &key) {
+    if !add_n(&RUNQ_HIST, &key, weight()) {
         bump(counter::RUNQ_LOST);
     }
 }
@@ -306,7 +370,9 @@ fn btf_task_comm(task: *const u8) -> [u8; 16] {
 
 #[inline(always)]
 fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce() -> [u8; 16]) {
-    if wakee == 0 {
+    // A new task's entry starts here (below) whether or not its wakeup is chosen.
+    let pick = chosen();
+    if wakee == 0 || !(new || pick) {
         return;
     }
     let waker_tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
@@ -325,8 +391,12 @@ fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce
         None => return,
     };
     let task = unsafe { &mut *task };
+    if !pick {
+        return;
+    }
     if enabled(events::RUNQ) {
         task.runq_since_ns = unsafe { bpf_ktime_get_ns() };
+        mark_open(wakee, true);
     }
     if enabled(events::WAKEUP) {
         let wakee_comm = wakee_comm();
@@ -342,7 +412,7 @@ fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce
             waker_comm: bpf_get_current_comm().unwrap_or([0; 16]),
             wakee_comm,
         };
-        if !add_one(&WAKEUPS, &key) {
+        if !add_n(&WAKEUPS, &key, weight()) {
             bump(counter::WAKEUP_LOST);
         }
     }
@@ -364,7 +434,10 @@ pub fn armtune_migrate_btf(ctx: BtfTracePointContext) -> u32 {
 
 #[inline(always)]
 fn migrated(tid: u32) {
+    if !chosen() {
+        return;
+    }
     if let Some(task) = TASKS.get_ptr_mut(&tid) {
-        atomic_add(unsafe { core::ptr::addr_of_mut!((*task).migrations) }, 1);
+        atomic_add(unsafe { core::ptr::addr_of_mut!((*task).migrations) }, weight());
     }
 }

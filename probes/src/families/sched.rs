@@ -65,7 +65,7 @@ impl Family for OffCpu {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![(maps::OFF_CPU.name, None), (maps::TASKS.name, None)]
+        vec![(maps::OFF_CPU.name, None), (maps::TASKS.name, None), open_intervals()]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -108,7 +108,7 @@ impl Family for Runq {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![(maps::RUNQ_HIST.name, None), (maps::TASKS.name, None)]
+        vec![(maps::RUNQ_HIST.name, None), (maps::TASKS.name, None), open_intervals()]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -150,7 +150,7 @@ impl Family for Wakeup {
     }
 
     fn maps(&self, _options: &Options) -> Vec<(&'static str, Option<u32>)> {
-        vec![(maps::WAKEUPS.name, None), (maps::TASKS.name, None)]
+        vec![(maps::WAKEUPS.name, None), (maps::TASKS.name, None), open_intervals()]
     }
 
     fn globals(&self, setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -192,6 +192,16 @@ impl Family for Wakeup {
     }
 }
 
+/// The open-interval marks, one byte per possible thread id (`pid_max`, 4 Mi on most 64-bit
+/// systems: 4 MiB of kernel memory), in blocks of 64.
+fn open_intervals() -> (&'static str, Option<u32>) {
+    let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(maps::OPEN_INTERVALS.entries * 64);
+    (maps::OPEN_INTERVALS.name, Some(pid_max.div_ceil(64).max(1)))
+}
+
 /// The globals of the scheduler programs (the same for the three families): field offsets of the
 /// classic tracepoints' records, `task_struct` offsets for the BTF-typed ones, and the options.
 fn sched_globals(setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
@@ -215,6 +225,7 @@ fn sched_globals(setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
     out.push(("MIN_BLOCK_NS", Global::U64(options.min_block.as_nanos().min(u64::MAX as u128) as u64)));
     out.push(("RUNQ_PER_CPU", Global::U8(options.runq_per_cpu.into())));
     out.push(("WAKEUP_STACKS", Global::U8(options.events.wakeup.into())));
+    out.push(("SCHED_SAMPLE", Global::U32(options.sched_sample.max(1))));
     Ok(out)
 }
 
@@ -226,9 +237,14 @@ fn attach_once(ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
         return Ok(());
     }
     let options = ctx.setup.options;
+    // Off-CPU time alone needs no wakeups (new tasks' come through sched_wakeup_new): in a
+    // context-switch storm each wakeup program run costs as much as half a switch's.
+    let wakeups = options.events.runq || options.events.wakeup;
+    let programs: Vec<(&str, &str)> =
+        SCHED.into_iter().filter(|(_, tracepoint)| wakeups || *tracepoint != "sched_wakeup").collect();
     let mut kind = SchedTracepoints::None;
     if task_offsets(options.sched_path)?.is_some() {
-        match attach_btf_tracepoints(ebpf, &SCHED) {
+        match attach_btf_tracepoints(ebpf, &programs) {
             Ok(()) => kind = SchedTracepoints::Btf,
             Err(e) if options.sched_path == SchedPath::Auto => {
                 ctx.warnings.push(format!(
@@ -240,7 +256,7 @@ fn attach_once(ebpf: &mut Ebpf, ctx: &mut Attach) -> Result<()> {
         }
     }
     if kind == SchedTracepoints::None {
-        for (program, name) in SCHED {
+        for (program, name) in programs {
             attach_tracepoint(ebpf, program, "sched", name)?;
         }
         kind = SchedTracepoints::Classic;
@@ -279,10 +295,19 @@ fn threads_if_last(report: &Report, me: u32) -> String {
     let recorded = EventSet::from_names(&report.meta.events).bits() & (events::OFF_CPU | events::RUNQ | events::WAKEUP);
     // The families' bits rise in registry order: a recorded bit above `me` is a later family.
     let later = recorded & !(me | (me - 1));
-    if report.threads.is_empty() || later != 0 {
+    if later != 0 {
         return String::new();
     }
-    let mut s = format!("threads: {:>8} {:>10} {:>12} {:>10}\n", "tid", "voluntary", "involuntary", "migrations");
+    let mut s = match report.meta.sched_sample {
+        n if n > 1 => format!(
+            "scheduler events sampled: one in {n} recorded and weighted by {n}; times, counts and histograms are estimates\n"
+        ),
+        _ => String::new(),
+    };
+    if report.threads.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "threads: {:>8} {:>10} {:>12} {:>10}", "tid", "voluntary", "involuntary", "migrations");
     for t in report.threads.iter().take(TOP_ROWS) {
         let _ =
             writeln!(s, "  {:<16} {:>6} {:>10} {:>12} {:>10}", t.comm, t.tid, t.voluntary, t.involuntary, t.migrations);
@@ -337,6 +362,8 @@ fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<
         if ns < min_block || ns == 0 {
             continue;
         }
+        // Weighted as the kernel weighs finished ones.
+        let ns = ns * u64::from(ctx.setup.options.sched_sample.max(1));
         if task.stacks.user == StackRef::UNWOUND {
             // None open: its switch-out record was lost (ring buffer full, counted).
             out.extend(ctx.unwound.open(*tid).map(|key| unwound_off_sample(ctx, key, ns, true)));
