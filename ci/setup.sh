@@ -50,11 +50,13 @@ fi
 #                                        set-up audit's tracer)
 #   debuginfod                           elfutils' debuginfod server, which the debuginfod test
 #                                        starts on loopback to serve the debug files it builds
+#   zsh, fish, man-db                    shells and man whose own machinery the tests run on
+#                                        `armtune completions` and `armtune man` output
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross libstd-rust-web-dev:arm64
           qemu-user-static openssh-server openssh-client git qemu-system-arm cpio xz-utils linux-perf libc6-dbg strace
-          debuginfod)
+          debuginfod zsh fish man-db)
 
 INSTALLED_SOMETHING=0
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.

@@ -12,11 +12,12 @@ mod output;
 mod profile_cmd;
 mod progress;
 mod sarif;
+mod shell;
 mod summary;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// ARM64 performance-tuning toolkit.
 #[derive(Parser, Debug)]
@@ -45,6 +46,10 @@ enum Command {
     Gate(armtune_gate::cli::Args),
     /// Cross-compile the ARM64 benchmarks for a board, run them there or under qemu, compare runs.
     Bench(bench_cmd::Args),
+    /// Print the completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page, or write every page (one per subcommand) into a directory.
+    Man(shell::ManArgs),
 }
 
 /// How a subcommand ended: the code to exit with.
@@ -69,6 +74,8 @@ fn main() -> ExitCode {
             let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, std::sync::Arc::clone(&interrupted));
             bench_cmd::run(args, interrupted)
         }
+        Command::Completions(args) => shell::completions(args, Cli::command()),
+        Command::Man(args) => shell::man(args, Cli::command()),
     };
     match result {
         Ok(Outcome(code)) => ExitCode::from(code),
