@@ -137,6 +137,96 @@ fn positives() -> Vec<(&'static str, &'static str, String)> {
         ("grafana-token", "g.sh", format!("curl -H 'Authorization: Bearer glsa_{}_{}'", f.s(ALNUM, 32), f.s(HEX, 8))),
         ("sentry-auth-token", "s.sh", format!("sentry-cli --auth-token sntrys_{}", f.s(ALNUM, 70))),
         ("datadog-api-key", "dd.env", format!("DD_API_KEY={}", f.s(HEX, 32))),
+        ("shopify-token", "shop.rb", format!("ShopifyAPI::Session.new(token: 'shpat_{}')", f.s(HEX, 32))),
+        ("databricks-token", "dbx.cfg", format!("token = dapi{}", f.s(HEX, 32))),
+        ("planetscale-token", "ps.sh", format!("pscale auth --service-token pscale_tkn_{}", f.s(URLSAFE, 43))),
+        (
+            "dynatrace-token",
+            "dt.sh",
+            format!("curl -H 'Api-Token dt0c01.{}.{}'", f.s(UPPER_ALNUM, 24), f.s(UPPER_ALNUM, 64)),
+        ),
+        ("easypost-api-key", "ship.py", format!("easypost.api_key = 'EZAK{}'", f.s(ALNUM, 54))),
+        ("flutterwave-secret-key", "pay.js", format!("const k = 'FLWSECK_TEST-{}-X';", f.s("abcdefgh0123456789", 32))),
+        ("frameio-token", "frame.py", format!("client = FrameioClient('fio-u-{}')", f.s(URLSAFE, 64))),
+        ("duffel-token", "fly.ts", format!("new Duffel({{ token: 'duffel_live_{}' }})", f.s(URLSAFE, 43))),
+        (
+            "mapbox-secret-token",
+            "map.sh",
+            format!("export MAPBOX=sk.eyJ1Ijoi{}.{}", f.s(URLSAFE, 60), f.s(URLSAFE, 22)),
+        ),
+        ("prefect-api-key", "prefect.sh", format!("prefect cloud login -k pnu_{}", f.s(ALNUM, 36))),
+        ("readme-api-key", "rdme.sh", format!("rdme openapi --key=rdme_{}", f.s(LOWER_ALNUM, 70))),
+        ("scalingo-token", "deploy.sh", format!("scalingo login --api-token tk-us-{}", f.s(URLSAFE, 48))),
+        ("brevo-api-key", "mail.php", format!("$key = 'xkeysib-{}-{}';", f.s(HEX, 64), f.s(ALNUM, 16))),
+        ("shippo-token", "ship.rb", format!("Shippo::API.token = 'shippo_live_{}'", f.s(HEX, 40))),
+        ("sourcegraph-token", "src.sh", format!("src login --token sgp_{}_{}", f.s(HEX, 16), f.s(HEX, 40))),
+        ("typeform-token", "tf.js", format!("createClient({{ token: 'tfp_{}' }})", f.s(URLSAFE, 59))),
+        ("alibaba-access-key-id", "oss.py", format!("auth = oss2.Auth('LTAI{}', secret)", f.s(ALNUM, 20))),
+        ("airtable-pat", "base.js", format!("new Airtable({{ apiKey: 'pat{}.{}' }})", f.s(ALNUM, 14), f.s(HEX, 64))),
+        (
+            "cloudflare-origin-ca-key",
+            "origin.sh",
+            format!("X-Auth-User-Service-Key: v1.0-{}-{}", f.s(HEX, 24), f.s(HEX, 146)),
+        ),
+        ("clojars-token", "deploy.clj", format!(":password \"CLOJARS_{}\"", f.s(LOWER_ALNUM, 60))),
+        (
+            "defined-networking-token",
+            "dn.sh",
+            format!("curl -H 'Bearer dnkey-{}-{}'", f.s(LOWER_ALNUM, 26), f.s(LOWER_ALNUM, 52)),
+        ),
+        (
+            "harness-token",
+            "h.sh",
+            format!("harness login --api-key pat.{}.{}.{}", f.s(URLSAFE, 22), f.s(ALNUM, 24), f.s(ALNUM, 20)),
+        ),
+        ("infracost-api-key", "ci.sh", format!("infracost configure set api_key ico-{}", f.s(ALNUM, 32))),
+        ("intra42-client-secret", "oauth.py", format!("SECRET42 = 's-s4t2ud-{}'", f.s(HEX, 64))),
+        ("jfrog-token", "settings.xml", format!("<password>AKCp{}</password>", f.s(ALNUM, 69))),
+        ("perplexity-api-key", "ask.py", format!("OpenAI(base_url=u, api_key='pplx-{}')", f.s(ALNUM, 48))),
+        ("openshift-token", "oc.sh", format!("oc login --token=sha256~{} --server=https://api", f.s(URLSAFE, 43))),
+        ("settlemint-token", "sm.sh", format!("settlemint login --token sm_pat_{}", f.s(ALNUM, 16))),
+        (
+            "sidekiq-credentials",
+            "Gemfile",
+            format!("source 'https://{}:{}@gems.contribsys.com/'", f.s(HEX, 8), f.s(HEX, 8)),
+        ),
+        ("yandex-token", "yc.sh", format!("yc config set token y0_{}", f.s(URLSAFE, 55))),
+        ("1password-service-token", "op.sh", format!("export OP_SERVICE_ACCOUNT_TOKEN=ops_eyJ{}", f.s(B64, 300))),
+        ("flyio-token", "fly.sh", format!("flyctl deploy --access-token fo1_{}", f.s(URLSAFE, 43))),
+        ("sonarqube-token", "sonar.sh", format!("sonar-scanner -Dsonar.token=squ_{}", f.s(HEX, 40))),
+        ("octopus-deploy-api-key", "octo.ps1", format!("octo push --apiKey API-{}", f.s(UPPER_ALNUM, 26))),
+        ("maxmind-license-key", "geo.conf", format!("LicenseKey {}_{}_mmk", f.s(ALNUM, 6), f.s(ALNUM, 29))),
+        (
+            "clickhouse-cloud-key",
+            "ch.sh",
+            format!("curl --user $KEY_ID:4b1d{} https://api.clickhouse.cloud", f.s(ALNUM, 38)),
+        ),
+        ("notion-token", "notion.js", format!("new Client({{ auth: 'ntn_{}{}' }})", f.s(DIGITS, 11), f.s(ALNUM, 35))),
+        ("facebook-access-token", "fb.py", format!("graph = GraphAPI('EAAC{}')", f.s(ALNUM, 120))),
+        ("heroku-api-key-v2", "deploy.sh", format!("heroku auth:token HRKU-AA{}", f.s(URLSAFE, 58))),
+        ("gitlab-other-token", "ci.sh", format!("curl -H 'JOB-TOKEN: glcbt-64_{}'", f.s(URLSAFE, 20))),
+        ("newrelic-ingest-key", "nr.yml", format!("  insert_key: NRII-{}", f.s(URLSAFE, 32))),
+        ("adobe-client-secret", "adobe.js", format!("const s = 'p8e-{}';", f.s(ALNUM, 32))),
+        ("contentful-pat", "cf.sh", format!("contentful login --management-token CFPAT-{}", f.s(URLSAFE, 43))),
+        ("dropbox-token", "dbx.py", format!("dropbox.Dropbox('sl.{}')", f.s(URLSAFE, 138))),
+        ("plaid-access-token", "plaid.py", format!("t = 'access-production-{}'", f.uuid())),
+        ("bitbucket-app-password", "bb.sh", format!("git clone https://me:ATBB{}@bitbucket.org/x/y", f.s(ALNUM, 32))),
+        ("okta-api-token", "okta.yaml", format!("okta:\n  client:\n    token: 00{}", f.s(URLSAFE, 40))),
+        ("snyk-token", "ci.sh", format!("snyk auth {}", f.uuid())),
+        ("hubspot-private-app-token", "hs.js", format!("new Client({{ accessToken: 'pat-na1-{}' }})", f.uuid())),
+        ("hubspot-api-key", "hs.py", format!("hubspot = HubSpot(api_key='{}')", f.uuid())),
+        ("algolia-api-key", "search.js", format!("algoliasearch('APPID', '{}')", f.s(HEX, 32))),
+        (
+            "cloudflare-api-token",
+            "cf.tf",
+            format!("provider \"cloudflare\" {{ api_token = \"{}\" }}", f.s(URLSAFE, 40)),
+        ),
+        ("zendesk-api-token", "zd.py", format!("Zenpy(email=e, zendesk_token='{}')", f.s(ALNUM, 40))),
+        ("codecov-token", "ci.sh", format!("codecov upload-process -t {}", f.uuid())),
+        ("cohere-api-key", "co.py", format!("co = cohere.Client('{}')", f.s(ALNUM, 40))),
+        ("netlify-token", "deploy.sh", format!("netlify deploy --auth nfp_{}", f.s(ALNUM, 40))),
+        ("fastly-api-token", "purge.sh", format!("curl -H 'Fastly-Key: {}'", f.s(URLSAFE, 32))),
+        ("gocardless-token", "pay.rb", format!("GoCardlessPro::Client.new(access_token: 'live_{}')", f.s(URLSAFE, 40))),
         ("private-key", "id_rsa", format!("-----BEGIN RSA PRIVATE KEY-----\n{pem_body}-----END RSA PRIVATE KEY-----")),
         ("age-secret-key", "key.txt", format!("AGE-SECRET-KEY-1{}", f.s(BECH32, 58))),
         (
@@ -157,6 +247,104 @@ fn positives() -> Vec<(&'static str, &'static str, String)> {
         ("generic-secret-assignment", "settings.py", format!("DB_PASSWORD = \"{}\"", f.s(ALNUM, 20))),
         ("generic-secret-env", "prod.env", format!("export SERVICE_TOKEN={}", f.s(ALNUM, 24))),
     ]
+}
+
+/// (rule, file, line that looks like that rule's secret but is not one): one each for the
+/// provider rules, a character short, from the wrong alphabet, or without the provider's name.
+fn near_misses() -> Vec<(&'static str, &'static str, String)> {
+    let mut f = Fake(17);
+    vec![
+        ("shopify-token", "shop.rb", format!("token: 'shpat_{}'", f.s(HEX, 31))),
+        ("databricks-token", "dbx.cfg", format!("token = dapi{}", f.s("ghijklmnopqrstuvwxyz", 32))),
+        ("planetscale-token", "ps.sh", format!("pscale_tkn_{}", f.s(ALNUM, 20))),
+        ("dynatrace-token", "dt.sh", format!("dt0c01.{}.{}", f.s(UPPER_ALNUM, 24), f.s(UPPER_ALNUM, 63))),
+        ("easypost-api-key", "ship.py", format!("k = 'EZXK{}'", f.s(ALNUM, 54))),
+        ("flutterwave-secret-key", "pay.js", format!("k = 'FLWSECK_TEST-{}-X'", f.s("ijklmnopqrstuvwxyz", 32))),
+        ("frameio-token", "frame.py", format!("t = 'fio-u-{}'", f.s(URLSAFE, 40))),
+        ("duffel-token", "fly.ts", format!("t = 'duffel_prod_{}'", f.s(URLSAFE, 43))),
+        (
+            "mapbox-secret-token",
+            "map.js",
+            format!("const pub = 'pk.eyJ1Ijoi{}.{}'", f.s(URLSAFE, 60), f.s(URLSAFE, 22)),
+        ),
+        ("prefect-api-key", "prefect.sh", format!("pnu_{}", f.s(ALNUM, 30))),
+        ("readme-api-key", "rdme.sh", format!("rdme_{}", f.s(LOWER_ALNUM, 40))),
+        ("scalingo-token", "deploy.sh", format!("tk-eu-{}", f.s(URLSAFE, 48))),
+        ("brevo-api-key", "mail.php", format!("'xkeysib-{}-{}'", f.s(HEX, 63), f.s(ALNUM, 16))),
+        ("shippo-token", "ship.rb", format!("'shippo_live_{}'", f.s("ghijklmnop", 40))),
+        ("sourcegraph-token", "src.sh", format!("sgp_{}_{}", f.s(HEX, 16), f.s(HEX, 30))),
+        ("typeform-token", "tf.js", format!("'tfp_{}'", f.s(URLSAFE, 40))),
+        ("alibaba-access-key-id", "oss.py", "id = 'LTAIxxxxxxxxxxxxxxxxxxxx'".to_string()),
+        ("airtable-pat", "base.js", format!("'pat{}.{}'", f.s(ALNUM, 14), f.s(HEX, 60))),
+        ("cloudflare-origin-ca-key", "origin.sh", format!("v1.0-{}-{}", f.s(HEX, 24), f.s(HEX, 100))),
+        ("clojars-token", "deploy.clj", format!("\"CLOJARS_{}\"", f.s(UPPER_ALNUM, 60))),
+        ("defined-networking-token", "dn.sh", format!("dnkey-{}-{}", f.s(LOWER_ALNUM, 26), f.s(LOWER_ALNUM, 20))),
+        ("harness-token", "h.sh", format!("pat.{}.{}", f.s(URLSAFE, 22), f.s(ALNUM, 24))),
+        ("infracost-api-key", "ci.sh", format!("ico-{}", f.s(ALNUM, 20))),
+        ("intra42-client-secret", "oauth.py", format!("'s-s4t2xx-{}'", f.s(HEX, 64))),
+        ("jfrog-token", "settings.xml", format!("<password>AKCp{}</password>", f.s(ALNUM, 40))),
+        ("perplexity-api-key", "ask.py", format!("'pplx-{}'", f.s(ALNUM, 30))),
+        ("openshift-token", "oc.sh", format!("image@sha256:{}", f.s(HEX, 64))),
+        ("settlemint-token", "sm.sh", format!("sm_xyz_{}", f.s(ALNUM, 16))),
+        (
+            "sidekiq-credentials",
+            "Gemfile",
+            format!("source 'https://{}:{}@gems.example.com/'", f.s(HEX, 8), f.s(HEX, 8)),
+        ),
+        ("yandex-token", "yc.sh", format!("y9_{}", f.s(URLSAFE, 55))),
+        ("1password-service-token", "op.sh", format!("ops_eyJ{}", f.s(B64, 100))),
+        ("flyio-token", "fly.sh", format!("fo1_{}", f.s(URLSAFE, 20))),
+        ("sonarqube-token", "sonar.sh", format!("squ_{}", f.s("ghijklmnopqrstuvwxyz", 40))),
+        ("octopus-deploy-api-key", "octo.ps1", "see API-REFERENCEDOCUMENTATIONPAGES".to_string()),
+        ("maxmind-license-key", "geo.conf", format!("{}_{}_mmk", f.s(ALNUM, 6), f.s(ALNUM, 20))),
+        ("clickhouse-cloud-key", "ch.sh", "4b1dAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_string()),
+        ("notion-token", "notion.js", format!("'ntn_{}'", f.s(LETTERS, 46))),
+        ("facebook-access-token", "fb.py", format!("'EAAC{}'", f.s(ALNUM, 40))),
+        ("heroku-api-key-v2", "deploy.sh", format!("HRKU-BB{}", f.s(URLSAFE, 58))),
+        ("gitlab-other-token", "ci.sh", format!("glft-{}", f.s(URLSAFE, 10))),
+        ("newrelic-ingest-key", "nr.yml", format!("NRJS-{}", f.s("ghijklmnop", 19))),
+        ("adobe-client-secret", "adobe.js", format!("'p8e-{}'", f.s(ALNUM, 20))),
+        ("contentful-pat", "cf.sh", format!("CFPAT-{}", f.s(URLSAFE, 20))),
+        ("dropbox-token", "dbx.py", format!("sl.{}", f.s(URLSAFE, 60))),
+        ("plaid-access-token", "plaid.py", format!("'access-staging-{}'", f.uuid())),
+        ("bitbucket-app-password", "bb.sh", format!("ATBB{}", f.s(ALNUM, 12))),
+        ("okta-api-token", "app.yaml", format!("client:\n  token: 00{}", f.s(URLSAFE, 40))),
+        ("snyk-token", "ci.sh", format!("trace_id {}", f.uuid())),
+        ("hubspot-private-app-token", "hs.js", format!("'pat-ap1-{}'", f.uuid())),
+        ("hubspot-api-key", "hs.py", format!("request_id = '{}'", f.uuid())),
+        ("algolia-api-key", "search.js", format!("algoliasearch('APPID', '{}')", "0".repeat(32))),
+        ("cloudflare-api-token", "cf.tf", format!("# commit {}", f.s(HEX, 40))),
+        ("zendesk-api-token", "zd.py", format!("zendesk_url = 'https://{}.zendesk.com'", f.s(LOWER_ALNUM, 12))),
+        (
+            "codecov-token",
+            "ci.sh",
+            format!("codecov upload-process -t {}", "0".repeat(8) + "-0000-0000-0000-" + &"0".repeat(12)),
+        ),
+        ("cohere-api-key", "co.py", "co = cohere.Client(os.environ['CO_API_KEY'])".to_string()),
+        ("netlify-token", "deploy.sh", "netlify deploy --auth $NETLIFY_AUTH_TOKEN".to_string()),
+        ("fastly-api-token", "purge.sh", "curl -H 'Fastly-Key: ${FASTLY_API_TOKEN}'".to_string()),
+        (
+            "gocardless-token",
+            "pay.rb",
+            format!("GoCardlessPro::Client.new(access_token: 'sandbox_{}')", f.s(URLSAFE, 40)),
+        ),
+    ]
+}
+
+#[test]
+fn provider_rules_pass_over_their_near_misses() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let cases = near_misses();
+    let first = RULES.iter().position(|r| r.id == "shopify-token").unwrap();
+    let last = RULES.iter().position(|r| r.id == "gocardless-token").unwrap();
+    for rule in &RULES[first..=last] {
+        assert!(cases.iter().any(|(id, _, _)| *id == rule.id), "no near miss for {}", rule.id);
+    }
+    for (id, file, line) in &cases {
+        let text = format!("# some context\n{line}\n# more\n");
+        let hits = set.scan(file, text.as_bytes());
+        assert!(hits.iter().all(|h| h.rule != *id), "{id} fired on its near miss in {file}: {line}\n{hits:?}");
+    }
 }
 
 #[test]
