@@ -321,6 +321,54 @@ fn short_lived_processes_keep_their_names_in_the_windows() {
 }
 
 #[test]
+fn off_cpu_windows_go_to_the_directory_and_to_pyroscope_as_their_own_profile() {
+    let Some(_kernel) = kernel_test() else { return };
+    let (port, got) = receiver();
+    let dir = tempfile::tempdir().unwrap();
+    // blocker sleeps 10 x 100 ms in sleep_in_nanosleep, then waits 600 ms for a lock, again and
+    // again: every window has blocks that end in it.
+    let script = format!("while :; do {} 2 >/dev/null; done", blocker().display());
+    let mut blocking = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    let out = run(armtune()
+        .args(["agent", "--off-cpu", "--sched-sample", "1", "--interval", "1", "--duration", "4", "--output-dir"])
+        .arg(dir.path())
+        .arg("--push")
+        .arg(format!("http://127.0.0.1:{port}")));
+    let _ = blocking.kill();
+    let _ = blocking.wait();
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("off-CPU time (one switch in 1)"), "{text}");
+    let mut off_cpu = Vec::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.starts_with("off-cpu-") {
+            assert!(name.starts_with("cpu-"), "{name}");
+            continue;
+        }
+        files += 1;
+        let folded = dir.path().join("w.folded");
+        assert!(run(armtune().arg("flame").arg(&path).arg("-o").arg(&folded)).status.success());
+        off_cpu.extend(read_folded(&folded));
+        let top = run(go().args(["tool", "pprof", "-sample_index=off_cpu", "-top", "-symbolize=none"]).arg(&path));
+        assert!(top.status.success(), "go tool pprof on {name}: {}", stderr(&top));
+    }
+    assert!(files >= 3, "an off-CPU file per window: {files}\n{text}");
+    let slept = weight_under(&off_cpu, "main", "sleep_in_nanosleep");
+    let waited = weight_under(&off_cpu, "main", "wait_for_lock");
+    assert!(slept > 500_000 && waited > 300_000, "blocking functions in the windows (us): {slept}, {waited}");
+    let requests = got.lock().unwrap().clone();
+    let configs: Vec<String> = requests
+        .iter()
+        .map(|r| String::from_utf8(r.form_file("sample_type_config").expect("a sample type config")).unwrap())
+        .collect();
+    assert!(configs.iter().any(|c| c.contains("\"off_cpu\"") && c.contains("nanoseconds")), "{configs:?}");
+    assert!(configs.iter().any(|c| c.contains("\"cpu\"")), "{configs:?}");
+}
+
+#[test]
 fn the_agent_says_what_is_missing() {
     let out = run(armtune().args(["agent", "--duration", "1"]));
     assert_eq!(out.status.code(), Some(2));

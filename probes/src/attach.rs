@@ -27,8 +27,9 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
     let self_tgid = std::process::id();
     let stack_copy = options.stack_copy;
     let task_regs: u8 = u8::from(std::path::Path::new(crate::btf::VMLINUX).exists());
+    let ring_bytes = stack_ring_bytes(options, aya::util::nr_cpus().map_or(1, |n| n as u32));
     // Woken when a quarter of the ring is waiting: user space keeps up without a wakeup per sample.
-    let wakeup_bytes: u64 = u64::from(maps::USER_STACKS.entries / 4);
+    let wakeup_bytes: u64 = u64::from(ring_bytes / 4);
     let mut family_globals = Vec::new();
     for family in crate::families::enabled(event_bits) {
         family_globals.extend(family.globals(setup)?);
@@ -53,6 +54,7 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
         // Two scratch copies per CPU (the sampler's and the other programs'), by CPU number.
         let cpus = aya::util::nr_cpus().map_or(1, |n| n as u32);
         loader.set_max_entries(maps::STACK_COPIES.name, 2 * cpus);
+        loader.set_max_entries(maps::USER_STACKS.name, ring_bytes);
     } else {
         // The smallest ring buffer the kernel takes: one page.
         loader.set_max_entries(maps::USER_STACKS.name, 4096);
@@ -68,6 +70,21 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
     // at the end of this function it would delay the first read of the command's mappings.
     drop(loader);
     Ok(ebpf)
+}
+
+/// Bytes of the ring buffer that carries copied user stacks. CPU samples alone come at a known
+/// rate: a quarter second of the largest copies at that rate (a power of two, 1 MiB at least),
+/// which at 99 Hz keeps the ring, mapped twice into armtune and counted twice in its RSS, at
+/// 2 MiB instead of 8 (what `armtune agent` runs with for days). Other events come as fast as the
+/// program makes them: the full size.
+fn stack_ring_bytes(options: &Options, cpus: u32) -> u32 {
+    let only_cpu = options.events.bits() & !armtune_common::events::CPU == 0;
+    if !only_cpu {
+        return maps::USER_STACKS.entries;
+    }
+    let per_second = options.frequency.saturating_mul(u64::from(cpus)).saturating_mul(u64::from(options.stack_copy));
+    let bytes = (per_second / 4).clamp(1 << 20, u64::from(maps::USER_STACKS.entries));
+    (bytes as u32).next_power_of_two().min(maps::USER_STACKS.entries)
 }
 
 /// Entries of the map that takes stacks colliding in the stack map. Collisions are rare next to
@@ -137,7 +154,8 @@ pub(crate) fn raise_memlock_limit() {
 
 #[cfg(test)]
 mod tests {
-    use super::overflow_entries;
+    use super::{overflow_entries, stack_ring_bytes};
+    use crate::options::{EventSet, Options};
 
     #[test]
     fn overflow_map_is_an_eighth_but_never_more_than_the_stack_map() {
@@ -145,5 +163,15 @@ mod tests {
         assert_eq!(overflow_entries(256), 64);
         assert_eq!(overflow_entries(4), 4);
         assert_eq!(overflow_entries(0), 1);
+    }
+
+    #[test]
+    fn stack_ring_holds_a_quarter_second_of_cpu_samples() {
+        let cpu = |frequency| Options { frequency, stack_copy: 32 << 10, ..Options::default() };
+        assert_eq!(stack_ring_bytes(&cpu(99), 2), 2 << 20);
+        assert_eq!(stack_ring_bytes(&cpu(9), 1), 1 << 20);
+        assert_eq!(stack_ring_bytes(&cpu(999), 4), 8 << 20);
+        let off_cpu = Options { events: EventSet::parse("cpu,off-cpu").unwrap(), ..cpu(99) };
+        assert_eq!(stack_ring_bytes(&off_cpu, 2), 8 << 20);
     }
 }

@@ -457,18 +457,26 @@ impl Session {
         }
     }
 
-    /// What the CPU sampler counted since the last window (or the start), while it goes on
-    /// counting: `armtune agent`'s windows. Only `cpu` is windowed; the capture holds a copy of
-    /// the mappings known now. Processes that had exited by the previous window are forgotten,
+    /// What the CPU sampler counted, and the off-CPU blocks that ended, since the last window
+    /// (or the start), while the kernel goes on counting: `armtune agent`'s windows. Only `cpu`
+    /// and `off-cpu` are windowed; a block still going on comes in the window it ends. The
+    /// capture holds a copy of the mappings known now. Processes that had exited by the previous window are forgotten,
     /// so that memory stays flat on a host where processes come and go.
     pub fn window(&mut self) -> Result<(Capture, crate::window::Evicted)> {
         self.poll(Duration::ZERO)?;
         let stacks = StackReader::new(&self.ebpf)?;
-        let (mut samples, evicted) = self.windows.take(&mut self.ebpf, &stacks)?;
+        let off_cpu = self.options.events.off_cpu;
+        let (window, evicted) = self.windows.take(&mut self.ebpf, &stacks, off_cpu)?;
+        let (mut samples, mut off_samples) = (window.cpu, window.off_cpu);
         for (key, count, _) in self.unwound.take(armtune_common::events::CPU) {
             let mut sample = stacks.unwound(&key);
             sample.count = count;
             samples.push(sample);
+        }
+        if off_cpu {
+            for (key, ns, _) in self.unwound.take(armtune_common::events::OFF_CPU) {
+                off_samples.push(crate::families::sched::unwound_off_cpu_sample(&stacks, &key, ns, false));
+            }
         }
         let duration = std::mem::replace(&mut self.window_started, Instant::now()).elapsed();
         let mut meta = self.meta(duration, self.counters()?);
@@ -477,6 +485,7 @@ impl Session {
         let capture = Capture {
             events: self.options.events,
             samples,
+            off_cpu: off_samples,
             maps: self.maps.clone(),
             meta,
             warnings: self.warnings.clone(),

@@ -384,11 +384,17 @@ impl Symbolizer {
         if self.files.len() + self.kernel.len() <= max_addresses {
             return false;
         }
+        self.drop_caches();
+        true
+    }
+
+    /// Drops every cache, parsed (and mapped) files included; names are found again as they are
+    /// asked for. The kernel's symbol source and debuginfod's state are kept.
+    pub fn drop_caches(&mut self) {
         let kernel_source = self.kernel_source.clone();
         let debuginfod = self.debuginfod.take();
         *self = Symbolizer::with_kernel(kernel_source);
         self.debuginfod = debuginfod;
-        true
     }
 
     /// How many addresses have cached names.

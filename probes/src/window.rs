@@ -1,5 +1,5 @@
-//! Windows of a profile that never stops (`armtune agent`): what the CPU sampler counted since
-//! the last window, while it goes on counting.
+//! Windows of a profile that never stops (`armtune agent`): what the CPU sampler counted, and
+//! the off-CPU time that ended, since the last window, while the kernel goes on counting.
 //!
 //! The kernel's counts only grow, so a window is the difference from the counts the last window
 //! saw: nothing is lost between reading a count and clearing it, because nothing is cleared while
@@ -7,12 +7,15 @@
 //! a path no longer taken) are removed, with the stacks no other key refers to, so that a host
 //! profiled for days keeps its maps from filling.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    hash::Hash,
+};
 
-use armtune_common::{maps, SampleKey, StackRef};
+use armtune_common::{maps, OffCpuKey, SampleKey, StackRef, Totals};
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, StackTraceMap},
-    Ebpf,
+    Ebpf, Pod,
 };
 
 use crate::{capture::RawSample, error::Context as _, stacks::StackReader, Result};
@@ -20,11 +23,51 @@ use crate::{capture::RawSample, error::Context as _, stacks::StackReader, Result
 /// Windows a count may stay unchanged before its key is removed from the kernel's map.
 pub const IDLE_WINDOWS: u32 = 3;
 
-/// What the last windows saw of the kernel's CPU sample counts.
+/// What the last windows saw of the kernel's CPU sample counts and off-CPU totals.
 #[derive(Debug, Default)]
 pub struct CpuWindows {
-    /// Each key's count at the last window, and for how many windows it has not changed.
-    last: HashMap<SampleKey, (u64, u32)>,
+    /// CPU sample counts.
+    cpu: Deltas<SampleKey>,
+    /// Off-CPU nanoseconds of finished blocks.
+    off_cpu: Deltas<OffCpuKey>,
+}
+
+/// One window's samples, by family.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// CPU samples.
+    pub cpu: Vec<RawSample>,
+    /// Off-CPU time (blocks that ended in the window).
+    pub off_cpu: Vec<RawSample>,
+}
+
+/// Each key's total at the last window, and for how many windows it has not changed.
+#[derive(Debug)]
+struct Deltas<K> {
+    last: HashMap<K, (u64, u32)>,
+}
+
+impl<K> Default for Deltas<K> {
+    fn default() -> Self {
+        Deltas { last: HashMap::new() }
+    }
+}
+
+/// A key of a windowed map: it names stacks.
+trait Keyed: Pod + Hash + Eq {
+    fn stacks(&self) -> StackRef;
+}
+
+impl Keyed for SampleKey {
+    fn stacks(&self) -> StackRef {
+        self.stacks
+    }
+}
+
+impl Keyed for OffCpuKey {
+    fn stacks(&self) -> StackRef {
+        self.stacks
+    }
 }
 
 /// What one window removed from the kernel's maps.
@@ -37,24 +80,57 @@ pub struct Evicted {
 }
 
 impl CpuWindows {
-    /// The samples counted since the last call, named by `stacks`; idle keys and the stacks only
-    /// they used are removed from the kernel's maps.
-    pub fn take(&mut self, ebpf: &mut Ebpf, stacks: &StackReader) -> Result<(Vec<RawSample>, Evicted)> {
-        let counts = BpfHashMap::<_, SampleKey, u64>::try_from(ebpf.map(maps::COUNTS.name).unwrap())
-            .context("opening the sample counts")?;
-        let mut now: Vec<(SampleKey, u64)> = Vec::new();
-        for entry in counts.iter() {
-            now.push(entry.context("reading the sample counts")?);
+    /// What was counted since the last call, named by `stacks` (off-CPU time only when
+    /// `off_cpu`); idle keys and the stacks only they used are removed from the kernel's maps.
+    pub fn take(&mut self, ebpf: &mut Ebpf, stacks: &StackReader, off_cpu: bool) -> Result<(Window, Evicted)> {
+        let counts = read_map::<SampleKey, u64>(ebpf, maps::COUNTS.name, |c| *c)?;
+        let (cpu, idle_cpu) = self.cpu.advance(&counts);
+        let mut window = Window {
+            cpu: cpu
+                .into_iter()
+                .map(|(key, added)| {
+                    let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+                    sample.count = added;
+                    sample
+                })
+                .collect(),
+            off_cpu: Vec::new(),
+        };
+        let mut idle_off = Vec::new();
+        if off_cpu {
+            let totals = read_map::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, |t| t.sum)?;
+            let (off, idle) = self.off_cpu.advance(&totals);
+            window.off_cpu = off
+                .into_iter()
+                .map(|(key, ns)| crate::families::sched::off_cpu_sample(stacks, &key, ns, false))
+                .collect();
+            idle_off = idle;
         }
-        let (samples, idle) = self.advance(&now, stacks);
-        let evicted = evict(ebpf, &idle, self.last.keys())?;
-        Ok((samples, evicted))
+        let mut evicted = remove_keys::<SampleKey, u64>(ebpf, maps::COUNTS.name, &idle_cpu)?;
+        evicted.keys += remove_keys::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, &idle_off)?.keys;
+        let idle_stacks = idle_cpu.iter().map(Keyed::stacks).chain(idle_off.iter().map(Keyed::stacks));
+        let kept = self.cpu.last.keys().map(Keyed::stacks).chain(self.off_cpu.last.keys().map(Keyed::stacks));
+        evicted.stacks = remove_stacks(ebpf, &orphans(idle_stacks, kept))?;
+        Ok((window, evicted))
     }
+}
 
-    /// Takes this window's counts: the samples they add to the last window's, and the keys that
+/// Every entry of the kernel's map `name`, its value as the total `total` takes from it.
+fn read_map<K: Pod, V: Pod>(ebpf: &Ebpf, name: &str, total: impl Fn(&V) -> u64) -> Result<Vec<(K, u64)>> {
+    let map = BpfHashMap::<_, K, V>::try_from(ebpf.map(name).unwrap()).with_context(|| format!("opening {name}"))?;
+    let mut out = Vec::new();
+    for entry in map.iter() {
+        let (key, value) = entry.with_context(|| format!("reading {name}"))?;
+        out.push((key, total(&value)));
+    }
+    Ok(out)
+}
+
+impl<K: Keyed> Deltas<K> {
+    /// Takes this window's totals: what each key added to the last window's, and the keys that
     /// have been idle long enough to remove (already forgotten here).
-    fn advance(&mut self, now: &[(SampleKey, u64)], stacks: &StackReader) -> (Vec<RawSample>, Vec<SampleKey>) {
-        let mut samples = Vec::new();
+    fn advance(&mut self, now: &[(K, u64)]) -> (Vec<(K, u64)>, Vec<K>) {
+        let mut added_up = Vec::new();
         let mut idle = Vec::new();
         for &(key, count) in now {
             let (last, idle_windows) = self.last.entry(key).or_insert((0, 0));
@@ -69,46 +145,47 @@ impl CpuWindows {
                 continue;
             }
             *idle_windows = 0;
-            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-            sample.count = added;
-            samples.push(sample);
+            added_up.push((key, added));
         }
         for key in &idle {
             self.last.remove(key);
         }
-        (samples, idle)
+        (added_up, idle)
     }
 }
 
-/// Removes `idle` keys from the count map, then the stacks none of the `kept` keys refers to. A
-/// sample taken meanwhile on a removed stack stores it again.
-fn evict<'a>(ebpf: &mut Ebpf, idle: &[SampleKey], kept: impl Iterator<Item = &'a SampleKey>) -> Result<Evicted> {
-    if idle.is_empty() {
-        return Ok(Evicted::default());
-    }
-    let mut counts = BpfHashMap::<&mut MapData, SampleKey, u64>::try_from(ebpf.map_mut(maps::COUNTS.name).unwrap())
-        .context("opening the sample counts")?;
+/// Removes `idle` keys from the kernel's map `name`. Counting meanwhile on a removed key starts
+/// it again from zero.
+fn remove_keys<K: Pod, V: Pod>(ebpf: &mut Ebpf, name: &str, idle: &[K]) -> Result<Evicted> {
     let mut evicted = Evicted::default();
+    if idle.is_empty() {
+        return Ok(evicted);
+    }
+    let mut map = BpfHashMap::<&mut MapData, K, V>::try_from(ebpf.map_mut(name).unwrap())
+        .with_context(|| format!("opening {name}"))?;
     for key in idle {
         // Gone already (the map is the kernel's): nothing to do.
-        if counts.remove(key).is_ok() {
+        if map.remove(key).is_ok() {
             evicted.keys += 1;
-        }
-    }
-    let mut stack_map =
-        StackTraceMap::try_from(ebpf.map_mut(maps::STACKS.name).unwrap()).context("opening the stack map")?;
-    for id in orphans(idle, kept) {
-        if stack_map.remove(&id).is_ok() {
-            evicted.stacks += 1;
         }
     }
     Ok(evicted)
 }
 
-/// The stacks of the `idle` keys that none of the `kept` keys refers to.
-fn orphans<'a>(idle: &[SampleKey], kept: impl Iterator<Item = &'a SampleKey>) -> HashSet<u32> {
-    let used: HashSet<u32> = kept.flat_map(|k| ids(k.stacks)).collect();
-    idle.iter().flat_map(|k| ids(k.stacks)).filter(|id| !used.contains(id)).collect()
+/// Removes stacks `ids` from the stack map; a sample taken meanwhile on one stores it again.
+fn remove_stacks(ebpf: &mut Ebpf, ids: &HashSet<u32>) -> Result<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut stack_map =
+        StackTraceMap::try_from(ebpf.map_mut(maps::STACKS.name).unwrap()).context("opening the stack map")?;
+    Ok(ids.iter().filter(|id| stack_map.remove(id).is_ok()).count())
+}
+
+/// The stacks of the idle keys that none of the kept keys refers to.
+fn orphans(idle: impl Iterator<Item = StackRef>, kept: impl Iterator<Item = StackRef>) -> HashSet<u32> {
+    let used: HashSet<u32> = kept.flat_map(ids).collect();
+    idle.flat_map(ids).filter(|id| !used.contains(id)).collect()
 }
 
 /// The stack-map ids a key refers to (negative ids are errors, not stacks; overflow-map ids are
@@ -130,11 +207,10 @@ mod tests {
 
     #[test]
     fn windows_are_differences_and_idle_keys_go() {
-        let stacks = StackReader::empty();
-        let mut w = CpuWindows::default();
-        let counts = |w: &mut CpuWindows, now: &[(SampleKey, u64)]| {
-            let (samples, idle) = w.advance(now, &stacks);
-            (samples.iter().map(|s| (s.tgid, s.count)).collect::<Vec<_>>(), idle.len())
+        let mut w = Deltas::<SampleKey>::default();
+        let counts = |w: &mut Deltas<SampleKey>, now: &[(SampleKey, u64)]| {
+            let (added, idle) = w.advance(now);
+            (added.iter().map(|(k, n)| (k.tgid, *n)).collect::<Vec<_>>(), idle.len())
         };
         assert_eq!(counts(&mut w, &[(key(1, 5), 10), (key(2, 6), 4)]), (vec![(1, 10), (2, 4)], 0));
         assert_eq!(counts(&mut w, &[(key(1, 5), 25), (key(2, 6), 4)]), (vec![(1, 15)], 0));
@@ -149,6 +225,6 @@ mod tests {
     fn only_stacks_no_kept_key_uses_are_orphans() {
         let kept = [key(1, 5)];
         let idle = [key(2, 5), key(3, 7), key(4, -14)];
-        assert_eq!(orphans(&idle, kept.iter()), HashSet::from([7]));
+        assert_eq!(orphans(idle.iter().map(|k| k.stacks), kept.iter().map(|k| k.stacks)), HashSet::from([7]));
     }
 }

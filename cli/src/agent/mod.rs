@@ -38,6 +38,14 @@ pub struct Args {
     /// Samples per second on each CPU.
     #[arg(short = 'F', long, default_value_t = 99)]
     freq: u64,
+    /// Also record off-CPU time (blocks in sleeps, locks, I/O; states S and D), as a second
+    /// profile per window: a block comes in the window it ends.
+    #[arg(long)]
+    off_cpu: bool,
+    /// With --off-cpu: record one in N context switches at random and weigh each by N (see
+    /// `armtune profile --sched-sample`); 1 records every one.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    sched_sample: u32,
     /// Length of each window.
     #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION")]
     interval: Duration,
@@ -83,6 +91,11 @@ pub struct Args {
     /// MiB kept in --output-dir at most (the oldest windows are removed).
     #[arg(long, default_value_t = 512, value_name = "MIB")]
     max_dir_size: u64,
+    /// Soft limit on the agent's resident memory, MiB: when a window ends above it, the symbol
+    /// caches are dropped (files are read again as samples need them). Naming a sample in a huge
+    /// binary (a compiler, a browser) can take far more for a moment; this brings it back.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    memory_limit: u64,
 }
 
 /// Addresses whose names the agent keeps between windows, at most (about 200 bytes each with
@@ -107,7 +120,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let mut sinks = sinks(&args)?;
     let target = if args.pids.is_empty() { Target::All } else { Target::Pids(args.pids.clone()) };
-    let options = Options { target, frequency: args.freq, events: EventSet::default(), ..Options::default() };
+    let events = if args.off_cpu { EventSet::parse("cpu,off-cpu")? } else { EventSet::default() };
+    let options =
+        Options { target, frequency: args.freq, events, sched_sample: args.sched_sample, ..Options::default() };
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while the last window is flushed quits at once.
@@ -116,9 +131,10 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let mut session = Session::start(options, &interrupted)?;
     eprintln!(
-        "armtune agent: profiling {} at {} Hz in {} s windows",
+        "armtune agent: profiling {} at {} Hz{} in {} s windows",
         if args.pids.is_empty() { "the host".to_string() } else { format!("pids {:?}", args.pids) },
         args.freq,
+        if args.off_cpu { format!(", and off-CPU time (one switch in {})", args.sched_sample) } else { String::new() },
         args.interval.as_secs_f64()
     );
     // Names are cached across windows: a long-running agent reads each file once.
@@ -131,12 +147,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         let (capture, evicted) = session.window()?;
         let until = SystemTime::now();
         let report = Report::build(&capture, &mut symbolizer);
-        // Bounded: past this many cached addresses the symbolizer starts over.
-        if symbolizer.next_window(MAX_CACHED_ADDRESSES) {
-            eprintln!("armtune agent: symbol caches dropped (over {MAX_CACHED_ADDRESSES} addresses)");
-        }
         let samples = capture.meta.samples;
         deliver(&report, (window_from, until), &mut sinks);
+        drop((report, capture));
+        bound_memory(&mut symbolizer, args.memory_limit);
         status(number, samples, evicted.keys, &sinks);
         window_from = until;
         next += args.interval;
@@ -152,6 +166,37 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprintln!("armtune agent: stopped; pushed {}, dropped {}{failing}", tally.pushed, tally.dropped);
     }
     Ok(Outcome(0))
+}
+
+/// Keeps the agent's memory bounded between windows: past [`MAX_CACHED_ADDRESSES`] names, or
+/// above `limit_mib` resident, the symbol caches start over; freed heap goes back to the kernel.
+fn bound_memory(symbolizer: &mut Symbolizer, limit_mib: u64) {
+    if symbolizer.next_window(MAX_CACHED_ADDRESSES) {
+        eprintln!("armtune agent: symbol caches dropped (over {MAX_CACHED_ADDRESSES} addresses)");
+    }
+    // SAFETY: malloc_trim only hands free pages of glibc's heap back to the kernel.
+    unsafe { libc::malloc_trim(0) };
+    let resident = resident_mib();
+    if resident > limit_mib {
+        symbolizer.drop_caches();
+        // SAFETY: as above.
+        unsafe { libc::malloc_trim(0) };
+        eprintln!(
+            "armtune agent: symbol caches dropped ({resident} MiB resident, over --memory-limit {limit_mib}; now {} MiB)",
+            resident_mib()
+        );
+    }
+}
+
+/// This process's resident memory, MiB (0 when /proc cannot say).
+fn resident_mib() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()))
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    (pages * page) >> 20
 }
 
 /// The pusher and the directory the arguments ask for.
@@ -210,23 +255,26 @@ fn wait_for_window(
     }
 }
 
-/// Sends one window's CPU profile to the sinks (nothing for a window without samples).
+/// Sends one window's profiles (CPU, and off-CPU when recorded) to the sinks; a profile without
+/// samples is not sent.
 fn deliver(report: &Report, (from, until): (SystemTime, SystemTime), sinks: &mut Sinks) {
-    let Some((_, message)) = report.pprof_profiles().into_iter().find(|(name, _)| *name == "cpu") else { return };
-    if message.sample.is_empty() {
-        return;
-    }
-    let mut bytes = Vec::new();
-    armtune_probes::pprof::write(&message, &mut bytes).expect("writing to memory");
-    if let Some(spool) = &sinks.spool {
-        if let Err(e) = spool.write(&bytes, until) {
-            sinks.unwritten += 1;
-            eprintln!("armtune agent: {e:#}");
+    for (name, message) in report.pprof_profiles() {
+        let Some(family) = push::Family::of(name) else { continue };
+        if message.sample.is_empty() {
+            continue;
         }
-    }
-    if let Some(pusher) = &sinks.pusher {
-        let unix = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        pusher.push(push::Window { pprof: bytes, from: unix(from), until: unix(until) });
+        let mut bytes = Vec::new();
+        armtune_probes::pprof::write(&message, &mut bytes).expect("writing to memory");
+        if let Some(spool) = &sinks.spool {
+            if let Err(e) = spool.write(family.file_prefix(), &bytes, until) {
+                sinks.unwritten += 1;
+                eprintln!("armtune agent: {e:#}");
+            }
+        }
+        if let Some(pusher) = &sinks.pusher {
+            let unix = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            pusher.push(push::Window { family, pprof: bytes, from: unix(from), until: unix(until) });
+        }
     }
 }
 

@@ -43,9 +43,59 @@ pub struct Target {
     pub attempts: u32,
 }
 
+/// The profile a window holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// CPU samples (`samples/count`, `cpu/nanoseconds`).
+    Cpu,
+    /// Off-CPU time of blocks that ended in the window (`off_cpu/nanoseconds`).
+    OffCpu,
+}
+
+impl Family {
+    /// The family of a profile `Report::pprof_profiles` names, if the agent sends it.
+    pub fn of(name: &str) -> Option<Family> {
+        match name {
+            "cpu" => Some(Family::Cpu),
+            "off-cpu" => Some(Family::OffCpu),
+            _ => None,
+        }
+    }
+
+    /// How its files in `--output-dir` begin.
+    pub fn file_prefix(self) -> &'static str {
+        match self {
+            Family::Cpu => "cpu-",
+            Family::OffCpu => "off-cpu-",
+        }
+    }
+
+    /// Pyroscope's sample-type configuration for it, as the API reference describes it: CPU
+    /// samples summed with the sampling rate applied; off-CPU nanoseconds summed as they are.
+    fn sample_type_config(self) -> &'static str {
+        match self {
+            Family::Cpu => r#"{"cpu":{"units":"samples","aggregation":"sum","display-name":"cpu","sampled":true}}"#,
+            Family::OffCpu => {
+                r#"{"off_cpu":{"units":"nanoseconds","aggregation":"sum","display-name":"off_cpu","sampled":false}}"#
+            }
+        }
+    }
+
+    /// Parca's `__name__` for it: `process_cpu` as Parca names CPU profiles it scrapes from Go's
+    /// pprof endpoints; `off_cpu` for time blocked.
+    fn parca_name(self) -> &'static str {
+        match self {
+            Family::Cpu => "process_cpu",
+            Family::OffCpu => "off_cpu",
+        }
+    }
+}
+
 /// One window to push: gzipped pprof and the UNIX seconds it covers.
 #[derive(Debug, Clone)]
 pub struct Window {
+    /// Which profile it is.
+    pub family: Family,
     /// The profile.
     pub pprof: Vec<u8>,
     /// When it started.
@@ -197,11 +247,6 @@ fn send_with_retries(
     result
 }
 
-/// The sample types pushed, as the API reference's sample-type configuration describes them:
-/// the CPU time (`cpu/nanoseconds` in armtune's pprof) summed, with the sampling rate applied.
-const SAMPLE_TYPE_CONFIG: &str =
-    r#"{"cpu":{"units":"samples","aggregation":"sum","display-name":"cpu","sampled":true}}"#;
-
 /// One push of `window`, as the backend takes it.
 fn send(agent: &ureq::Agent, target: &Target, window: &Window) -> Result<(), String> {
     let (url, request, body) = match target.backend {
@@ -232,7 +277,7 @@ fn pyroscope_request(agent: &ureq::Agent, target: &Target, window: &Window) -> (
         &boundary,
         &[
             ("profile", "profile.pb.gz", &window.pprof),
-            ("sample_type_config", "config.json", SAMPLE_TYPE_CONFIG.as_bytes()),
+            ("sample_type_config", "config.json", window.family.sample_type_config().as_bytes()),
         ],
     );
     let url = format!("{}/ingest", target.url.trim_end_matches('/'));
@@ -249,12 +294,12 @@ fn pyroscope_request(agent: &ureq::Agent, target: &Target, window: &Window) -> (
 }
 
 /// Parca's WriteRaw as JSON (`POST /profiles/writeraw`): one series whose labels are the window's
-/// (`__name__` is `process_cpu`, the name Parca gives CPU profiles it scrapes from Go's pprof
-/// endpoints, and `job` the application), holding the profile (bytes as base64, as protobuf's
-/// JSON mapping writes them).
+/// (`__name__` as [`Family::parca_name`] says, and `job` the application), holding the profile
+/// (bytes as base64, as protobuf's JSON mapping writes them).
 fn parca_request(agent: &ureq::Agent, target: &Target, window: &Window) -> (String, ureq::Request, Vec<u8>) {
     use base64::Engine;
-    let mut labels = vec![("__name__".to_string(), "process_cpu".to_string()), ("job".to_string(), target.app.clone())];
+    let mut labels =
+        vec![("__name__".to_string(), window.family.parca_name().to_string()), ("job".to_string(), target.app.clone())];
     labels.extend(target.labels.iter().cloned());
     let labels: Vec<serde_json::Value> =
         labels.iter().map(|(name, value)| serde_json::json!({"name": name, "value": value})).collect();
@@ -306,7 +351,7 @@ mod tests {
         };
         let pusher = Pusher::start(target, 2);
         for from in 0..5 {
-            pusher.push(Window { pprof: vec![1, 2, 3], from, until: from + 1 });
+            pusher.push(Window { family: Family::Cpu, pprof: vec![1, 2, 3], from, until: from + 1 });
         }
         let tally = pusher.finish(Duration::from_secs(5));
         assert_eq!((tally.pushed, tally.dropped, tally.queued), (0, 5, 0), "{tally:?}");

@@ -1,6 +1,6 @@
-//! Windows written to a directory (`--output-dir`): one gzipped pprof file per window, named by
-//! when it ended (UTC, to the millisecond), the oldest removed once there are more than `--keep` files or they take
-//! more than `--max-dir-size`.
+//! Windows written to a directory (`--output-dir`): one gzipped pprof file per window and
+//! profile (`cpu-`, `off-cpu-`), named by when it ended (UTC, to the millisecond), the oldest
+//! removed once there are more than `--keep` files or they take more than `--max-dir-size`.
 
 use std::{
     path::{Path, PathBuf},
@@ -9,8 +9,8 @@ use std::{
 
 use anyhow::{Context, Result};
 
-/// The prefix and suffix of the files the agent writes (and the only ones it removes).
-const PREFIX: &str = "cpu-";
+/// The prefixes and suffix of the files the agent writes (and the only ones it removes).
+const PREFIXES: [&str; 2] = ["cpu-", "off-cpu-"];
 const SUFFIX: &str = ".pb.gz";
 
 /// A directory of windows.
@@ -32,12 +32,13 @@ impl Spool {
 
     /// Writes one window that ended at `until`, then removes the oldest files over the limits.
     /// Returns the file written.
-    pub fn write(&self, pprof: &[u8], until: SystemTime) -> Result<PathBuf> {
-        let mut path = self.dir.join(format!("{PREFIX}{}{SUFFIX}", utc_stamp(until)));
+    pub fn write(&self, prefix: &str, pprof: &[u8], until: SystemTime) -> Result<PathBuf> {
+        debug_assert!(PREFIXES.contains(&prefix));
+        let mut path = self.dir.join(format!("{prefix}{}{SUFFIX}", utc_stamp(until)));
         // Two windows in one millisecond (a clock stepped back): keep both.
         let mut n = 1;
         while path.exists() {
-            path = self.dir.join(format!("{PREFIX}{}-{n}{SUFFIX}", utc_stamp(until)));
+            path = self.dir.join(format!("{prefix}{}-{n}{SUFFIX}", utc_stamp(until)));
             n += 1;
         }
         // Written under a temporary name, so a reader never sees half a file.
@@ -53,7 +54,9 @@ impl Spool {
         let mut files: Vec<(SystemTime, PathBuf, u64)> = std::fs::read_dir(&self.dir)
             .with_context(|| format!("reading {}", self.dir.display()))?
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX)))
+            .filter(|e| {
+                e.file_name().to_str().is_some_and(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && n.ends_with(SUFFIX))
+            })
             .filter_map(|e| {
                 let meta = e.metadata().ok()?;
                 Some((meta.modified().ok()?, e.path(), meta.len()))
@@ -120,7 +123,7 @@ mod tests {
         let spool = Spool::open(dir.path(), 2, u64::MAX).unwrap();
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_245_896);
         for i in 0..4 {
-            spool.write(b"x", t0 + Duration::from_secs(i)).unwrap();
+            spool.write("cpu-", b"x", t0 + Duration::from_secs(i)).unwrap();
         }
         let mut names: Vec<String> =
             std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
@@ -128,7 +131,7 @@ mod tests {
         assert_eq!(names, ["cpu-20261202T211138.000Z.pb.gz", "cpu-20261202T211139.000Z.pb.gz", "notes.txt"]);
         // By size: 3 bytes allowed; 1 + 1 + 2 is one too many, so the oldest goes.
         let small = Spool { max_bytes: 3, ..spool };
-        small.write(b"yy", t0 + Duration::from_secs(10)).unwrap();
+        small.write("off-cpu-", b"yy", t0 + Duration::from_secs(10)).unwrap();
         assert!(!dir.path().join("cpu-20261202T211138.000Z.pb.gz").exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }

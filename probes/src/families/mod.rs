@@ -29,7 +29,7 @@ mod alloc;
 mod cpu;
 mod gc;
 mod proc;
-mod sched;
+pub(crate) mod sched;
 mod sdt;
 
 pub use sched::state_marker;

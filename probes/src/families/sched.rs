@@ -19,6 +19,7 @@ use crate::{
     options::{EventSet, Options},
     profile::Unit,
     report::Report,
+    stacks::StackReader,
     symbolize::Symbolizer,
     tracefs::SchedLayout,
     Error, Result,
@@ -383,15 +384,30 @@ fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<
 
 /// An off-CPU interval under its state (and, still open at the end, a marker saying so).
 fn off_sample(ctx: &Drain, key: &OffCpuKey, ns: u64, still_blocked: bool) -> RawSample {
-    let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+    off_cpu_sample(ctx.stacks, key, ns, still_blocked)
+}
+
+/// The same for a user stack unwound in user space.
+fn unwound_off_sample(ctx: &Drain, key: &crate::stacks::UnwoundKey, ns: u64, still_blocked: bool) -> RawSample {
+    unwound_off_cpu_sample(ctx.stacks, key, ns, still_blocked)
+}
+
+/// `ns` of off-CPU time of `key`, named by `stacks` (also `armtune agent`'s windows).
+pub(crate) fn off_cpu_sample(stacks: &StackReader, key: &OffCpuKey, ns: u64, still_blocked: bool) -> RawSample {
+    let mut s = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
     off_markers(&mut s, key.state, still_blocked);
     s.count = ns;
     s
 }
 
 /// The same for a user stack unwound in user space.
-fn unwound_off_sample(ctx: &Drain, key: &crate::stacks::UnwoundKey, ns: u64, still_blocked: bool) -> RawSample {
-    let mut s = ctx.stacks.unwound(key);
+pub(crate) fn unwound_off_cpu_sample(
+    stacks: &StackReader,
+    key: &crate::stacks::UnwoundKey,
+    ns: u64,
+    still_blocked: bool,
+) -> RawSample {
+    let mut s = stacks.unwound(key);
     off_markers(&mut s, key.tag as u32, still_blocked);
     s.count = ns;
     s
