@@ -227,6 +227,51 @@ fn positives() -> Vec<(&'static str, &'static str, String)> {
         ("netlify-token", "deploy.sh", format!("netlify deploy --auth nfp_{}", f.s(ALNUM, 40))),
         ("fastly-api-token", "purge.sh", format!("curl -H 'Fastly-Key: {}'", f.s(URLSAFE, 32))),
         ("gocardless-token", "pay.rb", format!("GoCardlessPro::Client.new(access_token: 'live_{}')", f.s(URLSAFE, 40))),
+        ("adafruit-api-key", "io.py", format!("aio = Client('me', adafruit_key='aio_{}')", f.s(ALNUM, 28))),
+        (
+            "asana-token",
+            "asana.py",
+            format!("asana.Client.access_token('1/{}:{}')", f.s(DIGITS, 16), f.s(LOWER_ALNUM, 32)),
+        ),
+        ("beamer-api-token", "beamer.js", format!("beamer.init({{ key: 'b_{}' }})", f.s(URLSAFE, 44))),
+        ("bittrex-key", "trade.py", format!("bittrex_secret = '{}'", f.s(LOWER_ALNUM, 32))),
+        ("coinbase-token", "cb.py", format!("coinbase_token = '{}'", f.s(URLSAFE, 64))),
+        (
+            "confluent-secret",
+            "kafka.properties",
+            format!("# confluent cloud\nsasl.jaas.config=x password='{}';", f.s(B64, 64)),
+        ),
+        (
+            "discord-token",
+            "bot.py",
+            format!("discord_client.run('M{}.{}.{}')", f.s(URLSAFE, 23), f.s(URLSAFE, 6), f.s(URLSAFE, 27)),
+        ),
+        ("drone-token", "ci.sh", format!("export DRONE_TOKEN={}", f.s(LOWER_ALNUM, 32))),
+        ("etsy-api-key", "shop.py", format!("etsy = Etsy(api_key='{}')", f.s(LOWER_ALNUM, 24))),
+        ("finicity-secret", "bank.py", format!("finicity_app_key = '{}'", f.s(HEX, 32))),
+        ("finnhub-token", "quotes.py", format!("finnhub.Client(api_key='{}')", f.s(LOWER_ALNUM, 20))),
+        ("flickr-token", "photos.py", format!("flickrapi.FlickrAPI('{}', s)", f.s(LOWER_ALNUM, 32))),
+        ("freshbooks-token", "books.rb", format!("FreshBooks.new(token: '{}')", f.s(LOWER_ALNUM, 64))),
+        ("gitter-token", "chat.sh", format!("gitter = Gitter(token='{}')", f.s(URLSAFE, 40))),
+        ("kraken-key", "trade.py", format!("kraken_api = krakenex.API(secret='{}')", f.s(B64, 86))),
+        ("kucoin-key", "trade.py", format!("kucoin_client = Client('{}', s, p)", f.s(HEX, 24))),
+        ("launchdarkly-key", "flags.js", format!("LaunchDarkly.init('sdk-{}')", f.uuid())),
+        ("linkedin-secret", "oauth.py", format!("linkedin_client_secret = '{}'", f.s(LOWER_ALNUM, 16))),
+        ("lob-api-key", "mail.rb", format!("Lob::Client.new(api_key: 'live_{}')", f.s(HEX, 35))),
+        ("mattermost-token", "bot.go", format!("mattermost.NewClient(url).SetToken(\"{}\")", f.s(LOWER_ALNUM, 26))),
+        (
+            "messagebird-key",
+            "sms.js",
+            format!("const messagebird = require('messagebird')('{}');", f.s(LOWER_ALNUM, 25)),
+        ),
+        ("nytimes-key", "news.py", format!("nytimes_api_key = '{}'", f.s(URLSAFE, 32))),
+        ("rapidapi-key", "call.sh", format!("curl -H 'X-RapidAPI-Key: {}'", f.s(URLSAFE, 50))),
+        ("sendbird-token", "chat.kt", format!("SendbirdChat.init(token = \"{}\")", f.s(HEX, 40))),
+        ("squarespace-token", "store.py", format!("squarespace_api_key = '{}'", f.uuid())),
+        ("sumologic-key", "sumo.tf", format!("provider \"sumologic\" {{ access_id = \"su{}\" }}", f.s(ALNUM, 12))),
+        ("travisci-token", "ci.sh", format!("travis login --github-token x --api-token {}", f.s(LOWER_ALNUM, 22))),
+        ("twitch-token", "stream.py", format!("twitch = Twitch(client_secret='{}')", f.s(LOWER_ALNUM, 30))),
+        ("twitter-api-secret", "tweet.py", format!("twitter_api_secret = '{}'", f.s(ALNUM, 50))),
         ("private-key", "id_rsa", format!("-----BEGIN RSA PRIVATE KEY-----\n{pem_body}-----END RSA PRIVATE KEY-----")),
         ("age-secret-key", "key.txt", format!("AGE-SECRET-KEY-1{}", f.s(BECH32, 58))),
         (
@@ -328,6 +373,47 @@ fn near_misses() -> Vec<(&'static str, &'static str, String)> {
             "pay.rb",
             format!("GoCardlessPro::Client.new(access_token: 'sandbox_{}')", f.s(URLSAFE, 40)),
         ),
+        ("adafruit-api-key", "io.py", "adafruit_key = os.environ['ADAFRUIT_IO_KEY']".to_string()),
+        ("asana-token", "asana.py", format!("asana task {}", "a".repeat(32))),
+        ("beamer-api-token", "beamer.js", format!("beamer.init({{ key: 'c_{}' }})", f.s(URLSAFE, 44))),
+        ("bittrex-key", "trade.py", format!("bittrex_secret = '{}'", f.s(LOWER_ALNUM, 20))),
+        ("coinbase-token", "cb.py", format!("coinbase_token = '{}'", f.s(URLSAFE, 40))),
+        (
+            "confluent-secret",
+            "kafka.properties",
+            format!("# confluent cloud\nsasl.jaas.config=x password='{}';", f.s(B64, 30)),
+        ),
+        (
+            "discord-token",
+            "bot.py",
+            format!("discord_client.run('X{}.{}.{}')", f.s(URLSAFE, 23), f.s(URLSAFE, 6), f.s(URLSAFE, 27)),
+        ),
+        ("drone-token", "ci.sh", format!("drone image {}", "0".repeat(32))),
+        ("etsy-api-key", "shop.py", format!("etsy = Etsy(api_key='{}')", f.s(LOWER_ALNUM, 12))),
+        ("finicity-secret", "bank.py", format!("finicity_app_key = '{}'", f.s(HEX, 10))),
+        ("finnhub-token", "quotes.py", format!("finnhub.Client(api_key='{}')", f.s(LOWER_ALNUM, 12))),
+        ("flickr-token", "photos.py", format!("flickrapi.FlickrAPI('{}', s)", f.s(LOWER_ALNUM, 20))),
+        ("freshbooks-token", "books.rb", format!("FreshBooks.new(token: '{}')", f.s(LOWER_ALNUM, 40))),
+        ("gitter-token", "chat.sh", format!("gitter room {}", f.s(URLSAFE, 20))),
+        ("kraken-key", "trade.py", format!("kraken_api = krakenex.API(secret='{}')", f.s(B64, 40))),
+        ("kucoin-key", "trade.py", format!("kucoin_client = Client('{}', s, p)", f.s(HEX, 12))),
+        ("launchdarkly-key", "flags.js", format!("LaunchDarkly.init('env-{}')", f.uuid())),
+        ("linkedin-secret", "oauth.py", "linkedin_client_secret = 'aaaaaaaaaaaaaaaa'".to_string()),
+        ("lob-api-key", "mail.rb", format!("Lob::Client.new(api_key: 'prod_{}')", f.s(HEX, 35))),
+        ("mattermost-token", "bot.go", format!("mattermost.NewClient(url).SetToken(\"{}\")", f.s(LOWER_ALNUM, 10))),
+        ("messagebird-key", "sms.js", "const messagebird = require('messagebird')(process.env.MB_KEY);".to_string()),
+        ("nytimes-key", "news.py", format!("nytimes_api_key = '{}'", f.s(URLSAFE, 12))),
+        ("rapidapi-key", "call.sh", format!("curl -H 'X-RapidAPI-Key: {}'", f.s(URLSAFE, 20))),
+        ("sendbird-token", "chat.kt", format!("SendbirdChat.init(token = \"{}\")", f.s(HEX, 20))),
+        (
+            "squarespace-token",
+            "store.py",
+            format!("squarespace_order = '{}'", "0".repeat(8) + "-0000-0000-0000-" + &"0".repeat(12)),
+        ),
+        ("sumologic-key", "sumo.tf", format!("provider \"sumologic\" {{ access_id = \"xx{}\" }}", f.s(ALNUM, 12))),
+        ("travisci-token", "ci.sh", format!("travis build {}", f.s(DIGITS, 8))),
+        ("twitch-token", "stream.py", format!("twitch = Twitch(client_secret='{}')", f.s(LOWER_ALNUM, 12))),
+        ("twitter-api-secret", "tweet.py", format!("twitter_handle = '{}'", f.s(ALNUM, 12))),
     ]
 }
 
@@ -336,7 +422,7 @@ fn provider_rules_pass_over_their_near_misses() {
     let set = RuleSet::new(&[], &[]).unwrap();
     let cases = near_misses();
     let first = RULES.iter().position(|r| r.id == "shopify-token").unwrap();
-    let last = RULES.iter().position(|r| r.id == "gocardless-token").unwrap();
+    let last = RULES.iter().position(|r| r.id == "twitter-api-secret").unwrap();
     for rule in &RULES[first..=last] {
         assert!(cases.iter().any(|(id, _, _)| *id == rule.id), "no near miss for {}", rule.id);
     }

@@ -525,6 +525,251 @@ pub const RULES: &[Rule] = &[
         ),
         3.5,
     ),
+    with_entropy(
+        rule(
+            "adafruit-api-key",
+            "Adafruit IO key near an Adafruit name",
+            r"(?i)adafruit[\s\S]{0,40}?\b((?:aio_)?[A-Za-z0-9_-]{28,32})(?:[^A-Za-z0-9_-]|$)",
+            &["adafruit"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "asana-token",
+            "Asana personal access token or client secret near an Asana name",
+            r"(?i)asana[\s\S]{0,40}?\b([0-9]/[0-9]{16}:[a-z0-9]{32}|[a-z0-9]{32})\b",
+            &["asana"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "beamer-api-token",
+            "Beamer API token near a Beamer name",
+            r"(?i)beamer[\s\S]{0,40}?\b(b_[A-Za-z0-9=_-]{44})(?:[^A-Za-z0-9=_-]|$)",
+            &["beamer"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "bittrex-key",
+            "Bittrex API key or secret near a Bittrex name",
+            r"(?i)bittrex[\s\S]{0,40}?\b([a-z0-9]{32})\b",
+            &["bittrex"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "coinbase-token",
+            "Coinbase access token near a Coinbase name",
+            r"(?i)coinbase[\s\S]{0,40}?\b([A-Za-z0-9_-]{64})(?:[^A-Za-z0-9_-]|$)",
+            &["coinbase"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "confluent-secret",
+            "Confluent Cloud API secret near a Confluent name",
+            r"(?i)confluent[\s\S]{0,40}?\b([A-Za-z0-9+/]{64})(?:[^A-Za-z0-9+/]|$)",
+            &["confluent"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "discord-token",
+            "Discord bot token or API key near a Discord name",
+            r"(?i)discord[\s\S]{0,40}?\b([a-f0-9]{64}|[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?:[^A-Za-z0-9_-]|$)",
+            &["discord"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "drone-token",
+            "Drone CI access token near a Drone name",
+            r"(?i)drone[\s\S]{0,40}?\b([a-z0-9]{32})\b",
+            &["drone"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule("etsy-api-key", "Etsy API key near an Etsy name", r"(?i)etsy[\s\S]{0,40}?\b([a-z0-9]{24})\b", &["etsy"]),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "finicity-secret",
+            "Finicity API token or client secret near a Finicity name",
+            r"(?i)finicity[\s\S]{0,40}?\b([a-f0-9]{32}|[a-z0-9]{20})\b",
+            &["finicity"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "finnhub-token",
+            "Finnhub access token near a Finnhub name",
+            r"(?i)finnhub[\s\S]{0,40}?\b([a-z0-9]{20})\b",
+            &["finnhub"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "flickr-token",
+            "Flickr access token near a Flickr name",
+            r"(?i)flickr[\s\S]{0,40}?\b([a-z0-9]{32})\b",
+            &["flickr"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "freshbooks-token",
+            "FreshBooks access token near a FreshBooks name",
+            r"(?i)freshbooks[\s\S]{0,40}?\b([a-z0-9]{64})\b",
+            &["freshbooks"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "gitter-token",
+            "Gitter access token near a Gitter name",
+            r"(?i)gitter[\s\S]{0,40}?\b([A-Za-z0-9_-]{40})(?:[^A-Za-z0-9_-]|$)",
+            &["gitter"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "kraken-key",
+            "Kraken API key near a Kraken name",
+            r"(?i)kraken[\s\S]{0,40}?\b([A-Za-z0-9/=_+-]{80,90})(?:[^A-Za-z0-9/=_+-]|$)",
+            &["kraken"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "kucoin-key",
+            "KuCoin API key or secret near a KuCoin name",
+            r"(?i)kucoin[\s\S]{0,40}?\b([a-f0-9]{24}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b",
+            &["kucoin"],
+        ),
+        3.0,
+    ),
+    rule(
+        "launchdarkly-key",
+        "LaunchDarkly API, SDK or mobile key",
+        r"\b((?:api|sdk|mob)-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})\b",
+        &["api-", "sdk-", "mob-"],
+    ),
+    with_entropy(
+        rule(
+            "linkedin-secret",
+            "LinkedIn client secret near a LinkedIn name",
+            r"(?i)linkedin[\s\S]{0,40}?\b([a-z0-9]{16})\b",
+            &["linkedin"],
+        ),
+        3.0,
+    ),
+    rule("lob-api-key", "Lob API key", r"\b((?:live|test)_[a-f0-9]{35})\b", &["live_", "test_"]),
+    with_entropy(
+        rule(
+            "mattermost-token",
+            "Mattermost access token near a Mattermost name",
+            r"(?i)mattermost[\s\S]{0,40}?\b([a-z0-9]{26})\b",
+            &["mattermost"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "messagebird-key",
+            "MessageBird API key near a MessageBird name",
+            r"(?i)message[_-]?bird[\s\S]{0,40}?\b([a-z0-9]{25})\b",
+            &["messagebird", "message_bird", "message-bird"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "nytimes-key",
+            "New York Times API key near its name",
+            r"(?i)(?:nytimes|new[_-]?york[_-]?times)[\s\S]{0,40}?\b([A-Za-z0-9=_-]{32})(?:[^A-Za-z0-9=_-]|$)",
+            &["nytimes", "newyorktimes", "new_york_times", "new-york-times"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "rapidapi-key",
+            "RapidAPI key near a RapidAPI name",
+            r"(?i)rapidapi[\s\S]{0,40}?\b([A-Za-z0-9_-]{50})(?:[^A-Za-z0-9_-]|$)",
+            &["rapidapi"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "sendbird-token",
+            "Sendbird API token near a Sendbird name",
+            r"(?i)sendbird[\s\S]{0,40}?\b([a-f0-9]{40})\b",
+            &["sendbird"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "squarespace-token",
+            "Squarespace API key near a Squarespace name",
+            r"(?i)squarespace[\s\S]{0,40}?\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b",
+            &["squarespace"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "sumologic-key",
+            "Sumo Logic access ID or key near a Sumo name",
+            r"(?i)sumo[\s\S]{0,40}?\b(su[A-Za-z0-9]{12}|[A-Za-z0-9]{64})\b",
+            &["sumo"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "travisci-token",
+            "Travis CI access token near a Travis name",
+            r"(?i)travis[\s\S]{0,40}?\b([a-z0-9]{22})\b",
+            &["travis"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "twitch-token",
+            "Twitch API token near a Twitch name",
+            r"(?i)twitch[\s\S]{0,40}?\b([a-z0-9]{30})\b",
+            &["twitch"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "twitter-api-secret",
+            "Twitter (X) API key, secret or token near a Twitter name",
+            r"(?i)twitter[\s\S]{0,40}?\b([0-9]{15,25}-[A-Za-z0-9]{20,40}|[A-Za-z0-9]{50}|[A-Za-z0-9]{25})\b",
+            &["twitter"],
+        ),
+        3.5,
+    ),
     // Keys, tokens and credentials of any origin.
     Rule {
         id: "private-key",
