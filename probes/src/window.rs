@@ -12,7 +12,7 @@ use std::{
     hash::Hash,
 };
 
-use armtune_common::{maps, OffCpuKey, SampleKey, StackRef, Totals};
+use armtune_common::{maps, OffCpuKey, SampleKey, StackRef, TaskInfo, Totals};
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, StackTraceMap},
     Ebpf, Pod,
@@ -97,7 +97,19 @@ impl CpuWindows {
             off_cpu: Vec::new(),
         };
         let mut idle_off = Vec::new();
+        // Stacks a blocked thread took at its switch-out: its block, when it ends, will name
+        // them, so they stay even if every key using them went idle (a thread that blocks for
+        // longer than the idle windows, at the same place as last time).
+        let mut blocked = Vec::new();
         if off_cpu {
+            let tasks = BpfHashMap::<_, u32, TaskInfo>::try_from(ebpf.map(maps::TASKS.name).unwrap())
+                .context("opening the thread table")?;
+            for entry in tasks.iter() {
+                let (_, task) = entry.context("reading the thread table")?;
+                if task.off_since_ns != 0 {
+                    blocked.push(task.stacks);
+                }
+            }
             let totals = read_map::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, |t| t.sum)?;
             let (off, idle) = self.off_cpu.advance(&totals);
             window.off_cpu = off
@@ -109,7 +121,8 @@ impl CpuWindows {
         let mut evicted = remove_keys::<SampleKey, u64>(ebpf, maps::COUNTS.name, &idle_cpu)?;
         evicted.keys += remove_keys::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, &idle_off)?.keys;
         let idle_stacks = idle_cpu.iter().map(Keyed::stacks).chain(idle_off.iter().map(Keyed::stacks));
-        let kept = self.cpu.last.keys().map(Keyed::stacks).chain(self.off_cpu.last.keys().map(Keyed::stacks));
+        let kept =
+            self.cpu.last.keys().map(Keyed::stacks).chain(self.off_cpu.last.keys().map(Keyed::stacks)).chain(blocked);
         evicted.stacks = remove_stacks(ebpf, &orphans(idle_stacks, kept))?;
         Ok((window, evicted))
     }
