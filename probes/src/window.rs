@@ -12,7 +12,7 @@ use std::{
     hash::Hash,
 };
 
-use armtune_common::{maps, OffCpuKey, SampleKey, StackRef, TaskInfo, Totals};
+use armtune_common::{maps, OffCpuKey, SampleKey, StackRef, Totals};
 use aya::{
     maps::{HashMap as BpfHashMap, MapData, StackTraceMap},
     Ebpf, Pod,
@@ -102,14 +102,8 @@ impl CpuWindows {
         // longer than the idle windows, at the same place as last time).
         let mut blocked = Vec::new();
         if off_cpu {
-            let tasks = BpfHashMap::<_, u32, TaskInfo>::try_from(ebpf.map(maps::TASKS.name).unwrap())
-                .context("opening the thread table")?;
-            for entry in tasks.iter() {
-                let (_, task) = entry.context("reading the thread table")?;
-                if task.off_since_ns != 0 {
-                    blocked.push(task.stacks);
-                }
-            }
+            let tasks = crate::families::sched::tasks(ebpf)?;
+            blocked.extend(tasks.iter().filter(|(_, t)| t.off_since_ns != 0).map(|(_, t)| t.stacks));
             let totals = read_map::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, |t| t.sum)?;
             let (off, idle) = self.off_cpu.advance(&totals);
             window.off_cpu = off
@@ -130,9 +124,8 @@ impl CpuWindows {
 
 /// Every entry of the kernel's map `name`, its value as the total `total` takes from it.
 fn read_map<K: Pod, V: Pod>(ebpf: &Ebpf, name: &str, total: impl Fn(&V) -> u64) -> Result<Vec<(K, u64)>> {
-    let map = BpfHashMap::<_, K, V>::try_from(ebpf.map(name).unwrap()).with_context(|| format!("opening {name}"))?;
     let mut out = Vec::new();
-    for entry in map.iter() {
+    for entry in crate::families::hash_map::<K, V>(ebpf, name)?.iter() {
         let (key, value) = entry.with_context(|| format!("reading {name}"))?;
         out.push((key, total(&value)));
     }

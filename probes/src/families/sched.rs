@@ -341,7 +341,7 @@ fn shared_drain(ebpf: &Ebpf, ctx: &Drain, capture: &mut Capture) -> Result<Vec<(
 }
 
 /// The thread table the scheduler programs keep.
-fn tasks(ebpf: &Ebpf) -> Result<Vec<(u32, TaskInfo)>> {
+pub(crate) fn tasks(ebpf: &Ebpf) -> Result<Vec<(u32, TaskInfo)>> {
     hash_map::<u32, TaskInfo>(ebpf, maps::TASKS.name)?.iter().map(|e| e.context("reading the thread table")).collect()
 }
 
