@@ -198,6 +198,10 @@ fn without_btf_the_fallbacks_work() {
 /// `--unwind dwarf` on aarch64 (pc, sp, x29 and the leaf's return address in x30): the
 /// no-frame-pointer program's chain from main into its library, four calls deep, with the 3:1
 /// split between the leaves; frame pointers lose that chain; `--unwind auto` takes CFI for it.
+///
+/// Shares are of the samples taken in the library's hot code (leaf `nofp_spin`). The rest (the
+/// clock read in the vDSO, the loader, page faults at start) is a share that grows as the emulated
+/// guest runs slower: a CI machine running both guests at once once made it 20 % and more.
 fn check_unwinding(out: &Path) {
     const CHAIN: [&str; 6] = ["main", "run_library", "nofp_run", "nofp_level1", "nofp_level2", "nofp_level3"];
     let has_chain =
@@ -205,23 +209,26 @@ fn check_unwinding(out: &Path) {
     let weight = |stacks: &[(Vec<String>, u64)], chain: &[&str]| -> u64 {
         stacks.iter().filter(|(f, _)| has_chain(f, chain)).map(|(_, w)| w).sum()
     };
+    let in_library = |stacks: &[(Vec<String>, u64)]| -> u64 {
+        stacks.iter().filter(|(f, _)| f.last().is_some_and(|leaf| leaf == "nofp_spin")).map(|(_, w)| w).sum()
+    };
     let dwarf = json(out, "unwind");
     let stacks = json_stacks(&dwarf);
-    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
-    let leaf = |name: &str| weight(&stacks, &[&CHAIN[..], &[name]].concat());
+    let total = in_library(&stacks);
+    let leaf = |name: &str| weight(&stacks, &[&CHAIN[..], &[name, "nofp_spin"]].concat());
     let (major, minor) = (leaf("nofp_leaf_major"), leaf("nofp_leaf_minor"));
-    assert!(total >= 100 && (major + minor) * 10 >= total * 8, "{major} + {minor} of {total}: {stacks:?}");
+    assert!(total >= 100 && (major + minor) * 10 >= total * 9, "{major} + {minor} of {total}: {stacks:?}");
     let share = major as f64 / (major + minor) as f64;
     assert!((0.65..=0.85).contains(&share), "nofp_leaf_major share {share:.2}");
     let fp = json_stacks(&json(out, "unwind_fp"));
-    let fp_total: u64 = fp.iter().map(|(_, w)| w).sum();
-    assert!(weight(&fp, &CHAIN) * 10 < fp_total, "frame pointers walked the chain: {fp:?}");
+    let fp_total = in_library(&fp);
+    assert!(fp_total >= 100 && weight(&fp, &CHAIN) * 10 < fp_total, "frame pointers walked the chain: {fp:?}");
 
     // --unwind auto (the default) unwinds that program with CFI: the same chain.
     let auto = json(out, "unwind_auto");
     let unwinding = &auto["meta"]["unwinding"];
     assert!(unwinding["cfi_processes"].as_u64() >= Some(1) && unwinding["frame_pointer_processes"] == 0, "{unwinding}");
     let stacks = json_stacks(&auto);
-    let total: u64 = stacks.iter().map(|(_, w)| w).sum();
-    assert!(total >= 100 && weight(&stacks, &CHAIN) * 10 >= total * 8, "auto: {stacks:?}");
+    let total = in_library(&stacks);
+    assert!(total >= 100 && weight(&stacks, &CHAIN) * 10 >= total * 9, "auto: {total} in the library: {stacks:?}");
 }
