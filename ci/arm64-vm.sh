@@ -81,9 +81,9 @@ run offcpu armtune profile --event off-cpu,runq --off-cpu-state all --format jso
 run runq_busy armtune profile --event runq --format json -o /out/runq_busy.json -- /w/demo 1 spinners 4; show runq_busy.json
 run alloc armtune profile --event alloc,leak --format json -o /out/alloc.json -- /w/allocs 0 0.2; show alloc.json
 run alloc_static armtune profile --event alloc --format json -o /out/alloc_static.json -- /w/allocs_static 0 0.2; show alloc_static.json
-run unwind armtune profile -F 499 --unwind dwarf --format json -o /out/unwind.json -- /w/nofp_main 1; show unwind.json
-run unwind_fp armtune profile -F 499 --unwind fp --format json -o /out/unwind_fp.json -- /w/nofp_main 1; show unwind_fp.json
-run unwind_auto armtune profile -F 499 --format json -o /out/unwind_auto.json -- /w/nofp_main 1; show unwind_auto.json
+run unwind armtune profile -F 499 --unwind dwarf --format json -o /out/unwind.json -- /w/nofp_main 2; show unwind.json
+run unwind_fp armtune profile -F 499 --unwind fp --format json -o /out/unwind_fp.json -- /w/nofp_main 2; show unwind_fp.json
+run unwind_auto armtune profile -F 499 --format json -o /out/unwind_auto.json -- /w/nofp_main 2; show unwind_auto.json
 run unwind_syscall armtune profile -F 499 --unwind dwarf --format json -o /out/unwind_syscall.json -- /w/demo 1 syscall; show unwind_syscall.json
 run proc armtune profile --event proc --format json -o /out/proc.json -- sh -c 'sleep 0.2; (exit 3); sh -c "exit 5"; true'; show proc.json
 if [ -x /w/gogc ]; then

@@ -56,7 +56,12 @@ impl RunResults {
     /// Reads a stored run.
     pub fn load(path: &Path) -> Result<RunResults, BenchError> {
         let text = std::fs::read_to_string(path).map_err(|e| BenchError::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| {
+        RunResults::parse(&text, path)
+    }
+
+    /// [`RunResults::load`] of a file already read (`path` names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<RunResults, BenchError> {
+        serde_json::from_str(text).map_err(|e| {
             BenchError::Results(format!("{}: not a run stored by `armtune bench run`: {e}", path.display()))
         })
     }

@@ -16,6 +16,11 @@ pub type Shares = HashMap<String, f64>;
 /// Reads `path` and computes each function's total share.
 pub fn function_shares(path: &Path) -> Result<Shares> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    shares_from_bytes(path, bytes)
+}
+
+/// [`function_shares`] of a file already read (`path` names it in errors).
+pub fn shares_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Shares> {
     if armtune_probes::pprof::looks_like_pprof(&bytes) {
         return Ok(shares_of(&flame::profile_from_bytes(path, bytes, flame::Pick::default())?));
     }

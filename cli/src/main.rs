@@ -1,99 +1,22 @@
-//! `armtune`: the command-line front of the armtune libraries. Thin by design: each subcommand parses
-//! its options, calls a library, and prints; `main` is the one place that turns errors into exit
-//! codes (0 ok, 1 findings, 2 bad input or I/O error; see [`exit_code_of`]).
-
-mod agent;
-mod bench_cmd;
-mod check_cmd;
-mod doctor_cmd;
-mod flame;
-mod hotness;
-mod output;
-mod profile_cmd;
-mod progress;
-mod sarif;
-mod shell;
-mod summary;
+//! The `armtune` binary: parses the command line and hands it to the library ([`armtune::run`]);
+//! prints an error as one line and exits with [`armtune::exit_code_of`] its code.
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
-
-/// ARM64 performance-tuning toolkit.
-#[derive(Parser, Debug)]
-#[command(name = "armtune", version, about, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Profile a command, some processes or the whole host with eBPF: CPU, off-CPU, run-queue,
-    /// wakeups, allocations and leaks, GC, SDT probes, process lifetimes; flame graphs, histograms,
-    /// JSON.
-    Profile(profile_cmd::Args),
-    /// Profile the host (or some processes) continuously in windows, pushed to Grafana Pyroscope
-    /// and/or written to a rotated directory as pprof.
-    Agent(agent::Args),
-    /// Render a folded-stack file as a flame graph, or two of them as a differential one.
-    Flame(flame::Args),
-    /// Check whether profiling can work here, and why not.
-    Doctor(doctor_cmd::Args),
-    /// Report code-layout problems of an ARM64 binary for a target core.
-    Check(check_cmd::Args),
-    /// Fail a CI job on function complexity and committed secrets.
-    Gate(armtune_gate::cli::Args),
-    /// Cross-compile the ARM64 benchmarks for a board, run them there or under qemu, compare runs.
-    Bench(bench_cmd::Args),
-    /// Print the completion script for bash, zsh, fish, elvish or PowerShell.
-    Completions(shell::CompletionsArgs),
-    /// Print the manual page, or write every page (one per subcommand) into a directory.
-    Man(shell::ManArgs),
-}
-
-/// How a subcommand ended: the code to exit with.
-pub struct Outcome(pub u8);
+use armtune::{Cli, Outcome};
+use clap::Parser;
 
 fn main() -> ExitCode {
     // Like other Unix tools, end quietly when the reader of stdout goes away (`| head`) instead of
     // panicking on the failed write.
     // SAFETY: resetting a signal disposition to its default before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Profile(args) => profile_cmd::run(args),
-        Command::Agent(args) => agent::run(args),
-        Command::Flame(args) => flame::run(args),
-        Command::Doctor(args) => doctor_cmd::run(args),
-        Command::Check(args) => check_cmd::run(args),
-        Command::Gate(args) => armtune_gate::cli::run(args).map(Outcome).map_err(Into::into),
-        Command::Bench(args) => {
-            // Ctrl-C stops the run after the benchmark in progress; the partial results are kept.
-            let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, std::sync::Arc::clone(&interrupted));
-            bench_cmd::run(args, interrupted)
-        }
-        Command::Completions(args) => shell::completions(args, Cli::command()),
-        Command::Man(args) => shell::man(args, Cli::command()),
-    };
-    match result {
+    match armtune::run(Cli::parse()) {
         Ok(Outcome(code)) => ExitCode::from(code),
         Err(err) => {
             // One line, the whole cause chain, no backtrace: the messages say what to do.
             eprintln!("armtune: {err:#}");
-            ExitCode::from(exit_code_of(&err))
+            ExitCode::from(armtune::exit_code_of(&err))
         }
-    }
-}
-
-/// Every subcommand keeps one contract: 0 done and clean, 1 findings (returned as an [`Outcome`],
-/// never as an error: `check --fail-on`, `gate`, `doctor`), 2 when the work could not be done (bad
-/// input or options, I/O, missing privileges; clap's usage errors are 2 as well), and 130 for a
-/// start-up interrupted with Ctrl-C, as a shell reports it.
-fn exit_code_of(err: &anyhow::Error) -> u8 {
-    match err.downcast_ref::<armtune_probes::Error>() {
-        Some(armtune_probes::Error::Interrupted) => 130,
-        _ => 2,
     }
 }

@@ -33,7 +33,15 @@ impl DebugLinks {
     pub fn read(path: &Path) -> Option<DebugLinks> {
         let file = std::fs::File::open(path).ok()?;
         let cache = object::ReadCache::new(file);
-        let elf = object::File::parse(&cache).ok()?;
+        DebugLinks::of(&object::File::parse(&cache).ok()?)
+    }
+
+    /// [`DebugLinks::read`] of an ELF file's bytes; `None` when they are not one.
+    pub fn parse(data: &[u8]) -> Option<DebugLinks> {
+        DebugLinks::of(&object::File::parse(data).ok()?)
+    }
+
+    fn of<'data, R: object::ReadRef<'data>>(elf: &object::File<'data, R>) -> Option<DebugLinks> {
         let build_id = elf.build_id().ok().flatten().map(<[u8]>::to_vec);
         let debuglink = elf
             .gnu_debuglink()

@@ -56,7 +56,9 @@ pub struct Mapping {
 impl Mapping {
     /// The file offset that `addr` (inside this mapping) corresponds to.
     pub fn file_offset_of(&self, addr: u64) -> u64 {
-        addr - self.start + self.file_offset
+        // Wrapping: a damaged record's offset near 2^64 gives a wrong offset (no file is that
+        // long, so nothing resolves there), never a panic.
+        addr.wrapping_sub(self.start).wrapping_add(self.file_offset)
     }
 }
 

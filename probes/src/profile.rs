@@ -280,14 +280,15 @@ impl Profile {
         for (n, line) in input.lines().enumerate() {
             let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
             let line = line.trim_end();
-            if line.is_empty() || line.starts_with('#') {
+            let parsed = line.rsplit_once(' ').map(|(stack, weight)| (stack, weight.parse::<u64>()));
+            // A `#` line is a comment, unless it is a stack: a process may be called `#1`.
+            if line.is_empty() || (line.starts_with('#') && !matches!(parsed, Some((_, Ok(_))))) {
                 continue;
             }
-            let (stack, weight) = line
-                .rsplit_once(' ')
-                .ok_or_else(|| format!("line {}: expected `frames count`, found {line:?}", n + 1))?;
-            let weight: u64 =
-                weight.parse().map_err(|_| format!("line {}: count {weight:?} is not a whole number", n + 1))?;
+            let (stack, weight) =
+                parsed.ok_or_else(|| format!("line {}: expected `frames count`, found {line:?}", n + 1))?;
+            let weight = weight
+                .map_err(|_| format!("line {}: count {:?} is not a whole number", n + 1, &line[stack.len() + 1..]))?;
             let frames = stack.split(';').enumerate().map(|(i, f)| Frame::from_folded(f, i == 0)).collect();
             profile.add(frames, weight);
         }

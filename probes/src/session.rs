@@ -61,15 +61,13 @@ const MAPS_REFRESH: Duration = Duration::from_secs(2);
 /// Unwinds one user-stack record (or completes an off-CPU interval) into `unwound`.
 fn unwind_record(
     item: &[u8],
-    header: &StackSample,
     maps: &mut MapsStore,
     recorder: Option<&mut MmapRecorder>,
     unwinder: &mut StackUnwinder,
     unwound: &mut Unwound,
 ) {
-    let header_len = std::mem::size_of::<StackSample>();
-    let len = (header.len as usize).min(item.len() - header_len);
-    let stack = &item[header_len..header_len + len];
+    let Some((header, stack)) = crate::stacks::split_record(item) else { return };
+    let header = &header;
     if header.flags & armtune_common::stack_copy::COMPLETES != 0 {
         unwound.add(header, Vec::new(), false);
         return;
@@ -87,9 +85,7 @@ fn unwind_record(
 
 /// The header of a user-stack record; `None` for a record too short to hold one.
 fn stack_header(item: &[u8]) -> Option<StackSample> {
-    // SAFETY: the kernel side writes a StackSample first; read_unaligned copes with any alignment.
-    (item.len() >= std::mem::size_of::<StackSample>())
-        .then(|| unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) })
+    crate::stacks::split_record(item).map(|(header, _)| header)
 }
 
 /// `--unwind auto`'s verdict on one process image.
@@ -335,15 +331,13 @@ impl Session {
         let Session { user_stacks, maps, recorder, unwinder, unwound, waiting, .. } = self;
         let Some(ring) = user_stacks else { return seen };
         let horizon = recorder.as_ref().map_or(u64::MAX, MmapRecorder::horizon);
-        let mut unwind = |item: &[u8], header: &StackSample| {
-            unwind_record(item, header, maps, recorder.as_mut(), unwinder, unwound);
-        };
+        let mut unwind = |item: &[u8]| unwind_record(item, maps, recorder.as_mut(), unwinder, unwound);
         while let Some(header) = waiting.front().and_then(|item| stack_header(item)) {
             if header.time_ns > horizon {
                 break;
             }
             let item = waiting.pop_front().expect("looked at above");
-            unwind(&item, &header);
+            unwind(&item);
         }
         while let Some(item) = ring.next() {
             let Some(header) = stack_header(&item) else { continue };
@@ -351,7 +345,7 @@ impl Session {
             if !waiting.is_empty() || header.time_ns > horizon {
                 waiting.push_back(item.to_vec());
             } else {
-                unwind(&item, &header);
+                unwind(&item);
             }
         }
         seen

@@ -223,3 +223,18 @@ impl Unwound {
         self.entries.is_empty()
     }
 }
+
+/// A record of the `USER_STACKS` ring buffer split into its header and the stack bytes it holds
+/// (the header's `len`, or fewer when the record is shorter); `None` for a record too short to
+/// hold a header.
+pub fn split_record(item: &[u8]) -> Option<(StackSample, &[u8])> {
+    let header_len = std::mem::size_of::<StackSample>();
+    if item.len() < header_len {
+        return None;
+    }
+    // SAFETY: at least a StackSample's bytes, which is plain data with no invalid bit patterns;
+    // read_unaligned copes with any alignment.
+    let header: StackSample = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
+    let len = (header.len as usize).min(item.len() - header_len);
+    Some((header, &item[header_len..header_len + len]))
+}

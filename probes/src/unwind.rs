@@ -97,13 +97,15 @@ impl ElfUnwindInfo {
     fn parse(data: Data) -> Option<ElfUnwindInfo> {
         let data = Arc::new(data);
         let elf = object::File::parse(&**data).ok()?;
+        // Damaged headers (a range past the end of the address space) leave their section out.
         let file_range = |s: &object::Section| -> Option<Range<usize>> {
             let (off, size) = s.file_range()?;
-            Some(off as usize..(off + size) as usize)
+            Some(usize::try_from(off).ok()?..usize::try_from(off.checked_add(size)?).ok()?)
         };
         let mut sections = SectionRanges::default();
         for s in elf.sections() {
-            let svma = s.address()..s.address() + s.size();
+            let Some(end) = s.address().checked_add(s.size()) else { continue };
+            let svma = s.address()..end;
             match s.name().unwrap_or("") {
                 ".text" => sections.text = file_range(&s).map(|r| (svma, r)),
                 ".eh_frame" => sections.eh_frame = file_range(&s).map(|r| (svma, r)),
@@ -157,9 +159,9 @@ impl ElfUnwindInfo {
     /// Up to `len` bytes of code at ELF address `svma`, from the executable segment holding it.
     pub fn code(&self, svma: u64, len: usize) -> Option<&[u8]> {
         let &(addr, off, size) = self.segments.iter().find(|&&(addr, _, size)| svma >= addr && svma - addr < size)?;
-        let start = (off + (svma - addr)) as usize;
-        let end = (off + size).min(start as u64 + len as u64) as usize;
-        self.data.get(start..end)
+        let start = off.checked_add(svma - addr)?;
+        let end = off.saturating_add(size).min(start.saturating_add(len as u64));
+        self.data.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
 
     /// The start (ELF address) of the function holding the ELF address `svma`, from the CFI's own

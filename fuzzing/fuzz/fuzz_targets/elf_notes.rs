@@ -1,0 +1,4 @@
+//! libFuzzer target: [`armtune_fuzz::elf_notes`] (its doc says what it covers).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| armtune_fuzz::elf_notes(data));
