@@ -263,7 +263,7 @@ impl MapsStore {
                     let end = start.saturating_add(len);
                     self.current(pid).insert(Mapping { start, end, file_offset, backing, build_id });
                 }
-                RecordKind::Lost { count } => self.lost_records += count,
+                RecordKind::Lost { count } => self.lost_records = self.lost_records.saturating_add(count),
                 _ => {}
             }
         }

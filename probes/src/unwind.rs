@@ -180,8 +180,13 @@ impl ElfUnwindInfo {
         let hdr = EhFrameHdr::new(hdr_bytes, LittleEndian).parse(&bases, 8).ok()?;
         let mut eh_frame = EhFrame::new(eh_bytes, LittleEndian);
         eh_frame.set_address_size(8);
-        let fde = hdr.table()?.fde_for_address(&eh_frame, &bases, svma, EhFrame::cie_from_offset).ok()?;
-        Some(fde.initial_address())
+        // gimli's `fde_for_address`, with the offset subtraction checked: gimli's own underflows
+        // (a panic in builds with overflow checks) on a damaged table pointing before .eh_frame.
+        let fde_pointer = hdr.table()?.lookup(svma, &bases).ok()?.direct().ok()?;
+        let offset = fde_pointer.checked_sub(hdr.eh_frame_ptr().direct().ok()?)?;
+        let offset = gimli::EhFrameOffset(usize::try_from(offset).ok()?);
+        let fde = eh_frame.fde_from_offset(&bases, offset, EhFrame::cie_from_offset).ok()?;
+        fde.contains(svma).then(|| fde.initial_address())
     }
 
     /// Whether the file has any CFI at all.
