@@ -129,30 +129,7 @@ mod tests {
     use super::*;
 
     fn run(board: &str, benches: &[(&str, f64, f64, f64)]) -> RunResults {
-        RunResults {
-            board: board.into(),
-            revision: "abc".into(),
-            location: "ssh pi@pi".into(),
-            emulated: false,
-            cpu_features: vec![],
-            filter: None,
-            started: 1,
-            finished: 2,
-            complete: true,
-            interrupted: false,
-            failures: vec![],
-            benches: benches
-                .iter()
-                .map(|&(id, mean, lo, hi)| Estimate {
-                    id: id.into(),
-                    mean_ns: mean,
-                    mean_low_ns: lo,
-                    mean_high_ns: hi,
-                    median_ns: mean,
-                    std_dev_ns: 1.0,
-                })
-                .collect(),
-        }
+        RunResults { board: board.into(), ..crate::results::made_up_run("", "abc", benches) }
     }
 
     #[test]

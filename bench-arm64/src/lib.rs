@@ -16,6 +16,8 @@ pub mod compare;
 pub mod cross_build;
 pub mod data;
 pub mod features;
+pub mod inventory;
+pub mod matrix;
 pub mod results;
 pub mod run;
 pub mod sharing;

@@ -32,6 +32,10 @@ pub struct RunResults {
     pub revision: String,
     /// Where it ran: `qemu -cpu cortex-a72`, `ssh pi@raspberrypi`.
     pub location: String,
+    /// The board's name among several run at once (its inventory name, or the `--ssh`
+    /// destination); empty for a run on one board.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
     /// Ran under emulation: the timings say nothing about a board.
     pub emulated: bool,
     /// CPU features the board reported.
@@ -66,11 +70,19 @@ impl RunResults {
         })
     }
 
-    /// Stores the run under `dir/BOARD/REVISION/run-STARTED.json` and returns the path.
+    /// Stores the run under `dir/BOARD/REVISION/run-STARTED.json` (`run-STARTED-HOST.json` for a
+    /// run of several boards) and returns the path.
     pub fn store(&self, dir: &Path) -> Result<PathBuf, BenchError> {
         let sub = dir.join(&self.board).join(&self.revision);
         std::fs::create_dir_all(&sub).map_err(|e| BenchError::io(&sub, e))?;
-        let path = sub.join(format!("run-{}.json", self.started));
+        let host: String =
+            self.host.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.@".contains(c) { c } else { '_' }).collect();
+        let name = if host.is_empty() {
+            format!("run-{}.json", self.started)
+        } else {
+            format!("run-{}-{host}.json", self.started)
+        };
+        let path = sub.join(name);
         std::fs::write(&path, serde_json::to_string_pretty(self).unwrap_or_default())
             .map_err(|e| BenchError::io(&path, e))?;
         Ok(path)
@@ -129,6 +141,36 @@ pub fn collect_listing(listing: &str) -> Vec<Estimate> {
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// A stored run made up by a test: `benches` as (id, mean, low, high) in ns.
+#[cfg(test)]
+pub(crate) fn made_up_run(host: &str, revision: &str, benches: &[(&str, f64, f64, f64)]) -> RunResults {
+    RunResults {
+        board: "rpi4".into(),
+        revision: revision.into(),
+        location: format!("ssh pi@{}", if host.is_empty() { "pi" } else { host }),
+        host: host.into(),
+        emulated: false,
+        cpu_features: vec![],
+        filter: None,
+        started: 1,
+        finished: 2,
+        complete: true,
+        interrupted: false,
+        failures: vec![],
+        benches: benches
+            .iter()
+            .map(|&(id, mean, lo, hi)| Estimate {
+                id: id.into(),
+                mean_ns: mean,
+                mean_low_ns: lo,
+                mean_high_ns: hi,
+                median_ns: mean,
+                std_dev_ns: 1.0,
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

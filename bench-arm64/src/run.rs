@@ -207,6 +207,7 @@ pub fn run(
         board: board.name.into(),
         revision: manifest.revision.clone(),
         location: String::new(),
+        host: String::new(),
         emulated: false,
         cpu_features: Vec::new(),
         filter: opts.filter.clone(),
@@ -217,9 +218,11 @@ pub fn run(
         failures: Vec::new(),
         benches: Vec::new(),
     };
-    // Unique per run: two runs of one build may start in the same second.
-    // Unique per run: two runs of one build may start in the same second.
-    let home_name = format!("criterion-{}-{}", results.started, std::process::id());
+    // Unique per run: two runs of one build may start in the same second, also at once on boards
+    // that share a file system.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let home_name =
+        format!("criterion-{}-{}-{}", results.started, std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed));
     let job = Job { build_dir, board, manifest: &manifest, home_name: &home_name, opts, interrupted };
     match location {
         Location::Qemu => run_qemu(&job, &mut results)?,

@@ -32,15 +32,30 @@ pub fn shares_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Shares> {
     let profile = if text.trim_start().starts_with('{') || looks_folded {
         flame::profile_from_bytes(path, text.into_bytes(), flame::Pick::default())?
     } else {
-        // perf script output: collapse it as inferno-collapse-perf does.
+        // perf script output: collapse it as inferno-collapse-perf does, for the first sample's
+        // event. Named here rather than by inferno, which asserts (panics) when the first line is
+        // no sample line: any other text file would crash `check --profile`.
+        let not_a_profile =
+            || format!("{}: neither folded stacks, armtune JSON nor perf script output", path.display());
+        let event = first_perf_event(&text).with_context(not_a_profile)?;
+        let mut options = inferno::collapse::perf::Options::default();
+        options.event_filter = Some(event.to_string());
         let mut folded = Vec::new();
-        Folder::default().collapse(text.as_bytes(), &mut folded).with_context(|| {
-            format!("{}: neither folded stacks, armtune JSON nor perf script output", path.display())
-        })?;
+        Folder::from(options).collapse(text.as_bytes(), &mut folded).with_context(not_a_profile)?;
         armtune_probes::Profile::read_folded(folded.as_slice(), armtune_probes::profile::Unit::samples())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
     };
     Ok(shares_of(&profile))
+}
+
+/// The event of the first sample of `perf script` text (`comm pid [cpu] time: [period] event:`),
+/// as inferno's collapser reads it; `None` when the first line is not a sample's.
+fn first_perf_event(text: &str) -> Option<&str> {
+    let line = text.lines().map(str::trim_end).find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    // A thread's name can hold a colon (`kworker/0:1`): the timestamp is the first `SECONDS:`.
+    let mut words = line.split(' ').filter(|w| !w.is_empty());
+    words.find(|w| w.strip_suffix(':').is_some_and(|t| t.parse::<f64>().is_ok()))?;
+    words.find(|w| w.contains(':'))?.split(':').next().filter(|event| !event.is_empty())
 }
 
 /// Each user function's share of `profile`'s weight.
@@ -70,6 +85,18 @@ pub fn share(shares: &Shares, symbol: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_samples_event_names_the_perf_script_text() {
+        let text = "# header\n\nkworker/0:1    12 [000]  1234.567890:     250000 cpu-clock:pppH: \n\tffff x (y)\n";
+        assert_eq!(first_perf_event(text), Some("cpu-clock"));
+        let text = "demo 28635 12473.093116:    2004008 cycles:u:  401136 main+0x4a (/tmp/demo)\n";
+        assert_eq!(first_perf_event(text), Some("cycles"));
+        // Other text: an error, where inferno would assert.
+        assert_eq!(first_perf_event("# armtune\n\nThe toolkit: profiles.\n"), None);
+        assert_eq!(first_perf_event("\tffff x (y)\n"), None);
+        assert!(shares_from_bytes(Path::new("README.md"), b"# armtune\n\nsee: here\n".to_vec()).is_err());
+    }
 
     #[test]
     fn shares_from_folded_and_perf_script() {

@@ -294,3 +294,169 @@ fn ssh_board_copy_run_collect_and_refusals() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot reach root@127.0.0.1 over ssh"), "{}", stderr(&out));
 }
+
+/// A stand-in board of a cluster: an sshd in its own network namespace, reached over a veth
+/// pair, with its own /tmp (where `bench run` copies the binaries, as on a real board); or, with
+/// no sshd, a board whose link is down: unreachable.
+struct StandIn {
+    netns: String,
+    address: String,
+    sshd: Option<Child>,
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(sshd) = &mut self.sshd {
+            let _ = sshd.kill();
+            let _ = sshd.wait();
+        }
+        // Deleting the namespace deletes its end of the veth pair, and with it the host's end.
+        let _ = Command::new("ip").args(["netns", "del", &self.netns]).status();
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip (iproute2)");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+fn stand_in(index: u32, keys: &Path, reachable: bool) -> StandIn {
+    let tag = std::process::id() % 100_000;
+    let (netns, host_if, board_if) =
+        (format!("armtune-{tag}-{index}"), format!("at{tag}h{index}"), format!("at{tag}b{index}"));
+    let subnet = format!("10.231.{}", tag % 250);
+    let (host_ip, address) = (format!("{subnet}.{}", index * 4 + 1), format!("{subnet}.{}", index * 4 + 2));
+    ip(&["netns", "add", &netns]);
+    let mut board = StandIn { netns: netns.clone(), address: address.clone(), sshd: None };
+    ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &board_if]);
+    ip(&["link", "set", &board_if, "netns", &netns]);
+    ip(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_if]);
+    ip(&["link", "set", &host_if, "up"]);
+    ip(&["-n", &netns, "addr", "add", &format!("{address}/30"), "dev", &board_if]);
+    ip(&["-n", &netns, "link", "set", "lo", "up"]);
+    if !reachable {
+        return board;
+    }
+    ip(&["-n", &netns, "link", "set", &board_if, "up"]);
+    let config = keys.join(format!("sshd_config_{index}"));
+    std::fs::write(
+        &config,
+        format!(
+            "Port 22\nListenAddress {address}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+             PidFile none\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             Subsystem sftp /usr/lib/openssh/sftp-server\n",
+            d = keys.display()
+        ),
+    )
+    .unwrap();
+    // `ip netns exec` gives the command its own mount namespace: the tmpfs is this board's /tmp.
+    let sshd = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &netns,
+            "sh",
+            "-c",
+            "mount -t tmpfs board-tmp /tmp && exec /usr/sbin/sshd -D -e -f \"$0\"",
+        ])
+        .arg(&config)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sshd");
+    board.sshd = Some(sshd);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect((address.as_str(), 22)).is_err() {
+        assert!(Instant::now() < deadline, "sshd of {netns} did not listen on {address}:22");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    board
+}
+
+#[test]
+fn a_cluster_from_an_ansible_inventory_runs_at_once_and_compares_as_a_matrix() {
+    let test = "a_cluster_from_an_ansible_inventory_runs_at_once_and_compares_as_a_matrix";
+    let Some(_loopback_board) = sshd_or_skip(test) else { return };
+    // Keys outside /tmp: each board has its own /tmp, and reads authorized_keys at each login.
+    let keys = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for name in ["host_key", "client_key"] {
+        let ok = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "armtune-cluster-test", "-f"])
+            .arg(keys.path().join(name))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ssh-keygen");
+    }
+    std::fs::copy(keys.path().join("client_key.pub"), keys.path().join("authorized_keys")).unwrap();
+    let boards = [stand_in(1, keys.path(), true), stand_in(2, keys.path(), true), stand_in(3, keys.path(), false)];
+    let inventory = keys.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "# The bench cluster, as kept for Ansible.\n[pi4]\nboard-1 ansible_host={}\nboard-2 ansible_host={}\n\n\
+             [spares]\nboard-3 ansible_host={}\n\n[cluster:children]\npi4\nspares\n\n\
+             [cluster:vars]\nansible_user=root\nansible_ssh_private_key_file={}\n",
+            boards[0].address,
+            boards[1].address,
+            boards[2].address,
+            keys.path().join("client_key").display()
+        ),
+    )
+    .unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let rpi4 = built("rpi4");
+    let started = Instant::now();
+    let out = run(armtune()
+        .current_dir(repo_root())
+        .args(["bench", "run", "--board", "rpi4", "--hosts"])
+        .arg(&inventory)
+        .args(["--limit", "cluster", "--parallel", "3"])
+        .args(["--ssh-option", "UserKnownHostsFile=/dev/null", "--ssh-option", "StrictHostKeyChecking=no"])
+        .args(["--ssh-option", "LogLevel=ERROR", "--remote-runner", QEMU_A72, "--filter", "struct_layout", "--quick"])
+        .arg("--build-dir")
+        .arg(&rpi4)
+        .arg("--results-dir")
+        .arg(results.path()));
+    let (text, err) = (stdout(&out), stderr(&out));
+    // One board unreachable, the others finished: findings, not an error.
+    assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
+    for name in ["board-1", "board-2"] {
+        assert!(text.contains(&format!("{name}: 2 benchmarks (complete) stored in")), "{text}\n{err}");
+    }
+    assert!(text.contains("board-3: failed: cannot reach root@"), "{text}\n{err}");
+    assert!(text.contains("2 of 3 boards complete"), "{text}");
+    eprintln!("three boards, one unreachable, in {:.1} s", started.elapsed().as_secs_f64());
+
+    // Each board's run stored as a lone board's is, named by its host.
+    let dir = results.path().join("rpi4");
+    let revision = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let mut runs: Vec<serde_json::Value> =
+        std::fs::read_dir(&revision).unwrap().map(|e| read_json(&e.unwrap().path())).collect();
+    runs.sort_by_key(|r| r["host"].as_str().unwrap().to_string());
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0]["host"].as_str(), runs[1]["host"].as_str()), (Some("board-1"), Some("board-2")));
+    assert!(runs[0]["location"].as_str().unwrap().contains(&boards[0].address), "{}", runs[0]);
+
+    // The matrix of the cluster's runs, relative to board-2.
+    let compare = |format: &str| {
+        let out = run(armtune().args(["bench", "compare", "--baseline", "board-2", "--format", format]).arg(&revision));
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let table = compare("text");
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("board-1") && header.contains("board-2 (baseline)"), "{table}");
+    assert!(table.contains("struct_layout/") && table.contains("×"), "{table}");
+    let m: serde_json::Value = serde_json::from_str(&compare("json")).unwrap();
+    assert_eq!(m["baseline"], "board-2");
+    assert_eq!(m["rows"].as_array().unwrap().len(), 2, "{m}");
+    for row in m["rows"].as_array().unwrap() {
+        assert_eq!(row["cells"][1]["ratio"], 1.0, "{row}");
+        assert!(row["cells"][0]["ratio"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    assert!(compare("markdown").starts_with("| benchmark | board-1 | board-2 (baseline) |"));
+    let out = run(armtune().args(["bench", "compare", "--baseline", "board-9"]).arg(&revision));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("board-1, board-2"), "{}", stderr(&out));
+}

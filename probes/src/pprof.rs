@@ -406,7 +406,7 @@ pub fn build(columns: &[Column], period: Option<Period>, meta: &Meta) -> proto::
     for (i, column) in columns.iter().enumerate() {
         for (stack, &weight) in &column.profile.stacks {
             let row = values.entry(stack).or_insert_with(|| vec![0; columns.len()]);
-            row[i] += (weight as i64).saturating_mul(column.scale);
+            row[i] = row[i].saturating_add(i64::try_from(weight).unwrap_or(i64::MAX).saturating_mul(column.scale));
         }
     }
     // Heaviest first (by the first column), then by stack: the same input writes the same bytes.
@@ -447,7 +447,8 @@ fn order_mappings(p: &mut proto::Profile) {
         let outermost =
             sample.location_id.iter().rev().filter_map(|id| mapping_of.get(id)).find(|&&m| m != 0 && Some(m) != kernel);
         if let Some(&m) = outermost {
-            *starts.entry(m).or_insert(0) += sample.value.first().copied().unwrap_or(0).max(0);
+            let start = starts.entry(m).or_insert(0);
+            *start = start.saturating_add(sample.value.first().copied().unwrap_or(0).max(0));
         }
     }
     let main = starts.into_iter().max_by_key(|&(id, weight)| (weight, std::cmp::Reverse(id))).map(|(id, _)| id);

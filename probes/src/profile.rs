@@ -219,13 +219,15 @@ impl Profile {
     /// Adds `weight` to `stack`.
     pub fn add(&mut self, stack: Vec<Frame>, weight: u64) {
         if weight > 0 {
-            *self.stacks.entry(stack).or_insert(0) += weight;
+            // Saturating: weights read from a file can be anything (two lines of 2^64 - 1).
+            let sum = self.stacks.entry(stack).or_insert(0);
+            *sum = sum.saturating_add(weight);
         }
     }
 
-    /// Sum of all weights.
+    /// Sum of all weights (at most `u64::MAX`).
     pub fn total(&self) -> u64 {
-        self.stacks.values().sum()
+        self.stacks.values().fold(0u64, |a, &w| a.saturating_add(w))
     }
 
     /// Stacks sorted by folded text, the order flame graph tools expect and diffs stay stable in.
@@ -233,7 +235,8 @@ impl Profile {
     pub fn folded_lines(&self) -> Vec<(String, u64)> {
         let mut lines: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         for (stack, w) in &self.stacks {
-            *lines.entry(stack.iter().map(Frame::folded_name).collect::<Vec<_>>().join(";")).or_insert(0) += w;
+            let line = lines.entry(stack.iter().map(Frame::folded_name).collect::<Vec<_>>().join(";")).or_insert(0);
+            *line = line.saturating_add(*w);
         }
         lines.into_iter().collect()
     }
@@ -317,7 +320,8 @@ impl Profile {
             let leaf =
                 stack.iter().rev().find(|f| matches!(f.kind, FrameKind::User | FrameKind::OffCpu) && outside(&f.name));
             if let Some(f) = leaf {
-                *by_name.entry(f.name.as_str()).or_default() += weight;
+                let sum = by_name.entry(f.name.as_str()).or_default();
+                *sum = sum.saturating_add(weight);
             }
         }
         let mut rows: Vec<(String, u64)> = by_name.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -337,13 +341,13 @@ impl Profile {
                 }
                 seen.push(frame);
                 let name = frame.folded_name();
-                shares
-                    .entry(name.clone())
-                    .or_insert(FunctionShare { name, self_weight: 0, total_weight: 0 })
-                    .total_weight += weight;
+                let share =
+                    shares.entry(name.clone()).or_insert(FunctionShare { name, self_weight: 0, total_weight: 0 });
+                share.total_weight = share.total_weight.saturating_add(weight);
             }
             if let Some(leaf) = stack.last().filter(|f| !matches!(f.kind, FrameKind::Process | FrameKind::Marker)) {
-                shares.get_mut(&leaf.folded_name()).unwrap().self_weight += weight;
+                let share = shares.get_mut(&leaf.folded_name()).unwrap();
+                share.self_weight = share.self_weight.saturating_add(weight);
             }
         }
         let mut by_self: Vec<FunctionShare> = shares.values().filter(|s| s.self_weight > 0).cloned().collect();

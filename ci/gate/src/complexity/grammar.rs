@@ -304,7 +304,9 @@ impl Grammar {
             Kind::PyCase => either(self.is_wildcard_case(node, src), Role::Other, Role::Case),
             Kind::MaybeLabeled => {
                 let mut cursor = node.walk();
-                let labeled = node.named_children(&mut cursor).any(|c| self.label[c.kind_id() as usize]);
+                let labeled = node
+                    .named_children(&mut cursor)
+                    .any(|c| self.label.get(c.kind_id() as usize).copied().unwrap_or(false));
                 either(labeled, Role::Jump, Role::Other)
             }
         }

@@ -105,6 +105,11 @@ impl RuleSet {
                 return Err(RuleError::UnknownRule(id.clone()));
             }
         }
+        // The user's regexes first: a mistake in them is reported before the rules are compiled.
+        let allow = allow_regexes
+            .iter()
+            .map(|s| Regex::new(s).map_err(|e| RuleError::BadRegex(s.clone(), e.to_string())))
+            .collect::<Result<_, _>>()?;
         let rules: Vec<(Rule, Regex)> = RULES
             .iter()
             .filter(|r| !disabled.iter().any(|d| d == r.id))
@@ -132,10 +137,6 @@ impl RuleSet {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("keywords compile");
-        let allow = allow_regexes
-            .iter()
-            .map(|s| Regex::new(s).map_err(|e| RuleError::BadRegex(s.clone(), e.to_string())))
-            .collect::<Result<_, _>>()?;
         Ok(RuleSet { rules, keywords, keyword_rules, allow })
     }
 
