@@ -219,10 +219,10 @@ pub fn run(
         benches: Vec::new(),
     };
     // Unique per run: two runs of one build may start in the same second, also at once on boards
-    // that share a file system.
+    // that share a file system. (The process id stays last: the tests find a run's directory by it.)
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let home_name =
-        format!("criterion-{}-{}-{}", results.started, std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed));
+        format!("criterion-{}-{}-{}", results.started, RUNS.fetch_add(1, Ordering::Relaxed), std::process::id());
     let job = Job { build_dir, board, manifest: &manifest, home_name: &home_name, opts, interrupted };
     match location {
         Location::Qemu => run_qemu(&job, &mut results)?,

@@ -351,6 +351,7 @@ fn stand_in(index: u32, keys: &Path, reachable: bool) -> StandIn {
     )
     .unwrap();
     // `ip netns exec` gives the command its own mount namespace: the tmpfs is this board's /tmp.
+    let log = keys.join(format!("sshd_{index}.log"));
     let sshd = Command::new("ip")
         .args([
             "netns",
@@ -361,13 +362,14 @@ fn stand_in(index: u32, keys: &Path, reachable: bool) -> StandIn {
             "mount -t tmpfs board-tmp /tmp && exec /usr/sbin/sshd -D -e -f \"$0\"",
         ])
         .arg(&config)
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start sshd");
     board.sshd = Some(sshd);
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect((address.as_str(), 22)).is_err() {
-        assert!(Instant::now() < deadline, "sshd of {netns} did not listen on {address}:22");
+        let why = || std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(Instant::now() < deadline, "sshd of {netns} did not listen on {address}:22: {}", why());
         std::thread::sleep(Duration::from_millis(50));
     }
     board
@@ -377,8 +379,9 @@ fn stand_in(index: u32, keys: &Path, reachable: bool) -> StandIn {
 fn a_cluster_from_an_ansible_inventory_runs_at_once_and_compares_as_a_matrix() {
     let test = "a_cluster_from_an_ansible_inventory_runs_at_once_and_compares_as_a_matrix";
     let Some(_loopback_board) = sshd_or_skip(test) else { return };
-    // Keys outside /tmp: each board has its own /tmp, and reads authorized_keys at each login.
-    let keys = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Keys and configuration outside /tmp (and outside the build tree, which a fresh clone may
+    // have under /tmp): each board has its own /tmp, and sshd reads authorized_keys at each login.
+    let keys = tempfile::tempdir_in("/run").unwrap();
     for name in ["host_key", "client_key"] {
         let ok = Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "armtune-cluster-test", "-f"])
