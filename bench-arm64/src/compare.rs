@@ -96,16 +96,23 @@ fn cells(row: &Row) -> [String; 4] {
 
 /// A terminal table.
 pub fn render_text(c: &Comparison) -> String {
-    let header = ["benchmark", "A mean [95% CI]", "B mean [95% CI]", "change"].map(String::from);
-    let rows: Vec<[String; 4]> = std::iter::once(header).chain(c.rows.iter().map(cells)).collect();
-    let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let header = ["benchmark", "A mean [95% CI]", "B mean [95% CI]", "change"].map(String::from).to_vec();
+    let rows: Vec<Vec<String>> = std::iter::once(header).chain(c.rows.iter().map(|r| cells(r).to_vec())).collect();
+    text_table(&rows, &c.warnings)
+}
+
+/// Rows (the header first) as aligned columns, then a line per warning: the terminal form of
+/// both comparisons.
+pub(crate) fn text_table(rows: &[Vec<String>], warnings: &[String]) -> String {
+    let n = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..n).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
-    for r in &rows {
-        let line: Vec<String> = (0..4).map(|i| format!("{:w$}", r[i], w = widths[i])).collect();
+    for r in rows {
+        let line: Vec<String> = (0..n).map(|i| format!("{:w$}", r[i], w = widths[i])).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    for w in &c.warnings {
+    for w in warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
     out

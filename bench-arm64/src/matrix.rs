@@ -180,19 +180,7 @@ fn table(m: &Matrix) -> Vec<Vec<String>> {
 /// A terminal table: a row per benchmark, a column per board, means ± half their 95 % interval,
 /// with the ratio to the baseline board.
 pub fn render_text(m: &Matrix) -> String {
-    let rows = table(m);
-    let n = rows[0].len();
-    let widths: Vec<usize> = (0..n).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for r in &rows {
-        let line: Vec<String> = (0..n).map(|i| format!("{:w$}", r[i], w = widths[i])).collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    for w in &m.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out
+    crate::compare::text_table(&table(m), &m.warnings)
 }
 
 /// A Markdown table of the same.

@@ -68,6 +68,7 @@ enum ProfileArg {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("boards").args(["ssh", "hosts"]).multiple(true)))]
 struct RunArgs {
     /// Board profile of the build to run.
     #[arg(long)]
@@ -90,16 +91,16 @@ struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     parallel: u16,
     /// SSH port (an inventory host's ansible_port wins).
-    #[arg(long)]
+    #[arg(long, requires = "boards")]
     port: Option<u16>,
     /// SSH private key (an inventory host's ansible_ssh_private_key_file wins).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "boards")]
     identity: Option<PathBuf>,
     /// More ssh/scp options, as `-o` takes them (repeatable).
-    #[arg(long, value_name = "OPTION")]
+    #[arg(long, value_name = "OPTION", requires = "boards")]
     ssh_option: Vec<String>,
     /// Run the binaries on the board under this command (`taskset -c 3`).
-    #[arg(long, value_name = "COMMAND")]
+    #[arg(long, value_name = "COMMAND", requires = "boards")]
     remote_runner: Option<String>,
     /// Only benchmarks whose id matches this regex (e.g. atomics, false_sharing/padded).
     #[arg(long)]
@@ -290,14 +291,7 @@ fn run_benches(a: RunArgs, interrupted: &AtomicBool) -> Result<Outcome> {
             results.location
         );
     }
-    let state = if results.interrupted {
-        "interrupted: partial results"
-    } else if results.complete {
-        "complete"
-    } else {
-        "incomplete"
-    };
-    println!("armtune bench: {} benchmarks ({state}) stored in {}", results.benches.len(), path.display());
+    println!("armtune bench: {} benchmarks ({}) stored in {}", results.benches.len(), state(&results), path.display());
     Ok(Outcome(if results.interrupted {
         130
     } else if results.complete {
@@ -305,6 +299,17 @@ fn run_benches(a: RunArgs, interrupted: &AtomicBool) -> Result<Outcome> {
     } else {
         1
     }))
+}
+
+/// How a stored run ended, as the run's summary line says it.
+fn state(r: &RunResults) -> &'static str {
+    if r.interrupted {
+        "interrupted: partial results"
+    } else if r.complete {
+        "complete"
+    } else {
+        "incomplete"
+    }
 }
 
 /// One build run on several boards at once.
@@ -375,14 +380,7 @@ impl Cluster<'_> {
             ran += 1;
             complete += usize::from(r.complete);
             let path = r.store(self.results_dir).context("storing the run")?;
-            let state = if r.interrupted {
-                "interrupted"
-            } else if r.complete {
-                "complete"
-            } else {
-                "incomplete"
-            };
-            println!("{name}: {} benchmarks ({state}) stored in {}", r.benches.len(), path.display());
+            println!("{name}: {} benchmarks ({}) stored in {}", r.benches.len(), state(&r), path.display());
             for f in &r.failures {
                 println!("{name}: failed: {f}");
             }
