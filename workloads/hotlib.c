@@ -1,5 +1,6 @@
 // A shared library whose one function burns CPU for a given time: the test's hot function lives in
-// a library, not in the program, so naming it needs the library's mapping.
+// a library, not in the program, so naming it needs the library's mapping. With HOT_ALIAS the
+// library also exports lib_hot_spin, which calls HOT_FN.
 #include <time.h>
 
 #ifndef HOT_FN
@@ -22,3 +23,11 @@ __attribute__((noinline)) unsigned long HOT_FN(double seconds) {
     }
     return x;
 }
+
+#ifdef HOT_ALIAS
+// The usual entry point, for a build whose hot function has another name: the program that links
+// lib_hot_spin runs a different function with each build of the library.
+unsigned long lib_hot_spin(double seconds) {
+    return HOT_FN(seconds) | 1;
+}
+#endif

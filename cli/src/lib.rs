@@ -16,6 +16,7 @@ pub mod output;
 pub mod profile_cmd;
 pub mod progress;
 pub mod sarif;
+pub mod scope;
 pub mod shell;
 pub mod summary;
 

@@ -93,9 +93,12 @@ pub struct Args {
     /// Profile these running processes (repeat or comma-separate); processes they start are included.
     #[arg(short, long = "pid", value_name = "PID", value_delimiter = ',', conflicts_with = "all")]
     pids: Vec<u32>,
-    /// Profile every process on the host.
+    /// Profile every process on the host (with --cgroup, --unit or --container: every process of
+    /// that cgroup, which they say anyway).
     #[arg(short, long)]
     all: bool,
+    #[command(flatten)]
+    scope: crate::scope::Scope,
     /// Stop after this long (seconds, or with a unit: 500ms, 30s, 2m). Default: until the command or
     /// pids exit, or Ctrl-C.
     #[arg(short, long, value_parser = parse_duration)]
@@ -301,6 +304,13 @@ pub fn run(args: Args) -> Result<Outcome> {
 
 /// The session options the arguments ask for; a one-line error for what cannot work.
 fn options_of(args: &Args) -> Result<Options> {
+    let cgroup = args.scope.cgroup()?;
+    if cgroup.is_some() && (!args.command.is_empty() || !args.pids.is_empty()) {
+        bail!("--cgroup, --unit and --container choose the processes themselves: give no command or --pid with them");
+    }
+    if let Some(cgroup) = cgroup {
+        return options_for(args, Target::Cgroup(cgroup));
+    }
     let target = match (args.command.is_empty(), args.pids.is_empty(), args.all) {
         (false, true, false) => Target::Command(args.command.clone()),
         (true, false, false) => Target::Pids(args.pids.clone()),
@@ -310,6 +320,11 @@ fn options_of(args: &Args) -> Result<Options> {
         }
         _ => bail!("give only one of: a command after `--`, --pid, --all"),
     };
+    options_for(args, target)
+}
+
+/// The session options for `target` and the rest of the arguments.
+fn options_for(args: &Args, target: Target) -> Result<Options> {
     if args.freq == 0 {
         bail!("--freq 0: the sampling frequency must be at least 1 Hz");
     }

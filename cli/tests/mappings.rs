@@ -24,14 +24,7 @@ fn hotlib() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hotlib");
         std::fs::create_dir_all(&dir).unwrap();
         let src = repo_root().join("workloads");
-        let cc = |args: &[&OsStr]| {
-            let status = Command::new("cc")
-                .args(["-O2", "-g", "-fno-omit-frame-pointer"])
-                .args(args)
-                .status()
-                .expect("cc is needed to build the test workloads: run ci/setup.sh");
-            assert!(status.success(), "cc {args:?}");
-        };
+        let cc = |args: &[&OsStr]| common::cc(&["-O2", "-g", "-fno-omit-frame-pointer"], args);
         let lib = src.join("hotlib.c");
         let (libhot, libdlhot) = (dir.join("libhot.so"), dir.join("libdlhot.so"));
         cc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), libhot.as_os_str(), lib.as_os_str()]);

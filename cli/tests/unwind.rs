@@ -24,14 +24,7 @@ fn nofp() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nofp");
         std::fs::create_dir_all(&dir).unwrap();
         let src = repo_root().join("workloads");
-        let cc = |args: &[&OsStr]| {
-            let status = Command::new("cc")
-                .args(["-O2", "-g", "-fomit-frame-pointer"])
-                .args(args)
-                .status()
-                .expect("cc is needed to build the test workloads: run ci/setup.sh");
-            assert!(status.success(), "cc {args:?}");
-        };
+        let cc = |args: &[&OsStr]| common::cc(&["-O2", "-g", "-fomit-frame-pointer"], args);
         let (lib, lib_src) = (dir.join("libnofp.so"), src.join("nofp_lib.c"));
         cc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), lib.as_os_str(), lib_src.as_os_str()]);
         let (main, main_src) = (dir.join("nofp_main"), src.join("nofp_main.c"));

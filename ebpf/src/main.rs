@@ -38,6 +38,13 @@ use aya_ebpf::{
 /// 1 when only processes in `TARGETS` are recorded; 0 records the whole host.
 #[no_mangle]
 static FILTER_TARGETS: u8 = 0;
+/// With `FILTER_TARGETS`: a cgroup (v2) id whose tasks, and its descendants' tasks, are targets
+/// too (`--cgroup`, `--unit`, `--container`); 0 for none.
+#[no_mangle]
+static FILTER_CGROUP: u64 = 0;
+/// The level of `FILTER_CGROUP` below the root of the hierarchy (the root is 0).
+#[no_mangle]
+static FILTER_CGROUP_LEVEL: u32 = 0;
 /// armtune's own process: never recorded (host-wide, its samples would be the profiler's own
 /// work, and naming them means reading its own debug information).
 #[no_mangle]
@@ -94,12 +101,25 @@ fn bump(index: u32) {
     }
 }
 
+/// Whether process `tgid`, which must be the current task's, is recorded.
 #[inline(always)]
 fn is_target(tgid: u32) -> bool {
     if tgid == read_global(&SELF_TGID) {
         return false;
     }
-    !filtering() || unsafe { TARGETS.get(&tgid) }.is_some()
+    !filtering() || unsafe { TARGETS.get(&tgid) }.is_some() || in_cgroup()
+}
+
+/// Whether the current task is in `FILTER_CGROUP` or below it. Asked of the task itself, each
+/// time: a process that moves in (a container's first program, a service's new worker) is
+/// recorded from then on, one that moves out is not.
+#[inline(always)]
+fn in_cgroup() -> bool {
+    let id = read_global(&FILTER_CGROUP);
+    id != 0
+        && unsafe {
+            aya_ebpf::helpers::gen::bpf_get_current_ancestor_cgroup_id(read_global(&FILTER_CGROUP_LEVEL) as i32)
+        } == id
 }
 
 /// Announces a process the first time any program records it, so the loader captures its mappings.

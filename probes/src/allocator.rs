@@ -71,12 +71,24 @@ pub fn is_go(path: &Path) -> bool {
 }
 
 /// The C library mapped by process `pid`, from its maps.
+///
+/// A process in another root (a container) maps its own C library, which the host may not have
+/// at that path: it is named by the mapping itself (`/proc/PID/map_files/START-END`), which
+/// opens the very file mapped.
 pub fn libc_of(pid: u32) -> Option<PathBuf> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
-    maps.lines().filter_map(|l| l.split_whitespace().nth(5)).find_map(|path| {
+    let (range, path) = maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let range = fields.next()?;
+        let path = fields.nth(4)?;
         let name = Path::new(path).file_name()?.to_str()?;
-        (name.starts_with("libc.so") || name.starts_with("libc-")).then(|| PathBuf::from(path))
-    })
+        (name.starts_with("libc.so") || name.starts_with("libc-")).then_some((range, path))
+    })?;
+    if crate::roots::shares_our_root(pid) {
+        Some(PathBuf::from(path))
+    } else {
+        Some(PathBuf::from(format!("/proc/{pid}/map_files/{range}")))
+    }
 }
 
 /// The C library the dynamically linked program at `exe` will load: its `DT_NEEDED` entry named

@@ -20,6 +20,10 @@ use crate::{
 pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Result<Ebpf> {
     let events = options.events;
     let filter: u8 = u8::from(options.target != Target::All);
+    let (cgroup_id, cgroup_level) = match &options.target {
+        Target::Cgroup(cgroup) => (cgroup.id, cgroup.level),
+        _ => (0, 0),
+    };
     let per_thread: u8 = options.per_thread.into();
     let event_bits = events.bits();
     let stack_kinds = options.stacks.bits();
@@ -39,6 +43,8 @@ pub(crate) fn load(options: &Options, layout: &SchedLayout, setup: &Setup) -> Re
     let mut loader = EbpfLoader::new();
     loader
         .set_global("FILTER_TARGETS", &filter, true)
+        .set_global("FILTER_CGROUP", &cgroup_id, true)
+        .set_global("FILTER_CGROUP_LEVEL", &cgroup_level, true)
         .set_global("PER_THREAD", &per_thread, true)
         .set_global("EVENTS", &event_bits, true)
         .set_global("FORK_CHILD_PID_OFFSET", &layout.fork_child_pid, true)

@@ -87,21 +87,39 @@ impl DebugFiles {
     }
 
     /// Every place a debug file of `path` may be, in the order gdb tries them.
+    /// A file read through a process's own root ([`crate::roots`]) has its debug files looked
+    /// for inside that root first, then on the host.
     pub fn candidates(&self, path: &Path, links: &DebugLinks) -> Vec<PathBuf> {
+        let root = crate::roots::root_prefix(path);
+        let inside = |dir: &Path| dir.strip_prefix("/").unwrap_or(dir).to_path_buf();
+        let dirs: Vec<PathBuf> = root
+            .into_iter()
+            .flat_map(|r| self.dirs.iter().map(move |d| r.join(inside(d))))
+            .chain(self.dirs.clone())
+            .collect();
         let mut out = Vec::new();
         if let Some(id) = links.build_id.as_deref().filter(|id| id.len() >= 2) {
             let hex = hex(id);
-            for dir in &self.dirs {
+            for dir in &dirs {
                 out.push(dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..])));
             }
         }
         if let Some((name, _)) = &links.debuglink {
-            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            // Canonical through a kept root would leave it (the link resolves to the host's view).
+            let real = match root {
+                Some(_) => path.to_path_buf(),
+                None => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            };
             let dir = real.parent().unwrap_or(Path::new("/"));
             out.push(dir.join(name));
             out.push(dir.join(".debug").join(name));
-            for debug_dir in &self.dirs {
-                out.push(debug_dir.join(dir.strip_prefix("/").unwrap_or(dir)).join(name));
+            // The file's directory as its process sees it, under each debug directory.
+            let seen = match root {
+                Some(r) => Path::new("/").join(dir.strip_prefix(r).unwrap_or(dir)),
+                None => dir.to_path_buf(),
+            };
+            for debug_dir in &dirs {
+                out.push(debug_dir.join(inside(&seen)).join(name));
             }
         }
         out

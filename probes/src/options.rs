@@ -193,6 +193,9 @@ pub enum Target {
     Pids(Vec<u32>),
     /// Profile every process on the host.
     All,
+    /// Profile the processes of a cgroup and its children (`--cgroup`, `--unit`, `--container`),
+    /// whenever they run: filtered in the kernel by cgroup id.
+    Cgroup(crate::cgroups::Cgroup),
 }
 
 impl Target {
@@ -205,6 +208,7 @@ impl Target {
                 format!("pid {}", list.join(", "))
             }
             Target::All => "all processes".into(),
+            Target::Cgroup(cgroup) => cgroup.label.clone(),
         }
     }
 }

@@ -18,8 +18,13 @@ impl PerfMap {
     }
 
     /// The map of process `pid`, if it wrote one.
+    /// A process in a container writes it in its own `/tmp` under the pid it sees there: that
+    /// map is read through its root while it lives.
     pub fn read(pid: u32) -> Option<PerfMap> {
-        PerfMap::read_file(&PerfMap::path_of(pid))
+        PerfMap::read_file(&PerfMap::path_of(pid)).or_else(|| {
+            let inner = namespace_pid(pid).filter(|&inner| inner != pid)?;
+            PerfMap::read_file(&Path::new(&format!("/proc/{pid}/root")).join(format!("tmp/perf-{inner}.map")))
+        })
     }
 
     /// The map in `path`; `None` when it cannot be read. Lines that do not parse are skipped.
@@ -71,6 +76,13 @@ impl PerfMap {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// The pid process `pid` has in its own pid namespace (the last `NSpid` of its status).
+fn namespace_pid(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    line.split_whitespace().last()?.parse().ok()
 }
 
 #[cfg(test)]

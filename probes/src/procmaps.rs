@@ -186,6 +186,9 @@ pub struct MapsStore {
     followed: Option<HashSet<u32>>,
     /// Records the kernel dropped (its buffer was full).
     pub lost_records: u64,
+    /// The roots of processes that see another root than armtune (containers, chroots): their
+    /// files are read through them.
+    roots: crate::roots::Roots,
 }
 
 impl MapsStore {
@@ -201,7 +204,7 @@ impl MapsStore {
 
     /// Reads and merges the current mappings of `pid`; false when the process is already gone.
     pub fn capture(&mut self, pid: u32) -> bool {
-        match ProcessMaps::read(pid) {
+        match self.read(pid) {
             Some(maps) => {
                 self.insert(pid, maps);
                 true
@@ -212,13 +215,39 @@ impl MapsStore {
 
     /// Starts a new image of `pid` from `/proc` (after an exec its old mappings mean nothing).
     pub fn replace(&mut self, pid: u32) -> bool {
-        match ProcessMaps::read(pid) {
+        // An exec may come with a new root (a container's first program).
+        self.roots.learn(pid);
+        match self.read(pid) {
             Some(maps) => {
                 self.processes.entry(pid).or_default().push(maps);
                 true
             }
             None => false,
         }
+    }
+
+    /// `/proc/PID/maps` of `pid`, with the files of a process in another root named where
+    /// armtune reads them ([`crate::roots`]).
+    fn read(&mut self, pid: u32) -> Option<ProcessMaps> {
+        if !self.roots.knows(pid) {
+            self.roots.learn(pid);
+        }
+        let maps = ProcessMaps::read(pid)?;
+        if self.roots.of(pid).is_none() {
+            return Some(maps);
+        }
+        let roots = &self.roots;
+        let mappings = maps
+            .mappings
+            .into_iter()
+            .map(|mut m| {
+                if let Backing::File(path) = m.backing {
+                    m.backing = Backing::File(roots.maps_path(pid, path));
+                }
+                m
+            })
+            .collect();
+        Some(ProcessMaps::from_mappings(mappings))
     }
 
     /// Merges `maps` into the current image of `pid`.
@@ -254,18 +283,33 @@ impl MapsStore {
                     }
                     let image = self.processes.get(&parent).and_then(|i| i.last()).cloned().unwrap_or_default();
                     self.processes.insert(pid, vec![image]);
+                    self.roots.inherit(pid, parent);
                 }
                 RecordKind::Exec { pid } if self.follows(pid) => {
                     self.processes.entry(pid).or_default().push(ProcessMaps::default());
+                    // A program started in a new root (`chroot`, a container's runtime) execs there.
+                    self.roots.learn(pid);
                 }
                 RecordKind::Mmap { pid, start, len, file_offset, filename, build_id } if self.follows(pid) => {
-                    let backing = Backing::from_name(&filename);
+                    let backing = self.recorded_backing(pid, &filename);
                     let end = start.saturating_add(len);
                     self.current(pid).insert(Mapping { start, end, file_offset, backing, build_id });
                 }
                 RecordKind::Lost { count } => self.lost_records = self.lost_records.saturating_add(count),
                 _ => {}
             }
+        }
+    }
+
+    /// What a mapping record of `pid` names: a file of a process in another root is read
+    /// through that root.
+    fn recorded_backing(&mut self, pid: u32, filename: &str) -> Backing {
+        if !self.roots.knows(pid) {
+            self.roots.learn(pid);
+        }
+        match Backing::from_name(filename) {
+            Backing::File(path) => Backing::File(self.roots.record_path(pid, path)),
+            other => other,
         }
     }
 
@@ -306,6 +350,23 @@ impl MapsStore {
     /// Forgets process `pid` (it exited long enough ago that no sample of it is still to come).
     pub fn forget(&mut self, pid: u32) {
         self.processes.remove(&pid);
+        self.roots.forget(pid);
+    }
+
+    /// Prefixes of the roots closed since [`MapsStore::clear_retired_roots`]: names cached under
+    /// them must be dropped before their descriptor numbers come back.
+    pub fn retired_roots(&self) -> &[PathBuf] {
+        self.roots.retired()
+    }
+
+    /// Starts a new list of closed roots (a window's capture took the last one).
+    pub fn clear_retired_roots(&mut self) {
+        self.roots.take_retired();
+    }
+
+    /// The root `pid`'s files are read through, when it is not armtune's.
+    pub fn root_of(&self, pid: u32) -> Option<&std::sync::Arc<crate::roots::RootDir>> {
+        self.roots.of(pid)
     }
 
     /// Pids with captured mappings.

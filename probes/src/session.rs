@@ -189,6 +189,14 @@ impl Session {
             Target::Command(_) => exe.iter().map(|e| (e.clone(), None)).collect(),
             Target::Pids(_) => pids.iter().map(|&p| (PathBuf::from(format!("/proc/{p}/exe")), Some(p))).collect(),
             Target::All => Vec::new(),
+            // Each program running in the cgroup once, for every process of it (the kernel
+            // keeps to the cgroup).
+            Target::Cgroup(cgroup) => {
+                distinct_files(cgroup.pids().into_iter().map(|p| PathBuf::from(format!("/proc/{p}/exe"))))
+                    .into_iter()
+                    .map(|exe| (exe, None))
+                    .collect()
+            }
         };
         let mut family_state = FamilyState::default();
         let mut ctx = Attach {
@@ -485,6 +493,8 @@ impl Session {
             warnings: self.warnings.clone(),
             ..Capture::default()
         };
+        // The capture carries the roots closed since the last window to the symbolizer.
+        self.maps.clear_retired_roots();
         for pid in std::mem::take(&mut self.gone) {
             self.maps.forget(pid);
             self.unwinder.forget(pid);
@@ -639,12 +649,14 @@ fn initial_maps(target: &Target, pids: &[u32], command: Option<u32>, recorded: b
     let mut maps = match target {
         Target::Command(_) => MapsStore::following(command),
         Target::Pids(_) => MapsStore::following(pids.iter().copied()),
-        Target::All => MapsStore::new(),
+        // Processes may enter a cgroup at any time.
+        Target::All | Target::Cgroup(_) => MapsStore::new(),
     };
     let running: Vec<u32> = match target {
         Target::Command(_) => Vec::new(),
         Target::Pids(_) => pids.to_vec(),
         Target::All => all_pids(),
+        Target::Cgroup(cgroup) => cgroup.pids(),
     };
     for pid in running {
         maps.capture(pid);
@@ -672,6 +684,14 @@ fn pidfd(pid: u32) -> Option<OwnedFd> {
 fn process_of(pid: u32) -> Result<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Error::NoSuchPid(pid))?;
     Ok(status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok()).unwrap_or(pid))
+}
+
+/// `paths` without the ones that name a file already named (the same device and inode): a
+/// program run by many processes is probed once.
+pub(crate) fn distinct_files(paths: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = HashSet::new();
+    paths.into_iter().filter(|p| std::fs::metadata(p).is_ok_and(|m| seen.insert((m.dev(), m.ino())))).collect()
 }
 
 fn process_exists(pid: u32) -> bool {

@@ -245,7 +245,7 @@ impl Symbolizer {
             let offsets: Vec<u64> = offsets.into_iter().collect();
             let segments = load_segments(&path);
             let build_id = build_ids.remove(&path).or_else(|| self.disk_id(&path));
-            let file = path.to_string_lossy().into_owned();
+            let file = crate::roots::shown(&path.to_string_lossy()).to_string();
             let hex_id = build_id.as_deref().map(hex);
             for (&off, symbol) in offsets.iter().zip(self.symbolize_file(&path, &segments, &offsets)) {
                 let names = match symbol {
@@ -309,7 +309,7 @@ impl Symbolizer {
         let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let name = format!("{base}+{start:#x}");
         let location = CodeLocation {
-            file: path.to_string_lossy().into_owned(),
+            file: crate::roots::shown(&path.to_string_lossy()).to_string(),
             build_id: build_id.map(str::to_string),
             address: start,
             offset: offset - (svma - start),

@@ -35,6 +35,8 @@ pub struct Args {
     /// Profile only these processes (and the processes they start); default: the whole host.
     #[arg(short, long = "pid", value_name = "PID", value_delimiter = ',')]
     pids: Vec<u32>,
+    #[command(flatten)]
+    scope: crate::scope::Scope,
     /// Samples per second on each CPU.
     #[arg(short = 'F', long, default_value_t = 99)]
     freq: u64,
@@ -119,7 +121,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         bail!("--freq 0: the sampling frequency must be at least 1 Hz");
     }
     let mut sinks = sinks(&args)?;
-    let target = if args.pids.is_empty() { Target::All } else { Target::Pids(args.pids.clone()) };
+    let (target, scope) = target_of(&args)?;
     let events = if args.off_cpu { EventSet::parse("cpu,off-cpu")? } else { EventSet::default() };
     let options =
         Options { target, frequency: args.freq, events, sched_sample: args.sched_sample, ..Options::default() };
@@ -132,7 +134,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let mut session = Session::start(options, &interrupted)?;
     eprintln!(
         "armtune agent: profiling {} at {} Hz{} in {} s windows",
-        if args.pids.is_empty() { "the host".to_string() } else { format!("pids {:?}", args.pids) },
+        scope,
         args.freq,
         if args.off_cpu { format!(", and off-CPU time (one switch in {})", args.sched_sample) } else { String::new() },
         args.interval.as_secs_f64()
@@ -170,6 +172,24 @@ pub fn run(args: Args) -> Result<Outcome> {
 
 /// Keeps the agent's memory bounded between windows: past [`MAX_CACHED_ADDRESSES`] names, or
 /// above `limit_mib` resident, the symbol caches start over; freed heap goes back to the kernel.
+/// What the agent profiles, and how its log names it.
+fn target_of(args: &Args) -> Result<(Target, String)> {
+    let target = match args.scope.cgroup()? {
+        Some(_) if !args.pids.is_empty() => {
+            bail!("--cgroup, --unit and --container choose the processes themselves: give no --pid with them")
+        }
+        Some(cgroup) => Target::Cgroup(cgroup),
+        None if args.pids.is_empty() => Target::All,
+        None => Target::Pids(args.pids.clone()),
+    };
+    let scope = match &target {
+        Target::All => "the host".to_string(),
+        Target::Pids(pids) => format!("pids {pids:?}"),
+        other => other.describe(),
+    };
+    Ok((target, scope))
+}
+
 fn bound_memory(symbolizer: &mut Symbolizer, limit_mib: u64) {
     if symbolizer.next_window(MAX_CACHED_ADDRESSES) {
         eprintln!("armtune agent: symbol caches dropped (over {MAX_CACHED_ADDRESSES} addresses)");

@@ -66,6 +66,18 @@ pub fn build_workload(compiler: &str, source: &str, name: &str) -> PathBuf {
     out
 }
 
+/// Runs Debian's `cc` with `flags` (optimisation, frame pointers) and then `args`; fails the
+/// test when it fails.
+pub fn cc<S: AsRef<std::ffi::OsStr>>(flags: &[&str], args: &[S]) {
+    let status = Command::new("cc")
+        .args(flags)
+        .args(args)
+        .status()
+        .expect("cc is needed to build the test workloads: run ci/setup.sh");
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()).collect();
+    assert!(status.success(), "cc {flags:?} {shown:?}");
+}
+
 /// The off-CPU workload (`workloads/blocker.c`), compiled once per test run.
 pub fn blocker() -> &'static Path {
     static BLOCKER: OnceLock<PathBuf> = OnceLock::new();

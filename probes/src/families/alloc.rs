@@ -235,6 +235,16 @@ fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&Path>) -> Vec<All
             vec![AllocTarget { library, pid: None }]
         }
         Target::All => vec![AllocTarget { library: fixed.unwrap_or_else(|| PathBuf::from("libc")), pid: None }],
+        // Each C library the cgroup's processes run now (a container has its own), for every
+        // process that maps it; the host's when none runs yet.
+        Target::Cgroup(cgroup) => {
+            let libraries = match fixed {
+                Some(fixed) => vec![fixed],
+                None => crate::session::distinct_files(cgroup.pids().into_iter().filter_map(allocator::libc_of)),
+            };
+            let libraries = if libraries.is_empty() { vec![PathBuf::from("libc")] } else { libraries };
+            libraries.into_iter().map(|library| AllocTarget { library, pid: None }).collect()
+        }
     }
 }
 

@@ -257,6 +257,11 @@ impl Report {
             meta: capture.meta.clone(),
             ..Report::default()
         };
+        if !capture.maps.retired_roots().is_empty() {
+            // A closed root's descriptor number may name another container's root now: names
+            // cached under the old one would be wrong. Rare (a container's last process exited).
+            symbolizer.drop_caches();
+        }
         for family in enabled(capture.events.bits()) {
             family.report(capture, symbolizer, &mut report);
         }
