@@ -178,6 +178,11 @@ pub struct Args {
     /// Keep threads apart instead of merging a process's threads.
     #[arg(long)]
     per_thread: bool,
+    /// Group the flame graphs by container or systemd unit: each stack starts with a frame
+    /// naming the one its process ran in (`[container 3f2a9c1b7d8e]`, `[unit nginx.service]`),
+    /// `[host]` for the rest.
+    #[arg(long)]
+    per_container: bool,
     /// Title of the flame graph.
     #[arg(long)]
     title: Option<String>,
@@ -283,7 +288,10 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let mut symbolizer = Symbolizer::new();
     symbolizer.set_debuginfod_budget(args.debuginfod_timeout);
-    let report = Report::build_with(&capture, &mut symbolizer, args.alloc_weight);
+    let mut report = Report::build_with(&capture, &mut symbolizer, args.alloc_weight);
+    if args.per_container {
+        report.group_by_container();
+    }
     for warning in &report.warnings {
         eprintln!("armtune: warning: {warning}");
     }

@@ -73,17 +73,26 @@ struct Contained {
 }
 
 impl Contained {
+    /// `build`'s hotlib_main and libhot.so, run for `ms` milliseconds.
     fn start(build: &str, mount: &Path, ms: u32) -> Contained {
         let from = builds().join(build);
+        Contained::run(&[&from.join("hotlib_main"), &from.join("libhot.so")], mount, &ms.to_string())
+    }
+
+    /// `files` copied into `/app` (the first is run with `args`) with the C library they load.
+    fn run(files: &[&Path], mount: &Path, args: &str) -> Contained {
         let mut script = String::from("set -e\n");
         script += &format!("mount -t tmpfs armtune-test {m}\nmkdir -p {m}/app\n", m = mount.display());
-        script += &format!("cp {f}/hotlib_main {f}/libhot.so {m}/app/\n", f = from.display(), m = mount.display());
-        for lib in libraries_of(&from.join("hotlib_main")) {
+        for file in files {
+            script += &format!("cp {} {}/app/\n", file.display(), mount.display());
+        }
+        for lib in libraries_of(files[0]) {
             let dir = mount.join(lib.parent().unwrap().strip_prefix("/").unwrap());
             script += &format!("mkdir -p {d}\ncp {l} {d}/\n", d = dir.display(), l = lib.display());
         }
+        let program = files[0].file_name().unwrap().to_string_lossy();
         // No /proc inside for the loader's $ORIGIN: the library path says where libhot.so is.
-        script += &format!("LD_LIBRARY_PATH=/app exec chroot {} /app/hotlib_main {ms}\n", mount.display());
+        script += &format!("LD_LIBRARY_PATH=/app exec chroot {} /app/{program} {args}\n", mount.display());
         let unshare = Command::new("unshare")
             .args(["--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", &script])
             .stdout(Stdio::null())
@@ -102,7 +111,8 @@ impl Contained {
             if let Some(pid) = child {
                 let root = std::fs::read_link(format!("/proc/{pid}/root")).ok();
                 let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-                if root.as_deref() == Some(mount) && exe.is_some_and(|e| e.ends_with("app/hotlib_main")) {
+                if root.as_deref() == Some(mount) && exe.is_some_and(|e| e.parent().is_some_and(|d| d.ends_with("app")))
+                {
                     return pid;
                 }
             }
@@ -350,6 +360,22 @@ fn units_and_containers_are_found_by_their_cgroups() {
         let leaves = leaves_by_pid(&read_json(&json));
         assert_eq!(leaves.keys().copied().collect::<Vec<_>>(), vec![u64::from(pid)], "{flag} {value}: {leaves:?}");
     }
+    // Host-wide, each process frame says its group, and --per-container groups the graph by it.
+    let out_dir = tempfile::tempdir().unwrap();
+    let folded = out_dir.path().join("all.folded");
+    let mut host = Command::new(builds().join("b/hotlib_main")).arg("3000").stdout(Stdio::null()).spawn().unwrap();
+    let out =
+        run(armtune().args(["profile", "-q", "--all", "--duration", "1s", "--per-container", "--folded"]).arg(&folded));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&folded).unwrap();
+    for group in [format!("unit {service}"), format!("container {}", &id[..12])] {
+        let prefix = format!("[{group}];hotlib_main [{group}];");
+        assert!(text.lines().any(|l| l.starts_with(&prefix) && l.contains("ns_a_spin")), "no {prefix}: {text}");
+    }
+    let _ = host.kill();
+    let _ = host.wait();
+    assert!(text.lines().any(|l| l.starts_with("[host];hotlib_main;") && l.contains("ns_b_spin")), "{text}");
+    assert!(text.lines().all(|l| l.starts_with('[')), "{text}");
     // What cannot be found says so, with exit code 2.
     for (flag, value, says) in [
         ("--unit", "armtune-no-such", "no cgroup for unit armtune-no-such.service"),
@@ -362,4 +388,69 @@ fn units_and_containers_are_found_by_their_cgroups() {
     }
     let out = run(armtune().args(["profile", "--cgroup", "/", "--pid", "1"]));
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn allocations_in_a_private_root_and_in_a_cgroup_are_counted() {
+    let Some(_kernel) = kernel_test() else { return };
+    // The container's C library is its own file: the probes go into it.
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("root");
+    std::fs::create_dir_all(&mount).unwrap();
+    let contained = Contained::run(&[allocs()], &mount, "1.5 1");
+    let pid = contained.program_pid(&mount);
+    let folded = dir.path().join("c.folded");
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "alloc", "--duration", "3s", "--folded"])
+        .arg(&folded)
+        .args(["--pid", &pid.to_string()]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = read_folded(&folded);
+    assert_eq!(weight_under(&bytes, "main", "make_small"), 2400, "contained: {bytes:?}");
+    drop(contained);
+    // A cgroup's processes, started before the profile: their C library is found from them.
+    let Some(mut cgroup) = TestCgroup::new("armtune-test-alloc") else { return };
+    cgroup.spawn(".", allocs(), "1.5 1");
+    std::thread::sleep(Duration::from_millis(200));
+    let path = format!("/{}", cgroup.dir.file_name().unwrap().to_string_lossy());
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "alloc", "--duration", "3s", "--folded"])
+        .arg(&folded)
+        .args(["--cgroup", &path]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = read_folded(&folded);
+    assert_eq!(weight_under(&bytes, "main", "make_small"), 2400, "cgroup: {bytes:?}");
+    assert!(bytes.iter().all(|(f, _)| f[0] == "allocs"), "only the cgroup's process: {bytes:?}");
+}
+
+#[test]
+fn the_agent_scoped_to_a_container_pushes_only_its_processes_with_their_label() {
+    let Some(_kernel) = kernel_test() else { return };
+    let Some(mut cgroup) = TestCgroup::new("armtune-test-agent") else { return };
+    let id = format!("{:08x}", std::process::id() ^ 0x5a5a_5a5a).repeat(8);
+    cgroup.spawn(&format!("libpod-{id}.scope"), &builds().join("a/hotlib_main"), "20000");
+    let mut outside = Command::new(builds().join("b/hotlib_main")).arg("20000").stdout(Stdio::null()).spawn().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(armtune()
+        .args(["agent", "--interval", "1", "--duration", "2.5", "--container", &id[..16], "--output-dir"])
+        .arg(dir.path()));
+    let _ = outside.kill();
+    let _ = outside.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("container {}", &id[..12])), "{}", stderr(&out));
+    let label = format!("hotlib_main [container {}]", &id[..12]);
+    let mut stacks = Vec::new();
+    let windows: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(windows.len() >= 2, "{windows:?}");
+    for window in &windows {
+        let folded = dir.path().join("w.folded");
+        assert!(run(armtune().arg("flame").arg(window).arg("-o").arg(&folded)).status.success());
+        stacks.extend(read_folded(&folded));
+        std::fs::remove_file(&folded).unwrap();
+        // Go's own reader sees the label.
+        let tags = run(go().args(["tool", "pprof", "-tags"]).arg(window));
+        assert!(stdout(&tags).contains(&id[..12]), "{window:?}: {}", stdout(&tags));
+    }
+    assert!(stacks.iter().all(|(f, _)| f[0] == label), "only the container's process: {stacks:?}");
+    assert!(weight_under(&stacks, &label, "ns_a_spin") >= 100, "{stacks:?}");
 }

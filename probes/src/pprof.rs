@@ -213,6 +213,8 @@ pub const TID_LABEL: &str = "tid";
 pub const PID_LABEL: &str = "pid";
 /// The label carrying a sample's thread name (`--per-thread`).
 pub const THREAD_NAME_LABEL: &str = "thread_name";
+/// The labels carrying the container id or the systemd unit a sample's process ran in.
+pub const GROUP_LABELS: [&str; 2] = ["container", "unit"];
 
 /// A root frame's name as its parts: `comm [tid]` (`--per-thread`) or `comm`.
 fn split_root(name: &str) -> (&str, Option<i64>) {
@@ -316,7 +318,8 @@ impl Builder {
     /// The labels of a root frame: `comm`, `pid` where known, and per thread `tid` and
     /// `thread_name`.
     fn root_labels(&mut self, root: &Frame) -> Vec<proto::Label> {
-        let (comm, tid) = split_root(&root.name);
+        let (name, group) = crate::profile::split_group(&root.name);
+        let (comm, tid) = split_root(name);
         let (comm_key, comm) = (self.string(COMM_LABEL), self.string(comm));
         let mut labels = vec![proto::Label { key: comm_key, str: comm, ..Default::default() }];
         if let Some(pid) = root.pid {
@@ -325,6 +328,9 @@ impl Builder {
         if let Some(tid) = tid {
             labels.push(proto::Label { key: self.string(TID_LABEL), num: tid, ..Default::default() });
             labels.push(proto::Label { key: self.string(THREAD_NAME_LABEL), str: comm, ..Default::default() });
+        }
+        if let Some((kind, value)) = group.and_then(|g| g.split_once(' ')) {
+            labels.push(proto::Label { key: self.string(kind), str: self.string(value), ..Default::default() });
         }
         labels
     }
@@ -413,9 +419,12 @@ pub fn build(columns: &[Column], period: Option<Period>, meta: &Meta) -> proto::
     let mut rows: Vec<(&Vec<Frame>, Vec<i64>)> = values.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     for (stack, value) in rows {
+        // `--per-container`'s group frame is left out: the root's labels say it.
+        let grouped = stack.len() > 1 && stack[0].kind == FrameKind::Marker && stack[1].kind == FrameKind::Process;
+        let stack = if grouped { &stack[1..] } else { &stack[..] };
         let (root, frames) = match stack.first() {
             Some(f) if f.kind == FrameKind::Process => (Some(f), &stack[1..]),
-            _ => (None, &stack[..]),
+            _ => (None, stack),
         };
         // Leaf first, as pprof orders a sample's locations.
         let location_id = frames.chunk_by(|_, next| next.inlined).rev().map(|run| b.location(run)).collect();
@@ -577,22 +586,34 @@ struct RootKeys {
     comm: Option<i64>,
     tid: Option<i64>,
     pid: Option<i64>,
+    /// [`GROUP_LABELS`] with their string indexes.
+    groups: [(&'static str, Option<i64>); 2],
 }
 
 impl RootKeys {
     fn of(p: &proto::Profile) -> RootKeys {
         let key = |name: &str| p.string_table.iter().position(|x| x == name).map(|i| i as i64);
-        RootKeys { comm: key(COMM_LABEL), tid: key(TID_LABEL), pid: key(PID_LABEL) }
+        RootKeys {
+            comm: key(COMM_LABEL),
+            tid: key(TID_LABEL),
+            pid: key(PID_LABEL),
+            groups: GROUP_LABELS.map(|g| (g, key(g))),
+        }
     }
 
     /// A sample's root frame from its `comm` (`tid`, `pid`) labels: armtune's, written by [`build`].
     fn root_frame(&self, sample: &proto::Sample, p: &proto::Profile) -> Option<Frame> {
         let comm = sample.label.iter().find(|l| Some(l.key) == self.comm && l.str != 0)?;
         let num = |key: Option<i64>| sample.label.iter().find(|l| key.is_some() && Some(l.key) == key).map(|l| l.num);
-        let name = match num(self.tid) {
+        let mut name = match num(self.tid) {
             Some(tid) => format!("{} [{tid}]", string_at(p, comm.str)),
             None => string_at(p, comm.str).to_string(),
         };
+        for (kind, key) in self.groups {
+            if let Some(label) = sample.label.iter().find(|l| key.is_some() && Some(l.key) == key && l.str != 0) {
+                name = format!("{name} [{kind} {}]", string_at(p, label.str));
+            }
+        }
         let pid = num(self.pid).and_then(|pid| u32::try_from(pid).ok());
         Some(Frame { pid, ..Frame::process(name) })
     }
@@ -717,6 +738,25 @@ mod tests {
         let labels: Vec<(&str, &str, i64)> = threaded.iter().map(|l| (s(l.key), s(l.str), l.num)).collect();
         assert_eq!(labels, [("comm", "worker", 0), ("tid", "", 4242), ("thread_name", "worker", 0)]);
         assert_eq!(built.sample[1].label.len(), 1, "no thread: comm only");
+        assert_eq!(folded(&decode(&encoded(&built, true), None).unwrap()), folded(&p));
+    }
+
+    #[test]
+    fn containers_and_units_become_labels_and_come_back() {
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        p.add(vec![Frame::process("nginx [unit nginx.service]"), Frame::user("main")], 3);
+        p.add(vec![Frame::process("app [77] [container 3f2a9c1b7d8e]"), Frame::user("main")], 2);
+        let built = build(&[Column { profile: &p, kind: "samples", unit: "count", scale: 1 }], None, &p.meta);
+        let s = |i: i64| built.string_table[i as usize].as_str();
+        let labels =
+            |i: usize| -> Vec<(&str, &str)> { built.sample[i].label.iter().map(|l| (s(l.key), s(l.str))).collect() };
+        assert_eq!(labels(0), [("comm", "nginx"), ("unit", "nginx.service")]);
+        assert_eq!(labels(1), [("comm", "app"), ("tid", ""), ("thread_name", "app"), ("container", "3f2a9c1b7d8e")]);
+        assert_eq!(folded(&decode(&encoded(&built, true), None).unwrap()), folded(&p));
+        // `--per-container`'s group frame is not a location: the labels carry it.
+        let grouped = p.by_group();
+        let built = build(&[Column { profile: &grouped, kind: "samples", unit: "count", scale: 1 }], None, &p.meta);
+        assert_eq!(built.location.len(), 1, "main only");
         assert_eq!(folded(&decode(&encoded(&built, true), None).unwrap()), folded(&p));
     }
 

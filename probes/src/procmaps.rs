@@ -189,6 +189,9 @@ pub struct MapsStore {
     /// The roots of processes that see another root than armtune (containers, chroots): their
     /// files are read through them.
     roots: crate::roots::Roots,
+    /// The container or systemd unit of each process looked at (`container 3f2a9c1b7d8e`,
+    /// `unit nginx.service`), from its cgroup; `None` for the rest of the host.
+    groups: HashMap<u32, Option<String>>,
 }
 
 impl MapsStore {
@@ -216,7 +219,7 @@ impl MapsStore {
     /// Starts a new image of `pid` from `/proc` (after an exec its old mappings mean nothing).
     pub fn replace(&mut self, pid: u32) -> bool {
         // An exec may come with a new root (a container's first program).
-        self.roots.learn(pid);
+        self.learn(pid);
         match self.read(pid) {
             Some(maps) => {
                 self.processes.entry(pid).or_default().push(maps);
@@ -230,7 +233,7 @@ impl MapsStore {
     /// armtune reads them ([`crate::roots`]).
     fn read(&mut self, pid: u32) -> Option<ProcessMaps> {
         if !self.roots.knows(pid) {
-            self.roots.learn(pid);
+            self.learn(pid);
         }
         let maps = ProcessMaps::read(pid)?;
         if self.roots.of(pid).is_none() {
@@ -284,11 +287,14 @@ impl MapsStore {
                     let image = self.processes.get(&parent).and_then(|i| i.last()).cloned().unwrap_or_default();
                     self.processes.insert(pid, vec![image]);
                     self.roots.inherit(pid, parent);
+                    if let Some(group) = self.groups.get(&parent).cloned() {
+                        self.groups.insert(pid, group);
+                    }
                 }
                 RecordKind::Exec { pid } if self.follows(pid) => {
                     self.processes.entry(pid).or_default().push(ProcessMaps::default());
                     // A program started in a new root (`chroot`, a container's runtime) execs there.
-                    self.roots.learn(pid);
+                    self.learn(pid);
                 }
                 RecordKind::Mmap { pid, start, len, file_offset, filename, build_id } if self.follows(pid) => {
                     let backing = self.recorded_backing(pid, &filename);
@@ -305,12 +311,26 @@ impl MapsStore {
     /// through that root.
     fn recorded_backing(&mut self, pid: u32, filename: &str) -> Backing {
         if !self.roots.knows(pid) {
-            self.roots.learn(pid);
+            self.learn(pid);
         }
         match Backing::from_name(filename) {
             Backing::File(path) => Backing::File(self.roots.record_path(pid, path)),
             other => other,
         }
+    }
+
+    /// Looks at a live process's root and cgroup (one that is gone keeps what was known, its
+    /// parent's).
+    fn learn(&mut self, pid: u32) {
+        self.roots.learn(pid);
+        if let Some(path) = crate::cgroups::cgroup_of(pid) {
+            self.groups.insert(pid, crate::cgroups::label_of(&path));
+        }
+    }
+
+    /// The container or systemd unit process `pid` ran in, where it was in one.
+    pub fn group_of(&self, pid: u32) -> Option<&str> {
+        self.groups.get(&pid)?.as_deref()
     }
 
     fn follows(&self, pid: u32) -> bool {
@@ -351,6 +371,7 @@ impl MapsStore {
     pub fn forget(&mut self, pid: u32) {
         self.processes.remove(&pid);
         self.roots.forget(pid);
+        self.groups.remove(&pid);
     }
 
     /// Prefixes of the roots closed since [`MapsStore::clear_retired_roots`]: names cached under

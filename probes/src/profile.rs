@@ -63,6 +63,19 @@ pub struct Frame {
     pub pid: Option<u32>,
 }
 
+/// A process frame's name as its name and the container or unit it ran in: `nginx [unit
+/// nginx.service]` is (`nginx`, `unit nginx.service`).
+pub fn split_group(name: &str) -> (&str, Option<&str>) {
+    for kind in [" [container ", " [unit "] {
+        if let Some((process, group)) = name.strip_suffix(']').and_then(|n| n.rsplit_once(kind)) {
+            if !group.contains(']') {
+                return (process, Some(&name[process.len() + 2..name.len() - 1]));
+            }
+        }
+    }
+    (name, None)
+}
+
 /// Suffix that marks kernel frames in folded stacks, as perf's and inferno's collapsers write it.
 pub const KERNEL_SUFFIX: &str = "_[k]";
 /// Suffix of off-CPU frames in a combined view; inferno hides it like `_[k]`.
@@ -228,6 +241,21 @@ impl Profile {
     /// Sum of all weights (at most `u64::MAX`).
     pub fn total(&self) -> u64 {
         self.stacks.values().fold(0u64, |a, &w| a.saturating_add(w))
+    }
+
+    /// The same stacks under a first frame that names the container or systemd unit each
+    /// process ran in (`[container 3f2a9c1b7d8e]`, `[unit nginx.service]`), `[host]` for the
+    /// rest: `--per-container`.
+    pub fn by_group(&self) -> Profile {
+        let mut out = Profile::new(self.unit.clone(), self.meta.clone());
+        for (stack, &w) in &self.stacks {
+            let group = stack.first().filter(|f| f.kind == FrameKind::Process).and_then(|f| split_group(&f.name).1);
+            let mut frames = Vec::with_capacity(stack.len() + 1);
+            frames.push(Frame::marker(format!("[{}]", group.unwrap_or("host"))));
+            frames.extend(stack.iter().cloned());
+            out.add(frames, w);
+        }
+        out
     }
 
     /// Stacks sorted by folded text, the order flame graph tools expect and diffs stay stable in.
@@ -398,6 +426,27 @@ mod tests {
         p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("write"), Frame::kernel("ksys_write")], 5);
         p.add(vec![Frame::process("demo"), Frame::user("main"), Frame::user("hot")], 2);
         p
+    }
+
+    #[test]
+    fn process_frames_say_their_container_or_unit_and_group_by_it() {
+        assert_eq!(split_group("nginx [unit nginx.service]"), ("nginx", Some("unit nginx.service")));
+        assert_eq!(split_group("app [77] [container 3f2a9c1b7d8e]"), ("app [77]", Some("container 3f2a9c1b7d8e")));
+        assert_eq!(split_group("app [77]"), ("app [77]", None));
+        assert_eq!(split_group("odd [unit a] b]"), ("odd [unit a] b]", None));
+        let mut p = Profile::new(Unit::samples(), Meta::default());
+        p.add(vec![Frame::process("nginx [unit nginx.service]"), Frame::user("main")], 3);
+        p.add(vec![Frame::process("bash"), Frame::user("main")], 2);
+        p.add(vec![Frame::kernel("idle")], 1);
+        let lines = p.by_group().folded_lines();
+        assert_eq!(
+            lines,
+            [
+                ("[host];bash;main".to_string(), 2),
+                ("[host];idle_[k]".to_string(), 1),
+                ("[unit nginx.service];nginx [unit nginx.service];main".to_string(), 3)
+            ]
+        );
     }
 
     #[test]

@@ -74,6 +74,27 @@ pub struct FlameGraph {
 }
 
 impl Report {
+    /// Every stack profile under a first frame naming the container or systemd unit its process
+    /// ran in, `[host]` for the rest (`--per-container`; see [`Profile::by_group`]).
+    pub fn group_by_container(&mut self) {
+        for profile in [
+            &mut self.cpu,
+            &mut self.off_cpu,
+            &mut self.wakeups,
+            &mut self.alloc_bytes,
+            &mut self.alloc_calls,
+            &mut self.live,
+            &mut self.live_blocks,
+            &mut self.sdt,
+            &mut self.gc_assists,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *profile = profile.by_group();
+        }
+    }
+
     /// Every flame graph of the run, the main one first: on- and off-CPU combined on one
     /// wall-time scale when both were recorded, else CPU, off-CPU, allocations, live blocks,
     /// wakeups, in that order.

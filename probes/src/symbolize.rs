@@ -115,20 +115,15 @@ impl Symbolizer {
         for sample in samples {
             let process_maps = maps.for_stack(sample.tgid, &sample.user).unwrap_or(&empty);
             let weight = if scale == 1.0 { sample.count } else { (sample.count as f64 * scale).round() as u64 };
-            profile.add(self.stack(sample, process_maps), weight);
+            profile.add(self.stack(sample, process_maps, maps.group_of(sample.tgid)), weight);
         }
         profile
     }
 
-    /// The frames of one sample, root first.
-    fn stack(&mut self, sample: &RawSample, maps: &ProcessMaps) -> Vec<Frame> {
-        let comm = if sample.comm.is_empty() { "[unknown]" } else { &sample.comm };
-        // Per-thread profiles keep threads apart; same-named threads still need telling apart.
-        let root = match sample.tid {
-            0 => comm.to_string(),
-            tid => format!("{comm} [{tid}]"),
-        };
-        let mut frames = vec![Frame { pid: (sample.tgid != 0).then_some(sample.tgid), ..Frame::process(root) }];
+    /// The frames of one sample, root first; `group` is the container or unit its process ran
+    /// in, which the process frame names after it.
+    fn stack(&mut self, sample: &RawSample, maps: &ProcessMaps, group: Option<&str>) -> Vec<Frame> {
+        let mut frames = vec![root_frame(sample, group)];
         frames.extend(sample.markers.iter().map(|m| Frame::marker(m.clone())));
         let bare = frames.len();
         let kernel: Vec<Names> = sample
@@ -198,6 +193,20 @@ impl Symbolizer {
         let map = self.perf_maps.entry(tgid).or_insert_with(|| PerfMap::read(tgid)).as_ref()?;
         map.lookup(addr).map(names_of)
     }
+}
+
+/// The process frame of `sample`: its name, thread id (`--per-thread`: same-named threads still
+/// need telling apart), and the container or unit it ran in.
+fn root_frame(sample: &RawSample, group: Option<&str>) -> Frame {
+    let comm = if sample.comm.is_empty() { "[unknown]" } else { &sample.comm };
+    let mut root = match sample.tid {
+        0 => comm.to_string(),
+        tid => format!("{comm} [{tid}]"),
+    };
+    if let Some(group) = group {
+        root = format!("{root} [{group}]");
+    }
+    Frame { pid: (sample.tgid != 0).then_some(sample.tgid), ..Frame::process(root) }
 }
 
 /// The name of code in memory no file backs and no perf map names.
