@@ -52,11 +52,13 @@ fi
 #                                        starts on loopback to serve the debug files it builds
 #   zsh, fish, man-db                    shells and man whose own machinery the tests run on
 #                                        `armtune completions` and `armtune man` output
+#   podman                               a real container runtime (daemonless): the container tests
+#                                        import a root file system and profile a container of it
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross libstd-rust-web-dev:arm64
           qemu-user-static openssh-server openssh-client git qemu-system-arm cpio xz-utils linux-perf libc6-dbg strace
-          debuginfod zsh fish man-db)
+          debuginfod zsh fish man-db podman)
 
 INSTALLED_SOMETHING=0
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.
@@ -110,6 +112,19 @@ fi
 # tracefs is where tracepoint ids and formats live; the profiler mounts it too, but tests read it.
 if [ ! -e /sys/kernel/tracing/events ] && [ "$(id -u)" -eq 0 ]; then
     mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || say "could not mount tracefs (not fatal)"
+fi
+
+# Podman's runtime (crun) refuses a hybrid cgroup layout (v1 hierarchies plus /sys/fs/cgroup/unified)
+# whose v2 side still holds controllers: here that is hugetlb alone, which no v1 hierarchy took.
+# Binding it to a v1 hierarchy of its own leaves v2 without controllers, as crun asks.
+UNIFIED=/sys/fs/cgroup/unified
+if [ "$(id -u)" -eq 0 ] && [ -e "$UNIFIED/cgroup.controllers" ]; then
+    for controller in $(cat "$UNIFIED/cgroup.controllers"); do
+        say "cgroup v2 in hybrid mode holds the $controller controller: mounting it as v1 at /sys/fs/cgroup/$controller (for podman)"
+        mkdir -p "/sys/fs/cgroup/$controller"
+        mount -t cgroup -o "$controller" none "/sys/fs/cgroup/$controller" || say "could not (podman's test will say why it cannot run)"
+        INSTALLED_SOMETHING=1
+    done
 fi
 
 if [ "${INSTALLED_SOMETHING:-0}" = 1 ]; then

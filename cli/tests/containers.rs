@@ -64,6 +64,13 @@ fn libraries_of(exe: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// What a root needs to run `files[0]`: each of `files` in `/app`, and the libraries it loads at
+/// their paths, as (host file, path inside).
+fn root_files(files: &[&Path]) -> Vec<(PathBuf, PathBuf)> {
+    let app = files.iter().map(|f| (f.to_path_buf(), Path::new("/app").join(f.file_name().unwrap())));
+    app.chain(libraries_of(files[0]).into_iter().map(|l| (l.clone(), l))).collect()
+}
+
 /// A program running in its own mount and pid namespaces, chrooted into a tmpfs mounted at
 /// `mount` inside them (the host sees whatever is at `mount` on its side, not the tmpfs): the
 /// tmpfs holds `build`'s `hotlib_main` and `libhot.so` in `/app` and the C library they load.
@@ -81,14 +88,10 @@ impl Contained {
 
     /// `files` copied into `/app` (the first is run with `args`) with the C library they load.
     fn run(files: &[&Path], mount: &Path, args: &str) -> Contained {
-        let mut script = String::from("set -e\n");
-        script += &format!("mount -t tmpfs armtune-test {m}\nmkdir -p {m}/app\n", m = mount.display());
-        for file in files {
-            script += &format!("cp {} {}/app/\n", file.display(), mount.display());
-        }
-        for lib in libraries_of(files[0]) {
-            let dir = mount.join(lib.parent().unwrap().strip_prefix("/").unwrap());
-            script += &format!("mkdir -p {d}\ncp {l} {d}/\n", d = dir.display(), l = lib.display());
+        let mut script = format!("set -e\nmount -t tmpfs armtune-test {}\n", mount.display());
+        for (from, inside) in root_files(files) {
+            let to = mount.join(inside.strip_prefix("/").unwrap());
+            script += &format!("mkdir -p {}\ncp {} {}\n", to.parent().unwrap().display(), from.display(), to.display());
         }
         let program = files[0].file_name().unwrap().to_string_lossy();
         // No /proc inside for the loader's $ORIGIN: the library path says where libhot.so is.
@@ -199,11 +202,10 @@ fn a_contained_program_that_exits_before_the_profile_ends_keeps_its_names() {
     let out_dir = tempfile::tempdir().unwrap();
     let json = out_dir.path().join("p.json");
     let from = builds().join("a");
-    let mut script = format!("set -e\nmount -t tmpfs armtune-test {m}\nmkdir -p {m}/app\n", m = mount.display());
-    script += &format!("cp {f}/hotlib_main {f}/libhot.so {m}/app/\n", f = from.display(), m = mount.display());
-    for lib in libraries_of(&from.join("hotlib_main")) {
-        let d = mount.join(lib.parent().unwrap().strip_prefix("/").unwrap());
-        script += &format!("mkdir -p {d}\ncp {l} {d}/\n", d = d.display(), l = lib.display());
+    let mut script = format!("set -e\nmount -t tmpfs armtune-test {}\n", mount.display());
+    for (file, inside) in root_files(&[&from.join("hotlib_main"), &from.join("libhot.so")]) {
+        let to = mount.join(inside.strip_prefix("/").unwrap());
+        script += &format!("mkdir -p {}\ncp {} {}\n", to.parent().unwrap().display(), file.display(), to.display());
     }
     script += &format!("LD_LIBRARY_PATH=/app chroot {} /app/hotlib_main 400\nsleep 0.5\n", mount.display());
     let out = run(armtune().args(["profile", "-q", "-F", "999", "--format", "json", "-o"]).arg(&json).args([
@@ -453,4 +455,94 @@ fn the_agent_scoped_to_a_container_pushes_only_its_processes_with_their_label() 
     }
     assert!(stacks.iter().all(|(f, _)| f[0] == label), "only the container's process: {stacks:?}");
     assert!(weight_under(&stacks, &label, "ns_a_spin") >= 100, "{stacks:?}");
+}
+
+/// Podman, or why the test is skipped (a failure under `ARMTUNE_REQUIRE_BPF=1`: ci/setup.sh
+/// installs it).
+fn podman_or_skip() -> bool {
+    if Command::new("podman").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    let why = "skipped: podman is not installed (ci/setup.sh installs it)";
+    if std::env::var("ARMTUNE_REQUIRE_BPF").as_deref() == Ok("1") {
+        panic!("{why}, and ARMTUNE_REQUIRE_BPF=1 requires the container tests to run");
+    }
+    eprintln!("{why}");
+    false
+}
+
+/// Runs `podman ARGS`, failing the test with its error output when it fails; its output.
+fn podman(args: &[&str]) -> String {
+    let out = Command::new("podman").args(args).output().unwrap();
+    assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A Podman container and its image, removed at the end.
+struct PodmanContainer {
+    name: String,
+    image: String,
+}
+
+impl Drop for PodmanContainer {
+    fn drop(&mut self) {
+        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &self.name]).output();
+        let _ = Command::new("podman").args(["rmi", "-f", &self.image]).output();
+    }
+}
+
+#[test]
+fn a_podman_container_is_profiled_by_its_name_its_id_and_its_pid() {
+    let Some(_kernel) = kernel_test() else { return };
+    if !podman_or_skip() {
+        return;
+    }
+    // An image of one program and its libraries, imported as a root file system.
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    let from = builds().join("a");
+    for (file, inside) in root_files(&[&from.join("hotlib_main"), &from.join("libhot.so")]) {
+        let to = rootfs.join(inside.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(file, to).unwrap();
+    }
+    let tar = dir.path().join("rootfs.tar");
+    assert!(Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".").status().unwrap().success());
+    let name = format!("armtune-test-{}", std::process::id());
+    let container = PodmanContainer { name: name.clone(), image: format!("localhost/{name}:latest") };
+    podman(&["import", tar.to_str().unwrap(), &container.image]);
+    // Podman's default open-file and process limits are above this machine's hard limits.
+    let id = podman(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+        "--name",
+        &name,
+        &container.image,
+        "/app/hotlib_main",
+        "30000",
+    ]);
+    let pid = podman(&["inspect", "--format", "{{.State.Pid}}", &name]);
+    std::thread::sleep(Duration::from_millis(300));
+    let label = format!("hotlib_main [container {}]", &id[..12]);
+    for (flag, value) in [("--container", name.as_str()), ("--container", &id[..12]), ("--pid", pid.as_str())] {
+        for unwind in ["fp", "dwarf"] {
+            let json = dir.path().join("p.json");
+            let out = run(armtune()
+                .args(["profile", "-q", "--duration", "1s", "--format", "json", "--unwind", unwind, flag, value, "-o"])
+                .arg(&json));
+            assert!(out.status.success(), "{flag} {value}: {}", stderr(&out));
+            let stacks = json_frames(&read_json(&json));
+            let total: u64 = stacks.iter().map(|(_, w)| w).sum();
+            let named: u64 =
+                stacks.iter().filter(|(f, _)| f.iter().any(|(n, _)| n == "ns_a_spin")).map(|(_, w)| w).sum();
+            assert!(stacks.iter().all(|(f, _)| f[0].0 == label), "{flag} {value} {unwind}: {stacks:?}");
+            assert!(total >= 50 && named * 10 >= total * 8, "{flag} {value} {unwind}: {named} of {total}: {stacks:?}");
+        }
+    }
 }
