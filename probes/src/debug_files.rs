@@ -214,6 +214,34 @@ mod tests {
     }
 
     #[test]
+    fn a_file_read_through_a_root_finds_its_debug_file_inside_that_root() {
+        use std::os::{fd::AsRawFd, unix::fs::OpenOptionsExt};
+        // A root directory, as a container's is read: through a descriptor, `/proc/self/fd/N/...`.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("app")).unwrap();
+        let (prog, debug) = split_program(&root.path().join("app"), true);
+        let hex = hex(&DebugLinks::read(&prog).unwrap().build_id.unwrap());
+        let by_id = root.path().join("usr/lib/debug/.build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]));
+        std::fs::create_dir_all(by_id.parent().unwrap()).unwrap();
+        std::fs::rename(&debug, &by_id).unwrap();
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(root.path())
+            .unwrap();
+        let prefix = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+        let through = prefix.join("app/prog");
+        let found = DebugFiles::default().find(&through).expect("the debug file inside the root");
+        assert_eq!(found, prefix.join(by_id.strip_prefix(root.path()).unwrap()));
+        // And one mirrored under the root's debug directory by the file's path there (`/app`).
+        let mirrored = root.path().join("usr/lib/debug/app/prog.debug");
+        std::fs::create_dir_all(mirrored.parent().unwrap()).unwrap();
+        std::fs::rename(&by_id, &mirrored).unwrap();
+        let found = DebugFiles::default().find(&through).expect("the mirrored debug file inside the root");
+        assert_eq!(found, prefix.join("usr/lib/debug/app/prog.debug"));
+    }
+
+    #[test]
     fn a_debug_directory_mirrors_the_files_path() {
         let dir = tempfile::tempdir().unwrap();
         let (prog, debug) = split_program(dir.path(), true);
