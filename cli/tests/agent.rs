@@ -369,6 +369,60 @@ fn off_cpu_windows_go_to_the_directory_and_to_pyroscope_as_their_own_profile() {
 }
 
 #[test]
+fn allocation_windows_add_up_to_the_workloads_exact_allocations() {
+    let Some(_kernel) = kernel_test() else { return };
+    let (port, got) = receiver();
+    let dir = tempfile::tempdir().unwrap();
+    // allocs makes 5 x 1000 bytes, pauses 1.2 s, makes the rest and stays 1 s: its allocations
+    // fall into two windows (at least), which must add up to the exact totals.
+    let mut workload = Command::new("sh")
+        .args(["-c", &format!("sleep 0.5; exec {} 1.2 1", allocs().display())])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = run(armtune()
+        .args(["agent", "--alloc", "--alloc-sample", "0", "--interval", "1", "--duration", "4", "--output-dir"])
+        .arg(dir.path())
+        .arg("--push")
+        .arg(format!("http://127.0.0.1:{port}")));
+    let _ = workload.wait();
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("every allocation"), "{text}");
+    let (mut bytes, mut objects, mut windows) = (Vec::new(), Vec::new(), 0);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.file_name().unwrap().to_str().unwrap().starts_with("alloc-") {
+            continue;
+        }
+        let folded = dir.path().join("w.folded");
+        for (sample_type, into) in [("alloc_space", &mut bytes), ("alloc_objects", &mut objects)] {
+            let out = run(armtune().arg("flame").arg(&path).args(["--sample-type", sample_type, "-o"]).arg(&folded));
+            assert!(out.status.success(), "{}", stderr(&out));
+            let stacks = read_folded(&folded);
+            let made = stacks.iter().any(|(f, _)| f.iter().any(|n| n.starts_with("make_")));
+            windows += usize::from(sample_type == "alloc_space" && made);
+            into.extend(stacks);
+        }
+        let top = run(go().args(["tool", "pprof", "-sample_index=alloc_space", "-top", "-symbolize=none"]).arg(&path));
+        assert!(top.status.success(), "go tool pprof: {}", stderr(&top));
+    }
+    assert!(windows >= 2, "the allocations came in two windows at least: {windows}\n{text}");
+    assert_eq!(weight_under(&bytes, "main", "make_early"), 5000, "{bytes:?}");
+    assert_eq!(weight_under(&bytes, "main", "make_small"), 2400, "{bytes:?}");
+    assert_eq!(weight_under(&bytes, "main", "grow"), 6300, "{bytes:?}");
+    assert_eq!(weight_under(&objects, "main", "make_small"), 100, "{objects:?}");
+    assert_eq!(weight_under(&objects, "main", "grow"), 6, "{objects:?}");
+    let configs: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8(r.form_file("sample_type_config").expect("a sample type config")).unwrap())
+        .collect();
+    assert!(configs.iter().any(|c| c.contains("\"alloc_space\"") && c.contains("\"alloc_objects\"")), "{configs:?}");
+}
+
+#[test]
 fn the_agent_says_what_is_missing() {
     let out = run(armtune().args(["agent", "--duration", "1"]));
     assert_eq!(out.status.code(), Some(2));

@@ -459,17 +459,31 @@ impl Session {
         }
     }
 
-    /// What the CPU sampler counted, and the off-CPU blocks that ended, since the last window
-    /// (or the start), while the kernel goes on counting: `armtune agent`'s windows. Only `cpu`
-    /// and `off-cpu` are windowed; a block still going on comes in the window it ends. The
-    /// capture holds a copy of the mappings known now. Processes that had exited by the previous window are forgotten,
-    /// so that memory stays flat on a host where processes come and go.
+    /// What the CPU sampler counted, the off-CPU blocks that ended and the allocations made,
+    /// since the last window (or the start), while the kernel goes on counting: `armtune
+    /// agent`'s windows. Only `cpu`, `off-cpu` and `alloc` are windowed; a block still going on
+    /// comes in the window it ends. The capture holds a copy of the mappings known now.
+    /// Processes that had exited by the previous window are forgotten, so that memory stays flat
+    /// on a host where processes come and go.
     pub fn window(&mut self) -> Result<(Capture, crate::window::Evicted)> {
         self.poll(Duration::ZERO)?;
         let stacks = StackReader::new(&self.ebpf)?;
         let off_cpu = self.options.events.off_cpu;
-        let (window, evicted) = self.windows.take(&mut self.ebpf, &stacks, off_cpu)?;
+        let alloc = self.options.events.bits() & armtune_common::events::ALLOC != 0;
+        let families = crate::window::Windowed { off_cpu, alloc: alloc.then_some(self.options.alloc_sample) };
+        let (window, evicted) = self.windows.take(&mut self.ebpf, &stacks, families)?;
         let (mut samples, mut off_samples) = (window.cpu, window.off_cpu);
+        let (mut alloc_bytes, mut alloc_calls) = (window.alloc_bytes, window.alloc_calls);
+        if alloc {
+            for (key, bytes, calls) in self.unwound.take(armtune_common::events::ALLOC) {
+                let scale = crate::families::alloc::sample_scale(bytes, calls, self.options.alloc_sample);
+                let mut sample = stacks.unwound(&key);
+                sample.count = (bytes as f64 * scale).round() as u64;
+                alloc_bytes.push(sample.clone());
+                sample.count = (calls as f64 * scale).round() as u64;
+                alloc_calls.push(sample);
+            }
+        }
         for (key, count, _) in self.unwound.take(armtune_common::events::CPU) {
             let mut sample = stacks.unwound(&key);
             sample.count = count;
@@ -488,6 +502,8 @@ impl Session {
             events: self.options.events,
             samples,
             off_cpu: off_samples,
+            allocs: alloc_bytes,
+            alloc_calls,
             maps: self.maps.clone(),
             meta,
             warnings: self.warnings.clone(),

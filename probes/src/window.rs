@@ -1,5 +1,6 @@
-//! Windows of a profile that never stops (`armtune agent`): what the CPU sampler counted, and
-//! the off-CPU time that ended, since the last window, while the kernel goes on counting.
+//! Windows of a profile that never stops (`armtune agent`): what the CPU sampler counted, the
+//! off-CPU time that ended, and the allocations made, since the last window, while the kernel
+//! goes on counting.
 //!
 //! The kernel's counts only grow, so a window is the difference from the counts the last window
 //! saw: nothing is lost between reading a count and clearing it, because nothing is cleared while
@@ -23,13 +24,26 @@ use crate::{capture::RawSample, error::Context as _, stacks::StackReader, Result
 /// Windows a count may stay unchanged before its key is removed from the kernel's map.
 pub const IDLE_WINDOWS: u32 = 3;
 
-/// What the last windows saw of the kernel's CPU sample counts and off-CPU totals.
+/// What the last windows saw of the kernel's CPU sample counts, off-CPU and allocation totals.
 #[derive(Debug, Default)]
 pub struct CpuWindows {
     /// CPU sample counts.
     cpu: Deltas<SampleKey>,
     /// Off-CPU nanoseconds of finished blocks.
     off_cpu: Deltas<OffCpuKey>,
+    /// Bytes allocated: they decide a key's windows and idleness.
+    alloc: Deltas<SampleKey>,
+    /// Allocator calls at the last window, for the keys `alloc` holds.
+    alloc_calls: HashMap<SampleKey, u64>,
+}
+
+/// Which families a window takes besides CPU samples.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Windowed {
+    /// Off-CPU time.
+    pub off_cpu: bool,
+    /// Allocations, with `--alloc-sample`'s mean (0: every call recorded).
+    pub alloc: Option<u64>,
 }
 
 /// One window's samples, by family.
@@ -39,6 +53,10 @@ pub struct Window {
     pub cpu: Vec<RawSample>,
     /// Off-CPU time (blocks that ended in the window).
     pub off_cpu: Vec<RawSample>,
+    /// Bytes allocated in the window (estimates under `--alloc-sample`).
+    pub alloc_bytes: Vec<RawSample>,
+    /// Allocator calls in the window, by the same stacks.
+    pub alloc_calls: Vec<RawSample>,
 }
 
 /// Each key's total at the last window, and for how many windows it has not changed.
@@ -82,8 +100,9 @@ pub struct Evicted {
 impl CpuWindows {
     /// What was counted since the last call, named by `stacks` (off-CPU time only when
     /// `off_cpu`); idle keys and the stacks only they used are removed from the kernel's maps.
-    pub fn take(&mut self, ebpf: &mut Ebpf, stacks: &StackReader, off_cpu: bool) -> Result<(Window, Evicted)> {
-        let counts = read_map::<SampleKey, u64>(ebpf, maps::COUNTS.name, |c| *c)?;
+    pub fn take(&mut self, ebpf: &mut Ebpf, stacks: &StackReader, families: Windowed) -> Result<(Window, Evicted)> {
+        let off_cpu = families.off_cpu;
+        let counts = read_map::<SampleKey, u64, u64>(ebpf, maps::COUNTS.name, |c| *c)?;
         let (cpu, idle_cpu) = self.cpu.advance(&counts);
         let mut window = Window {
             cpu: cpu
@@ -94,7 +113,7 @@ impl CpuWindows {
                     sample
                 })
                 .collect(),
-            off_cpu: Vec::new(),
+            ..Window::default()
         };
         let mut idle_off = Vec::new();
         // Stacks a blocked thread took at its switch-out: its block, when it ends, will name
@@ -104,7 +123,7 @@ impl CpuWindows {
         if off_cpu {
             let tasks = crate::families::sched::tasks(ebpf)?;
             blocked.extend(tasks.iter().filter(|(_, t)| t.off_since_ns != 0).map(|(_, t)| t.stacks));
-            let totals = read_map::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, |t| t.sum)?;
+            let totals = read_map::<OffCpuKey, Totals, u64>(ebpf, maps::OFF_CPU.name, |t| t.sum)?;
             let (off, idle) = self.off_cpu.advance(&totals);
             window.off_cpu = off
                 .into_iter()
@@ -112,18 +131,65 @@ impl CpuWindows {
                 .collect();
             idle_off = idle;
         }
+        let idle_alloc = match families.alloc {
+            Some(mean) => self.take_allocs(ebpf, stacks, mean, &mut window)?,
+            None => Vec::new(),
+        };
         let mut evicted = remove_keys::<SampleKey, u64>(ebpf, maps::COUNTS.name, &idle_cpu)?;
         evicted.keys += remove_keys::<OffCpuKey, Totals>(ebpf, maps::OFF_CPU.name, &idle_off)?.keys;
-        let idle_stacks = idle_cpu.iter().map(Keyed::stacks).chain(idle_off.iter().map(Keyed::stacks));
-        let kept =
-            self.cpu.last.keys().map(Keyed::stacks).chain(self.off_cpu.last.keys().map(Keyed::stacks)).chain(blocked);
+        evicted.keys += remove_keys::<SampleKey, Totals>(ebpf, maps::ALLOCS.name, &idle_alloc)?.keys;
+        let idle_stacks = idle_cpu
+            .iter()
+            .map(Keyed::stacks)
+            .chain(idle_off.iter().map(Keyed::stacks))
+            .chain(idle_alloc.iter().map(Keyed::stacks));
+        let kept = self
+            .cpu
+            .last
+            .keys()
+            .map(Keyed::stacks)
+            .chain(self.off_cpu.last.keys().map(Keyed::stacks))
+            .chain(self.alloc.last.keys().map(Keyed::stacks))
+            .chain(blocked);
         evicted.stacks = remove_stacks(ebpf, &orphans(idle_stacks, kept))?;
         Ok((window, evicted))
     }
 }
 
+impl CpuWindows {
+    /// Puts the allocations made since the last window into `window` (scaled as `--alloc-sample
+    /// mean` asks); returns the keys idle long enough to remove.
+    fn take_allocs(
+        &mut self,
+        ebpf: &Ebpf,
+        stacks: &StackReader,
+        mean: u64,
+        window: &mut Window,
+    ) -> Result<Vec<SampleKey>> {
+        // One read: bytes and calls of a key are of the same moment.
+        let totals = read_map::<SampleKey, Totals, Totals>(ebpf, maps::ALLOCS.name, |t| *t)?;
+        let bytes_now: Vec<(SampleKey, u64)> = totals.iter().map(|(k, t)| (*k, t.sum)).collect();
+        let calls_now: HashMap<SampleKey, u64> = totals.iter().map(|(k, t)| (*k, t.count)).collect();
+        let (added, idle) = self.alloc.advance(&bytes_now);
+        for (key, bytes) in added {
+            let now = calls_now.get(&key).copied().unwrap_or(0);
+            let calls = now.saturating_sub(self.alloc_calls.insert(key, now).unwrap_or(0));
+            let scale = crate::families::alloc::sample_scale(bytes, calls, mean);
+            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+            sample.count = (bytes as f64 * scale).round() as u64;
+            window.alloc_bytes.push(sample.clone());
+            sample.count = (calls as f64 * scale).round() as u64;
+            window.alloc_calls.push(sample);
+        }
+        for key in &idle {
+            self.alloc_calls.remove(key);
+        }
+        Ok(idle)
+    }
+}
+
 /// Every entry of the kernel's map `name`, its value as the total `total` takes from it.
-fn read_map<K: Pod, V: Pod>(ebpf: &Ebpf, name: &str, total: impl Fn(&V) -> u64) -> Result<Vec<(K, u64)>> {
+fn read_map<K: Pod, V: Pod, T>(ebpf: &Ebpf, name: &str, total: impl Fn(&V) -> T) -> Result<Vec<(K, T)>> {
     let mut out = Vec::new();
     for entry in crate::families::hash_map::<K, V>(ebpf, name)?.iter() {
         let (key, value) = entry.with_context(|| format!("reading {name}"))?;

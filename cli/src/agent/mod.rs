@@ -48,6 +48,14 @@ pub struct Args {
     /// `armtune profile --sched-sample`); 1 records every one.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     sched_sample: u32,
+    /// Also record allocations (the C library's malloc family, as `armtune profile --event alloc`
+    /// does), as a third profile per window: objects and bytes allocated in it, by stack.
+    #[arg(long)]
+    alloc: bool,
+    /// With --alloc: record about one allocation per N bytes and scale the weights back (Go's
+    /// runtime samples one per 512 KiB by default too); 0 records every call.
+    #[arg(long, value_name = "N", default_value_t = 524_288)]
+    alloc_sample: u64,
     /// Length of each window.
     #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION")]
     interval: Duration,
@@ -122,9 +130,17 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let mut sinks = sinks(&args)?;
     let (target, scope) = target_of(&args)?;
-    let events = if args.off_cpu { EventSet::parse("cpu,off-cpu")? } else { EventSet::default() };
-    let options =
-        Options { target, frequency: args.freq, events, sched_sample: args.sched_sample, ..Options::default() };
+    let mut events = vec!["cpu"];
+    events.extend(args.off_cpu.then_some("off-cpu"));
+    events.extend(args.alloc.then_some("alloc"));
+    let options = Options {
+        target,
+        frequency: args.freq,
+        events: EventSet::parse(&events.join(","))?,
+        sched_sample: args.sched_sample,
+        alloc_sample: if args.alloc { args.alloc_sample } else { 0 },
+        ..Options::default()
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while the last window is flushed quits at once.
@@ -136,7 +152,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         "armtune agent: profiling {} at {} Hz{} in {} s windows",
         scope,
         args.freq,
-        if args.off_cpu { format!(", and off-CPU time (one switch in {})", args.sched_sample) } else { String::new() },
+        families_told(&args),
         args.interval.as_secs_f64()
     );
     // Names are cached across windows: a long-running agent reads each file once.
@@ -172,6 +188,21 @@ pub fn run(args: Args) -> Result<Outcome> {
 
 /// Keeps the agent's memory bounded between windows: past [`MAX_CACHED_ADDRESSES`] names, or
 /// above `limit_mib` resident, the symbol caches start over; freed heap goes back to the kernel.
+/// What the agent records besides CPU samples, for its first log line.
+fn families_told(args: &Args) -> String {
+    let mut told = String::new();
+    if args.off_cpu {
+        told += &format!(", off-CPU time (one switch in {})", args.sched_sample);
+    }
+    if args.alloc {
+        told += &match args.alloc_sample {
+            0 => ", every allocation".to_string(),
+            n => format!(", allocations (one per {n} bytes)"),
+        };
+    }
+    told
+}
+
 /// What the agent profiles, and how its log names it.
 fn target_of(args: &Args) -> Result<(Target, String)> {
     let target = match args.scope.cgroup()? {

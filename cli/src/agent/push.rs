@@ -50,14 +50,20 @@ pub enum Family {
     Cpu,
     /// Off-CPU time of blocks that ended in the window (`off_cpu/nanoseconds`).
     OffCpu,
+    /// Allocations made in the window (`alloc_objects/count`, `alloc_space/bytes`).
+    Alloc,
 }
 
 impl Family {
+    /// Every family, in the order a window's profiles come.
+    pub const ALL: [Family; 3] = [Family::Cpu, Family::OffCpu, Family::Alloc];
+
     /// The family of a profile `Report::pprof_profiles` names, if the agent sends it.
     pub fn of(name: &str) -> Option<Family> {
         match name {
             "cpu" => Some(Family::Cpu),
             "off-cpu" => Some(Family::OffCpu),
+            "alloc" => Some(Family::Alloc),
             _ => None,
         }
     }
@@ -67,26 +73,35 @@ impl Family {
         match self {
             Family::Cpu => "cpu-",
             Family::OffCpu => "off-cpu-",
+            Family::Alloc => "alloc-",
         }
     }
 
     /// Pyroscope's sample-type configuration for it, as the API reference describes it: CPU
-    /// samples summed with the sampling rate applied; off-CPU nanoseconds summed as they are.
+    /// samples summed with the sampling rate applied; off-CPU nanoseconds summed as they are;
+    /// allocations as Pyroscope takes Go's allocation profiles (objects and bytes, summed: under
+    /// `--alloc-sample` armtune has already scaled them to estimates).
     fn sample_type_config(self) -> &'static str {
         match self {
             Family::Cpu => r#"{"cpu":{"units":"samples","aggregation":"sum","display-name":"cpu","sampled":true}}"#,
             Family::OffCpu => {
                 r#"{"off_cpu":{"units":"nanoseconds","aggregation":"sum","display-name":"off_cpu","sampled":false}}"#
             }
+            Family::Alloc => concat!(
+                r#"{"alloc_objects":{"units":"objects","aggregation":"sum","display-name":"alloc_objects","sampled":false},"#,
+                r#""alloc_space":{"units":"bytes","aggregation":"sum","display-name":"alloc_space","sampled":false}}"#
+            ),
         }
     }
 
     /// Parca's `__name__` for it: `process_cpu` as Parca names CPU profiles it scrapes from Go's
-    /// pprof endpoints; `off_cpu` for time blocked.
+    /// pprof endpoints; `off_cpu` for time blocked; `memory` for allocations, as Parca names
+    /// Go's allocation and heap profiles.
     fn parca_name(self) -> &'static str {
         match self {
             Family::Cpu => "process_cpu",
             Family::OffCpu => "off_cpu",
+            Family::Alloc => "memory",
         }
     }
 }

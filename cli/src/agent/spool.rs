@@ -9,9 +9,14 @@ use std::{
 
 use anyhow::{Context, Result};
 
-/// The prefixes and suffix of the files the agent writes (and the only ones it removes).
-const PREFIXES: [&str; 2] = ["cpu-", "off-cpu-"];
+/// The suffix of the files the agent writes; with a family's prefix
+/// ([`super::push::Family::file_prefix`]) they are the only ones it removes.
 const SUFFIX: &str = ".pb.gz";
+
+/// Whether `name` is a window's file.
+fn is_window(name: &str) -> bool {
+    super::push::Family::ALL.iter().any(|f| name.starts_with(f.file_prefix())) && name.ends_with(SUFFIX)
+}
 
 /// A directory of windows.
 pub struct Spool {
@@ -33,7 +38,7 @@ impl Spool {
     /// Writes one window that ended at `until`, then removes the oldest files over the limits.
     /// Returns the file written.
     pub fn write(&self, prefix: &str, pprof: &[u8], until: SystemTime) -> Result<PathBuf> {
-        debug_assert!(PREFIXES.contains(&prefix));
+        debug_assert!(super::push::Family::ALL.iter().any(|f| f.file_prefix() == prefix));
         let mut path = self.dir.join(format!("{prefix}{}{SUFFIX}", utc_stamp(until)));
         // Two windows in one millisecond (a clock stepped back): keep both.
         let mut n = 1;
@@ -54,9 +59,7 @@ impl Spool {
         let mut files: Vec<(SystemTime, PathBuf, u64)> = std::fs::read_dir(&self.dir)
             .with_context(|| format!("reading {}", self.dir.display()))?
             .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_name().to_str().is_some_and(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && n.ends_with(SUFFIX))
-            })
+            .filter(|e| e.file_name().to_str().is_some_and(is_window))
             .filter_map(|e| {
                 let meta = e.metadata().ok()?;
                 Some((meta.modified().ok()?, e.path(), meta.len()))

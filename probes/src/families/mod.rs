@@ -25,7 +25,7 @@ use crate::{
     Result,
 };
 
-mod alloc;
+pub(crate) mod alloc;
 mod cpu;
 mod gc;
 mod proc;
