@@ -237,6 +237,68 @@ fn windows_are_pushed_to_parca_as_its_writeraw_http_mapping_takes_them() {
     }
 }
 
+/// `workloads/parca_receiver.go` (grpc-go from Debian's golang-google-grpc-dev), built once.
+fn parca_receiver() -> &'static std::path::Path {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let out = tmp.join("parca_receiver");
+        let gopath = format!("{}:/usr/share/gocode", tmp.join("gopath").display());
+        let status = go()
+            .env("GOPATH", gopath)
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(repo_root().join("workloads/parca_receiver.go"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the gRPC receiver (ci/setup.sh installs golang-google-grpc-dev)");
+        out
+    })
+}
+
+#[test]
+fn windows_are_pushed_to_parca_over_grpc_and_a_restarting_server_is_retried() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The receiver answers its first call UNAVAILABLE: that window must be sent again.
+    let mut server =
+        Command::new(parca_receiver()).arg(dir.path()).env("FAIL_FIRST", "1").stdout(Stdio::piped()).spawn().unwrap();
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let demo = busy("4");
+    let out = run(armtune()
+        .args(["agent", "--backend", "parca-grpc", "--interval", "1", "--duration", "3", "--app", "armtest"])
+        .args(["--label", "service=api", "--token-file"])
+        .arg(&token)
+        .arg("--push")
+        .arg(format!("http://127.0.0.1:{}", port.trim())));
+    drop(demo);
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("dropped 0"), "the refused window was sent again: {text}");
+    let calls: Vec<u32> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_str()?.strip_suffix(".labels")?.parse().ok())
+        .collect();
+    assert!(calls.len() >= 2, "{calls:?}: {text}");
+    for n in calls {
+        let read = |ext: &str| std::fs::read_to_string(dir.path().join(format!("{n}.{ext}"))).unwrap();
+        assert_eq!(read("method"), "/parca.profilestore.v1alpha1.ProfileStoreService/WriteRaw");
+        assert_eq!(read("auth"), "Bearer s3cret");
+        let labels = read("labels");
+        for expected in ["__name__=process_cpu", "job=armtest", "service=api"] {
+            assert!(labels.lines().any(|l| l == expected), "{expected} in {labels}");
+        }
+        let top =
+            run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(dir.path().join(format!("{n}-1.pb.gz"))));
+        assert!(top.status.success(), "{}", stderr(&top));
+    }
+}
+
 #[test]
 fn a_refusing_backend_drops_windows_and_the_directory_keeps_the_newest() {
     let Some(_kernel) = kernel_test() else { return };

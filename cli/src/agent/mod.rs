@@ -2,6 +2,7 @@
 //! never stop sampling between them, each window turned into pprof and pushed to Grafana
 //! Pyroscope and/or written to a rotated directory.
 
+pub mod grpc;
 pub mod labels;
 pub mod push;
 pub mod spool;

@@ -18,6 +18,8 @@ pub enum Backend {
     Pyroscope,
     /// Parca (`POST /profiles/writeraw`, WriteRaw's HTTP mapping).
     Parca,
+    /// Parca's gRPC API (`ProfileStoreService.WriteRaw`), as parca-agent sends to it.
+    ParcaGrpc,
 }
 
 /// Where and how to push.
@@ -267,6 +269,18 @@ fn send(agent: &ureq::Agent, target: &Target, window: &Window) -> Result<(), Str
     let (url, request, body) = match target.backend {
         Backend::Pyroscope => pyroscope_request(agent, target, window),
         Backend::Parca => parca_request(agent, target, window),
+        Backend::ParcaGrpc => {
+            let call = super::grpc::Call {
+                url: &target.url,
+                authorization: target.authorization.as_deref(),
+                tenant: target.tenant.as_deref(),
+                timeout: target.timeout,
+            };
+            return super::grpc::call(
+                &call,
+                super::grpc::write_raw_message(&parca_labels(target, window), &window.pprof),
+            );
+        }
     };
     let mut request = request;
     if let Some(auth) = &target.authorization {
@@ -313,11 +327,10 @@ fn pyroscope_request(agent: &ureq::Agent, target: &Target, window: &Window) -> (
 /// (bytes as base64, as protobuf's JSON mapping writes them).
 fn parca_request(agent: &ureq::Agent, target: &Target, window: &Window) -> (String, ureq::Request, Vec<u8>) {
     use base64::Engine;
-    let mut labels =
-        vec![("__name__".to_string(), window.family.parca_name().to_string()), ("job".to_string(), target.app.clone())];
-    labels.extend(target.labels.iter().cloned());
-    let labels: Vec<serde_json::Value> =
-        labels.iter().map(|(name, value)| serde_json::json!({"name": name, "value": value})).collect();
+    let labels: Vec<serde_json::Value> = parca_labels(target, window)
+        .iter()
+        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .collect();
     let raw = base64::engine::general_purpose::STANDARD.encode(&window.pprof);
     let body = serde_json::json!({
         "series": [{"labels": {"labels": labels}, "samples": [{"rawProfile": raw}]}],
@@ -326,6 +339,15 @@ fn parca_request(agent: &ureq::Agent, target: &Target, window: &Window) -> (Stri
     let url = format!("{}/profiles/writeraw", target.url.trim_end_matches('/'));
     let request = agent.post(&url).set("Content-Type", "application/json");
     (url, request, body.to_string().into_bytes())
+}
+
+/// The labels of a window's series in Parca: `__name__` as [`Family::parca_name`] says, `job`
+/// the application, then the agent's labels.
+fn parca_labels(target: &Target, window: &Window) -> Vec<(String, String)> {
+    let mut labels =
+        vec![("__name__".to_string(), window.family.parca_name().to_string()), ("job".to_string(), target.app.clone())];
+    labels.extend(target.labels.iter().cloned());
+    labels
 }
 
 /// A `multipart/form-data` body of form files: (field, file name, content).
