@@ -222,6 +222,13 @@ fn container_ids_named(name: &str) -> Vec<String> {
     ids
 }
 
+/// `paths` without the ones that name a file already named (the same device and inode): a
+/// program or library run by many of a cgroup's processes is probed once.
+pub fn distinct_files(paths: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let mut seen = std::collections::HashSet::new();
+    paths.into_iter().filter(|p| std::fs::metadata(p).is_ok_and(|m| seen.insert((m.dev(), m.ino())))).collect()
+}
+
 /// What `/proc/PID/cgroup` says of a process: its cgroup v2 path (`0::/...`).
 pub fn cgroup_of(pid: u32) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;

@@ -191,12 +191,12 @@ impl Session {
             Target::All => Vec::new(),
             // Each program running in the cgroup once, for every process of it (the kernel
             // keeps to the cgroup).
-            Target::Cgroup(cgroup) => {
-                distinct_files(cgroup.pids().into_iter().map(|p| PathBuf::from(format!("/proc/{p}/exe"))))
-                    .into_iter()
-                    .map(|exe| (exe, None))
-                    .collect()
-            }
+            Target::Cgroup(cgroup) => crate::cgroups::distinct_files(
+                cgroup.pids().into_iter().map(|p| PathBuf::from(format!("/proc/{p}/exe"))),
+            )
+            .into_iter()
+            .map(|exe| (exe, None))
+            .collect(),
         };
         let mut family_state = FamilyState::default();
         let mut ctx = Attach {
@@ -700,14 +700,6 @@ fn pidfd(pid: u32) -> Option<OwnedFd> {
 fn process_of(pid: u32) -> Result<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| Error::NoSuchPid(pid))?;
     Ok(status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok()).unwrap_or(pid))
-}
-
-/// `paths` without the ones that name a file already named (the same device and inode): a
-/// program run by many processes is probed once.
-pub(crate) fn distinct_files(paths: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let mut seen = HashSet::new();
-    paths.into_iter().filter(|p| std::fs::metadata(p).is_ok_and(|m| seen.insert((m.dev(), m.ino())))).collect()
 }
 
 fn process_exists(pid: u32) -> bool {

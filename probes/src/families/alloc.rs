@@ -240,7 +240,7 @@ fn alloc_targets(options: &Options, pids: &[u32], exe: Option<&Path>) -> Vec<All
         Target::Cgroup(cgroup) => {
             let libraries = match fixed {
                 Some(fixed) => vec![fixed],
-                None => crate::session::distinct_files(cgroup.pids().into_iter().filter_map(allocator::libc_of)),
+                None => crate::cgroups::distinct_files(cgroup.pids().into_iter().filter_map(allocator::libc_of)),
             };
             let libraries = if libraries.is_empty() { vec![PathBuf::from("libc")] } else { libraries };
             libraries.into_iter().map(|library| AllocTarget { library, pid: None }).collect()
