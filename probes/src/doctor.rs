@@ -108,12 +108,18 @@ pub fn profile_ready(checks: &[Check]) -> bool {
 
 const FAMILIES: [&str; 5] = ["perf_event", "tracepoint", "BTF tracepoint", "uprobe", "kprobe"];
 
-fn kernel_version() -> Check {
+/// The running kernel's release (`uname -r`) and its (major, minor) version.
+pub(crate) fn kernel_release() -> (String, (u32, u32)) {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
     let mut nums = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
-    let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    let version = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    (release, version)
+}
+
+fn kernel_version() -> Check {
+    let (release, version) = kernel_release();
     // The ring buffer that carries process events arrived in 5.8.
-    if (major, minor) >= (5, 8) {
+    if version >= (5, 8) {
         Check::new("kernel", Status::Ok, format!("{release} (5.8 or later needed)"))
     } else {
         Check::new("kernel", Status::Fail, format!("{release}: armtune needs Linux 5.8 or later (BPF ring buffer)"))

@@ -623,6 +623,17 @@ fn check(options: &Options) -> Result<()> {
     if options.frequency == 0 {
         return Err(Error::Invalid("--freq must be at least 1 (samples per second per CPU)".into()));
     }
+    if let Target::Cgroup(cgroup) = &options.target {
+        // Tracing programs may ask for a task's ancestor cgroups from 5.14 on; on older kernels the
+        // call is dead code (its guard is a read-only global) and the rest loads as before.
+        let (release, version) = crate::doctor::kernel_release();
+        if version < (5, 14) {
+            return Err(Error::Invalid(format!(
+                "{}: profiling a cgroup needs Linux 5.14 or later (this is {release}); give its processes with --pid",
+                cgroup.label
+            )));
+        }
+    }
     if let Some(max) = attach::max_sample_rate().filter(|&max| options.frequency > max) {
         return Err(Error::Invalid(format!(
             "--freq {} is above this kernel's limit of {max} Hz (kernel.perf_event_max_sample_rate)",

@@ -21,6 +21,43 @@ pub enum Language {
     TypeScript,
     /// TypeScript with JSX (`.tsx`).
     Tsx,
+    /// Java (`.java`).
+    Java,
+    /// C# (`.cs`).
+    CSharp,
+    /// Ruby (`.rb`, `.rake`, `.gemspec`).
+    Ruby,
+    /// PHP (`.php`).
+    Php,
+    /// Lua (`.lua`).
+    Lua,
+    /// Shell: bash and POSIX sh (`.sh`, `.bash`).
+    Shell,
+}
+
+impl Language {
+    /// Every language, in the order of [`Language::index`].
+    pub const ALL: [Language; 14] = [
+        Language::Go,
+        Language::Rust,
+        Language::C,
+        Language::Cpp,
+        Language::Python,
+        Language::JavaScript,
+        Language::TypeScript,
+        Language::Tsx,
+        Language::Java,
+        Language::CSharp,
+        Language::Ruby,
+        Language::Php,
+        Language::Lua,
+        Language::Shell,
+    ];
+
+    /// Its position in [`Language::ALL`] (tables per language are indexed by it).
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl Language {
@@ -36,6 +73,12 @@ impl Language {
             "js" | "mjs" | "cjs" | "jsx" => Language::JavaScript,
             "ts" | "mts" | "cts" => Language::TypeScript,
             "tsx" => Language::Tsx,
+            "java" => Language::Java,
+            "cs" => Language::CSharp,
+            "rb" | "rake" | "gemspec" => Language::Ruby,
+            "php" => Language::Php,
+            "lua" => Language::Lua,
+            "sh" | "bash" => Language::Shell,
             _ => return None,
         })
     }
@@ -51,6 +94,13 @@ impl Language {
             Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
             Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
             Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Language::Java => tree_sitter_java::LANGUAGE.into(),
+            Language::CSharp => tree_sitter_c_sharp::LANGUAGE.into(),
+            Language::Ruby => tree_sitter_ruby::LANGUAGE.into(),
+            // PHP files start in HTML: the grammar with the text around `<?php` tags.
+            Language::Php => tree_sitter_php::LANGUAGE_PHP.into(),
+            Language::Lua => tree_sitter_lua::LANGUAGE.into(),
+            Language::Shell => tree_sitter_bash::LANGUAGE.into(),
         }
     }
 
@@ -64,6 +114,12 @@ impl Language {
             Language::Python => "Python",
             Language::JavaScript => "JavaScript",
             Language::TypeScript | Language::Tsx => "TypeScript",
+            Language::Java => "Java",
+            Language::CSharp => "C#",
+            Language::Ruby => "Ruby",
+            Language::Php => "PHP",
+            Language::Lua => "Lua",
+            Language::Shell => "shell",
         }
     }
 }

@@ -103,6 +103,85 @@ fn javascript_and_typescript() {
 }
 
 #[test]
+fn java_and_csharp() {
+    let java = fixture("Sample.java");
+    assert_eq!(
+        table(&java),
+        [
+            ("Router::plain", 4, 1, 0),
+            // if, &&, else if, ||, for, if, two cases; cognitive: if 1, && 1, else if 1, || 1, else 1,
+            // for in else 2, if in for 3, switch 1.
+            ("Router::route", 8, 9, 11),
+            // ternary, catch; cognitive: ternary 1, catch 1.
+            ("Router::guarded", 30, 3, 2),
+            // ternary; cognitive: ternary 1, recursion 1.
+            ("Router::fact", 39, 2, 2),
+        ]
+    );
+    assert_eq!(java[3].suppression.reason.as_deref(), Some("a parser's table"));
+    assert_eq!(
+        table(&fixture("sample.cs")),
+        [
+            // if, &&, ??, foreach, if, two non-discard arms; cognitive: if 1, && 1, foreach 1, ?? 1,
+            // if in foreach 2, switch expression 1.
+            ("Demo::Shop::Price", 7, 8, 7),
+            ("Demo::Shop::Safe", 25, 2, 1),
+            ("Demo::Shop::Name::get", 37, 2, 1),
+            // three `case` labels (two of them over one statement list), as lizard counts them;
+            // cognitive: switch 1.
+            ("Demo::Shop::Grade", 40, 4, 1),
+        ]
+    );
+}
+
+#[test]
+fn ruby_php_lua_and_shell() {
+    assert_eq!(
+        table(&fixture("sample.rb")),
+        [
+            // modifier if in the block, if, &&, elsif, ||; cognitive: modifier if in the block 2, if 1,
+            // && 1, elsif 1, || 1, else 1.
+            ("Shop::Cart::total", 3, 6, 7),
+            // two whens; cognitive: case 1.
+            ("Shop::Cart::self.kind", 19, 3, 1),
+            ("Shop::Cart::safe", 27, 2, 1),
+            // ternary; cognitive: ternary 1, recursion 1.
+            ("Shop::Cart::fact", 33, 2, 2),
+        ]
+    );
+    assert_eq!(
+        table(&fixture("sample.php")),
+        [
+            ("plain", 3, 1, 0),
+            // if, &&, elseif, or, else if, foreach, while, ??, two arms; cognitive: if 1, && 1, elseif 1,
+            // or 1, else if 1, foreach 1, while 2, ?? 1, match 1.
+            ("Router::route", 8, 11, 10),
+            // catch, ternary; cognitive: catch 1, ternary in catch 2.
+            ("Router::safe", 28, 3, 3),
+        ]
+    );
+    assert_eq!(
+        table(&fixture("sample.lua")),
+        [
+            // if, and, elseif, or, for, if; cognitive: if 1, and 1, elseif 1, or 1, else 1, for in else
+            // 2, if in for 3, goto 1.
+            ("M.classify", 3, 7, 11),
+            ("fact", 19, 2, 2),
+            ("M.each", 26, 2, 1),
+        ]
+    );
+    assert_eq!(
+        table(&fixture("sample.sh")),
+        [
+            ("plain", 3, 1, 0),
+            // if, &&, elif, for, if, ||, two non-default case items, while, &&; cognitive: if 1, && 1,
+            // elif 1, for 2, if in for 3, || 1, else 1, case 1, while 1, && 1.
+            ("deploy", 7, 11, 13),
+        ]
+    );
+}
+
+#[test]
 fn syntax_errors_keep_the_functions_that_parse() {
     let src = b"def good(a):\n    if a:\n        return 1\n\ndef broken(:\n    pass\n";
     let result = complexity::analyze(Language::Python, src);

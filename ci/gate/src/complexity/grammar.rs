@@ -2,10 +2,11 @@
 //! by kind id (string comparisons per node would cost more than the walk itself).
 //!
 //! The per-language rules (documented in the README's gate section):
-//! - cyclomatic: 1, plus one per `if` / `else if` / `elif`, loop (`loop` in Rust excepted: it has no
-//!   condition), non-default `case` / match arm / Go comm clause, `catch` / `except`, ternary, Rust
-//!   match guard, Python comprehension `for` / `if`, and each `&&` / `||` (`and` / `or`, and `??` in
-//!   JavaScript / TypeScript). For Go this is exactly gocyclo's rule set.
+//! - cyclomatic: 1, plus one per `if` / `else if` / `elif` / `elsif` / `unless`, loop (`loop` in
+//!   Rust excepted: it has no condition), non-default `case` / `when` / match arm / Go comm clause,
+//!   `catch` / `except` / `rescue`, ternary, Rust match guard, Python comprehension `for` / `if`, and
+//!   each `&&` / `||` (`and` / `or`, `??` in JavaScript, TypeScript, C# and PHP; a shell's `&&` /
+//!   `||` lists). For Go this is exactly gocyclo's rule set.
 //! - cognitive: SonarSource's rules, as gocognit applies them to Go.
 
 use std::{num::NonZeroU16, sync::OnceLock};
@@ -69,6 +70,9 @@ enum Kind {
     PyCase,
     /// `break` / `continue`: a jump when labeled.
     MaybeLabeled,
+    /// A case label or arm that is the default one when its text starts with `default`, or its
+    /// pattern is `_` or `*` (Java, C#, shell).
+    LabeledCase,
 }
 
 /// Field ids the walker asks about.
@@ -88,7 +92,7 @@ pub struct Fields {
     pub right: Option<NonZeroU16>,
     /// `operator`.
     pub operator: Option<NonZeroU16>,
-    /// `function`.
+    /// The callee of a call: `function`, or the language's own name for it (`name`, `method`).
     pub function: Option<NonZeroU16>,
     value: Option<NonZeroU16>,
     pattern: Option<NonZeroU16>,
@@ -181,6 +185,9 @@ fn kind_of(lang: Language, name: &str) -> Kind {
             "else_clause" => fixed(Else),
             _ => fixed(Other),
         },
+        Language::Java | Language::CSharp | Language::Ruby | Language::Php | Language::Lua | Language::Shell => {
+            more_kind_of(lang, name)
+        }
         Language::JavaScript | Language::TypeScript | Language::Tsx => match name {
             "function_declaration" | "generator_function_declaration" | "method_definition" => fixed(Function),
             "arrow_function" | "function_expression" | "function" | "generator_function" => fixed(Closure),
@@ -199,12 +206,113 @@ fn kind_of(lang: Language, name: &str) -> Kind {
     }
 }
 
+// armtune:allow complexity -- a table: one arm per language and node kind, no logic between them
+/// The languages lizard covers beside the first eight (see [`kind_of`]).
+fn more_kind_of(lang: Language, name: &str) -> Kind {
+    use Role::*;
+    let fixed = Kind::Fixed;
+    match lang {
+        Language::Java => match name {
+            "method_declaration" | "constructor_declaration" | "compact_constructor_declaration" => fixed(Function),
+            "lambda_expression" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "for_statement" | "enhanced_for_statement" | "while_statement" | "do_statement" => fixed(Loop),
+            "switch_expression" => fixed(Switch),
+            "switch_label" => Kind::LabeledCase,
+            "catch_clause" => fixed(Catch),
+            "ternary_expression" => fixed(Ternary),
+            "binary_expression" => Kind::Binary,
+            "break_statement" | "continue_statement" => Kind::MaybeLabeled,
+            "method_invocation" => fixed(Call),
+            _ => fixed(Other),
+        },
+        Language::CSharp => match name {
+            "method_declaration"
+            | "constructor_declaration"
+            | "destructor_declaration"
+            | "local_function_statement"
+            | "accessor_declaration"
+            | "operator_declaration"
+            | "conversion_operator_declaration" => fixed(Function),
+            "lambda_expression" | "anonymous_method_expression" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "for_statement" | "foreach_statement" | "while_statement" | "do_statement" => fixed(Loop),
+            "switch_statement" | "switch_expression" => fixed(Switch),
+            "switch_section" | "switch_expression_arm" => Kind::LabeledCase,
+            "catch_clause" => fixed(Catch),
+            "conditional_expression" => fixed(Ternary),
+            "binary_expression" => Kind::Binary,
+            "goto_statement" => fixed(Jump),
+            "invocation_expression" => fixed(Call),
+            _ => fixed(Other),
+        },
+        Language::Ruby => match name {
+            "method" | "singleton_method" => fixed(Function),
+            "block" | "do_block" | "lambda" => fixed(Closure),
+            "if" | "unless" | "if_modifier" | "unless_modifier" => fixed(If),
+            "elsif" => fixed(Elif),
+            "while" | "until" | "for" | "while_modifier" | "until_modifier" => fixed(Loop),
+            "case" | "case_match" => fixed(Switch),
+            "when" | "in_clause" => fixed(Case),
+            "rescue" | "rescue_modifier" => fixed(Catch),
+            "conditional" => fixed(Ternary),
+            "binary" => Kind::Binary,
+            "call" => fixed(Call),
+            "else" => fixed(Else),
+            _ => fixed(Other),
+        },
+        Language::Php => match name {
+            "function_definition" | "method_declaration" => fixed(Function),
+            "anonymous_function" | "arrow_function" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "else_if_clause" => fixed(Elif),
+            "for_statement" | "foreach_statement" | "while_statement" | "do_statement" => fixed(Loop),
+            "switch_statement" | "match_expression" => fixed(Switch),
+            "case_statement" | "match_conditional_expression" => fixed(Case),
+            "catch_clause" => fixed(Catch),
+            "conditional_expression" => fixed(Ternary),
+            "binary_expression" => Kind::Binary,
+            "goto_statement" => fixed(Jump),
+            "function_call_expression" => fixed(Call),
+            "else_clause" => fixed(Else),
+            _ => fixed(Other),
+        },
+        Language::Lua => match name {
+            "function_declaration" => fixed(Function),
+            "function_definition" => fixed(Closure),
+            "if_statement" => fixed(If),
+            "elseif_statement" => fixed(Elif),
+            "for_statement" | "while_statement" | "repeat_statement" => fixed(Loop),
+            "binary_expression" => Kind::Binary,
+            "goto_statement" => fixed(Jump),
+            "function_call" => fixed(Call),
+            "else_statement" => fixed(Else),
+            _ => fixed(Other),
+        },
+        _ => match name {
+            // Shell.
+            "function_definition" => fixed(Function),
+            "if_statement" => fixed(If),
+            "elif_clause" => fixed(Elif),
+            "for_statement" | "c_style_for_statement" | "while_statement" => fixed(Loop),
+            "case_statement" => fixed(Switch),
+            "case_item" => Kind::LabeledCase,
+            "ternary_expression" => fixed(Ternary),
+            // `a && b || c` command lists as well as `[[ a && b ]]`.
+            "binary_expression" | "list" => Kind::Binary,
+            "else_clause" => fixed(Else),
+            _ => fixed(Other),
+        },
+    }
+}
+
 fn logical_ops(lang: Language) -> &'static [&'static str] {
     match lang {
-        Language::Go | Language::Rust => &["&&", "||"],
-        Language::C | Language::Cpp => &["&&", "||", "and", "or"],
-        Language::Python => &["and", "or"],
-        Language::JavaScript | Language::TypeScript | Language::Tsx => &["&&", "||", "??"],
+        Language::Go | Language::Rust | Language::Java | Language::Shell => &["&&", "||"],
+        Language::C | Language::Cpp | Language::Ruby => &["&&", "||", "and", "or"],
+        Language::Python | Language::Lua => &["and", "or"],
+        Language::JavaScript | Language::TypeScript | Language::Tsx | Language::CSharp => &["&&", "||", "??"],
+        Language::Php => &["&&", "||", "and", "or", "xor", "??"],
     }
 }
 
@@ -212,7 +320,25 @@ fn label_kind(lang: Language) -> &'static str {
     match lang {
         Language::Go => "label_name",
         Language::Rust => "label",
+        Language::Java => "identifier",
         _ => "statement_identifier",
+    }
+}
+
+/// The field naming a call's callee, where it is not `function`.
+fn callee_field(lang: Language) -> &'static str {
+    match lang {
+        Language::Java | Language::Lua => "name",
+        Language::Ruby => "method",
+        _ => "function",
+    }
+}
+
+/// The node kind of a plain name (what a recursive call's callee is).
+fn identifier_kind(lang: Language) -> &'static str {
+    match lang {
+        Language::Php => "name",
+        _ => "identifier",
     }
 }
 
@@ -231,6 +357,15 @@ fn is_body_kind(name: &str) -> bool {
             | "communication_case"
             | "default_case"
             | "case_statement"
+            | "switch_block"
+            | "switch_section"
+            | "then"
+            | "do"
+            | "body_statement"
+            | "block_body"
+            | "colon_block"
+            | "do_group"
+            | "case_item"
     )
 }
 
@@ -254,7 +389,7 @@ impl Grammar {
             g.kinds.push(if named { kind_of(lang, name) } else { Kind::Fixed(Role::Other) });
             g.body.push(named && is_body_kind(name));
             g.logical_op.push(!named && logical_ops(lang).contains(&name));
-            g.identifier.push(named && name == "identifier");
+            g.identifier.push(named && name == identifier_kind(lang));
             g.label.push(named && name == label_kind(lang));
             g.comment.push(name.contains("comment"));
         }
@@ -267,7 +402,7 @@ impl Grammar {
             left: field("left"),
             right: field("right"),
             operator: field("operator"),
-            function: field("function"),
+            function: field(callee_field(lang)),
             value: field("value"),
             pattern: field("pattern"),
             guard: field("guard"),
@@ -277,18 +412,8 @@ impl Grammar {
 
     /// The tables of `lang`, built once.
     pub fn of(lang: Language) -> &'static Grammar {
-        static TABLES: [OnceLock<Grammar>; 8] = [const { OnceLock::new() }; 8];
-        let i = match lang {
-            Language::Go => 0,
-            Language::Rust => 1,
-            Language::C => 2,
-            Language::Cpp => 3,
-            Language::Python => 4,
-            Language::JavaScript => 5,
-            Language::TypeScript => 6,
-            Language::Tsx => 7,
-        };
-        TABLES[i].get_or_init(|| Grammar::build(lang))
+        static TABLES: [OnceLock<Grammar>; Language::ALL.len()] = [const { OnceLock::new() }; Language::ALL.len()];
+        TABLES[lang.index()].get_or_init(|| Grammar::build(lang))
     }
 
     /// The role of `node`.
@@ -302,6 +427,7 @@ impl Grammar {
             Kind::MatchArm => either(self.is_wildcard_arm(node, src), Role::Other, Role::Case),
             Kind::MatchPattern => either(has(self.fields.condition), Role::Decision, Role::Other),
             Kind::PyCase => either(self.is_wildcard_case(node, src), Role::Other, Role::Case),
+            Kind::LabeledCase => either(is_default_label(node, src), Role::Other, Role::Case),
             Kind::MaybeLabeled => {
                 let mut cursor = node.walk();
                 let labeled = node
@@ -321,10 +447,12 @@ impl Grammar {
 
     /// Whether a binary expression node has a logical operator.
     pub fn is_logical(&self, node: Node) -> bool {
-        self.fields
-            .operator
-            .and_then(|f| node.child_by_field_id(f.get()))
-            .is_some_and(|op| self.logical_op.get(op.kind_id() as usize).copied().unwrap_or(false))
+        self.logical_operator(node).is_some()
+    }
+
+    /// Whether `node` is a logical operator token.
+    pub fn is_logical_token(&self, node: Node) -> bool {
+        !node.is_named() && self.logical_op.get(node.kind_id() as usize).copied().unwrap_or(false)
     }
 
     /// Whether `node` is a binary expression of any operator.
@@ -332,10 +460,18 @@ impl Grammar {
         matches!(self.kinds.get(node.kind_id() as usize), Some(Kind::Binary))
     }
 
-    /// The logical operator of a binary expression node, if it has one.
+    /// The logical operator of a binary expression node, if it has one: its `operator` field, or
+    /// for a node without one (a shell's command list) its first operator token.
     pub fn logical_operator(&self, node: Node) -> Option<u16> {
-        let op = self.fields.operator.and_then(|f| node.child_by_field_id(f.get()))?;
-        self.logical_op.get(op.kind_id() as usize).copied().unwrap_or(false).then(|| op.kind_id())
+        let is_op = |op: Node| self.logical_op.get(op.kind_id() as usize).copied().unwrap_or(false);
+        match self.fields.operator.and_then(|f| node.child_by_field_id(f.get())) {
+            Some(op) => is_op(op).then(|| op.kind_id()),
+            None => {
+                let mut cursor = node.walk();
+                let op = node.children(&mut cursor).find(|c| !c.is_named() && is_op(*c));
+                op.map(|op| op.kind_id())
+            }
+        }
     }
 
     /// Whether children of this kind are a body (one level deeper under a structure).
@@ -353,6 +489,11 @@ impl Grammar {
         self.identifier.get(node.kind_id() as usize).copied().unwrap_or(false)
     }
 
+    /// Whether children of an `if` that no field names are its branch (a shell's `then` part).
+    pub fn if_children_nest(&self) -> bool {
+        self.lang == Language::Shell
+    }
+
     /// `case _:` without a guard: Python's default case.
     fn is_wildcard_case(&self, case: Node, src: &[u8]) -> bool {
         if self.fields.guard.and_then(|g| case.child_by_field_id(g.get())).is_some() {
@@ -362,4 +503,15 @@ impl Grammar {
         let patterns: Vec<Node> = case.named_children(&mut cursor).filter(|c| c.kind() == "case_pattern").collect();
         patterns.len() == 1 && patterns[0].utf8_text(src).map(str::trim) == Ok("_")
     }
+}
+
+/// A default case label or arm: `default:` / `default ->` (Java, C#), `_ => ...` (C#), `*)` (shell).
+fn is_default_label(node: Node, src: &[u8]) -> bool {
+    let text = node.utf8_text(src).unwrap_or("").trim_start();
+    if text.starts_with("default") {
+        return true;
+    }
+    let mut cursor = node.walk();
+    let first = node.named_children(&mut cursor).find(|c| !c.kind().contains("comment"));
+    first.is_some_and(|c| matches!(c.utf8_text(src).map(str::trim), Ok("_" | "*")))
 }

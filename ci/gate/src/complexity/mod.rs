@@ -192,6 +192,8 @@ impl<'t> Walker<'_, 't> {
         let role = self.g.role(node, self.src);
         let flat = |_: &Grammar, _: Option<u16>, _: Node| (nesting, Ctx::default());
         match role {
+            // An abstract or interface method declares, it has no code (lizard skips it too).
+            Role::Function if self.is_declaration_only(node) => self.children(c, flat),
             Role::Function => {
                 let name = names::function_name(self.lang, node, self.src);
                 self.unit(node, node, name);
@@ -286,19 +288,18 @@ impl<'t> Walker<'_, 't> {
     fn walk_if(&mut self, c: &mut TreeCursor<'t>, nesting: u32) {
         // gocognit walks a Go `else` block at the `if`'s own level; SonarSource nests it.
         let else_nesting = if self.lang == Language::Go { nesting } else { nesting + 1 };
-        let f = self.g.fields;
-        let (consequence, body, alternative) =
-            (f.consequence.map(|x| x.get()), f.body.map(|x| x.get()), f.alternative.map(|x| x.get()));
+        let alternative = self.g.fields.alternative.map(|x| x.get());
         if !c.goto_first_child() {
             return;
         }
         loop {
             let field = c.field_id().map(|x| x.get());
             let child = c.node();
-            if field.is_some() && (field == consequence || field == body) {
-                self.walk(c, nesting + 1, Ctx::default());
-            } else if field.is_some() && field == alternative {
-                match self.g.role(child, self.src) {
+            let role = self.g.role(child, self.src);
+            // A shell's `elif` and `else` are children no field names.
+            let is_alternative = (field.is_some() && field == alternative) || matches!(role, Role::Elif | Role::Else);
+            if is_alternative {
+                match role {
                     Role::If | Role::Elif => self.walk(c, nesting, Ctx { else_if: true, in_logical: false }),
                     Role::Else => self.walk_else(c, nesting, else_nesting),
                     _ => {
@@ -306,7 +307,7 @@ impl<'t> Walker<'_, 't> {
                         self.walk(c, else_nesting, Ctx::default());
                     }
                 }
-            } else if self.lang == Language::Python && self.g.is_body(child) {
+            } else if self.is_branch(field, child) {
                 self.walk(c, nesting + 1, Ctx::default());
             } else {
                 self.walk(c, nesting, Ctx::default());
@@ -316,6 +317,16 @@ impl<'t> Walker<'_, 't> {
             }
         }
         c.goto_parent();
+    }
+
+    /// Whether a child of an `if` (with its field) is the branch taken: its `consequence` or
+    /// `body`, Python's block, or a shell's statements that no field names.
+    fn is_branch(&self, field: Option<u16>, child: Node) -> bool {
+        let f = self.g.fields;
+        let (consequence, body) = (f.consequence.map(|x| x.get()), f.body.map(|x| x.get()));
+        (field.is_some() && (field == consequence || field == body))
+            || (self.lang == Language::Python && self.g.is_body(child))
+            || (self.g.if_children_nest() && field.is_none() && child.is_named())
     }
 
     /// An `else` clause: `else if` when it holds a lone `if`, else one more for the `else`.
@@ -365,15 +376,31 @@ impl<'t> Walker<'_, 't> {
             return;
         }
         let f = self.g.fields;
-        if let Some(left) = f.left.and_then(|l| node.child_by_field_id(l.get())) {
-            self.collect_ops(left, ops);
-        }
+        let Some(left) = f.left.and_then(|l| node.child_by_field_id(l.get())) else {
+            // No operand fields (a shell's command list): operands and operators in order.
+            let mut cursor = node.walk();
+            for child in node.children(&mut cursor) {
+                if child.is_named() {
+                    self.collect_ops(child, ops);
+                } else if self.g.is_logical_token(child) {
+                    ops.push(child.kind_id());
+                }
+            }
+            return;
+        };
+        self.collect_ops(left, ops);
         if let Some(op) = self.g.logical_operator(node) {
             ops.push(op);
         }
         if let Some(right) = f.right.and_then(|r| node.child_by_field_id(r.get())) {
             self.collect_ops(right, ops);
         }
+    }
+
+    /// A Java, C# or PHP method without a body.
+    fn is_declaration_only(&self, node: Node) -> bool {
+        matches!(self.lang, Language::Java | Language::CSharp | Language::Php)
+            && self.g.fields.body.is_some_and(|b| node.child_by_field_id(b.get()).is_none())
     }
 
     fn is_recursive_call(&self, node: Node) -> bool {

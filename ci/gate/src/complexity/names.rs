@@ -31,6 +31,20 @@ pub fn function_name(lang: Language, node: Node, src: &[u8]) -> String {
         Language::JavaScript | Language::TypeScript | Language::Tsx => {
             qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("<anonymous>"), ".")
         }
+        // lizard's form: `Class::method`.
+        Language::Java | Language::CSharp | Language::Php => {
+            qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("?"), "::")
+        }
+        Language::Ruby => {
+            let own = field_text(node, "name", src).unwrap_or("?");
+            let own = match field_text(node, "object", src) {
+                Some(object) => format!("{object}.{own}"),
+                None => own.to_string(),
+            };
+            qualify(scopes(lang, node, src), &own, "::")
+        }
+        // As written: `f`, `M.f`, `obj:m`.
+        Language::Lua | Language::Shell => field_text(node, "name", src).unwrap_or("?").to_string(),
     }
 }
 
@@ -103,6 +117,28 @@ fn scopes(lang: Language, node: Node, src: &[u8]) -> Vec<String> {
                 "class_declaration" | "class" | "abstract_class_declaration",
             ) => field_text(n, "name", src).map(String::from),
             (Language::JavaScript | Language::TypeScript | Language::Tsx, "function_declaration") => {
+                field_text(n, "name", src).map(String::from)
+            }
+            (
+                Language::Java,
+                "class_declaration" | "interface_declaration" | "enum_declaration" | "record_declaration",
+            )
+            | (
+                Language::CSharp,
+                "namespace_declaration"
+                | "file_scoped_namespace_declaration"
+                | "class_declaration"
+                | "struct_declaration"
+                | "interface_declaration"
+                | "record_declaration"
+                | "enum_declaration",
+            )
+            | (
+                Language::Php,
+                "class_declaration" | "interface_declaration" | "trait_declaration" | "enum_declaration",
+            )
+            | (Language::Ruby, "class" | "module") => field_text(n, "name", src).map(String::from),
+            (Language::CSharp, "local_function_statement" | "method_declaration" | "property_declaration") => {
                 field_text(n, "name", src).map(String::from)
             }
             _ => None,
@@ -189,6 +225,26 @@ pub fn closure_name(lang: Language, node: Node, src: &[u8]) -> Option<String> {
             "init_declarator" => field_text(parent, "declarator", src).map(String::from),
             _ => None,
         },
+        // `local f = function() ... end`, `M.f = function() ... end`.
+        Language::Lua => match parent.kind() {
+            "expression_list" => {
+                let statement = parent.parent()?;
+                let names = statement.child_by_field_name("name").or_else(|| {
+                    let mut cursor = statement.walk();
+                    let list = statement.named_children(&mut cursor).find(|c| c.kind() == "variable_list");
+                    list
+                })?;
+                Some(text(names, src).to_string())
+            }
+            _ => None,
+        },
+        Language::Ruby | Language::Php | Language::Java | Language::CSharp => match parent.kind() {
+            "assignment" | "assignment_expression" | "variable_declarator" => {
+                field_text(parent, "left", src).or_else(|| field_text(parent, "name", src)).map(String::from)
+            }
+            _ => None,
+        },
+        Language::Shell => None,
     }
 }
 
