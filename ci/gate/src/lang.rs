@@ -133,22 +133,16 @@ mod tests {
         assert_eq!(Language::of(Path::new("a/b.go")), Some(Language::Go));
         assert_eq!(Language::of(Path::new("x.hpp")), Some(Language::Cpp));
         assert_eq!(Language::of(Path::new("x.tsx")), Some(Language::Tsx));
+        assert_eq!(Language::of(Path::new("A.java")), Some(Language::Java));
+        assert_eq!(Language::of(Path::new("deploy.sh")), Some(Language::Shell));
         assert_eq!(Language::of(Path::new("Makefile")), None);
         assert_eq!(Language::of(Path::new("x.txt")), None);
     }
 
     #[test]
     fn every_grammar_loads() {
-        for lang in [
-            Language::Go,
-            Language::Rust,
-            Language::C,
-            Language::Cpp,
-            Language::Python,
-            Language::JavaScript,
-            Language::TypeScript,
-            Language::Tsx,
-        ] {
+        for (i, lang) in Language::ALL.into_iter().enumerate() {
+            assert_eq!(lang.index(), i);
             let mut parser = tree_sitter::Parser::new();
             parser.set_language(&lang.grammar()).unwrap_or_else(|e| panic!("{lang:?}: {e}"));
         }
