@@ -476,12 +476,9 @@ impl Session {
         let (mut alloc_bytes, mut alloc_calls) = (window.alloc_bytes, window.alloc_calls);
         if alloc {
             for (key, bytes, calls) in self.unwound.take(armtune_common::events::ALLOC) {
-                let scale = crate::families::alloc::sample_scale(bytes, calls, self.options.alloc_sample);
-                let mut sample = stacks.unwound(&key);
-                sample.count = (bytes as f64 * scale).round() as u64;
-                alloc_bytes.push(sample.clone());
-                sample.count = (calls as f64 * scale).round() as u64;
-                alloc_calls.push(sample);
+                let sample = stacks.unwound(&key);
+                let into = (&mut alloc_bytes, &mut alloc_calls);
+                crate::families::alloc::push_weighed(sample, bytes, calls, self.options.alloc_sample, into);
             }
         }
         for (key, count, _) in self.unwound.take(armtune_common::events::CPU) {

@@ -174,12 +174,9 @@ impl CpuWindows {
         for (key, bytes) in added {
             let now = calls_now.get(&key).copied().unwrap_or(0);
             let calls = now.saturating_sub(self.alloc_calls.insert(key, now).unwrap_or(0));
-            let scale = crate::families::alloc::sample_scale(bytes, calls, mean);
-            let mut sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-            sample.count = (bytes as f64 * scale).round() as u64;
-            window.alloc_bytes.push(sample.clone());
-            sample.count = (calls as f64 * scale).round() as u64;
-            window.alloc_calls.push(sample);
+            let sample = stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+            let into = (&mut window.alloc_bytes, &mut window.alloc_calls);
+            crate::families::alloc::push_weighed(sample, bytes, calls, mean, into);
         }
         for key in &idle {
             self.alloc_calls.remove(key);

@@ -252,21 +252,13 @@ fn drain_allocs(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSamp
     let (mut bytes, mut calls) = (Vec::new(), Vec::new());
     for entry in hash_map::<SampleKey, Totals>(ebpf, maps::ALLOCS.name)?.iter() {
         let (key, totals) = entry.context("reading allocations")?;
-        let mut s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
-        let scale = sample_scale(totals.sum, totals.count, ctx.setup.options.alloc_sample);
-        s.count = (totals.sum as f64 * scale).round() as u64;
-        bytes.push(s.clone());
-        s.count = (totals.count as f64 * scale).round() as u64;
-        calls.push(s);
+        let s = ctx.stacks.sample(key.tgid, key.tid, &key.comm, key.stacks);
+        push_weighed(s, totals.sum, totals.count, ctx.setup.options.alloc_sample, (&mut bytes, &mut calls));
     }
     // --unwind dwarf: summed in user space.
     for (key, sum, count) in ctx.unwound.of(events::ALLOC) {
-        let mut s = ctx.stacks.unwound(key);
-        let scale = sample_scale(sum, count, ctx.setup.options.alloc_sample);
-        s.count = (sum as f64 * scale).round() as u64;
-        bytes.push(s.clone());
-        s.count = (count as f64 * scale).round() as u64;
-        calls.push(s);
+        let s = ctx.stacks.unwound(key);
+        push_weighed(s, sum, count, ctx.setup.options.alloc_sample, (&mut bytes, &mut calls));
     }
     Ok((bytes, calls))
 }
@@ -322,6 +314,22 @@ fn drain_live(ebpf: &Ebpf, ctx: &Drain) -> Result<(Vec<RawSample>, Vec<RawSample
         by_blocks.push(s);
     }
     Ok((by_bytes, by_blocks))
+}
+
+/// Pushes `sample` weighted by `bytes` into `into.0` and by `calls` into `into.1`, both scaled as
+/// `--alloc-sample mean` asks ([`sample_scale`]): the allocation profile's two graphs.
+pub(crate) fn push_weighed(
+    mut sample: RawSample,
+    bytes: u64,
+    calls: u64,
+    mean: u64,
+    into: (&mut Vec<RawSample>, &mut Vec<RawSample>),
+) {
+    let scale = sample_scale(bytes, calls, mean);
+    sample.count = (bytes as f64 * scale).round() as u64;
+    into.0.push(sample.clone());
+    sample.count = (calls as f64 * scale).round() as u64;
+    into.1.push(sample);
 }
 
 /// How much one recorded allocation stands for under `--alloc-sample mean`: an allocation of s
