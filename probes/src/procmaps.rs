@@ -385,11 +385,6 @@ impl MapsStore {
         self.roots.take_retired();
     }
 
-    /// The root `pid`'s files are read through, when it is not armtune's.
-    pub fn root_of(&self, pid: u32) -> Option<&std::sync::Arc<crate::roots::RootDir>> {
-        self.roots.of(pid)
-    }
-
     /// Pids with captured mappings.
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.processes.keys().copied()

@@ -51,8 +51,8 @@ impl RootKey {
 /// One root other than armtune's, held open.
 #[derive(Debug)]
 pub struct RootDir {
-    /// `/proc/PID/root` opened as a directory.
-    fd: OwnedFd,
+    /// `/proc/PID/root` opened as a directory: held, never read, because `prefix` names it.
+    _fd: OwnedFd,
     /// `/proc/self/fd/N`: what the root's files are read under.
     prefix: PathBuf,
     /// Where `/proc/PID/maps` said the root is when it was opened (`/proc/PID/root`'s link): the
@@ -72,7 +72,7 @@ impl RootDir {
             .ok()?;
         let fd = OwnedFd::from(file);
         let prefix = PathBuf::from(format!("{FD_PREFIX}{}", fd.as_raw_fd()));
-        Some(RootDir { fd, prefix, seen_as })
+        Some(RootDir { _fd: fd, prefix, seen_as })
     }
 
     /// Where armtune reads `path`, a path as the process sees it (the kernel's mapping records
@@ -88,16 +88,6 @@ impl RootDir {
     /// before it changed root): that path means nothing inside it.
     fn path_from_maps(&self, path: &Path) -> Option<PathBuf> {
         path.strip_prefix(&self.seen_as).ok().map(|inside| self.path(inside))
-    }
-
-    /// The prefix its files are read under (`/proc/self/fd/N`).
-    pub fn prefix(&self) -> &Path {
-        &self.prefix
-    }
-
-    /// The descriptor number, for tests and messages.
-    pub fn raw_fd(&self) -> i32 {
-        self.fd.as_raw_fd()
     }
 }
 
