@@ -231,7 +231,7 @@ pub fn gate_file(data: &[u8]) {
     use std::sync::OnceLock;
     const NAMES: &[&str] = &[
         "f.go", "f.rs", "f.c", "f.cpp", "f.py", "f.js", "f.ts", "f.tsx", "f.java", "f.rb", ".env", "id_rsa", "f.json",
-        "f.yaml", "f.bin", "f.h",
+        "f.yaml", "f.bin", "f.h", "f.cs", "f.php", "f.lua", "f.sh", "f.kt", "f.swift", "f.scala",
     ];
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     static CONFIG: OnceLock<Resolved> = OnceLock::new();

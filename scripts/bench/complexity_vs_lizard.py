@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Cyclomatic complexity of `armtune gate` against lizard's, function by function, on real code.
 
-Usage: python3 scripts/bench/complexity_vs_lizard.py ARMTUNE LIZARD LANG=DIR [LANG=DIR ...]
+Usage: python3 scripts/bench/complexity_vs_lizard.py GATE LIZARD LANG=DIR [LANG=DIR ...]
+  GATE is the `armtune-gate` binary (`armtune gate` alone).
   LANG is lizard's name for the language (java, csharp, ruby, php, lua, ...). Functions are
   matched by file, name and start line (within three lines: the two tools start a function at its
   annotations or at its name). Prints, per language, how many functions both found, how many have
   the same number, the mean difference, and the kinds of differences seen most.
 
-scripts/bench/complexity-vs-lizard.sh builds armtune and installs lizard, then runs this.
+scripts/bench/complexity-vs-lizard.sh builds armtune-gate and installs lizard, then runs this.
 """
 
 import collections
@@ -24,6 +25,9 @@ EXTENSIONS = {
     "ruby": (".rb",),
     "php": (".php",),
     "lua": (".lua",),
+    "kotlin": (".kt", ".kts"),
+    "swift": (".swift",),
+    "scala": (".scala", ".sc"),
     "python": (".py",),
     "go": (".go",),
     "rust": (".rs",),
@@ -34,7 +38,7 @@ def armtune_functions(armtune, directory):
     """{(file, base name): [(line, cyclomatic)]} from armtune's JSON report (every function is a
     finding at --max-cyclomatic 0)."""
     out = subprocess.run(
-        [armtune, "gate", "complexity", "--no-ignore", "--format", "json", "--max-cyclomatic", "0",
+        [armtune, "complexity", "--no-ignore", "--format", "json", "--max-cyclomatic", "0",
          "--max-cognitive", "1000000", "."],
         cwd=directory, capture_output=True, text=True, check=False)
     report = json.loads(out.stdout)

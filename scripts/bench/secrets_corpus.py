@@ -247,6 +247,43 @@ def make(root):
         "commit: %s" % rand(HEX, 40),
         "etag: W/\"%s\"" % rand(HEX, 32),
     ])
+    # Pairs whose secret half has no credential name: only the other half beside it says what
+    # it is (gitleaks' composite rules).
+    csv_id, csv_secret = aws_pair()
+    t.write("deploy/accessKeys.csv", [
+        "Access key ID,Secret access key",
+        ("%s,%s" % (csv_id, csv_secret), PAIR),
+    ])
+    sms_sid, sms_token = twilio_pair()
+    t.write("src/sms.py", [
+        "from twilio.rest import Client",
+        "",
+        ('client = Client("%s", "%s")' % (sms_sid, sms_token), PAIR),
+        # A message SID: 32 hex digits too, but part of its own identifier.
+        'last_message = "SM%s"' % rand(HEX, 32),
+    ])
+    t.write("src/github_oauth.py", [
+        "from requests.auth import HTTPBasicAuth",
+        "",
+        'CLIENT_ID = "Iv1.%s"' % rand(HEX, 16),
+        ('auth = HTTPBasicAuth(CLIENT_ID, "%s")' % rand(HEX, 40), PAIR),
+    ])
+    rotated_id, _ = aws_pair()
+    t.write("deploy/rotation.log", [
+        ("2026-11-30 retired %s" % rotated_id, PROVIDER),
+        "  by commit %s" % rand(HEX, 40),
+    ])
+
+    def uuid():
+        return "-".join(rand(HEX, n) for n in (8, 4, 4, 4, 12))
+    t.write("config/msal.json", [
+        "{",
+        '  "client_id": "%s",' % uuid(),
+        '  "tenant_id": "%s",' % uuid(),
+        '  "authority": "https://login.microsoftonline.com/%s",' % uuid(),
+        '  "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs"',
+        "}",
+    ])
     return t.labels
 
 

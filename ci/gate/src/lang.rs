@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use tree_sitter_language::LanguageFn;
+
 /// A language the complexity check understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
@@ -33,11 +35,17 @@ pub enum Language {
     Lua,
     /// Shell: bash and POSIX sh (`.sh`, `.bash`).
     Shell,
+    /// Kotlin (`.kt`, `.kts`).
+    Kotlin,
+    /// Swift (`.swift`).
+    Swift,
+    /// Scala (`.scala`, `.sc`).
+    Scala,
 }
 
 impl Language {
     /// Every language, in the order of [`Language::index`].
-    pub const ALL: [Language; 14] = [
+    pub const ALL: [Language; 17] = [
         Language::Go,
         Language::Rust,
         Language::C,
@@ -52,6 +60,9 @@ impl Language {
         Language::Php,
         Language::Lua,
         Language::Shell,
+        Language::Kotlin,
+        Language::Swift,
+        Language::Scala,
     ];
 
     /// Its position in [`Language::ALL`] (tables per language are indexed by it).
@@ -60,67 +71,55 @@ impl Language {
     }
 }
 
+/// What the gate knows of a language: its name in reports, its file extensions, its grammar.
+struct Spec {
+    name: &'static str,
+    extensions: &'static [&'static str],
+    grammar: LanguageFn,
+}
+
+const fn spec(name: &'static str, extensions: &'static [&'static str], grammar: LanguageFn) -> Spec {
+    Spec { name, extensions, grammar }
+}
+
+/// One per language, in the order of [`Language::ALL`].
+const SPECS: [Spec; Language::ALL.len()] = [
+    spec("Go", &["go"], tree_sitter_go::LANGUAGE),
+    spec("Rust", &["rs"], tree_sitter_rust::LANGUAGE),
+    spec("C", &["c", "h"], tree_sitter_c::LANGUAGE),
+    spec("C++", &["cc", "cpp", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp"], tree_sitter_cpp::LANGUAGE),
+    spec("Python", &["py", "pyi"], tree_sitter_python::LANGUAGE),
+    spec("JavaScript", &["js", "mjs", "cjs", "jsx"], tree_sitter_javascript::LANGUAGE),
+    spec("TypeScript", &["ts", "mts", "cts"], tree_sitter_typescript::LANGUAGE_TYPESCRIPT),
+    spec("TypeScript", &["tsx"], tree_sitter_typescript::LANGUAGE_TSX),
+    spec("Java", &["java"], tree_sitter_java::LANGUAGE),
+    spec("C#", &["cs"], tree_sitter_c_sharp::LANGUAGE),
+    spec("Ruby", &["rb", "rake", "gemspec"], tree_sitter_ruby::LANGUAGE),
+    // PHP files start in HTML: the grammar with the text around `<?php` tags.
+    spec("PHP", &["php"], tree_sitter_php::LANGUAGE_PHP),
+    spec("Lua", &["lua"], tree_sitter_lua::LANGUAGE),
+    spec("shell", &["sh", "bash"], tree_sitter_bash::LANGUAGE),
+    spec("Kotlin", &["kt", "kts"], tree_sitter_kotlin_ng::LANGUAGE),
+    spec("Swift", &["swift"], tree_sitter_swift::LANGUAGE),
+    spec("Scala", &["scala", "sc"], tree_sitter_scala::LANGUAGE),
+];
+
 impl Language {
     /// The language of `path`, by its extension.
     pub fn of(path: &Path) -> Option<Language> {
         let ext = path.extension()?.to_str()?;
-        Some(match ext {
-            "go" => Language::Go,
-            "rs" => Language::Rust,
-            "c" | "h" => Language::C,
-            "cc" | "cpp" | "cxx" | "c++" | "hpp" | "hh" | "hxx" | "h++" | "ipp" => Language::Cpp,
-            "py" | "pyi" => Language::Python,
-            "js" | "mjs" | "cjs" | "jsx" => Language::JavaScript,
-            "ts" | "mts" | "cts" => Language::TypeScript,
-            "tsx" => Language::Tsx,
-            "java" => Language::Java,
-            "cs" => Language::CSharp,
-            "rb" | "rake" | "gemspec" => Language::Ruby,
-            "php" => Language::Php,
-            "lua" => Language::Lua,
-            "sh" | "bash" => Language::Shell,
-            _ => return None,
-        })
+        let i = SPECS.iter().position(|s| s.extensions.contains(&ext))?;
+        Some(Language::ALL[i])
     }
 
     /// The tree-sitter grammar.
     pub fn grammar(self) -> tree_sitter::Language {
-        match self {
-            Language::Go => tree_sitter_go::LANGUAGE.into(),
-            Language::Rust => tree_sitter_rust::LANGUAGE.into(),
-            Language::C => tree_sitter_c::LANGUAGE.into(),
-            Language::Cpp => tree_sitter_cpp::LANGUAGE.into(),
-            Language::Python => tree_sitter_python::LANGUAGE.into(),
-            Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
-            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
-            Language::Java => tree_sitter_java::LANGUAGE.into(),
-            Language::CSharp => tree_sitter_c_sharp::LANGUAGE.into(),
-            Language::Ruby => tree_sitter_ruby::LANGUAGE.into(),
-            // PHP files start in HTML: the grammar with the text around `<?php` tags.
-            Language::Php => tree_sitter_php::LANGUAGE_PHP.into(),
-            Language::Lua => tree_sitter_lua::LANGUAGE.into(),
-            Language::Shell => tree_sitter_bash::LANGUAGE.into(),
-        }
+        SPECS[self.index()].grammar.into()
     }
 
     /// Name for reports.
     pub fn name(self) -> &'static str {
-        match self {
-            Language::Go => "Go",
-            Language::Rust => "Rust",
-            Language::C => "C",
-            Language::Cpp => "C++",
-            Language::Python => "Python",
-            Language::JavaScript => "JavaScript",
-            Language::TypeScript | Language::Tsx => "TypeScript",
-            Language::Java => "Java",
-            Language::CSharp => "C#",
-            Language::Ruby => "Ruby",
-            Language::Php => "PHP",
-            Language::Lua => "Lua",
-            Language::Shell => "shell",
-        }
+        SPECS[self.index()].name
     }
 }
 
@@ -135,6 +134,13 @@ mod tests {
         assert_eq!(Language::of(Path::new("x.tsx")), Some(Language::Tsx));
         assert_eq!(Language::of(Path::new("A.java")), Some(Language::Java));
         assert_eq!(Language::of(Path::new("deploy.sh")), Some(Language::Shell));
+        assert_eq!(Language::of(Path::new("Main.kt")), Some(Language::Kotlin));
+        assert_eq!(Language::of(Path::new("App.swift")), Some(Language::Swift));
+        assert_eq!(Language::of(Path::new("build.sc")), Some(Language::Scala));
+        assert_eq!(
+            (Language::Cpp.name(), Language::Tsx.name(), Language::Scala.name()),
+            ("C++", "TypeScript", "Scala")
+        );
         assert_eq!(Language::of(Path::new("Makefile")), None);
         assert_eq!(Language::of(Path::new("x.txt")), None);
     }

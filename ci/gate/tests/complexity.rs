@@ -135,6 +135,62 @@ fn java_and_csharp() {
 }
 
 #[test]
+fn kotlin_swift_and_scala() {
+    let kotlin = fixture("sample.kt");
+    assert_eq!(
+        table(&kotlin),
+        [
+            ("Router::plain", 4, 1, 0),
+            // if, &&, else if, ||, for, if, two non-else `when` entries; cognitive: if 1, && 1,
+            // else if 1, || 1, else 1, for in else 2, if in for 3, when 1.
+            ("Router::route", 6, 9, 11),
+            // catch, if, ?:; cognitive: if 1, else 1, catch 1, ?: 1.
+            ("Router::guarded", 25, 4, 4),
+            // if; cognitive: if 1, else 1, recursion 1.
+            ("Router::fact", 34, 2, 3),
+            // The lambda's while counts toward the function, one level deeper: 2.
+            ("Router::each", 36, 2, 2),
+            // A property getter; the interface's body-less `fun size()` is no function.
+            ("Sized::empty::get", 51, 2, 1),
+            // for, do-while, if; cognitive: for 1, do-while 2, if 3 (the labeled `continue@outer`
+            // is not counted).
+            ("top", 54, 4, 6),
+        ]
+    );
+    assert_eq!(kotlin[3].suppression.reason.as_deref(), Some("a parser's table"));
+    assert_eq!(
+        table(&fixture("sample.swift")),
+        [
+            ("Router::plain", 4, 1, 0),
+            ("Router::route", 8, 9, 11),
+            // catch, ternary, ??; cognitive: ternary 1, catch 1, ?? 1.
+            ("Router::guarded", 30, 4, 3),
+            // ternary; cognitive: ternary 1, recursion 1.
+            ("Router::fact", 39, 2, 2),
+            ("Router::each", 43, 2, 2),
+            ("Box::size::get", 57, 2, 1),
+            ("Box::size::set", 58, 1, 0),
+            // guard, for, repeat-while, if; cognitive: guard 1, for 1, repeat 2, if 3.
+            ("top", 62, 5, 7),
+        ]
+    );
+    assert_eq!(
+        table(&fixture("sample.scala")),
+        [
+            ("Router::plain", 4, 1, 0),
+            // As Kotlin's, with two non-wildcard `case`s.
+            ("Router::route", 6, 9, 11),
+            // if, the catch's one case; cognitive: if 1, else 1, catch 1.
+            ("Router::guarded", 25, 3, 3),
+            ("Router::fact", 34, 2, 3),
+            ("Router::each", 36, 2, 2),
+            // do-while, &&; cognitive: do-while 1, && 1.
+            ("Top::top", 48, 3, 2),
+        ]
+    );
+}
+
+#[test]
 fn ruby_php_lua_and_shell() {
     assert_eq!(
         table(&fixture("sample.rb")),

@@ -291,6 +291,10 @@ fn positives() -> Vec<(&'static str, &'static str, String)> {
         ),
         ("generic-secret-assignment", "settings.py", format!("DB_PASSWORD = \"{}\"", f.s(ALNUM, 20))),
         ("generic-secret-env", "prod.env", format!("export SERVICE_TOKEN={}", f.s(ALNUM, 24))),
+        // Pairs: the other half is on the same line here; credential_pairs_need_both_halves has more.
+        ("aws-credential-pair", "accessKeys.csv", format!("AKIA{},{}", f.s(UPPER32, 16), f.s(B64, 40))),
+        ("twilio-credential-pair", "sms.py", format!("client = Client(\"AC{}\", \"{}\")", f.s(HEX, 32), f.s(HEX, 32))),
+        ("oauth-client-credential-pair", "auth.py", format!("auth = HTTPBasicAuth(CLIENT_ID, \"{}\")", f.s(ALNUM, 40))),
     ]
 }
 
@@ -442,7 +446,11 @@ fn every_rule_finds_its_token() {
     }
     for (id, file, line) in &cases {
         let text = format!("# some context\n{line}\n# more\n");
-        let hits = set.scan(file, text.as_bytes());
+        let mut hits = set.scan(file, text.as_bytes());
+        // A pair's other half may be a finding of its own (an AWS key id is).
+        if RULES.iter().any(|r| r.id == *id && r.near.is_some()) {
+            hits.retain(|h| h.rule == *id);
+        }
         assert_eq!(hits.len(), 1, "{id} in {file}: {line}\n{hits:?}");
         assert_eq!(hits[0].rule, *id, "{line}");
         assert!(hits[0].allowed.is_none());
@@ -536,6 +544,65 @@ fn credential_settings_in_compose_kubernetes_env_and_json_files() {
         assert_eq!(hits.len(), 1, "{file}: {text}\n{hits:?}");
         assert_eq!((hits[0].rule, String::from_utf8_lossy(&hits[0].secret).to_string()), (rule, secret), "{text}");
     }
+}
+
+/// The secrets of each pair rule in `text`, as strings.
+fn pair_hits(set: &RuleSet, file: &str, text: &str) -> Vec<(&'static str, String)> {
+    let pairs = ["aws-credential-pair", "twilio-credential-pair", "oauth-client-credential-pair"];
+    let hits = set.scan(file, text.as_bytes());
+    hits.into_iter()
+        .filter(|h| pairs.contains(&h.rule))
+        .map(|h| (h.rule, String::from_utf8_lossy(&h.secret).into_owned()))
+        .collect()
+}
+
+#[test]
+fn credential_pairs_need_both_halves() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let mut f = Fake(23);
+    let (key_id, aws_secret) = (format!("AKIA{}", f.s(UPPER32, 16)), f.s(B64, 40));
+    let (sid, auth_token) = (format!("AC{}", f.s(HEX, 32)), f.s(HEX, 32));
+    let (client_id, client_secret) = (format!("Iv1.{}", f.s(HEX, 16)), f.s(HEX, 40));
+    let commit = f.s(HEX, 40);
+    // The CSV the AWS console offers when a key is created: the secret's column names nothing
+    // a generic rule knows.
+    let csv = format!("Access key ID,Secret access key\n{key_id},{aws_secret}\n");
+    assert_eq!(pair_hits(&set, "deploy_accessKeys.csv", &csv), [("aws-credential-pair", aws_secret.clone())]);
+    // Positional arguments over two lines.
+    let py = format!("session = boto3.Session(\n    \"{key_id}\",\n    \"{aws_secret}\",\n)\n");
+    assert_eq!(pair_hits(&set, "s3.py", &py), [("aws-credential-pair", aws_secret.clone())]);
+    // Named, it is the named rule's finding, not a second one.
+    let ini = format!("[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {aws_secret}\n");
+    let hits = set.scan("credentials", ini.as_bytes());
+    assert_eq!(hits.iter().map(|h| h.rule).collect::<Vec<_>>(), ["aws-access-key-id", "aws-secret-access-key"]);
+    // One half alone is not a pair: the secret without a key id, a key id beside a commit id,
+    // the secret six lines away.
+    assert!(pair_hits(&set, "a.csv", &format!("id,value\nbuild,{aws_secret}\n")).is_empty());
+    assert!(pair_hits(&set, "a.txt", &format!("{key_id} rotated in {commit}\n")).is_empty());
+    let far = format!("{key_id}\n{}{aws_secret}\n", "#\n".repeat(5));
+    assert!(pair_hits(&set, "a.txt", &far).is_empty());
+
+    let twilio = format!("account_sid = '{sid}'\nclient = Client(account_sid, '{auth_token}')\n");
+    assert_eq!(pair_hits(&set, "sms.py", &twilio), [("twilio-credential-pair", auth_token.clone())]);
+    // A checksum with no SID near it.
+    let md5 = format!("md5sum: {}\naccount: none\n", f.s(HEX, 32));
+    assert!(pair_hits(&set, "release.txt", &md5).is_empty());
+
+    let gh = format!("CLIENT_ID = \"{client_id}\"\nauth = HTTPBasicAuth(CLIENT_ID, \"{client_secret}\")\n");
+    assert_eq!(pair_hits(&set, "app.py", &gh), [("oauth-client-credential-pair", client_secret.clone())]);
+    let yaml = format!("github:\n  client_id: {client_id}\n  value: \"{client_secret}\"\n");
+    assert_eq!(pair_hits(&set, "oauth.yml", &yaml), [("oauth-client-credential-pair", client_secret)]);
+    // The id's own value, identifiers and URLs beside it, low-entropy strings: not secrets.
+    let azure = format!(
+        "client_id = \"{}\"\ntenant_id = \"{}\"\nauthority = \"https://login.microsoftonline.com/{}\"\nscope = \"https_graph_default_scope\"\n",
+        f.uuid(),
+        f.uuid(),
+        f.uuid()
+    );
+    assert!(pair_hits(&set, "msal.py", &azure).is_empty(), "{azure}");
+    // Keys of a client-secrets JSON file are names, however long.
+    let json = format!("{{\n  \"client_id\": \"{client_id}\",\n  \"auth_provider_x509_cert_url\": \"https://x\"\n}}\n");
+    assert!(pair_hits(&set, "client.json", &json).is_empty(), "{json}");
 }
 
 #[test]

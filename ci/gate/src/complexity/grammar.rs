@@ -188,6 +188,7 @@ fn kind_of(lang: Language, name: &str) -> Kind {
         Language::Java | Language::CSharp | Language::Ruby | Language::Php | Language::Lua | Language::Shell => {
             more_kind_of(lang, name)
         }
+        Language::Kotlin | Language::Swift | Language::Scala => jvm_and_swift_kind_of(lang, name),
         Language::JavaScript | Language::TypeScript | Language::Tsx => match name {
             "function_declaration" | "generator_function_declaration" | "method_definition" => fixed(Function),
             "arrow_function" | "function_expression" | "function" | "generator_function" => fixed(Closure),
@@ -306,9 +307,67 @@ fn more_kind_of(lang: Language, name: &str) -> Kind {
     }
 }
 
+// armtune:allow complexity -- a table: one arm per language and node kind, no logic between them
+/// Kotlin, Swift and Scala (see [`kind_of`]).
+fn jvm_and_swift_kind_of(lang: Language, name: &str) -> Kind {
+    use Role::*;
+    let fixed = Kind::Fixed;
+    match lang {
+        Language::Kotlin => match name {
+            "function_declaration" | "secondary_constructor" | "getter" | "setter" => fixed(Function),
+            "lambda_literal" | "anonymous_function" => fixed(Closure),
+            "if_expression" => fixed(If),
+            "for_statement" | "while_statement" | "do_while_statement" => fixed(Loop),
+            "when_expression" => fixed(Switch),
+            "when_entry" => Kind::LabeledCase,
+            "catch_block" => fixed(Catch),
+            "binary_expression" => Kind::Binary,
+            "call_expression" => fixed(Call),
+            _ => fixed(Other),
+        },
+        Language::Swift => match name {
+            "function_declaration"
+            | "init_declaration"
+            | "deinit_declaration"
+            | "subscript_declaration"
+            | "computed_getter"
+            | "computed_setter" => fixed(Function),
+            "lambda_literal" => fixed(Closure),
+            "if_statement" => fixed(If),
+            // One more path, its `else` the body: a loop's shape.
+            "guard_statement" => fixed(Loop),
+            "for_statement" | "while_statement" | "repeat_while_statement" => fixed(Loop),
+            "switch_statement" => fixed(Switch),
+            "switch_entry" => Kind::LabeledCase,
+            "catch_block" => fixed(Catch),
+            "ternary_expression" => fixed(Ternary),
+            "conjunction_expression" | "disjunction_expression" | "nil_coalescing_expression" => Kind::Binary,
+            "call_expression" => fixed(Call),
+            _ => fixed(Other),
+        },
+        _ => match name {
+            // Scala.
+            "function_definition" => fixed(Function),
+            "lambda_expression" => fixed(Closure),
+            "if_expression" => fixed(If),
+            "for_expression" | "while_expression" | "do_while_expression" => fixed(Loop),
+            // A `catch` is a match on the exception: its cases count as a match's do.
+            "match_expression" | "catch_clause" => fixed(Switch),
+            "case_clause" => Kind::LabeledCase,
+            // A pattern guard (`case x if …`) or a for-comprehension filter.
+            "guard" => fixed(Decision),
+            "infix_expression" => Kind::Binary,
+            "call_expression" => fixed(Call),
+            _ => fixed(Other),
+        },
+    }
+}
+
 fn logical_ops(lang: Language) -> &'static [&'static str] {
     match lang {
-        Language::Go | Language::Rust | Language::Java | Language::Shell => &["&&", "||"],
+        Language::Go | Language::Rust | Language::Java | Language::Shell | Language::Scala => &["&&", "||"],
+        Language::Swift => &["&&", "||", "??"],
+        Language::Kotlin => &["&&", "||", "?:"],
         Language::C | Language::Cpp | Language::Ruby => &["&&", "||", "and", "or"],
         Language::Python | Language::Lua => &["and", "or"],
         Language::JavaScript | Language::TypeScript | Language::Tsx | Language::CSharp => &["&&", "||", "??"],
@@ -338,6 +397,7 @@ fn callee_field(lang: Language) -> &'static str {
 fn identifier_kind(lang: Language) -> &'static str {
     match lang {
         Language::Php => "name",
+        Language::Swift => "simple_identifier",
         _ => "identifier",
     }
 }
@@ -366,6 +426,7 @@ fn is_body_kind(name: &str) -> bool {
             | "colon_block"
             | "do_group"
             | "case_item"
+            | "statements"
     )
 }
 
@@ -422,7 +483,7 @@ impl Grammar {
         let has = |field: Option<NonZeroU16>| field.and_then(|f| node.child_by_field_id(f.get())).is_some();
         match *kind {
             Kind::Fixed(role) => role,
-            Kind::Binary => either(self.is_logical(node), Role::Logical, Role::Binary),
+            Kind::Binary => either(self.is_logical(node, src), Role::Logical, Role::Binary),
             Kind::CaseWithValue => either(has(self.fields.value), Role::Case, Role::Other),
             Kind::MatchArm => either(self.is_wildcard_arm(node, src), Role::Other, Role::Case),
             Kind::MatchPattern => either(has(self.fields.condition), Role::Decision, Role::Other),
@@ -446,8 +507,8 @@ impl Grammar {
     }
 
     /// Whether a binary expression node has a logical operator.
-    pub fn is_logical(&self, node: Node) -> bool {
-        self.logical_operator(node).is_some()
+    pub fn is_logical(&self, node: Node, src: &[u8]) -> bool {
+        self.logical_operator(node, src).is_some()
     }
 
     /// Whether `node` is a logical operator token.
@@ -462,9 +523,16 @@ impl Grammar {
 
     /// The logical operator of a binary expression node, if it has one: its `operator` field, or
     /// for a node without one (a shell's command list) its first operator token.
-    pub fn logical_operator(&self, node: Node) -> Option<u16> {
+    pub fn logical_operator(&self, node: Node, src: &[u8]) -> Option<u16> {
         let is_op = |op: Node| self.logical_op.get(op.kind_id() as usize).copied().unwrap_or(false);
         match self.fields.operator.and_then(|f| node.child_by_field_id(f.get())) {
+            // Scala's operators are names (`operator_identifier`): known by their text, and told
+            // apart by an id past every kind's.
+            Some(op) if op.is_named() => {
+                let text = op.utf8_text(src).ok()?;
+                let i = logical_ops(self.lang).iter().position(|o| *o == text)?;
+                Some(u16::MAX - i as u16)
+            }
             Some(op) => is_op(op).then(|| op.kind_id()),
             None => {
                 let mut cursor = node.walk();
@@ -489,9 +557,18 @@ impl Grammar {
         self.identifier.get(node.kind_id() as usize).copied().unwrap_or(false)
     }
 
-    /// Whether children of an `if` that no field names are its branch (a shell's `then` part).
+    /// Whether children of an `if` that no field names are its branch (a shell's `then` part;
+    /// Kotlin's and Swift's branches, the one after `else` being the alternative).
     pub fn if_children_nest(&self) -> bool {
-        self.lang == Language::Shell
+        matches!(self.lang, Language::Shell | Language::Kotlin | Language::Swift)
+    }
+
+    /// Whether `node` is a bare `else` keyword between an `if`'s branches (Kotlin, Swift), not an
+    /// `else` clause holding its branch.
+    pub fn is_else_keyword(&self, node: Node) -> bool {
+        node.kind() == "else"
+            && node.named_child_count() == 0
+            && matches!(self.lang, Language::Kotlin | Language::Swift)
     }
 
     /// `case _:` without a guard: Python's default case.
@@ -505,10 +582,13 @@ impl Grammar {
     }
 }
 
-/// A default case label or arm: `default:` / `default ->` (Java, C#), `_ => ...` (C#), `*)` (shell).
+/// A default case label or arm: `default:` / `default ->` (Java, C#, Swift), `else ->` (Kotlin),
+/// `_ => ...` (C#, Scala), `*)` (shell).
 fn is_default_label(node: Node, src: &[u8]) -> bool {
     let text = node.utf8_text(src).unwrap_or("").trim_start();
-    if text.starts_with("default") {
+    // Kotlin's `when` says `else ->`.
+    let word = text.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or("");
+    if word == "default" || word == "else" {
         return true;
     }
     let mut cursor = node.walk();

@@ -289,6 +289,8 @@ impl<'t> Walker<'_, 't> {
         // gocognit walks a Go `else` block at the `if`'s own level; SonarSource nests it.
         let else_nesting = if self.lang == Language::Go { nesting } else { nesting + 1 };
         let alternative = self.g.fields.alternative.map(|x| x.get());
+        // Kotlin and Swift name neither branch: what follows the `else` keyword is the alternative.
+        let mut after_else = false;
         if !c.goto_first_child() {
             return;
         }
@@ -296,8 +298,11 @@ impl<'t> Walker<'_, 't> {
             let field = c.field_id().map(|x| x.get());
             let child = c.node();
             let role = self.g.role(child, self.src);
+            after_else |= self.g.is_else_keyword(child);
             // A shell's `elif` and `else` are children no field names.
-            let is_alternative = (field.is_some() && field == alternative) || matches!(role, Role::Elif | Role::Else);
+            let is_alternative = (field.is_some() && field == alternative)
+                || matches!(role, Role::Elif | Role::Else)
+                || (after_else && field.is_none() && child.is_named() && !self.g.is_else_keyword(child));
             if is_alternative {
                 match role {
                     Role::If | Role::Elif => self.walk(c, nesting, Ctx { else_if: true, in_logical: false }),
@@ -389,7 +394,7 @@ impl<'t> Walker<'_, 't> {
             return;
         };
         self.collect_ops(left, ops);
-        if let Some(op) = self.g.logical_operator(node) {
+        if let Some(op) = self.g.logical_operator(node, self.src) {
             ops.push(op);
         }
         if let Some(right) = f.right.and_then(|r| node.child_by_field_id(r.get())) {
@@ -397,29 +402,37 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// A Java, C# or PHP method without a body.
+    /// A Java, C#, PHP or Kotlin method without a body (abstract, or in an interface).
     fn is_declaration_only(&self, node: Node) -> bool {
-        matches!(self.lang, Language::Java | Language::CSharp | Language::Php)
-            && self.g.fields.body.is_some_and(|b| node.child_by_field_id(b.get()).is_none())
+        match self.lang {
+            Language::Java | Language::CSharp | Language::Php => {
+                self.g.fields.body.is_some_and(|b| node.child_by_field_id(b.get()).is_none())
+            }
+            Language::Kotlin => {
+                let mut cursor = node.walk();
+                let has_body = node.named_children(&mut cursor).any(|c| c.kind() == "function_body");
+                node.kind() == "function_declaration" && !has_body
+            }
+            _ => false,
+        }
     }
 
     fn is_recursive_call(&self, node: Node) -> bool {
         let Some((unit, base, node_of_unit)) = self.open.last() else { return false };
         let is_go_method = self.lang == Language::Go && self.units[*unit].name.starts_with('(');
-        self.g
-            .fields
-            .function
-            .and_then(|f| node.child_by_field_id(f.get()))
-            .filter(|f| self.g.is_identifier(*f))
-            .and_then(|f| f.utf8_text(self.src).ok())
-            .is_some_and(|callee| {
-                // A bare call in a Go method never reaches the method itself; gocognit still counts
-                // one whose name go/parser leaves unresolved (a builtin, or a name from another
-                // file), and so does this, to give gocognit's numbers.
-                callee == base
-                    && !(is_go_method
-                        && (self.file_scope.contains(callee) || declares_locally(*node_of_unit, callee, self.src)))
-            })
+        // Kotlin and Swift name no callee field: it is the call's first child.
+        let callee = match self.g.fields.function {
+            Some(f) => node.child_by_field_id(f.get()),
+            None => node.named_child(0),
+        };
+        callee.filter(|f| self.g.is_identifier(*f)).and_then(|f| f.utf8_text(self.src).ok()).is_some_and(|callee| {
+            // A bare call in a Go method never reaches the method itself; gocognit still counts
+            // one whose name go/parser leaves unresolved (a builtin, or a name from another
+            // file), and so does this, to give gocognit's numbers.
+            callee == base
+                && !(is_go_method
+                    && (self.file_scope.contains(callee) || declares_locally(*node_of_unit, callee, self.src)))
+        })
     }
 }
 

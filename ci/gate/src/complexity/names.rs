@@ -32,6 +32,9 @@ pub fn function_name(lang: Language, node: Node, src: &[u8]) -> String {
             qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("<anonymous>"), ".")
         }
         // lizard's form: `Class::method`.
+        Language::Kotlin | Language::Swift | Language::Scala => {
+            qualify(scopes(lang, node, src), keyword_or_name(node, src), "::")
+        }
         Language::Java | Language::CSharp | Language::Php => {
             qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("?"), "::")
         }
@@ -45,6 +48,19 @@ pub fn function_name(lang: Language, node: Node, src: &[u8]) -> String {
         }
         // As written: `f`, `M.f`, `obj:m`.
         Language::Lua | Language::Shell => field_text(node, "name", src).unwrap_or("?").to_string(),
+    }
+}
+
+/// A Kotlin, Swift or Scala function's own name: its `name`, or for the kinds that have none the
+/// keyword that declares them (`constructor`, `init`'s kin, a property's `get` / `set`).
+fn keyword_or_name<'a>(node: Node, src: &'a [u8]) -> &'a str {
+    match node.kind() {
+        "secondary_constructor" => "constructor",
+        "deinit_declaration" => "deinit",
+        "subscript_declaration" => "subscript",
+        "getter" | "computed_getter" => "get",
+        "setter" | "computed_setter" => "set",
+        _ => field_text(node, "name", src).unwrap_or("?"),
     }
 }
 
@@ -137,9 +153,21 @@ fn scopes(lang: Language, node: Node, src: &[u8]) -> Vec<String> {
                 Language::Php,
                 "class_declaration" | "interface_declaration" | "trait_declaration" | "enum_declaration",
             )
-            | (Language::Ruby, "class" | "module") => field_text(n, "name", src).map(String::from),
+            | (Language::Ruby, "class" | "module")
+            | (Language::Kotlin, "class_declaration" | "object_declaration")
+            | (Language::Swift, "class_declaration" | "protocol_declaration")
+            | (Language::Scala, "class_definition" | "object_definition" | "trait_definition" | "enum_definition") => {
+                field_text(n, "name", src).map(String::from)
+            }
             (Language::CSharp, "local_function_statement" | "method_declaration" | "property_declaration") => {
                 field_text(n, "name", src).map(String::from)
+            }
+            // A property's accessors are `Type::property::get`, as C#'s are.
+            (Language::Swift, "property_declaration") => field_text(n, "name", src).map(String::from),
+            (Language::Kotlin, "property_declaration") => {
+                let mut cursor = n.walk();
+                let declared = n.named_children(&mut cursor).find(|c| c.kind() == "variable_declaration");
+                declared.and_then(|d| d.named_child(0)).map(|name| text(name, src).to_string())
             }
             _ => None,
         };
@@ -244,7 +272,7 @@ pub fn closure_name(lang: Language, node: Node, src: &[u8]) -> Option<String> {
             }
             _ => None,
         },
-        Language::Shell => None,
+        Language::Shell | Language::Kotlin | Language::Swift | Language::Scala => None,
     }
 }
 

@@ -22,6 +22,20 @@ pub struct Rule {
     /// Only files whose name ends with one of these (lower case) are scanned with this rule;
     /// empty: every file.
     pub file_suffixes: &'static [&'static str],
+    /// For a credential recognisable only as one half of a pair: the other half, which must be
+    /// close by for a match to count. The keywords are then the other half's.
+    pub near: Option<Near>,
+}
+
+/// The other half of a credential pair (gitleaks' composite rules, `[[rules.required]]`): a
+/// secret of a common shape (40 base64 characters, 32 hex digits) counts only within `lines`
+/// lines of an identifier of its own kind (an AWS access key id, a Twilio account SID).
+#[derive(Debug, Clone, Copy)]
+pub struct Near {
+    /// Regex over bytes for the identifier; its whole match is never taken for the secret.
+    pub regex: &'static str,
+    /// How many lines above or below the identifier's line the secret may be.
+    pub lines: usize,
 }
 
 impl Rule {
@@ -59,7 +73,19 @@ const fn rule(
     regex: &'static str,
     keywords: &'static [&'static str],
 ) -> Rule {
-    Rule { id, description, regex, group: 1, keywords, min_entropy: None, file_suffixes: &[] }
+    Rule { id, description, regex, group: 1, keywords, min_entropy: None, file_suffixes: &[], near: None }
+}
+
+/// A rule for one half of a credential pair, found within `near.lines` of the other half.
+const fn paired(
+    id: &'static str,
+    description: &'static str,
+    regex: &'static str,
+    keywords: &'static [&'static str],
+    bits: f64,
+    near: Near,
+) -> Rule {
+    Rule { id, description, regex, group: 1, keywords, min_entropy: Some(bits), file_suffixes: &[], near: Some(near) }
 }
 
 const fn with_entropy(mut r: Rule, bits: f64) -> Rule {
@@ -779,6 +805,7 @@ pub const RULES: &[Rule] = &[
         keywords: &["-----begin"],
         min_entropy: None,
         file_suffixes: &[],
+        near: None,
     },
     with_entropy(
         rule(
@@ -822,6 +849,7 @@ pub const RULES: &[Rule] = &[
         ],
         min_entropy: None,
         file_suffixes: &[],
+        near: None,
     },
     with_entropy(
         rule(
@@ -854,6 +882,7 @@ pub const RULES: &[Rule] = &[
         ],
         min_entropy: Some(3.5),
         file_suffixes: &[],
+        near: None,
     },
     Rule {
         id: "generic-secret-env",
@@ -875,5 +904,42 @@ pub const RULES: &[Rule] = &[
         ],
         min_entropy: Some(3.5),
         file_suffixes: SETTINGS_FILES,
+        near: None,
     },
+    // Credential pairs: last, so that a rule that names the secret (`aws_secret_access_key =`)
+    // wins on the same bytes and these add only what nothing else found.
+    paired(
+        "aws-credential-pair",
+        "AWS secret access key beside its access key ID (a credentials CSV, a tuple, positional arguments)",
+        r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
+        &["akia", "asia"],
+        // Random base64 has about 5 bits a character; a 40-digit hex hash (a git commit id)
+        // cannot exceed 4.
+        4.3,
+        Near { regex: r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b", lines: 3 },
+    ),
+    paired(
+        "twilio-credential-pair",
+        "Twilio auth token beside its account SID",
+        r"\b([0-9a-f]{32})\b",
+        &["ac"],
+        3.0,
+        Near { regex: r"\bAC[0-9a-f]{32}\b", lines: 3 },
+    ),
+    paired(
+        "oauth-client-credential-pair",
+        "OAuth client secret beside its client ID, in a quoted string that names neither",
+        // No dots: a dotted string near a client id is a host or client name
+        // (`….apps.googleusercontent.com`), a version, a document name.
+        r#"["'`]([A-Za-z0-9_~+/=-]{24,128})["'`]"#,
+        &["client_id", "clientid", "client-id", "consumer_key", "consumerkey"],
+        // 40 random hex digits (a GitHub OAuth app's secret) have 3.5 to 4 bits a character.
+        3.2,
+        Near {
+            // The id's own value, when it is assigned, is part of the match and so never taken
+            // for the secret.
+            regex: r#"(?i)\b(?:client[_-]?id|consumer[_-]?key)\b["']?(?:\s*(?::=|=>|[:=])\s*[bfru]?["'`][^"'`\n]*["'`])?"#,
+            lines: 3,
+        },
+    ),
 ];

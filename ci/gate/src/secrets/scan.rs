@@ -10,6 +10,8 @@ use crate::allow;
 /// A compiled rule set.
 pub struct RuleSet {
     rules: Vec<(Rule, Regex)>,
+    /// For each rule, its pair's other half when it has one (compiled `Rule::near`).
+    near: Vec<Option<Regex>>,
     keywords: AhoCorasick,
     /// For each keyword pattern, the rules it enables.
     keyword_rules: Vec<Vec<usize>>,
@@ -119,6 +121,10 @@ impl RuleSet {
                 (*r, re)
             })
             .collect();
+        let near = rules
+            .iter()
+            .map(|(r, _)| r.near.map(|n| Regex::new(n.regex).expect("built-in pair rule compiles")))
+            .collect();
         let mut patterns: Vec<&str> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         for (i, (rule, _)) in rules.iter().enumerate() {
@@ -137,7 +143,7 @@ impl RuleSet {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("keywords compile");
-        Ok(RuleSet { rules, keywords, keyword_rules, allow })
+        Ok(RuleSet { rules, near, keywords, keyword_rules, allow })
     }
 
     /// Every secret in `data`, the content of a file named `file_name` (some rules only apply to
@@ -161,7 +167,10 @@ impl RuleSet {
             if !enabled[i] || !rule.applies_to(file_name) {
                 continue;
             }
-            hits.extend(re.captures_iter(data).filter_map(|caps| self.hit(rule, &caps, data)));
+            match (&self.near[i], rule.near) {
+                (Some(other), Some(near)) => hits.extend(self.paired_hits(rule, re, other, near.lines, data)),
+                _ => hits.extend(re.captures_iter(data).filter_map(|caps| self.hit(rule, &caps, data))),
+            }
         }
         hits.sort_by_key(|h| h.start);
         // Two rules on the same bytes (a JWT in a generic assignment): keep the specific one,
@@ -200,6 +209,30 @@ impl RuleSet {
         })
     }
 
+    /// The hits of a pair rule: its regex runs only on the lines around each match of the pair's
+    /// other half (`other`), and never takes that match itself for the secret.
+    fn paired_hits(&self, rule: &Rule, re: &Regex, other: &Regex, lines: usize, data: &[u8]) -> Vec<SecretHit> {
+        let mut hits: Vec<SecretHit> = Vec::new();
+        for anchor in other.find_iter(data) {
+            let (from, to) = lines_around(data, anchor.start(), anchor.end(), lines);
+            let window = &data[from..to];
+            for caps in re.captures_iter(window) {
+                let Some(m) = caps.get(rule.group) else { continue };
+                let (start, end) = (from + m.start(), from + m.end());
+                let taken = (start < anchor.end() && anchor.start() < end) || hits.iter().any(|h| h.start == start);
+                if taken || !pair_value_is_secret(data, start, end) {
+                    continue;
+                }
+                if let Some(mut hit) = self.hit(rule, &caps, window) {
+                    hit.start = start;
+                    hit.end = end;
+                    hits.push(hit);
+                }
+            }
+        }
+        hits
+    }
+
     fn is_allowed_value(&self, secret: &[u8]) -> bool {
         let lower = secret.to_ascii_lowercase();
         if PLACEHOLDERS.iter().any(|p| memchr::memmem::find(&lower, p.as_bytes()).is_some()) {
@@ -235,6 +268,44 @@ fn generic_value_is_secret(before: &[u8], value: &[u8]) -> bool {
         out
     });
     !NOT_SECRET_NAME_ENDINGS.iter().any(|e| snake.ends_with(e.as_bytes()))
+}
+
+/// The byte range from the start of the line `lines` lines above the one holding `start` to the
+/// end of the line `lines` lines below the one holding `end`.
+fn lines_around(data: &[u8], start: usize, end: usize, lines: usize) -> (usize, usize) {
+    let line_start = |at: usize| memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+    let line_end = |at: usize| memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+    let (mut from, mut to) = (line_start(start), line_end(end));
+    for _ in 0..lines {
+        if from > 0 {
+            from = line_start(from - 1);
+        }
+        if to < data.len() {
+            to = line_end(to + 1);
+        }
+    }
+    (from, to)
+}
+
+/// Whether the value at `start..end` of `data`, near the other half of a pair, is its secret: a
+/// generated secret has digits and letters (a MIME type or a phrase has not), is no key of a
+/// map, and is not assigned to an identifier's name (`tenant_id = "…"` beside a client id).
+fn pair_value_is_secret(data: &[u8], start: usize, end: usize) -> bool {
+    let value = &data[start..end];
+    let mixed = value.iter().any(u8::is_ascii_digit) && value.iter().any(u8::is_ascii_alphabetic);
+    mixed && !is_key(&data[end..]) && generic_value_is_secret(line_before(data, start), value)
+}
+
+/// Whether a quoted string whose closing quote starts `after` is a key (`"name": …`), not a value.
+fn is_key(after: &[u8]) -> bool {
+    let rest = after.get(1..).unwrap_or_default();
+    let rest = &rest[rest.iter().take_while(|b| *b == &b' ' || *b == &b'\t').count()..];
+    rest.first() == Some(&b':') && rest.get(1) != Some(&b':')
+}
+
+/// The part of the line of byte `at` before it.
+fn line_before(data: &[u8], at: usize) -> &[u8] {
+    &data[memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1)..at]
 }
 
 /// The length of the longest run of one repeated byte.
