@@ -3,13 +3,16 @@
 # complexity against lizard, secrets against detect-secrets and credsweeper (all from PyPI, in a
 # venv under the work directory). Prints MB/s and the ratios.
 #
-# Usage: bash scripts/bench/gate-speed.sh [CORPUS_DIR]
+# Usage: bash scripts/bench/gate-speed.sh [CORPUS_DIR] [EXTRA_DIR ...]
 # Default corpus: the sources of some crates this workspace depends on (Rust, and C in
-# capstone-sys), copied from ~/.cargo/registry/src after a build.
+# capstone-sys), copied from ~/.cargo/registry/src after a build. EXTRA_DIRs (real code in the
+# other languages the gate measures) are copied in beside them; give "" as CORPUS_DIR to keep the
+# default corpus and add extras.
 # Target (issue 6): at least 20x lizard, and 10x the fastest secret scanner measured.
 source "$(dirname "$0")/common.sh"
-(cd "$ROOT" && cargo build --release --locked -q -p armtune)
-ARMTUNE="$ROOT/target/release/armtune"
+# The gate alone (`armtune-gate` is `armtune gate` without the profiler), which builds in a minute.
+(cd "$ROOT" && cargo build --release --locked -q -p armtune-gate --features cli)
+ARMTUNE="$ROOT/target/release/armtune-gate"
 
 need_python_tools
 venv=$VENV
@@ -24,6 +27,9 @@ if [ -z "$corpus" ]; then
         dir=$(ls -d "$registry$crate"-[0-9]* 2>/dev/null | sort -V | tail -1)
         [ -n "$dir" ] && cp -r "$dir" "$corpus/"
     done
+    for extra in "${@:2}"; do
+        cp -r "$extra" "$corpus/"
+    done
 fi
 mb=$(du -sm --apparent-size "$corpus" | cut -f1)
 echo "corpus: $corpus ($mb MB, $(find "$corpus" -type f | wc -l) files, $(nproc) CPUs)"
@@ -34,9 +40,9 @@ row() { awk -v n="$1" -v s="$2" -v mb="$mb" 'BEGIN { printf "  %-44s %8.2f s  %8
 # Every tool runs in the corpus on "." (detect-secrets scans nothing outside its working tree when
 # started inside another git repository).
 cd "$corpus"
-gate_c=$(seconds "$ARMTUNE" gate complexity --no-ignore .)
+gate_c=$(seconds "$ARMTUNE" complexity --no-ignore .)
 lizard=$(seconds "$venv/bin/lizard" .)
-gate_s=$(seconds "$ARMTUNE" gate secrets --no-ignore .)
+gate_s=$(seconds "$ARMTUNE" secrets --no-ignore .)
 detect=$(seconds "$venv/bin/detect-secrets" scan --all-files .)
 cred=$(seconds "$venv/bin/credsweeper" --path . --save-json "$WORK/credsweeper.json")
 

@@ -271,6 +271,38 @@ fn positives() -> Vec<(&'static str, &'static str, String)> {
         ("sumologic-key", "sumo.tf", format!("provider \"sumologic\" {{ access_id = \"su{}\" }}", f.s(ALNUM, 12))),
         ("travisci-token", "ci.sh", format!("travis login --github-token x --api-token {}", f.s(LOWER_ALNUM, 22))),
         ("twitch-token", "stream.py", format!("twitch = Twitch(client_secret='{}')", f.s(LOWER_ALNUM, 30))),
+        (
+            "authress-access-key",
+            "auth.ts",
+            format!(
+                "const key = 'sc_{}.{}.acc_{}.{}';",
+                f.s(LOWER_ALNUM, 10),
+                f.s(LOWER_ALNUM, 4),
+                f.s(LOWER_ALNUM, 10),
+                f.s(URLSAFE, 40)
+            ),
+        ),
+        ("curl-auth-user", "deploy.md", format!("curl -fsS -u deploy:{} https://ci.example.org/api", f.s(ALNUM, 14))),
+        (
+            "curl-auth-header",
+            "smoke.sh",
+            format!("curl -s -H 'Authorization: Bearer {}' https://api.example.org/v1", f.s(URLSAFE, 32)),
+        ),
+        ("freemius-secret-key", "freemius.php", format!("'secret_key' => 'sk_{}',", f.s(ALNUM, 29))),
+        ("intercom-api-key", "support.rb", format!("intercom_token = '{}'", f.s(URLSAFE, 60))),
+        ("looker-client-secret", "looker.ini", format!("[looker]\nclient_secret={}", f.s(ALNUM, 24))),
+        ("cisco-meraki-api-key", "net.py", format!("meraki.DashboardAPI('{}')", f.s(HEX, 40))),
+        ("privateai-api-token", "redact.py", format!("PRIVATE_AI_KEY = '{}'", f.s(LOWER_ALNUM, 32))),
+        ("trello-access-token", "board.js", format!("const trelloKey = '{}';", f.s(HEX, 32))),
+        (
+            "kubernetes-secret-data",
+            "db-secret.yaml",
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  password: {}=\n",
+                f.s(B64, 23)
+            ),
+        ),
+        ("twitter-bearer-token", "tweet.py", format!("twitter_bearer = '{}{}'", "A".repeat(22), f.s(ALNUM, 90))),
         ("twitter-api-secret", "tweet.py", format!("twitter_api_secret = '{}'", f.s(ALNUM, 50))),
         ("private-key", "id_rsa", format!("-----BEGIN RSA PRIVATE KEY-----\n{pem_body}-----END RSA PRIVATE KEY-----")),
         ("age-secret-key", "key.txt", format!("AGE-SECRET-KEY-1{}", f.s(BECH32, 58))),
@@ -417,6 +449,30 @@ fn near_misses() -> Vec<(&'static str, &'static str, String)> {
         ("sumologic-key", "sumo.tf", format!("provider \"sumologic\" {{ access_id = \"xx{}\" }}", f.s(ALNUM, 12))),
         ("travisci-token", "ci.sh", format!("travis build {}", f.s(DIGITS, 8))),
         ("twitch-token", "stream.py", format!("twitch = Twitch(client_secret='{}')", f.s(LOWER_ALNUM, 12))),
+        (
+            "authress-access-key",
+            "auth.ts",
+            format!("const key = 'sc_{}.{}';", f.s(LOWER_ALNUM, 10), f.s(LOWER_ALNUM, 4)),
+        ),
+        ("curl-auth-user", "deploy.md", "curl -u deploy:$DEPLOY_PASSWORD https://ci.example.org/api".to_string()),
+        ("curl-auth-user", "README.md", "Log in with `curl -u user:password https://host/api`.".to_string()),
+        (
+            "curl-auth-header",
+            "smoke.sh",
+            "curl -H \"Authorization: Bearer ${{ secrets.API_TOKEN }}\" https://api.example.org".to_string(),
+        ),
+        ("freemius-secret-key", "freemius.js", format!("'secret_key' => 'sk_{}',", f.s(ALNUM, 29))),
+        ("intercom-api-key", "support.rb", format!("intercom_token = '{}'", f.s(URLSAFE, 50))),
+        ("looker-client-secret", "looker.ini", format!("[looker]\nbase_url={}", f.s(LOWER_ALNUM, 12))),
+        ("cisco-meraki-api-key", "net.py", format!("meraki.DashboardAPI('{}')", f.s(HEX, 32))),
+        ("privateai-api-token", "redact.py", format!("PRIVATE_AI_URL = '{}'", f.s(LOWER_ALNUM, 20))),
+        ("trello-access-token", "board.js", format!("const trelloBoard = '{}';", f.s(ALNUM, 8))),
+        (
+            "kubernetes-secret-data",
+            "app-config.yaml",
+            format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  blob: {}=\n", f.s(B64, 23)),
+        ),
+        ("twitter-bearer-token", "tweet.py", format!("twitter_bearer = '{}{}'", "A".repeat(12), f.s(ALNUM, 90))),
         ("twitter-api-secret", "tweet.py", format!("twitter_handle = '{}'", f.s(ALNUM, 12))),
     ]
 }
@@ -603,6 +659,24 @@ fn credential_pairs_need_both_halves() {
     // Keys of a client-secrets JSON file are names, however long.
     let json = format!("{{\n  \"client_id\": \"{client_id}\",\n  \"auth_provider_x509_cert_url\": \"https://x\"\n}}\n");
     assert!(pair_hits(&set, "client.json", &json).is_empty(), "{json}");
+}
+
+#[test]
+fn kubernetes_secret_data_but_not_its_metadata_nor_templates() {
+    let set = RuleSet::new(&[], &[]).unwrap();
+    let mut f = Fake(29);
+    let (user, password) = (f.s(B64, 12), f.s(B64, 22) + "==");
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  labels:\n    app: backend2api\n    build: {}\ntype: Opaque\ndata:\n  username: {user}\n  password: {password}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: chart\ndata:\n  token: {{{{ .Values.token | b64enc }}}}\n",
+        f.s(HEX, 12)
+    );
+    let hits: Vec<String> = set
+        .scan("secrets.yaml", manifest.as_bytes())
+        .into_iter()
+        .filter(|h| h.rule == "kubernetes-secret-data")
+        .map(|h| String::from_utf8_lossy(&h.secret).into_owned())
+        .collect();
+    assert_eq!(hits, [user, password], "{manifest}");
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub struct Near {
     pub regex: &'static str,
     /// How many lines above or below the identifier's line the secret may be.
     pub lines: usize,
+    /// The top-level YAML key the secret must sit under (`data:` of a Kubernetes Secret, not
+    /// its `metadata:`), if any.
+    pub section: Option<&'static str>,
 }
 
 impl Rule {
@@ -359,8 +362,8 @@ pub const RULES: &[Rule] = &[
     rule(
         "jfrog-token",
         "JFrog Artifactory API key or reference token",
-        r"\b(AKCp[A-Za-z0-9]{69}|cmVmdGtu[A-Za-z0-9]{56})\b",
-        &["akcp", "cmvmdgtu"],
+        r"\b(AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59})\b",
+        &["akcp", "cmvmd"],
     ),
     rule("perplexity-api-key", "Perplexity API key", r"\b(pplx-[A-Za-z0-9]{48})\b", &["pplx-"]),
     rule("openshift-token", "OpenShift user token", r"\b(sha256~[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)", &["sha256~"]),
@@ -787,6 +790,106 @@ pub const RULES: &[Rule] = &[
         ),
         3.5,
     ),
+    rule(
+        "authress-access-key",
+        "Authress service client access key",
+        r"\b((?:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\.[A-Za-z0-9]{4,6}\.acc[_-][A-Za-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120})",
+        &["sc_", "ext_", "scauth_", "authress_"],
+    ),
+    with_entropy(
+        rule(
+            "curl-auth-user",
+            "User and password given to curl (`-u user:password`)",
+            // A password that is a variable (`$PASS`, `${{ secrets.X }}`) is no secret in the file.
+            r#"(?i)\bcurl\b[^\n]*?[ \t](?:-u|--user)(?:=|[ \t]{1,5})["']?([^\s"'`:$][^\s"'`:]*:[^\s"'`$<{][^\s"'`]{2,})"#,
+            &["curl"],
+        ),
+        2.5,
+    ),
+    with_entropy(
+        rule(
+            "curl-auth-header",
+            "Authorization header given to curl (`-H 'Authorization: Bearer …'`)",
+            r#"(?i)\bcurl\b[^\n]*?[ \t](?:-H|--header)(?:=|[ \t]{1,5})["']Authorization:[ \t]*(?:Basic|Bearer|Token)[ \t]+([A-Za-z0-9._~+/=-]{12,})["']"#,
+            &["curl"],
+        ),
+        3.0,
+    ),
+    Rule {
+        id: "freemius-secret-key",
+        description: "Freemius secret key in a PHP settings array",
+        regex: r#"(?i)["']secret_key["'][ \t]*=>[ \t]*["'](sk_[^\s"']{29})["']"#,
+        group: 1,
+        keywords: &["secret_key"],
+        min_entropy: Some(3.0),
+        file_suffixes: &[".php"],
+        near: None,
+    },
+    with_entropy(
+        rule(
+            "intercom-api-key",
+            "Intercom access token near an Intercom name",
+            r"(?i)intercom[\s\S]{0,40}?\b([A-Za-z0-9=_-]{60})(?:[^A-Za-z0-9=_-]|$)",
+            &["intercom"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "looker-client-secret",
+            "Looker API client ID or secret near a Looker name",
+            r"(?i)looker[\s\S]{0,40}?\b([A-Za-z0-9]{24}|[A-Za-z0-9]{20})\b",
+            &["looker"],
+        ),
+        3.5,
+    ),
+    with_entropy(
+        rule(
+            "cisco-meraki-api-key",
+            "Cisco Meraki API key near a Meraki name",
+            r"(?:[Mm]eraki|MERAKI)[\s\S]{0,40}?\b([0-9a-f]{40})\b",
+            &["meraki"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "privateai-api-token",
+            "Private AI API key near a Private AI name",
+            r"(?i)private[_-]?ai[\s\S]{0,40}?\b([a-z0-9]{32})\b",
+            &["privateai", "private_ai", "private-ai"],
+        ),
+        3.0,
+    ),
+    with_entropy(
+        rule(
+            "trello-access-token",
+            "Trello API key or token near a Trello name",
+            r"(?i)trello[\s\S]{0,40}?\b([0-9a-f]{64}|[A-Za-z0-9]{32}|ATTA[A-Za-z0-9]{60,70})\b",
+            &["trello"],
+        ),
+        3.0,
+    ),
+    Rule {
+        id: "kubernetes-secret-data",
+        description: "Value under `data:` in a Kubernetes Secret manifest (base64 is no protection)",
+        regex: r"(?m)^[ \t]+[A-Za-z0-9_.-]+:[ \t]*([A-Za-z0-9+/]{8,}={0,2})[ \t]*\r?$",
+        group: 1,
+        keywords: &["secret"],
+        min_entropy: Some(2.5),
+        file_suffixes: &[".yaml", ".yml"],
+        // Within a manifest's length of `kind: Secret`: the same document, in practice.
+        near: Some(Near { regex: r"(?m)^kind:[ \t]*Secret[ \t]*\r?$", lines: 30, section: Some("data") }),
+    },
+    with_entropy(
+        rule(
+            "twitter-bearer-token",
+            "Twitter (X) app bearer token near a Twitter name (reported without its 22 leading `A`s)",
+            r"(?i)twitter[\s\S]{0,40}?\b(?-i:A{22})([A-Za-z0-9%]{80,100})(?:[^A-Za-z0-9%]|$)",
+            &["twitter"],
+        ),
+        3.5,
+    ),
     with_entropy(
         rule(
             "twitter-api-secret",
@@ -916,7 +1019,7 @@ pub const RULES: &[Rule] = &[
         // Random base64 has about 5 bits a character; a 40-digit hex hash (a git commit id)
         // cannot exceed 4.
         4.3,
-        Near { regex: r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b", lines: 3 },
+        Near { regex: r"\b(?:AKIA|ASIA)[A-Z2-7]{16}\b", lines: 3, section: None },
     ),
     paired(
         "twilio-credential-pair",
@@ -924,7 +1027,7 @@ pub const RULES: &[Rule] = &[
         r"\b([0-9a-f]{32})\b",
         &["ac"],
         3.0,
-        Near { regex: r"\bAC[0-9a-f]{32}\b", lines: 3 },
+        Near { regex: r"\bAC[0-9a-f]{32}\b", lines: 3, section: None },
     ),
     paired(
         "oauth-client-credential-pair",
@@ -940,6 +1043,7 @@ pub const RULES: &[Rule] = &[
             // for the secret.
             regex: r#"(?i)\b(?:client[_-]?id|consumer[_-]?key)\b["']?(?:\s*(?::=|=>|[:=])\s*[bfru]?["'`][^"'`\n]*["'`])?"#,
             lines: 3,
+            section: None,
         },
     ),
 ];

@@ -4,7 +4,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 
-use super::rules::{Rule, RULES};
+use super::rules::{Near, Rule, RULES};
 use crate::allow;
 
 /// A compiled rule set.
@@ -69,6 +69,10 @@ const PLACEHOLDERS: &[&str] = &[
     // The signature of jwt.io's example token, which documentation everywhere copies.
     "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c",
 ];
+
+/// Passwords of a `user:password` pair that only say where the password goes.
+const PLACEHOLDER_PASSWORDS: &[&str] =
+    &["password", "passwd", "pass", "pwd", "secret", "token", "test", "changeit", "apikey", "api_key", "key"];
 
 /// Name endings that make a credential-named setting something else: an identifier beside the
 /// credential (`client_id`, `private_key_id`), where it lives (`token_url`, `password_file`),
@@ -168,7 +172,7 @@ impl RuleSet {
                 continue;
             }
             match (&self.near[i], rule.near) {
-                (Some(other), Some(near)) => hits.extend(self.paired_hits(rule, re, other, near.lines, data)),
+                (Some(other), Some(near)) => hits.extend(self.paired_hits(rule, re, other, near, data)),
                 _ => hits.extend(re.captures_iter(data).filter_map(|caps| self.hit(rule, &caps, data))),
             }
         }
@@ -211,16 +215,17 @@ impl RuleSet {
 
     /// The hits of a pair rule: its regex runs only on the lines around each match of the pair's
     /// other half (`other`), and never takes that match itself for the secret.
-    fn paired_hits(&self, rule: &Rule, re: &Regex, other: &Regex, lines: usize, data: &[u8]) -> Vec<SecretHit> {
+    fn paired_hits(&self, rule: &Rule, re: &Regex, other: &Regex, near: Near, data: &[u8]) -> Vec<SecretHit> {
         let mut hits: Vec<SecretHit> = Vec::new();
         for anchor in other.find_iter(data) {
-            let (from, to) = lines_around(data, anchor.start(), anchor.end(), lines);
+            let (from, to) = lines_around(data, anchor.start(), anchor.end(), near.lines);
             let window = &data[from..to];
             for caps in re.captures_iter(window) {
                 let Some(m) = caps.get(rule.group) else { continue };
                 let (start, end) = (from + m.start(), from + m.end());
                 let taken = (start < anchor.end() && anchor.start() < end) || hits.iter().any(|h| h.start == start);
-                if taken || !pair_value_is_secret(data, start, end) {
+                let outside = near.section.is_some_and(|key| yaml_section(&data[..start]) != Some(key.as_bytes()));
+                if taken || outside || !pair_value_is_secret(data, start, end) {
                     continue;
                 }
                 if let Some(mut hit) = self.hit(rule, &caps, window) {
@@ -237,6 +242,13 @@ impl RuleSet {
         let lower = secret.to_ascii_lowercase();
         if PLACEHOLDERS.iter().any(|p| memchr::memmem::find(&lower, p.as_bytes()).is_some()) {
             return true;
+        }
+        // `user:password` as documentation writes it (`curl -u user:password`).
+        if let Some(colon) = memchr::memrchr(b':', &lower) {
+            let password = &lower[colon + 1..];
+            if PLACEHOLDER_PASSWORDS.iter().any(|p| password == p.as_bytes()) {
+                return true;
+            }
         }
         // Obviously made up: one character repeated (`0000000000000000`, `sk_test_0000...`).
         if secret.iter().all(|&b| b == secret[0]) || longest_run(secret) >= 8 {
@@ -285,6 +297,18 @@ fn lines_around(data: &[u8], start: usize, end: usize, lines: usize) -> (usize, 
         }
     }
     (from, to)
+}
+
+/// The top-level YAML key whose block the end of `before` is in: the last line that starts with
+/// a key at column 0.
+fn yaml_section(before: &[u8]) -> Option<&[u8]> {
+    before.split(|b| *b == b'\n').rev().skip(1).find_map(|line| {
+        let key_end = line.iter().position(|b| *b == b':')?;
+        let key = &line[..key_end];
+        let top_level = key.first().is_some_and(|b| b.is_ascii_alphanumeric())
+            && key.iter().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b));
+        top_level.then_some(key)
+    })
 }
 
 /// Whether the value at `start..end` of `data`, near the other half of a pair, is its secret: a
