@@ -3,7 +3,8 @@
 //
 // usage: gopprof CPU_OUT HEAP_OUT
 //
-// CPU_OUT: a CPU profile of one second split 3:1 between main.burnMajor and main.burnMinor.
+// CPU_OUT: a CPU profile of one second of CPU time split 3:1 between main.burnMajor and
+// main.burnMinor.
 // HEAP_OUT: a heap profile with every allocation recorded (MemProfileRate 1): main.keepBlocks
 // keeps 64 blocks of 64 KiB live, main.dropBlocks allocates 256 blocks of 4 KiB and drops them.
 //
@@ -15,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 )
 
@@ -52,6 +54,15 @@ func dropBlocks() {
 	last = nil
 }
 
+// cpuTime is the CPU time this process has used (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func main() {
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: gopprof CPU_OUT HEAP_OUT")
@@ -65,7 +76,9 @@ func main() {
 	if err := pprof.StartCPUProfile(cpu); err != nil {
 		panic(err)
 	}
-	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+	// One second of CPU time, not of wall time: on a loaded machine the profile still holds
+	// about 100 samples, so the 3:1 split is measured as precisely as on an idle one.
+	for start := cpuTime(); cpuTime()-start < time.Second; {
 		burnMajor()
 		burnMinor()
 	}

@@ -55,8 +55,9 @@ fn go_runtime_pprof_cpu_profiles_are_drawn_with_the_programs_functions() {
     let (major, minor) = (weight_with(&stacks, "main.burnMajor"), weight_with(&stacks, "main.burnMinor"));
     assert!(total >= 500_000_000, "{total} ns of a one-second profile");
     assert!(stacks.iter().all(|(f, _)| f.first().is_some_and(|r| r == "runtime.main" || r.starts_with("runtime."))));
+    // 3:1 by work; about 100 samples of 10 ms, so three standard deviations are 0.13 either way.
     let share = major as f64 / (major + minor) as f64;
-    assert!((major + minor) * 10 >= total * 9 && (0.65..=0.85).contains(&share), "burnMajor share {share:.2}");
+    assert!((major + minor) * 10 >= total * 9 && (0.62..=0.88).contains(&share), "burnMajor share {share:.2}");
     // The spinning itself is under both, as main.spin.
     assert!(weight_under(&stacks, "main.burnMajor", "main.spin") * 10 >= major * 9);
     let counts = flame_folded(cpu, &["--sample-type", "samples"]);
