@@ -166,6 +166,13 @@ impl FileScanner<'_> {
             return;
         }
         let measured = complexity::analyze(lang, text);
+        if measured.abandoned {
+            result.notes.push(format!(
+                "{}: not measured: its {} syntax errors made parsing take too long (is it {1}?)",
+                rel.display(),
+                lang.name()
+            ));
+        }
         if let Some((line, col)) = measured.syntax_errors.first() {
             result.notes.push(format!(
                 "{}:{line}:{col}: {} syntax error; the functions that parse are measured",
