@@ -3,7 +3,8 @@
 // WriteRawRequest with the protobuf library's wire decoder, and writes what it got into DIR:
 // N.method (the full method name), N.auth (the call's authorization metadata), N.labels
 // (name=value lines of each series) and N-S.pb.gz (each series' raw profile). It prints its port on stdout. With FAIL_FIRST set it answers the
-// first call with UNAVAILABLE, as a server that is restarting does.
+// first call with UNAVAILABLE, as a server that is restarting does. With TLS_CERT and TLS_KEY
+// (PEM files) set it serves gRPC over TLS, as a Parca behind a private CA does.
 //
 // usage: parca_receiver DIR
 package main
@@ -19,6 +20,7 @@ import (
 	"github.com/golang/protobuf/proto"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -180,7 +182,15 @@ func main() {
 		out := []byte{}
 		return stream.SendMsg(&out)
 	}
-	s := grpc.NewServer(grpc.CustomCodec(rawCodec{}), grpc.UnknownServiceHandler(handler))
+	options := []grpc.ServerOption{grpc.CustomCodec(rawCodec{}), grpc.UnknownServiceHandler(handler)}
+	if cert, key := os.Getenv("TLS_CERT"), os.Getenv("TLS_KEY"); cert != "" {
+		creds, err := credentials.NewServerTLSFromFile(cert, key)
+		if err != nil {
+			panic(err)
+		}
+		options = append(options, grpc.Creds(creds))
+	}
+	s := grpc.NewServer(options...)
 	if err := s.Serve(lis); err != nil {
 		panic(err)
 	}

@@ -1,7 +1,8 @@
 //! `armtune agent` against receivers on loopback: one that takes Pyroscope's `POST /ingest` as
 //! the API reference describes it and keeps what it got (read back by `armtune flame` and Debian's
 //! `go tool pprof`), one that refuses connections and one that never answers; the directory
-//! mode's rotation; SIGTERM mid-window. Pyroscope and Parca servers cannot be installed here.
+//! mode's rotation; SIGTERM mid-window; a gRPC server behind a private CA. Pyroscope and Parca
+//! servers cannot be installed here.
 //!
 //! The tests need root; they skip with a reason without it, and fail under
 //! `ARMTUNE_REQUIRE_BPF=1`.
@@ -11,6 +12,7 @@ mod common;
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -254,6 +256,72 @@ fn parca_receiver() -> &'static std::path::Path {
         assert!(status.success(), "building the gRPC receiver (ci/setup.sh installs golang-google-grpc-dev)");
         out
     })
+}
+
+/// A private CA's certificate, and a server certificate it signed for `localhost` and 127.0.0.1
+/// (with the server's key), as PEM files in `dir`: (ca, cert, key).
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, "armtune test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert = server.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    let paths = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    (paths.0, paths.1, paths.2)
+}
+
+#[test]
+fn a_server_behind_a_private_ca_is_trusted_with_ca_file_and_refused_without() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let received = dir.path().join("received");
+    std::fs::create_dir(&received).unwrap();
+    let (ca, cert, key) = private_ca(dir.path());
+    let mut server = Command::new(parca_receiver())
+        .arg(&received)
+        .env("TLS_CERT", &cert)
+        .env("TLS_KEY", &key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    let url = format!("https://localhost:{}", port.trim());
+    let demo = busy("3");
+    let agent = |extra: &[&std::ffi::OsStr]| {
+        run(armtune()
+            .args(["agent", "--backend", "parca-grpc", "--interval", "1", "--duration", "2", "--push", &url])
+            .args(extra))
+    };
+    // Without the CA, the server's certificate is unknown: every window is dropped, and the log
+    // says why.
+    let last_line = |text: &str| text.lines().find(|l| l.contains("stopped;")).unwrap_or("").to_string();
+    let refused = agent(&[]);
+    let text = stderr(&refused);
+    assert!(refused.status.success(), "{text}");
+    let last = last_line(&text);
+    assert!(last.contains("pushed 0") && !last.contains("dropped 0") && last.contains("UnknownIssuer"), "{text}");
+    assert_eq!(std::fs::read_dir(&received).unwrap().count(), 0);
+    // With it, the windows arrive over TLS and hold profiles go tool pprof reads.
+    let trusted = agent(&["--ca-file".as_ref(), ca.as_os_str()]);
+    drop(demo);
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = stderr(&trusted);
+    assert!(trusted.status.success() && last_line(&text).contains("dropped 0"), "{text}");
+    let top = run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(received.join("1-1.pb.gz")));
+    assert!(top.status.success(), "{}", stderr(&top));
+    // A CA file that holds no certificate is a one-line error before anything starts.
+    let wrong = agent(&["--ca-file".as_ref(), key.as_os_str()]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("no `BEGIN CERTIFICATE` block"), "{}", stderr(&wrong));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Parca's `ProfileStoreService.WriteRaw` over gRPC, as parca-agent sends it: one unary call per
 //! window over HTTP/2, in clear text (`http://`, h2c with prior knowledge) or TLS (`https://`,
-//! ALPN `h2`, the system-independent Mozilla roots ureq trusts too). Each call opens its own
+//! ALPN `h2`, trusting what [`super::tls`] trusts). Each call opens its own
 //! connection on a current-thread tokio runtime owned by the pusher's thread: a window every ten
 //! seconds does not need a pool, and a connection never outlives a server restart.
 
@@ -102,6 +102,8 @@ pub struct Call<'a> {
     pub tenant: Option<&'a str>,
     /// How long the call may take in all (connecting included); sent as `grpc-timeout` too.
     pub timeout: Duration,
+    /// Whom an `https://` server must prove to be (offering ALPN `h2`).
+    pub tls: &'a Arc<tokio_rustls::rustls::ClientConfig>,
 }
 
 /// Calls WriteRaw with `message` (see [`write_raw_message`]); `Err` says what failed, as the
@@ -135,7 +137,7 @@ async fn unary(call: &Call<'_>, message: Bytes) -> Result<(), String> {
     let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
     let scheme = if tls { "https" } else { "http" };
     if tls {
-        let stream = tls_connect(&host, tcp).await?;
+        let stream = tls_connect(call.tls, &host, tcp).await?;
         exchange(stream, scheme, &authority, call, message).await
     } else {
         exchange(tcp, scheme, &authority, call, message).await
@@ -143,20 +145,13 @@ async fn unary(call: &Call<'_>, message: Bytes) -> Result<(), String> {
 }
 
 async fn tls_connect(
+    config: &Arc<tokio_rustls::rustls::ClientConfig>,
     host: &str,
     tcp: tokio::net::TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
-    use tokio_rustls::rustls;
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| format!("TLS: {e}"))?;
-    tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))
+    let name =
+        tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| format!("TLS: {e}"))?;
+    tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))
 }
 
 /// One unary call on a new HTTP/2 connection over `io`.
@@ -282,7 +277,9 @@ mod tests {
 
     #[test]
     fn a_url_without_a_server_is_a_clear_error() {
-        let call = Call { url: "ftp://x", authorization: None, tenant: None, timeout: Duration::from_secs(1) };
+        let tls = super::super::tls::client_config(None, &[b"h2"]).unwrap();
+        let call =
+            Call { url: "ftp://x", authorization: None, tenant: None, timeout: Duration::from_secs(1), tls: &tls };
         let err = super::call(&call, Bytes::new()).unwrap_err();
         assert!(err.contains("http:// (h2c) or https://"), "{err}");
         // Nothing listens on port 1 of loopback.

@@ -6,6 +6,7 @@ pub mod grpc;
 pub mod labels;
 pub mod push;
 pub mod spool;
+pub mod tls;
 
 use std::{
     path::PathBuf,
@@ -84,6 +85,10 @@ pub struct Args {
     /// ARMTUNE_PUSH_PASSWORD in the environment).
     #[arg(long, value_name = "FILE")]
     basic_auth_file: Option<PathBuf>,
+    /// PEM certificates to trust for an https:// --push server besides the public roots (a
+    /// private CA).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Tenant (X-Scope-OrgID) of a multi-tenant server.
     #[arg(long, value_name = "ID")]
     tenant: Option<String>,
@@ -272,6 +277,7 @@ fn sinks(args: &Args) -> Result<Sinks> {
                 labels,
                 authorization: labels::authorization(args.token_file.as_deref(), args.basic_auth_file.as_deref())?,
                 tenant: args.tenant.clone(),
+                tls: tls::client_config(args.ca_file.as_deref(), args.backend.alpn()).map_err(anyhow::Error::msg)?,
                 sample_rate: args.freq,
                 timeout: args.push_timeout,
                 attempts: 4,

@@ -22,6 +22,16 @@ pub enum Backend {
     ParcaGrpc,
 }
 
+impl Backend {
+    /// The protocols offered in TLS's ALPN: gRPC needs HTTP/2; ureq speaks HTTP/1.1 alone.
+    pub fn alpn(self) -> &'static [&'static [u8]] {
+        match self {
+            Backend::ParcaGrpc => &[b"h2"],
+            Backend::Pyroscope | Backend::Parca => &[b"http/1.1"],
+        }
+    }
+}
+
 /// Where and how to push.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -37,6 +47,8 @@ pub struct Target {
     pub authorization: Option<String>,
     /// `X-Scope-OrgID`, for a multi-tenant server.
     pub tenant: Option<String>,
+    /// Whom an `https://` server must prove to be ([`super::tls::client_config`]).
+    pub tls: Arc<tokio_rustls::rustls::ClientConfig>,
     /// Sampling frequency, for `sampleRate`.
     pub sample_rate: u64,
     /// How long one request may take.
@@ -207,7 +219,7 @@ impl Pusher {
 
 /// The push thread: each window in turn, retried with doubling pauses.
 fn run(target: &Target, shared: &(Mutex<Shared>, Condvar)) {
-    let agent = ureq::AgentBuilder::new().timeout(target.timeout).build();
+    let agent = ureq::AgentBuilder::new().timeout(target.timeout).tls_config(target.tls.clone()).build();
     while let Some((window, closing)) = next_window(shared) {
         // Closing: one attempt each, the grace is short.
         let attempts = if closing { 1 } else { target.attempts.max(1) };
@@ -275,6 +287,7 @@ fn send(agent: &ureq::Agent, target: &Target, window: &Window) -> Result<(), Str
                 authorization: target.authorization.as_deref(),
                 tenant: target.tenant.as_deref(),
                 timeout: target.timeout,
+                tls: &target.tls,
             };
             return super::grpc::call(
                 &call,
@@ -382,6 +395,7 @@ mod tests {
             labels: Vec::new(),
             authorization: None,
             tenant: None,
+            tls: super::super::tls::client_config(None, Backend::Pyroscope.alpn()).unwrap(),
             sample_rate: 99,
             timeout: Duration::from_secs(1),
             attempts: 1,
