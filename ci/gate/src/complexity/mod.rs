@@ -324,11 +324,12 @@ impl<'t> Walker<'_, 't> {
             let field = c.field_id().map(|x| x.get());
             let child = c.node();
             let role = self.g.role(child, self.src);
-            after_else |= self.g.is_else_keyword(child);
+            let else_keyword = self.g.is_else_keyword(child);
+            after_else |= else_keyword;
             // A shell's `elif` and `else` are children no field names.
             let is_alternative = (field.is_some() && field == alternative)
                 || matches!(role, Role::Elif | Role::Else)
-                || (after_else && field.is_none() && child.is_named() && !self.g.is_else_keyword(child));
+                || (after_else && field.is_none() && child.is_named() && !else_keyword);
             if is_alternative {
                 match role {
                     Role::If | Role::Elif => self.walk(c, nesting, Ctx { else_if: true, in_logical: false }),

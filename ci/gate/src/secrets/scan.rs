@@ -9,9 +9,8 @@ use crate::allow;
 
 /// A compiled rule set.
 pub struct RuleSet {
-    rules: Vec<(Rule, Regex)>,
-    /// For each rule, its pair's other half when it has one (compiled `Rule::near`).
-    near: Vec<Option<Regex>>,
+    /// Each rule, its regex, and its pair's other half when it has one (compiled `Rule::near`).
+    rules: Vec<(Rule, Regex, Option<Regex>)>,
     keywords: AhoCorasick,
     /// For each keyword pattern, the rules it enables.
     keyword_rules: Vec<Vec<usize>>,
@@ -116,22 +115,19 @@ impl RuleSet {
             .iter()
             .map(|s| Regex::new(s).map_err(|e| RuleError::BadRegex(s.clone(), e.to_string())))
             .collect::<Result<_, _>>()?;
-        let rules: Vec<(Rule, Regex)> = RULES
+        let rules: Vec<(Rule, Regex, Option<Regex>)> = RULES
             .iter()
             .filter(|r| !disabled.iter().any(|d| d == r.id))
             .map(|r| {
                 // The size limit is raised for the long bounded repetitions some token formats need.
                 let re = RegexBuilder::new(r.regex).size_limit(64 << 20).build().expect("built-in rule compiles");
-                (*r, re)
+                let near = r.near.map(|n| Regex::new(n.regex).expect("built-in pair rule compiles"));
+                (*r, re, near)
             })
-            .collect();
-        let near = rules
-            .iter()
-            .map(|(r, _)| r.near.map(|n| Regex::new(n.regex).expect("built-in pair rule compiles")))
             .collect();
         let mut patterns: Vec<&str> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (i, (rule, _)) in rules.iter().enumerate() {
+        for (i, (rule, _, _)) in rules.iter().enumerate() {
             for kw in rule.keywords {
                 match patterns.iter().position(|p| p == kw) {
                     Some(p) => keyword_rules[p].push(i),
@@ -147,7 +143,7 @@ impl RuleSet {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("keywords compile");
-        Ok(RuleSet { rules, near, keywords, keyword_rules, allow })
+        Ok(RuleSet { rules, keywords, keyword_rules, allow })
     }
 
     /// Every secret in `data`, the content of a file named `file_name` (some rules only apply to
@@ -167,11 +163,11 @@ impl RuleSet {
             }
         }
         let mut hits = Vec::new();
-        for (i, (rule, re)) in self.rules.iter().enumerate() {
+        for (i, (rule, re, other)) in self.rules.iter().enumerate() {
             if !enabled[i] || !rule.applies_to(file_name) {
                 continue;
             }
-            match (&self.near[i], rule.near) {
+            match (other, rule.near) {
                 (Some(other), Some(near)) => hits.extend(self.paired_hits(rule, re, other, near, data)),
                 _ => hits.extend(re.captures_iter(data).filter_map(|caps| self.hit(rule, &caps, data))),
             }
@@ -285,15 +281,13 @@ fn generic_value_is_secret(before: &[u8], value: &[u8]) -> bool {
 /// The byte range from the start of the line `lines` lines above the one holding `start` to the
 /// end of the line `lines` lines below the one holding `end`.
 fn lines_around(data: &[u8], start: usize, end: usize, lines: usize) -> (usize, usize) {
-    let line_start = |at: usize| memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
-    let line_end = |at: usize| memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
-    let (mut from, mut to) = (line_start(start), line_end(end));
+    let (mut from, mut to) = (line_start(data, start), line_end(data, end));
     for _ in 0..lines {
         if from > 0 {
-            from = line_start(from - 1);
+            from = line_start(data, from - 1);
         }
         if to < data.len() {
-            to = line_end(to + 1);
+            to = line_end(data, to + 1);
         }
     }
     (from, to)
@@ -329,7 +323,17 @@ fn is_key(after: &[u8]) -> bool {
 
 /// The part of the line of byte `at` before it.
 fn line_before(data: &[u8], at: usize) -> &[u8] {
-    &data[memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1)..at]
+    &data[line_start(data, at)..at]
+}
+
+/// Where the line of byte `at` starts.
+fn line_start(data: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1)
+}
+
+/// Where the line of byte `at` ends (its newline, or the end of `data`).
+fn line_end(data: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i)
 }
 
 /// The length of the longest run of one repeated byte.
@@ -339,9 +343,7 @@ fn longest_run(data: &[u8]) -> usize {
 
 /// The line around byte `at`.
 pub fn line_of(data: &[u8], at: usize) -> &[u8] {
-    let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
-    let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
-    &data[start..end]
+    &data[line_start(data, at)..line_end(data, at)]
 }
 
 /// `armtune:allow [secrets | RULE-ID] [-- reason]` (also gitleaks' `gitleaks:allow` and
