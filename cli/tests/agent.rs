@@ -258,6 +258,15 @@ fn parca_receiver() -> &'static std::path::Path {
     })
 }
 
+/// Starts the gRPC receiver writing into `dir`, with `env` set: the running server and its port.
+fn start_parca_receiver(dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> (std::process::Child, String) {
+    let mut server =
+        Command::new(parca_receiver()).arg(dir).envs(env.iter().copied()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    (server, port.trim().to_string())
+}
+
 /// A private CA's certificate, and a server certificate it signed for `localhost` and 127.0.0.1
 /// (with the server's key), as PEM files in `dir`: (ca, cert, key).
 fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -284,16 +293,9 @@ fn a_server_behind_a_private_ca_is_trusted_with_ca_file_and_refused_without() {
     let received = dir.path().join("received");
     std::fs::create_dir(&received).unwrap();
     let (ca, cert, key) = private_ca(dir.path());
-    let mut server = Command::new(parca_receiver())
-        .arg(&received)
-        .env("TLS_CERT", &cert)
-        .env("TLS_KEY", &key)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut port).unwrap();
-    let url = format!("https://localhost:{}", port.trim());
+    let (mut server, port) =
+        start_parca_receiver(&received, &[("TLS_CERT", cert.as_os_str()), ("TLS_KEY", key.as_os_str())]);
+    let url = format!("https://localhost:{port}");
     let demo = busy("3");
     let agent = |extra: &[&std::ffi::OsStr]| {
         run(armtune()
@@ -329,10 +331,7 @@ fn windows_are_pushed_to_parca_over_grpc_and_a_restarting_server_is_retried() {
     let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     // The receiver answers its first call UNAVAILABLE: that window must be sent again.
-    let mut server =
-        Command::new(parca_receiver()).arg(dir.path()).env("FAIL_FIRST", "1").stdout(Stdio::piped()).spawn().unwrap();
-    let mut port = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    let (mut server, port) = start_parca_receiver(dir.path(), &[("FAIL_FIRST", "1".as_ref())]);
     let token = dir.path().join("token");
     std::fs::write(&token, "s3cret\n").unwrap();
     let demo = busy("4");
@@ -341,7 +340,7 @@ fn windows_are_pushed_to_parca_over_grpc_and_a_restarting_server_is_retried() {
         .args(["--label", "service=api", "--token-file"])
         .arg(&token)
         .arg("--push")
-        .arg(format!("http://127.0.0.1:{}", port.trim())));
+        .arg(format!("http://127.0.0.1:{port}")));
     drop(demo);
     let _ = server.kill();
     let _ = server.wait();
