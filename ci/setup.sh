@@ -55,11 +55,13 @@ fi
 #   podman                               a real container runtime (daemonless): the container tests
 #                                        import a root file system and profile a container of it
 #   golang-google-grpc-dev               grpc-go, for the agent test's stand-in Parca gRPC server
+#   chromium, fonts-dejavu-core          the browser the HTML report's tests open each page in
+#                                        (headless, over the DevTools protocol), and a font for it
 PACKAGES=(rustc-web libstd-rust-web-dev-bpf llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev
           gcc g++ make libc6-dev pkg-config golang-go openjdk-17-jdk-headless systemtap-sdt-dev
           gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross libstd-rust-web-dev:arm64
           qemu-user-static openssh-server openssh-client git qemu-system-arm cpio xz-utils linux-perf libc6-dbg strace
-          debuginfod zsh fish man-db podman golang-google-grpc-dev)
+          debuginfod zsh fish man-db podman golang-google-grpc-dev chromium fonts-dejavu-core)
 
 INSTALLED_SOMETHING=0
 # The arm64 architecture, so tests can fetch a real Debian arm64 binary with `apt-get download`.

@@ -1,7 +1,7 @@
 //! `armtune bench compare`: each benchmark's change between two stored runs, with the runs'
 //! confidence intervals, flagged when the change is within noise.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::results::{Estimate, RunResults};
 
@@ -10,7 +10,7 @@ use crate::results::{Estimate, RunResults};
 pub const NOISE_THRESHOLD: f64 = 0.01;
 
 /// One benchmark in the comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// Benchmark id.
     pub id: String,
@@ -25,7 +25,7 @@ pub struct Row {
 }
 
 /// The comparison of two runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     /// Rows, by id.
     pub rows: Vec<Row>,

@@ -2,12 +2,12 @@
 //! per board of a cluster, say), each board's mean relative to a baseline board's, with the
 //! confidence intervals, and a flag where a board's interval overlaps the baseline's.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{compare::human, results::RunResults};
 
 /// One board (run) of the matrix.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Column {
     /// What the matrix calls it: the run's host, else where it ran.
     pub name: String,
@@ -22,7 +22,7 @@ pub struct Column {
 }
 
 /// One benchmark on one board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// Mean time per iteration, ns.
     pub mean_ns: f64,
@@ -38,7 +38,7 @@ pub struct Cell {
 }
 
 /// One benchmark across the boards.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MatrixRow {
     /// Benchmark id.
     pub id: String,
@@ -47,7 +47,7 @@ pub struct MatrixRow {
 }
 
 /// The matrix.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Matrix {
     /// Name of the baseline column.
     pub baseline: String,

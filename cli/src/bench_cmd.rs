@@ -188,24 +188,7 @@ pub fn run(args: Args, interrupted: Arc<AtomicBool>) -> Result<Outcome> {
 
 /// `armtune bench compare`: two runs side by side, or a matrix of several.
 fn compare_runs(a: CompareArgs) -> Result<Outcome> {
-    let mut paths = Vec::new();
-    for p in &a.runs {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot read {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "json"))
-                .collect();
-            if found.is_empty() {
-                return Err(BenchError::Usage(format!("{}: no stored runs (*.json) in it", p.display())).into());
-            }
-            found.sort();
-            paths.extend(found);
-        } else {
-            paths.push(p.clone());
-        }
-    }
-    let runs = paths.iter().map(|p| RunResults::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let runs = load_runs(&a.runs)?;
     if runs.len() < 2 {
         return Err(BenchError::Usage("compare needs two runs or more (or a directory of them)".into()).into());
     }
@@ -225,6 +208,33 @@ fn compare_runs(a: CompareArgs) -> Result<Outcome> {
         CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&m)?),
     }
     Ok(Outcome(0))
+}
+
+/// The stored runs `paths` name: files, and the `*.json` files of directories (in name order).
+pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<RunResults>> {
+    Ok(run_files(paths)?.iter().map(|p| RunResults::load(p)).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// [`load_runs`]' files.
+fn run_files(runs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for p in runs {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            if found.is_empty() {
+                return Err(BenchError::Usage(format!("{}: no stored runs (*.json) in it", p.display())).into());
+            }
+            found.sort();
+            paths.extend(found);
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    Ok(paths)
 }
 
 /// The boards `--ssh` and `--hosts` name, each with what the stored run calls it (empty for a

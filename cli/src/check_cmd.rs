@@ -177,6 +177,7 @@ fn findings(args: &Args, binary: &Binary, target: &Target, hot: &Hotness) -> Vec
 }
 
 fn print_json(args: &Args, binary: &Binary, target: &Target, findings: &[Finding], hot: &Hotness) -> Result<()> {
+    let lines = Lines::open(&args.binary);
     let doc = serde_json::json!({
         "binary": args.binary.display().to_string(),
         "target": target,
@@ -187,6 +188,11 @@ fn print_json(args: &Args, binary: &Binary, target: &Target, findings: &[Finding
             if let Some(share) = hot.share(&f.function) {
                 v["share"] = serde_json::json!(share);
             }
+            if let Some(place) = place_of(binary, &lines, f.address) {
+                v["place"] = serde_json::json!(place);
+            }
+            // What the text report prints under each finding, for readers without a disassembler.
+            v["excerpt"] = serde_json::json!(armtune_layout::display::excerpt(binary, f.address, target));
             v
         }).collect::<Vec<_>>(),
         "rules": RULES.iter().map(|(id, text)| serde_json::json!({"id": id, "explanation": text})).collect::<Vec<_>>(),
@@ -277,16 +283,21 @@ fn print_findings(binary: &Binary, target: &Target, findings: &[Finding], hot: &
         }
         for f in list {
             let severity = format!("{:?}", f.severity).to_lowercase();
-            let place = match (symbol_offset(binary, f.address), lines.location(f.address)) {
-                (Some(sym), Some((file, line))) => format!("{sym} ({file}:{line})"),
-                (Some(sym), None) => sym,
-                _ => format!("{:#x}", f.address),
-            };
+            let place = place_of(binary, lines, f.address).unwrap_or_else(|| format!("{:#x}", f.address));
             println!("  {severity:<7} {:<20} {place}  {}", f.rule, f.message);
             println!("          fix: {}", f.hint);
             for line in armtune_layout::display::excerpt(binary, f.address, target) {
                 println!("  {line}");
             }
         }
+    }
+}
+
+/// Where an address is for people: `symbol+0xOFF`, with the source line when the binary has one.
+fn place_of(binary: &Binary, lines: &Lines, address: u64) -> Option<String> {
+    match (symbol_offset(binary, address), lines.location(address)) {
+        (Some(sym), Some((file, line))) => Some(format!("{sym} ({file}:{line})")),
+        (Some(sym), None) => Some(sym),
+        _ => None,
     }
 }

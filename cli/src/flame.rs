@@ -82,6 +82,23 @@ pub struct Labels {
     pub count_name: String,
 }
 
+impl Labels {
+    /// A profile's labels: its title, then what was profiled, for how long, how often.
+    pub fn of(profile: &Profile, title: String) -> Labels {
+        let meta = &profile.meta;
+        let rate = if meta.frequency_hz > 0 {
+            format!(", {} Hz, {} samples", meta.frequency_hz, meta.samples)
+        } else {
+            String::new()
+        };
+        Labels {
+            title,
+            subtitle: Some(format!("{} — {:.1} s{rate}", meta.target, meta.duration_secs)),
+            count_name: profile.unit.label.clone(),
+        }
+    }
+}
+
 fn inferno_options(labels: &Labels) -> flamegraph::Options<'static> {
     let mut opts = flamegraph::Options::default();
     opts.title = labels.title.clone();
@@ -93,17 +110,37 @@ fn inferno_options(labels: &Labels) -> flamegraph::Options<'static> {
     opts
 }
 
+/// Which way a graph is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// A flame graph: roots at the bottom, callees above their callers.
+    #[default]
+    Flame,
+    /// An icicle of leaves: each stack reversed and drawn top down, so a leaf function's time
+    /// from every caller is one box at the top with its callers below it.
+    Icicle,
+}
+
 /// Renders `profile` as an interactive SVG (search, zoom, tooltips). A profile without samples still
 /// produces an SVG that says so, and an error.
 pub fn render(profile: &Profile, labels: &Labels, out: impl Write) -> io::Result<()> {
+    render_view(profile, labels, View::Flame, out)
+}
+
+/// [`render`], drawn as `view` says.
+pub fn render_view(profile: &Profile, labels: &Labels, view: View, out: impl Write) -> io::Result<()> {
     let lines: Vec<String> = profile.folded_lines().into_iter().map(|(s, w)| format!("{s} {w}")).collect();
-    render_lines(&lines, labels, out)
+    render_lines(&lines, labels, view, out)
 }
 
 /// Renders folded lines. Frames marked off-CPU (`_[w]`, from a combined on/off-CPU view) are drawn
 /// in blues, so wall time spent waiting stands apart from the warm colours of CPU time.
-fn render_lines(lines: &[String], labels: &Labels, out: impl Write) -> io::Result<()> {
+fn render_lines(lines: &[String], labels: &Labels, view: View, out: impl Write) -> io::Result<()> {
     let mut opts = inferno_options(labels);
+    if view == View::Icicle {
+        opts.direction = flamegraph::Direction::Inverted;
+        opts.reverse_stack_order = true;
+    }
     let mut blues = off_cpu_palette(lines);
     if let Some(map) = blues.as_mut() {
         opts.palette_map = Some(map);

@@ -15,6 +15,7 @@ pub mod hotness;
 pub mod output;
 pub mod profile_cmd;
 pub mod progress;
+pub mod report;
 pub mod sarif;
 pub mod scope;
 pub mod shell;
@@ -41,6 +42,9 @@ enum Command {
     Agent(agent::Args),
     /// Render a folded-stack file as a flame graph, or two of them as a differential one.
     Flame(flame::Args),
+    /// One self-contained HTML page from profile, check and bench reports: flame graphs,
+    /// histograms, findings, benchmark charts.
+    Report(report::Args),
     /// Check whether profiling can work here, and why not.
     Doctor(doctor_cmd::Args),
     /// Report code-layout problems of an ARM64 binary for a target core.
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Profile(args) => profile_cmd::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Flame(args) => flame::run(args),
+        Command::Report(args) => report::run(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
         Command::Gate(args) => armtune_gate::cli::run(args).map(Outcome).map_err(Into::into),

@@ -40,6 +40,9 @@ pub enum Format {
     /// pprof's profile.proto, gzipped (go tool pprof, Pyroscope, Parca, Grafana): one file per
     /// event family.
     Pprof,
+    /// One HTML page with every flame graph, the histograms as charts and the tables (as
+    /// `armtune report` draws a JSON report).
+    Html,
 }
 
 /// The format an output path's name asks for: `.json`, `.folded`, `.pb.gz` / `.pb` / `.pprof`,
@@ -48,6 +51,8 @@ fn format_of(path: Option<&Path>) -> Format {
     let name = path.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if name.ends_with(".json") {
         Format::Json
+    } else if name.ends_with(".html") || name.ends_with(".htm") {
+        Format::Html
     } else if name.ends_with(".folded") {
         Format::Folded
     } else if path.is_some_and(armtune_probes::pprof::is_pprof_name) {
@@ -269,6 +274,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         (None, Format::Svg) => Some(PathBuf::from("flame.svg")),
         // Binary: not for a terminal.
         (None, Format::Pprof) => Some(PathBuf::from("profile.pb.gz")),
+        (None, Format::Html) => Some(PathBuf::from("profile.html")),
         (None, _) => None,
     };
     let main_out = main_path.as_deref().map(OutputFile::create).transpose()?;
@@ -402,20 +408,6 @@ fn end_command(stop: Stop, session: &mut Session) -> Option<ExitStatus> {
     }
 }
 
-fn labels_for(profile: &Profile, title: String) -> Labels {
-    let meta = &profile.meta;
-    let rate = if meta.frequency_hz > 0 {
-        format!(", {} Hz, {} samples", meta.frequency_hz, meta.samples)
-    } else {
-        String::new()
-    };
-    Labels {
-        title,
-        subtitle: Some(format!("{} — {:.1} s{rate}", meta.target, meta.duration_secs)),
-        count_name: profile.unit.label.clone(),
-    }
-}
-
 fn write_outputs(
     report: &Report,
     args: &Args,
@@ -427,7 +419,7 @@ fn write_outputs(
     let (main_title, profile) = match graphs.next() {
         Some(g) => (g.title, g.profile),
         None => {
-            if format != Format::Json {
+            if !matches!(format, Format::Json | Format::Html) {
                 eprintln!("armtune: the chosen events draw no flame graph: the summary and --format json hold them");
             }
             if format == Format::Pprof && !report.runq.is_empty() {
@@ -436,7 +428,7 @@ fn write_outputs(
             ("Flame Graph", Profile::new(armtune_probes::profile::Unit::samples(), Default::default()))
         }
     };
-    let labels = labels_for(&profile, args.title.clone().unwrap_or_else(|| main_title.into()));
+    let labels = Labels::of(&profile, args.title.clone().unwrap_or_else(|| main_title.into()));
     let svg = |p: &Profile, labels: &Labels, w: &mut dyn Write| match flame::render(p, labels, &mut *w) {
         // An empty profile still gets an SVG that says so.
         Err(e) if p.total() == 0 && e.kind() == std::io::ErrorKind::InvalidData => Ok(()),
@@ -453,6 +445,9 @@ fn write_outputs(
         Format::Folded => profile.write_folded(w),
         Format::Json => serde_json::to_writer_pretty(&mut *w, &report.to_json()).map_err(std::io::Error::other),
         Format::Pprof => armtune_probes::pprof::write(&main_pprof, w),
+        Format::Html => w.write_all(
+            crate::report::page_of_run(report, args.title.as_deref().unwrap_or("armtune profile")).as_bytes(),
+        ),
     };
     let main_path = main_out.as_ref().map(|o| o.path().to_path_buf());
     match main_out {
@@ -482,7 +477,7 @@ fn write_outputs(
         (Some(main_path), Format::Svg) => write_siblings(
             graphs.map(|g| (g.name, g)),
             |name| main_path.with_extension(format!("{name}.svg")),
-            |g, w| svg(&g.profile, &labels_for(&g.profile, g.title.into()), w),
+            |g, w| svg(&g.profile, &Labels::of(&g.profile, g.title.into()), w),
         ),
         _ => Ok(()),
     }

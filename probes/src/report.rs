@@ -259,6 +259,60 @@ impl Report {
         }
         doc
     }
+
+    /// Reads back what [`Report::to_json`] wrote (`armtune report` draws a JSON report as the run
+    /// itself would). Fields an older armtune did not write are left empty; the top-level keys
+    /// no table of its own claims are the families' sections.
+    pub fn from_json(doc: &Value) -> Result<Report, serde_json::Error> {
+        use serde::Deserialize;
+        let obj = doc.as_object().ok_or_else(|| serde::de::Error::custom("not a JSON object"))?;
+        let list = |key: &str| obj.get(key).cloned().unwrap_or(Value::Array(Vec::new()));
+        let graph = |name: &str| doc["profiles"].get(name).map(Profile::deserialize).transpose();
+        let alloc_bytes = graph("alloc-bytes")?;
+        let alloc_calls = graph("alloc-calls")?;
+        let alloc_weight = match (graph("alloc")?, &alloc_calls) {
+            (Some(chosen), Some(calls)) if chosen.unit == calls.unit => AllocWeight::Count,
+            _ => AllocWeight::Bytes,
+        };
+        const TABLES: [&str; 11] = [
+            "unit",
+            "meta",
+            "stacks",
+            "profiles",
+            "debuginfod",
+            "runq",
+            "wakeups",
+            "threads",
+            "alloc_sizes",
+            "warnings",
+            "gc",
+        ];
+        Ok(Report {
+            cpu: graph("cpu")?,
+            off_cpu: graph("off-cpu")?,
+            wakeups: graph("wakeup")?,
+            runq: Deserialize::deserialize(list("runq"))?,
+            wake_pairs: Deserialize::deserialize(list("wakeups"))?,
+            threads: Deserialize::deserialize(list("threads"))?,
+            alloc_bytes,
+            alloc_calls,
+            alloc_weight,
+            live: graph("leak")?,
+            live_blocks: graph("leak-blocks")?,
+            sizes: Deserialize::deserialize(list("alloc_sizes"))?,
+            warnings: Deserialize::deserialize(list("warnings"))?,
+            gc: Deserialize::deserialize(list("gc"))?,
+            sdt: graph("sdt")?,
+            gc_assists: graph("gc-assist")?,
+            sections: obj
+                .iter()
+                .filter(|(k, _)| !TABLES.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            meta: obj.get("meta").map(Meta::deserialize).transpose()?.unwrap_or_default(),
+            debuginfod: Deserialize::deserialize(list("debuginfod"))?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -300,6 +354,27 @@ mod tests {
         let r = Report::build(&capture(&["off-cpu"]), &mut Symbolizer::new());
         assert_eq!(r.main_profile().unwrap().unit, Unit::off_cpu_us());
         assert!(r.cpu.is_none());
+    }
+
+    #[test]
+    fn json_reads_back_as_the_same_report() {
+        let mut c = capture(&["cpu", "off-cpu", "runq", "alloc"]);
+        c.allocs.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 4096, ..RawSample::default() });
+        c.alloc_calls.push(RawSample { comm: "svc".into(), user: vec![0x10], count: 2, ..RawSample::default() });
+        c.sections.insert("proc".into(), json!({"processes": [{"pid": 5}]}));
+        for weight in [AllocWeight::Bytes, AllocWeight::Count] {
+            let r = Report::build_with(&c, &mut Symbolizer::new(), weight);
+            let json = r.to_json();
+            let back = Report::from_json(&json).unwrap();
+            assert_eq!(back.to_json(), json);
+            assert_eq!(back.alloc_weight, weight);
+            let names = |r: &Report| r.flame_graphs().iter().map(|g| g.name).collect::<Vec<_>>();
+            assert_eq!(names(&back), ["wall", "alloc"]);
+            assert_eq!(back.runq, r.runq);
+            assert_eq!(back.sections.keys().collect::<Vec<_>>(), ["proc"]);
+        }
+        assert!(Report::from_json(&json!([1, 2])).is_err());
+        assert!(Report::from_json(&json!({"runq": "no"})).is_err());
     }
 
     #[test]
