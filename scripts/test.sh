@@ -57,6 +57,9 @@ echo "== armtune gate on this repository (complexity over the baseline, secrets)
 # The baseline holds the functions that were already over the limits when the gate was adopted;
 # regenerate it with: ./target/debug/armtune gate --format json -o ci/gate-baseline.json
 ./target/debug/armtune gate --baseline ci/gate-baseline.json
+if compgen -G "target/artifacts/report/*.png" >/dev/null; then
+    echo "screenshots of the HTML report tests: target/artifacts/report/"
+fi
 # cargo prints one result line per test binary (x86_64 and aarch64), the last often a doc-test run
 # of 0; say the total.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }

@@ -139,6 +139,8 @@ enum CompareFormat {
     Text,
     Json,
     Markdown,
+    /// One HTML page with the comparison charted (as `armtune report` draws it).
+    Html,
 }
 
 /// The armtune source tree the benchmarks are built from: the current directory or a parent.
@@ -198,6 +200,7 @@ fn compare_runs(a: CompareArgs) -> Result<Outcome> {
             CompareFormat::Text => print!("{}", render_text(&c)),
             CompareFormat::Markdown => print!("{}", render_markdown(&c)),
             CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+            CompareFormat::Html => print!("{}", crate::report::page_of_comparison(&runs[0], &runs[1])),
         }
         return Ok(Outcome(0));
     }
@@ -206,6 +209,7 @@ fn compare_runs(a: CompareArgs) -> Result<Outcome> {
         CompareFormat::Text => print!("{}", matrix::render_text(&m)),
         CompareFormat::Markdown => print!("{}", matrix::render_markdown(&m)),
         CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+        CompareFormat::Html => print!("{}", crate::report::page_of_matrix(&m)),
     }
     Ok(Outcome(0))
 }

@@ -91,11 +91,12 @@ impl Labels {
         } else {
             String::new()
         };
-        Labels {
-            title,
-            subtitle: Some(format!("{} — {:.1} s{rate}", meta.target, meta.duration_secs)),
-            count_name: profile.unit.label.clone(),
-        }
+        let subtitle = if meta.duration_secs > 0.0 {
+            format!("{} — {:.1} s{rate}", meta.target, meta.duration_secs)
+        } else {
+            meta.target.clone()
+        };
+        Labels { title, subtitle: Some(subtitle), count_name: profile.unit.label.clone() }
     }
 }
 

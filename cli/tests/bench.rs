@@ -459,6 +459,14 @@ fn a_cluster_from_an_ansible_inventory_runs_at_once_and_compares_as_a_matrix() {
         assert!(row["cells"][0]["ratio"].as_f64().unwrap() > 0.0, "{row}");
     }
     assert!(compare("markdown").starts_with("| benchmark | board-1 | board-2 (baseline) |"));
+    // The same matrix as a page: a bar with its interval per benchmark and board (the browser
+    // tests in report.rs open such pages; this one is kept beside their screenshots).
+    let html = compare("html");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("Benchmarks across 2 boards, relative to board-2"));
+    assert_eq!(html.matches("<g class=\"interval\"").count(), 4, "two benchmarks on two boards");
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../artifacts/report");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("bench-cluster.html"), html).unwrap();
     let out = run(armtune().args(["bench", "compare", "--baseline", "board-9"]).arg(&revision));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("board-1, board-2"), "{}", stderr(&out));

@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{armtune, blocker, demo, kernel_test, read_json, run, stderr};
+use common::{allocs, armtune, blocker, demo, gogc, kernel_test, read_json, run, stderr};
 use headless_chrome::{protocol::cdp::Page as Cdp, Browser, LaunchOptions, Tab};
 use serde_json::Value;
 
@@ -31,6 +31,11 @@ struct Opened {
 /// Opens `page` in a fresh headless Chromium, or says why the test is skipped (a failure under
 /// ARMTUNE_REQUIRE_BPF=1, which CI sets: there every test must run).
 fn open(page: &Path) -> Option<Opened> {
+    open_at(page, "")
+}
+
+/// [`open`] with `fragment` (`#search=...`) after the page's address.
+fn open_at(page: &Path, fragment: &str) -> Option<Opened> {
     if !Path::new(CHROMIUM).exists() {
         let why = format!("skipped: {CHROMIUM} is missing (ci/setup.sh installs Debian's chromium)");
         assert!(std::env::var("ARMTUNE_REQUIRE_BPF").as_deref() != Ok("1"), "{why}, and CI requires every test to run");
@@ -60,7 +65,7 @@ fn open(page: &Path) -> Option<Opened> {
     let browser = Browser::new(options).expect("start chromium");
     let tab = browser.new_tab().unwrap();
     tab.set_default_timeout(Duration::from_secs(30));
-    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let url = format!("file://{}{fragment}", page.canonicalize().unwrap().display());
     tab.navigate_to(&url).unwrap().wait_until_navigated().unwrap();
     Some(Opened { _browser: browser, tab })
 }
@@ -88,6 +93,11 @@ impl Opened {
     /// Every flame graph frame has loaded and been set up.
     fn wait_for_graphs(&self, expected: usize) {
         self.wait_for(&format!("document.querySelectorAll('.graph[data-ready]').length === {expected}"));
+    }
+
+    /// Every flame graph the page has is set up (window.armtuneReadyAt is set then).
+    fn wait_for_all_graphs(&self) {
+        self.wait_for("window.armtuneReadyAt !== undefined");
     }
 
     /// Types `term` into the (emptied) search box of graph number `graph` (0-based) as a person
@@ -230,6 +240,53 @@ fn profile_format_html_writes_the_page_directly() {
     assert_eq!(b.search(0, "no_such_function"), "no match");
     assert_eq!(b.search(0, "work_(major"), "not a regular expression");
     b.screenshot("profile-cpu");
+}
+
+/// The bars' counts of every histogram chart whose caption starts with `caption`.
+fn chart_counts(b: &Opened, caption: &str) -> Vec<u64> {
+    serde_json::from_value(b.eval(&format!(
+        "Array.from(document.querySelectorAll('figure.chart')).filter(f => f.querySelector('figcaption').textContent.startsWith('{caption}'))\
+         .flatMap(f => Array.from(f.querySelectorAll('rect.bar')).map(r => +r.dataset.count))"
+    )))
+    .unwrap()
+}
+
+#[test]
+fn allocation_sizes_and_gc_pauses_are_charts_with_their_totals() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (alloc, gc) = (dir.path().join("alloc.json"), dir.path().join("gc.json"));
+    let out = run(armtune().args(["profile", "-q", "--event", "alloc,leak", "-o"]).arg(&alloc).arg("--").arg(allocs()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "gc", "-o"])
+        .arg(&gc)
+        .arg("--")
+        .arg(gogc())
+        .arg("25")
+        .stdout(std::process::Stdio::null()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    drop(_kernel);
+    let (alloc_doc, gc_doc) = (read_json(&alloc), read_json(&gc));
+    let page = dir.path().join("memory.html");
+    report(&[alloc.as_os_str(), gc.as_os_str()], &page);
+    let Some(b) = open(&page) else { return };
+    b.wait_for_all_graphs();
+    assert!(b.eval("document.querySelectorAll('.graph[data-ready]').length").as_u64().unwrap() >= 2, "alloc and leak");
+    // The allocation-size chart of the workload counts every allocation the JSON counts.
+    let sizes =
+        &alloc_doc["alloc_sizes"].as_array().unwrap().iter().find(|h| h["comm"] == "allocs").expect("allocs' sizes")
+            ["histogram"];
+    let allocations: u64 = sizes["buckets"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum();
+    assert_eq!(chart_counts(&b, "allocs (").iter().sum::<u64>(), allocations);
+    // The GC chart counts every pause, with the percentiles marked.
+    let pauses = gc_doc["gc"][0]["pauses"].as_u64().unwrap();
+    assert!(pauses >= 50, "25 forced collections pause twice each: {pauses}");
+    assert_eq!(chart_counts(&b, "gogc (").iter().sum::<u64>(), pauses);
+    let marks = b.eval("Array.from(document.querySelectorAll('figure.chart')).filter(f => f.textContent.includes('pauses')).map(f => f.querySelectorAll('line.pct').length)");
+    assert_eq!(marks, serde_json::json!([3]));
+    assert_eq!(b.eval("document.querySelector('table.gc tbody tr').cells[3].dataset.v"), pauses.to_string());
+    b.screenshot("profile-memory");
 }
 
 /// Debian's arm64 busybox (static, stripped), fetched once by `ci/debian-arm64.sh`.
@@ -401,4 +458,40 @@ fn inputs_it_cannot_draw_are_one_line_errors() {
         .arg(&page));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::read_to_string(&page).unwrap().contains("render"));
+}
+
+#[test]
+fn folded_stacks_and_a_difference_are_drawn_and_an_address_can_search_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.folded");
+    let after = dir.path().join("after.folded");
+    std::fs::write(&before, "svc;main;parse 60\nsvc;main;render 40\n").unwrap();
+    std::fs::write(&after, "svc;main;parse 20\nsvc;main;render 80\n").unwrap();
+    let page = dir.path().join("diff.html");
+    report(&[after.as_os_str(), OsStr::new("--diff"), before.as_os_str(), after.as_os_str()], &page);
+    // The address searches every graph as it opens: render is 80 of 100 in both.
+    let Some(b) = open_at(&page, "#search=render") else { return };
+    b.wait_for_graphs(2);
+    let said: Vec<String> = serde_json::from_value(
+        b.eval("Array.from(document.querySelectorAll('.graph .matched')).map(m => m.textContent)"),
+    )
+    .unwrap();
+    assert_eq!(said, ["Matched: 80.0%", "Matched: 80.0%"]);
+    // With the search cleared, the differential graph colours render (grew) red and parse
+    // (shrank) blue.
+    b.eval("window.armtuneSearch('') || true");
+    let colour = |name: &str| -> (u8, u8, u8) {
+        let text = b.eval(&format!(
+            "Array.from(document.querySelectorAll('.graph iframe.flame')[1].contentDocument.querySelectorAll('#frames g'))\
+             .find(g => g.querySelector('title').textContent.startsWith('{name} ')).querySelector('rect').getAttribute('fill')"
+        ));
+        let t = text.as_str().unwrap().trim_start_matches("rgb(").trim_end_matches(')').to_string();
+        let v: Vec<u8> = t.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        (v[0], v[1], v[2])
+    };
+    let (r, _, bl) = colour("render");
+    assert!(r > bl, "render grew: red {r} over blue {bl}");
+    let (r, _, bl) = colour("parse");
+    assert!(bl > r, "parse shrank: blue {bl} over red {r}");
+    b.screenshot("diff");
 }

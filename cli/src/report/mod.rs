@@ -107,6 +107,21 @@ pub fn page_of_run(report: &Report, title: &str) -> String {
     page.render()
 }
 
+/// The page `armtune bench compare --format html` writes for two runs.
+pub fn page_of_comparison(a: &RunResults, b: &RunResults) -> String {
+    let mut page = Page::new("armtune bench compare");
+    let names = [bench::run_name(a), bench::run_name(b)];
+    bench::add_comparison(&mut page, &compare(a, b), [&names[0], &names[1]], "bench compare");
+    page.render()
+}
+
+/// The page `armtune bench compare --format html` writes for a board matrix.
+pub fn page_of_matrix(m: &Matrix) -> String {
+    let mut page = Page::new("armtune bench compare");
+    bench::add_matrix(&mut page, m, "bench compare");
+    page.render()
+}
+
 /// Reads one input and tells what it is by its content, not its name.
 fn read_input(path: &Path) -> Result<Input> {
     if path.is_dir() {
@@ -170,6 +185,15 @@ fn add_runs(page: &mut Page, runs: Vec<(RunResults, String)>, baseline: Option<&
 fn add_stacks(page: &mut Page, p: &Profile, source: &str, icicle: bool) {
     let views: &[View] = if icicle { &[View::Flame, View::Icicle] } else { &[View::Flame] };
     let title = format!("Flame Graph ({})", p.unit.label);
+    // Folded text knows neither what was profiled nor for how long: say where it came from.
+    let mut named;
+    let p = if p.meta.target.is_empty() {
+        named = p.clone();
+        named.meta.target = source.to_string();
+        &named
+    } else {
+        p
+    };
     let block = profile::graph_block(page, &title, p, views);
     page.add("profile", &format!("Stacks: {source}"), format!("<h2>Stacks: {}</h2>{block}", page::esc(source)));
 }

@@ -16,6 +16,28 @@ use crate::flame::{self, Labels, View};
 const SIZE_CHARTS: usize = 6;
 /// GC-pause charts drawn.
 const GC_CHARTS: usize = 6;
+/// Rows of a per-process or per-thread table: the busiest, so a host-wide run's page stays quick
+/// to open (thousands of threads); the JSON report has every row.
+const TABLE_ROWS: usize = 500;
+
+/// The `TABLE_ROWS` rows of `all` with the largest `weight`, busiest first, and a heading that
+/// says when rows were left out.
+fn busiest<'a, T>(heading: &str, all: &'a [T], weight: impl Fn(&T) -> u64) -> (String, Vec<&'a T>) {
+    let mut rows: Vec<&T> = all.iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(weight(r)));
+    rows.truncate(TABLE_ROWS);
+    let heading = if rows.len() < all.len() {
+        format!(
+            "<h3>{} (the busiest {} of {}; the JSON report has every one)</h3>",
+            esc(heading),
+            rows.len(),
+            all.len()
+        )
+    } else {
+        format!("<h3>{}</h3>", esc(heading))
+    };
+    (heading, rows)
+}
 
 /// Adds the section of one run's `report`; `source` says where it came from.
 pub fn add(page: &mut Page, report: &Report, source: &str, icicle: bool) {
@@ -61,7 +83,14 @@ fn facts(report: &Report, source: &str) -> String {
         let _ = write!(out, "<span>{}: <b>{}</b></span>", esc(name), esc(&value));
     };
     fact("from", source.to_string());
-    fact("duration", format!("{:.1} s", meta.duration_secs));
+    fact(
+        "duration",
+        if meta.duration_secs < 1.0 {
+            format!("{:.0} ms", meta.duration_secs * 1000.0)
+        } else {
+            format!("{:.1} s", meta.duration_secs)
+        },
+    );
     fact("events", meta.events.join(", "));
     if meta.frequency_hz > 0 {
         fact("sampling", format!("{} Hz, {} samples", meta.frequency_hz, meta.samples));
@@ -179,9 +208,10 @@ fn runq(report: &Report) -> String {
     }
     out.push_str("</div>");
     let us = |v: Option<f64>| v.map_or_else(|| num(0.0, "–"), |v| num(v, &Scale::Micros.show(v)));
-    let rows: Vec<Vec<String>> = report
-        .runq
-        .iter()
+    let (heading, busiest) = busiest("Run-queue latency per process", &report.runq, |h| h.histogram.count());
+    out.push_str(&heading);
+    let rows: Vec<Vec<String>> = busiest
+        .into_iter()
         .map(|h| {
             let hist = &h.histogram;
             vec![
@@ -217,9 +247,10 @@ fn gc(report: &Report) -> String {
         out.push_str(&chart(&caption, charts::histogram(&g.histogram, Scale::Micros, &percentiles(&g.histogram))));
     }
     out.push_str("</div>");
-    let rows: Vec<Vec<String>> = report
-        .gc
-        .iter()
+    let (heading, busiest) = busiest("Collections per process", &report.gc, |g| g.pauses);
+    out.push_str(&heading);
+    let rows: Vec<Vec<String>> = busiest
+        .into_iter()
         .map(|g| {
             let total_ms = g.pause_total_ns as f64 / 1e6;
             let p = |q| g.histogram.percentile_us(q).map_or_else(|| num(0.0, "–"), |v| num(v, &Scale::Micros.show(v)));
@@ -267,8 +298,10 @@ fn sizes(report: &Report) -> String {
     }
     out.push_str("</div>");
     let bytes = |v: Option<f64>| v.map_or_else(|| num(0.0, "–"), |v| num(v, &Scale::Bytes.show(v)));
-    let rows: Vec<Vec<String>> = by_count
-        .iter()
+    let (heading, busiest) = busiest("Allocation sizes per process", &report.sizes, |s| s.histogram.count());
+    out.push_str(&heading);
+    let rows: Vec<Vec<String>> = busiest
+        .into_iter()
         .map(|s| {
             vec![
                 cell(&s.comm),
@@ -287,9 +320,9 @@ fn sizes(report: &Report) -> String {
 fn tables(report: &Report) -> String {
     let mut out = String::new();
     if !report.wake_pairs.is_empty() {
-        let rows: Vec<Vec<String>> = report
-            .wake_pairs
-            .iter()
+        let (heading, busiest) = busiest("Wakeups", &report.wake_pairs, |w| w.count);
+        let rows: Vec<Vec<String>> = busiest
+            .into_iter()
             .map(|w| {
                 vec![
                     cell(&w.waker_comm),
@@ -300,13 +333,13 @@ fn tables(report: &Report) -> String {
                 ]
             })
             .collect();
-        out.push_str("<h3>Wakeups</h3>");
+        out.push_str(&heading);
         out.push_str(&sortable_table("wakeups", &["waker", "#pid", "woken", "#pid", "#wakeups"], &rows));
     }
     if !report.threads.is_empty() {
-        let rows: Vec<Vec<String>> = report
-            .threads
-            .iter()
+        let (heading, busiest) = busiest("Threads", &report.threads, |t| t.voluntary + t.involuntary + t.migrations);
+        let rows: Vec<Vec<String>> = busiest
+            .into_iter()
             .map(|t| {
                 vec![
                     cell(&t.comm),
@@ -318,7 +351,7 @@ fn tables(report: &Report) -> String {
                 ]
             })
             .collect();
-        out.push_str("<h3>Threads</h3>");
+        out.push_str(&heading);
         out.push_str(&sortable_table(
             "threads",
             &["thread", "#tid", "#pid", "#voluntary switches", "#involuntary switches", "#migrations"],
@@ -403,6 +436,28 @@ mod tests {
         add(&mut page, &r, "p.json", false);
         let html = page.render();
         assert!(html.contains("draw no flame graph") && !html.contains("<iframe"));
+    }
+
+    #[test]
+    fn a_host_wide_run_lists_its_busiest_threads() {
+        let mut r = report();
+        r.threads = (0..TABLE_ROWS as u32 + 20)
+            .map(|tid| ThreadRow {
+                tid,
+                tgid: 1,
+                comm: "t".into(),
+                voluntary: tid.into(),
+                involuntary: 0,
+                migrations: 0,
+            })
+            .collect();
+        let mut page = Page::new("t");
+        add(&mut page, &r, "p.json", false);
+        let html = page.render();
+        assert!(html.contains("<h3>Threads (the busiest 500 of 520; the JSON report has every one)</h3>"));
+        let table = html.split("<table class=\"sortable threads\">").nth(1).unwrap();
+        assert_eq!(table.split("</table>").next().unwrap().matches("<tr>").count(), 1 + TABLE_ROWS);
+        assert!(table.contains("data-v=\"519\"") && !table.contains("data-v=\"19\">19</td><td"));
     }
 
     #[test]

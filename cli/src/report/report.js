@@ -64,6 +64,8 @@
       if (pending > 0) return;
       graph.dataset.ready = "1";
       searchFromAddress(graph);
+      // When the page became usable, for scripts/bench/report-size.sh.
+      if (!document.querySelector(".graph:not(.empty):not([data-ready])")) window.armtuneReadyAt = performance.now();
     };
     frames.forEach(function (frame) {
       // A frame may have finished before this script ran (the parser reaches it last).
@@ -125,6 +127,7 @@
       th.addEventListener("click", function () { sortTable(table, th, col); });
     });
   }
-  document.querySelectorAll(".graph").forEach(setUpGraph);
+  document.querySelectorAll(".graph:not(.empty)").forEach(setUpGraph);
   document.querySelectorAll("table.sortable").forEach(setUpTable);
+  if (!document.querySelector(".graph:not(.empty)")) window.armtuneReadyAt = performance.now();
 })();
