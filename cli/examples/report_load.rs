@@ -4,13 +4,13 @@
 //!
 //! Usage: cargo run --release --example report_load -- PAGE.html|GRAPH.svg...
 
+#[path = "../tests/common/chromium.rs"]
+mod chromium;
+
 use std::{
-    ffi::OsStr,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
-
-use headless_chrome::{Browser, LaunchOptions};
 
 fn main() {
     let pages: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
@@ -18,26 +18,7 @@ fn main() {
         eprintln!("usage: report_load PAGE...");
         std::process::exit(2);
     }
-    let args: Vec<&OsStr> = [
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    .into_iter()
-    .map(OsStr::new)
-    .collect();
-    let options = LaunchOptions::default_builder()
-        .path(Some(PathBuf::from("/usr/bin/chromium")))
-        .sandbox(false)
-        .window_size(Some((1280, 1000)))
-        .idle_browser_timeout(Duration::from_secs(300))
-        .args(args)
-        .build()
-        .expect("launch options");
-    let browser = Browser::new(options).expect("start /usr/bin/chromium");
+    let browser = chromium::launch(1280, 1000);
     for page in pages {
         let tab = browser.new_tab().expect("tab");
         tab.set_default_timeout(Duration::from_secs(120));

@@ -5,6 +5,8 @@
 //! `target/artifacts/report/`. Profiles are real eBPF runs of the test workloads; the check report
 //! is of Debian's arm64 busybox.
 
+#[path = "common/chromium.rs"]
+mod chromium;
 mod common;
 
 use std::{
@@ -15,12 +17,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use chromium::CHROMIUM;
 use common::{allocs, armtune, blocker, demo, gogc, kernel_test, read_json, run, stderr};
-use headless_chrome::{protocol::cdp::Page as Cdp, Browser, LaunchOptions, Tab};
+use headless_chrome::{protocol::cdp::Page as Cdp, Browser, Tab};
 use serde_json::Value;
-
-/// Debian's Chromium (ci/setup.sh installs it).
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A page open in headless Chromium.
 struct Opened {
@@ -42,27 +42,7 @@ fn open_at(page: &Path, fragment: &str) -> Option<Opened> {
         eprintln!("{why}");
         return None;
     }
-    // No sandbox: the tests run as root. The rest keeps Chromium off the (closed) network.
-    let args: Vec<&OsStr> = [
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    .into_iter()
-    .map(OsStr::new)
-    .collect();
-    let options = LaunchOptions::default_builder()
-        .path(Some(PathBuf::from(CHROMIUM)))
-        .sandbox(false)
-        .window_size(Some((1280, 2000)))
-        .idle_browser_timeout(Duration::from_secs(120))
-        .args(args)
-        .build()
-        .unwrap();
-    let browser = Browser::new(options).expect("start chromium");
+    let browser = chromium::launch(1280, 2000);
     let tab = browser.new_tab().unwrap();
     tab.set_default_timeout(Duration::from_secs(30));
     let url = format!("file://{}{fragment}", page.canonicalize().unwrap().display());
