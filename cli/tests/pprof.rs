@@ -79,10 +79,15 @@ fn go_heap_profiles_hold_live_and_allocated_bytes() {
     let kept = weight_with(&live, "main.keepBlocks");
     assert!((64 * 64 * 1024..64 * 64 * 1024 + 4096).contains(&kept), "{live:?}");
     assert!(weight_with(&live, "main.dropBlocks") < 4096, "none of its dropped blocks: {live:?}");
+    // The runtime may allocate a little on dropBlocks' stack when a collection starts inside
+    // one of its makes (CI once read 256 × 4096 + 96 bytes on a loaded machine): the blocks'
+    // bytes and count exactly, plus at most a few small runtime objects.
     let allocated = flame_folded(heap, &["--sample-type", "alloc_space"]);
-    assert_eq!(weight_with(&allocated, "main.dropBlocks"), 256 * 4096);
+    let bytes = weight_with(&allocated, "main.dropBlocks");
+    assert!((256 * 4096..256 * 4096 + 1024).contains(&bytes), "{allocated:?}");
     let objects = flame_folded(heap, &["--sample-type", "alloc_objects/count"]);
-    assert_eq!(weight_with(&objects, "main.dropBlocks"), 256);
+    let count = weight_with(&objects, "main.dropBlocks");
+    assert!((256..256 + 4).contains(&count), "{objects:?}");
     // A sample type the profile lacks, and a --graph of a pprof input, are clear errors.
     let out = run(armtune().arg("flame").arg(heap).args(["--sample-type", "cpu", "-o", "/dev/null"]));
     assert_eq!(out.status.code(), Some(2));

@@ -48,7 +48,7 @@ fn bash_completes_subcommands_and_their_options() {
     let script = script(dir.path(), "bash");
     assert_eq!(bash_complete(&script, &["armtune", "pro"]), ["profile"]);
     let all = bash_complete(&script, &["armtune", ""]);
-    for sub in ["profile", "agent", "check", "gate", "bench", "flame", "completions", "man"] {
+    for sub in ["profile", "agent", "check", "gate", "bench", "flame", "report", "completions", "man"] {
         assert!(all.iter().any(|w| w == sub), "{sub} missing from {all:?}");
     }
     assert_eq!(bash_complete(&script, &["armtune", "profile", "--sched-s"]), ["--sched-sample"]);
