@@ -91,7 +91,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A server on loopback whose every connection goes to `serve`, with what it keeps.
-fn server<T: Send + 'static>(serve: fn(TcpStream) -> Option<T>) -> (u16, Arc<Mutex<Vec<T>>>) {
+fn server<T: Send + 'static>(serve: impl Fn(TcpStream) -> Option<T> + Send + 'static) -> (u16, Arc<Mutex<Vec<T>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -115,7 +115,7 @@ fn receiver() -> (u16, Arc<Mutex<Vec<Request>>>) {
     })
 }
 
-fn read_request(stream: &TcpStream) -> Option<Request> {
+fn read_request(stream: impl Read) -> Option<Request> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -267,9 +267,9 @@ fn start_parca_receiver(dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> (std::p
     (server, port.trim().to_string())
 }
 
-/// A private CA's certificate, and a server certificate it signed for `localhost` and 127.0.0.1
-/// (with the server's key), as PEM files in `dir`: (ca, cert, key).
-fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// A CA made here, and a server certificate it signed for `localhost` and 127.0.0.1, with the
+/// server's key.
+fn certificates() -> (rcgen::Certificate, rcgen::Certificate, rcgen::KeyPair) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -279,11 +279,85 @@ fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let key = KeyPair::generate().unwrap();
     let server = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
     let cert = server.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    (ca_cert, cert, key)
+}
+
+/// A private CA's certificate, and a server certificate it signed for `localhost` and 127.0.0.1
+/// (with the server's key), as PEM files in `dir`: (ca, cert, key).
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca_cert, cert, key) = certificates();
     let paths = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
     std::fs::write(&paths.0, ca_cert.pem()).unwrap();
     std::fs::write(&paths.1, cert.pem()).unwrap();
     std::fs::write(&paths.2, key.serialize_pem()).unwrap();
     (paths.0, paths.1, paths.2)
+}
+
+/// [`receiver`] over HTTPS, with a server certificate for 127.0.0.1 from a CA made here: the
+/// port, the requests, and the CA's certificate as a PEM file in `dir`.
+fn tls_receiver(dir: &Path) -> (u16, Arc<Mutex<Vec<Request>>>, PathBuf) {
+    use tokio_rustls::rustls::{
+        self,
+        pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer},
+    };
+    let (ca_cert, cert, key) = certificates();
+    let ca_path = dir.join("pyroscope-ca.pem");
+    std::fs::write(&ca_path, ca_cert.pem()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
+        .unwrap();
+    let config = Arc::new(config);
+    let (port, got) = server(move |tcp| {
+        let connection = rustls::ServerConnection::new(Arc::clone(&config)).ok()?;
+        let mut tls = rustls::StreamOwned::new(connection, tcp);
+        // A client that refuses the certificate ends the handshake here: nothing is kept.
+        let request = read_request(&mut tls);
+        let _ = write!(tls, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        request
+    });
+    (port, got, ca_path)
+}
+
+#[test]
+fn pyroscope_over_https_behind_a_private_ca_takes_the_windows_with_ca_file() {
+    let Some(_kernel) = kernel_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (port, got, ca) = tls_receiver(dir.path());
+    let url = format!("https://127.0.0.1:{port}");
+    // Busy through both runs, so every window of the second has samples to push.
+    let demo = busy("8");
+    let agent = |extra: &[&std::ffi::OsStr]| {
+        run(armtune()
+            .args(["agent", "--interval", "1", "--duration", "2", "--app", "armtest", "--push", &url])
+            .args(extra))
+    };
+    let last_line = |text: &str| text.lines().find(|l| l.contains("stopped;")).unwrap_or("").to_string();
+    // Without the CA the certificate is unknown: nothing reaches the server, the drops say why.
+    let refused = agent(&[]);
+    let text = stderr(&refused);
+    assert!(refused.status.success(), "{text}");
+    assert!(last_line(&text).contains("pushed 0") && text.contains("UnknownIssuer"), "{text}");
+    assert!(got.lock().unwrap().is_empty());
+    // With it, every window arrives as Pyroscope's ingest takes it, and go tool pprof reads it.
+    let trusted = agent(&["--ca-file".as_ref(), ca.as_os_str()]);
+    drop(demo);
+    let text = stderr(&trusted);
+    assert!(trusted.status.success() && last_line(&text).contains("dropped 0"), "{text}");
+    let requests = got.lock().unwrap().clone();
+    assert!(requests.len() >= 2, "{} requests: {text}", requests.len());
+    for (i, r) in requests.iter().enumerate() {
+        assert!(r.target.starts_with("/ingest?") && r.query("name").unwrap().starts_with("armtest{"), "{}", r.target);
+        let path = dir.path().join(format!("w{i}.pb.gz"));
+        std::fs::write(&path, r.form_file("profile").expect("a profile form file")).unwrap();
+        let top = run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(&path));
+        assert!(top.status.success(), "go tool pprof on window {i}: {}", stderr(&top));
+    }
 }
 
 #[test]
@@ -296,7 +370,9 @@ fn a_server_behind_a_private_ca_is_trusted_with_ca_file_and_refused_without() {
     let (mut server, port) =
         start_parca_receiver(&received, &[("TLS_CERT", cert.as_os_str()), ("TLS_KEY", key.as_os_str())]);
     let url = format!("https://localhost:{port}");
-    let demo = busy("3");
+    // Busy through both runs: a window without samples pushes nothing (a CI-like run once found
+    // no file after the demo had ended during the first run).
+    let demo = busy("8");
     let agent = |extra: &[&std::ffi::OsStr]| {
         run(armtune()
             .args(["agent", "--backend", "parca-grpc", "--interval", "1", "--duration", "2", "--push", &url])
@@ -317,7 +393,8 @@ fn a_server_behind_a_private_ca_is_trusted_with_ca_file_and_refused_without() {
     let _ = server.kill();
     let _ = server.wait();
     let text = stderr(&trusted);
-    assert!(trusted.status.success() && last_line(&text).contains("dropped 0"), "{text}");
+    let last = last_line(&text);
+    assert!(trusted.status.success() && last.contains("dropped 0") && !last.contains("pushed 0"), "{text}");
     let top = run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(received.join("1-1.pb.gz")));
     assert!(top.status.success(), "{}", stderr(&top));
     // A CA file that holds no certificate is a one-line error before anything starts.
