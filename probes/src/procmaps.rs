@@ -389,11 +389,37 @@ impl MapsStore {
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         self.processes.keys().copied()
     }
+
+    /// A copy holding only the processes `pids` names (with the roots and the closed-root list):
+    /// what a window's samples need to be named, instead of every process a host-wide agent
+    /// knows of.
+    pub fn for_pids(&self, pids: &HashSet<u32>) -> MapsStore {
+        MapsStore {
+            processes: self.processes.iter().filter(|(p, _)| pids.contains(p)).map(|(p, m)| (*p, m.clone())).collect(),
+            followed: None,
+            lost_records: self.lost_records,
+            roots: self.roots.clone(),
+            groups: self.groups.iter().filter(|(p, _)| pids.contains(p)).map(|(p, g)| (*p, g.clone())).collect(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_for_some_pids_holds_only_theirs() {
+        let mut store = MapsStore::new();
+        for pid in [10, 20, 30] {
+            store.insert(pid, ProcessMaps::parse(MAPS));
+        }
+        store.lost_records = 4;
+        let copy = store.for_pids(&HashSet::from([20, 99]));
+        assert_eq!(copy.pids().collect::<Vec<_>>(), [20]);
+        assert_eq!(copy.lost_records, 4);
+        assert_eq!(copy.processes[&20], store.processes[&20]);
+    }
 
     const MAPS: &str = "\
 55d0c0a00000-55d0c0a01000 r--p 00000000 fe:01 1234 /usr/bin/demo

@@ -495,13 +495,15 @@ impl Session {
         let mut meta = self.meta(duration, self.counters()?);
         meta.frequency_hz = self.options.frequency;
         meta.samples = samples.iter().map(|s| s.count).sum();
+        let named: HashSet<u32> =
+            samples.iter().chain(&off_samples).chain(&alloc_bytes).chain(&alloc_calls).map(|s| s.tgid).collect();
         let capture = Capture {
             events: self.options.events,
             samples,
             off_cpu: off_samples,
             allocs: alloc_bytes,
             alloc_calls,
-            maps: self.maps.clone(),
+            maps: self.maps.for_pids(&named),
             meta,
             warnings: self.warnings.clone(),
             ..Capture::default()
