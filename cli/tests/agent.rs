@@ -293,6 +293,11 @@ fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (paths.0, paths.1, paths.2)
 }
 
+/// The agent's last log line: what it pushed and dropped in all.
+fn stopped_line(log: &str) -> &str {
+    log.lines().find(|l| l.contains("stopped;")).unwrap_or("")
+}
+
 /// [`receiver`] over HTTPS, with a server certificate for 127.0.0.1 from a CA made here: the
 /// port, the requests, and the CA's certificate as a PEM file in `dir`.
 fn tls_receiver(dir: &Path) -> (u16, Arc<Mutex<Vec<Request>>>, PathBuf) {
@@ -337,18 +342,17 @@ fn pyroscope_over_https_behind_a_private_ca_takes_the_windows_with_ca_file() {
             .args(["agent", "--interval", "1", "--duration", "2", "--app", "armtest", "--push", &url])
             .args(extra))
     };
-    let last_line = |text: &str| text.lines().find(|l| l.contains("stopped;")).unwrap_or("").to_string();
     // Without the CA the certificate is unknown: nothing reaches the server, the drops say why.
     let refused = agent(&[]);
     let text = stderr(&refused);
     assert!(refused.status.success(), "{text}");
-    assert!(last_line(&text).contains("pushed 0") && text.contains("UnknownIssuer"), "{text}");
+    assert!(stopped_line(&text).contains("pushed 0") && text.contains("UnknownIssuer"), "{text}");
     assert!(got.lock().unwrap().is_empty());
     // With it, every window arrives as Pyroscope's ingest takes it, and go tool pprof reads it.
     let trusted = agent(&["--ca-file".as_ref(), ca.as_os_str()]);
     drop(demo);
     let text = stderr(&trusted);
-    assert!(trusted.status.success() && last_line(&text).contains("dropped 0"), "{text}");
+    assert!(trusted.status.success() && stopped_line(&text).contains("dropped 0"), "{text}");
     let requests = got.lock().unwrap().clone();
     assert!(requests.len() >= 2, "{} requests: {text}", requests.len());
     for (i, r) in requests.iter().enumerate() {
@@ -380,11 +384,10 @@ fn a_server_behind_a_private_ca_is_trusted_with_ca_file_and_refused_without() {
     };
     // Without the CA, the server's certificate is unknown: every window is dropped, and the log
     // says why.
-    let last_line = |text: &str| text.lines().find(|l| l.contains("stopped;")).unwrap_or("").to_string();
     let refused = agent(&[]);
     let text = stderr(&refused);
     assert!(refused.status.success(), "{text}");
-    let last = last_line(&text);
+    let last = stopped_line(&text);
     assert!(last.contains("pushed 0") && !last.contains("dropped 0") && last.contains("UnknownIssuer"), "{text}");
     assert_eq!(std::fs::read_dir(&received).unwrap().count(), 0);
     // With it, the windows arrive over TLS and hold profiles go tool pprof reads.
@@ -393,7 +396,7 @@ fn a_server_behind_a_private_ca_is_trusted_with_ca_file_and_refused_without() {
     let _ = server.kill();
     let _ = server.wait();
     let text = stderr(&trusted);
-    let last = last_line(&text);
+    let last = stopped_line(&text);
     assert!(trusted.status.success() && last.contains("dropped 0") && !last.contains("pushed 0"), "{text}");
     let top = run(go().args(["tool", "pprof", "-top", "-symbolize=none"]).arg(received.join("1-1.pb.gz")));
     assert!(top.status.success(), "{}", stderr(&top));

@@ -18,7 +18,7 @@ use std::{
 };
 
 use chromium::CHROMIUM;
-use common::{allocs, armtune, blocker, demo, gogc, kernel_test, read_json, run, stderr};
+use common::{allocs, armtune, blocker, demo, gogc, json_stacks, kernel_test, run, stderr, ProfileRun};
 use headless_chrome::{protocol::cdp::Page as Cdp, Browser, Tab};
 use serde_json::Value;
 
@@ -121,14 +121,17 @@ fn matched_percent(text: &str) -> f64 {
 
 /// Share (%) of a JSON profile's weight in stacks through `function`.
 fn share_through(profile: &Value, function: &str) -> f64 {
-    let stacks = profile["stacks"].as_array().unwrap();
-    let weight = |s: &Value| s["weight"].as_u64().unwrap() as f64;
-    let through = stacks
-        .iter()
-        .filter(|s| s["frames"].as_array().unwrap().iter().any(|f| f["name"] == function))
-        .map(weight)
-        .sum::<f64>();
-    100.0 * through / stacks.iter().map(weight).sum::<f64>()
+    let stacks = json_stacks(profile);
+    let through: u64 = stacks.iter().filter(|(frames, _)| frames.iter().any(|f| f == function)).map(|(_, w)| w).sum();
+    100.0 * through as f64 / stacks.iter().map(|(_, w)| w).sum::<u64>() as f64
+}
+
+/// `armtune profile` of `command` with `options`, its JSON report kept as `path` (for `armtune
+/// report`) and returned.
+fn profile_json<S: AsRef<OsStr>>(path: &Path, options: &[&str], command: impl IntoIterator<Item = S>) -> Value {
+    let doc = ProfileRun::new().args(options).json(command);
+    std::fs::write(path, doc.to_string()).unwrap();
+    doc
 }
 
 fn report(args: &[&OsStr], output: &Path) {
@@ -141,13 +144,7 @@ fn a_scheduler_profile_reads_in_a_browser() {
     let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
-    let out = run(armtune()
-        .args(["profile", "-q", "--event", "cpu,off-cpu,runq,wakeup", "-o"])
-        .arg(&json)
-        .arg("--")
-        .arg(blocker()));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let doc = read_json(&json);
+    let doc = profile_json(&json, &["--event", "cpu,off-cpu,runq,wakeup"], [blocker()]);
     let page = dir.path().join("run.html");
     report(&[json.as_os_str(), OsStr::new("--icicle")], &page);
     drop(_kernel);
@@ -236,18 +233,9 @@ fn allocation_sizes_and_gc_pauses_are_charts_with_their_totals() {
     let Some(_kernel) = kernel_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (alloc, gc) = (dir.path().join("alloc.json"), dir.path().join("gc.json"));
-    let out = run(armtune().args(["profile", "-q", "--event", "alloc,leak", "-o"]).arg(&alloc).arg("--").arg(allocs()));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(armtune()
-        .args(["profile", "-q", "--event", "gc", "-o"])
-        .arg(&gc)
-        .arg("--")
-        .arg(gogc())
-        .arg("25")
-        .stdout(std::process::Stdio::null()));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let alloc_doc = profile_json(&alloc, &["--event", "alloc,leak"], [allocs()]);
+    let gc_doc = profile_json(&gc, &["--event", "gc"], [gogc().as_os_str(), OsStr::new("25")]);
     drop(_kernel);
-    let (alloc_doc, gc_doc) = (read_json(&alloc), read_json(&gc));
     let page = dir.path().join("memory.html");
     report(&[alloc.as_os_str(), gc.as_os_str()], &page);
     let Some(b) = open(&page) else { return };

@@ -14,12 +14,7 @@ seconds=${1:-60}
 interval=${2:-10s}
 build
 
-# Busy: two threads of the demo for the whole run, and a process started and ended every 50 ms.
-"$DEMO" "$((seconds + 30))" threads >/dev/null &
-busy=$!
-( while :; do "$DEMO" 0.02 >/dev/null; sleep 0.03; done ) &
-churn=$!
-trap 'kill $busy $churn 2>/dev/null || true' EXIT
+busy_host "$seconds"
 
 # Prints "CPU% peak_rss_mb first_rss_mb last_rss_mb" for PID over SECONDS; the RSS every minute
 # goes to $WORK/rss-PID.

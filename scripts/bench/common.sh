@@ -48,6 +48,21 @@ build() {
     cc -O2 -g -fomit-frame-pointer -pthread -o "$WORK/demo-nofp" "$ROOT/workloads/demo.c"
 }
 
+# A busy host for SECONDS (and 30 more): two demo threads all along, and a short demo started
+# every 50 ms (processes coming and going). More background jobs can join BUSY_PIDS; stop_busy
+# (also run on exit) ends them all.
+busy_host() {
+    "$DEMO" "$(($1 + 30))" threads >/dev/null &
+    BUSY_PIDS=($!)
+    ( while :; do "$DEMO" 0.02 >/dev/null; sleep 0.03; done ) &
+    BUSY_PIDS+=($!)
+    trap stop_busy EXIT
+}
+
+stop_busy() {
+    kill "${BUSY_PIDS[@]}" 2>/dev/null || true
+}
+
 # The options that walk user stacks the way MODE (fp or dwarf) says, for armtune and for perf,
 # and the demo built to match: sets UNWIND_ARMTUNE, UNWIND_PERF and DEMO.
 unwind_mode() {

@@ -14,16 +14,12 @@ build
 LOAD="$ROOT/target/release/examples/report_load"
 cc -O2 -g -fno-omit-frame-pointer -pthread -o "$WORK/blocker" "$ROOT/workloads/blocker.c"
 
-"$DEMO" "$((seconds + 30))" threads >/dev/null &
-busy=$!
-( while :; do "$DEMO" 0.02 >/dev/null; sleep 0.03; done ) &
-churn=$!
+busy_host "$seconds"
 ( while :; do "$WORK/blocker" >/dev/null; done ) &
-blocking=$!
-trap 'kill $busy $churn $blocking 2>/dev/null || true' EXIT
+BUSY_PIDS+=($!)
 
 "$ARMTUNE" profile -q --all --duration "$seconds" --event cpu,off-cpu,runq,wakeup -o "$WORK/host.json"
-kill $busy $churn $blocking 2>/dev/null || true
+stop_busy
 "$ARMTUNE" flame "$WORK/host.json" -o "$WORK/host.svg" 2>/dev/null
 "$ARMTUNE" report "$WORK/host.json" -o "$WORK/host.html"
 "$ARMTUNE" report "$WORK/host.json" --icicle -o "$WORK/host-icicle.html"

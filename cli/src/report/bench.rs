@@ -4,14 +4,14 @@
 use std::fmt::Write as _;
 
 use armtune_bench_arm64::{
-    compare::{human, Comparison},
+    compare::{compare, human, Comparison},
     matrix::Matrix,
     results::RunResults,
 };
 
 use super::{
     charts::{self, Interval},
-    page::{cell, esc, num, sortable_table, Page},
+    page::{cell, esc, facts, num, sortable_table, warning_list, Page},
 };
 
 /// What a run is called on the page: its host (or where it ran), board and revision.
@@ -20,28 +20,22 @@ pub fn run_name(r: &RunResults) -> String {
     format!("{place} ({}, {})", r.board, r.revision.chars().take(12).collect::<String>())
 }
 
-fn warnings(list: &[String]) -> String {
-    if list.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("<ul class=\"warnings\">");
-    for w in list {
-        let _ = write!(out, "<li>{}</li>", esc(w));
-    }
-    out.push_str("</ul>");
-    out
+/// An estimate as its tooltip says it: `NAME: MEAN [LOW – HIGH]`.
+fn estimate_text(name: &str, mean: f64, low: f64, high: f64) -> String {
+    format!("{name}: {} [{} – {}]", human(mean), human(low), human(high))
+}
+
+/// Adds runs `a` and `b` compared, named by where they ran.
+pub fn add_two_runs(page: &mut Page, a: &RunResults, b: &RunResults, source: &str) {
+    let names = [run_name(a), run_name(b)];
+    add_comparison(page, &compare(a, b), [&names[0], &names[1]], source);
 }
 
 /// Adds two runs compared: run A's intervals around 1.0, run B's relative to A's mean.
 pub fn add_comparison(page: &mut Page, c: &Comparison, names: [&str; 2], source: &str) {
     let mut body = format!("<h2>Benchmarks: {} → {}</h2>", esc(names[0]), esc(names[1]));
-    let _ = write!(
-        body,
-        "<div class=\"facts\"><span>from: <b>{}</b></span><span>benchmarks: <b>{}</b></span></div>",
-        esc(source),
-        c.rows.len()
-    );
-    body.push_str(&warnings(&c.warnings));
+    body.push_str(&facts(&[("from", source.to_string()), ("benchmarks", c.rows.len().to_string())]));
+    body.push_str(&warning_list(&c.warnings));
     let rows: Vec<(String, Vec<Interval>)> = c
         .rows
         .iter()
@@ -60,13 +54,7 @@ pub fn add_comparison(page: &mut Page, c: &Comparison, names: [&str; 2], source:
                         low: rel(a.mean_low_ns),
                         high: rel(a.mean_high_ns),
                         noise: false,
-                        title: format!(
-                            "{}: {} [{} – {}]",
-                            names[0],
-                            human(a.mean_ns),
-                            human(a.mean_low_ns),
-                            human(a.mean_high_ns)
-                        ),
+                        title: estimate_text(names[0], a.mean_ns, a.mean_low_ns, a.mean_high_ns),
                     },
                     Interval {
                         series: 1,
@@ -75,11 +63,8 @@ pub fn add_comparison(page: &mut Page, c: &Comparison, names: [&str; 2], source:
                         high: rel(b.mean_high_ns),
                         noise: r.noise,
                         title: format!(
-                            "{}: {} [{} – {}], {:+.1}%{}",
-                            names[1],
-                            human(b.mean_ns),
-                            human(b.mean_low_ns),
-                            human(b.mean_high_ns),
+                            "{}, {:+.1}%{}",
+                            estimate_text(names[1], b.mean_ns, b.mean_low_ns, b.mean_high_ns),
                             r.change.unwrap_or(0.0) * 100.0,
                             if r.noise { " (noise)" } else { "" }
                         ),
@@ -126,13 +111,8 @@ pub fn add_comparison(page: &mut Page, c: &Comparison, names: [&str; 2], source:
 /// Adds a benchmark × board matrix: each board's mean relative to the baseline board's.
 pub fn add_matrix(page: &mut Page, m: &Matrix, source: &str) {
     let mut body = format!("<h2>Benchmarks across {} boards, relative to {}</h2>", m.columns.len(), esc(&m.baseline));
-    let _ = write!(
-        body,
-        "<div class=\"facts\"><span>from: <b>{}</b></span><span>benchmarks: <b>{}</b></span></div>",
-        esc(source),
-        m.rows.len()
-    );
-    body.push_str(&warnings(&m.warnings));
+    body.push_str(&facts(&[("from", source.to_string()), ("benchmarks", m.rows.len().to_string())]));
+    body.push_str(&warning_list(&m.warnings));
     let base = m.columns.iter().position(|c| c.name == m.baseline).unwrap_or(0);
     let names: Vec<String> = m.columns.iter().map(|c| c.name.clone()).collect();
     let rows: Vec<(String, Vec<Interval>)> = m
@@ -156,11 +136,8 @@ pub fn add_matrix(page: &mut Page, m: &Matrix, source: &str) {
                         high: c.mean_high_ns / reference,
                         noise: c.noise && i != base,
                         title: format!(
-                            "{}: {} [{} – {}], {:.2}× {}",
-                            names[i],
-                            human(c.mean_ns),
-                            human(c.mean_low_ns),
-                            human(c.mean_high_ns),
+                            "{}, {:.2}× {}",
+                            estimate_text(&names[i], c.mean_ns, c.mean_low_ns, c.mean_high_ns),
                             c.mean_ns / reference,
                             m.baseline
                         ),
@@ -204,18 +181,16 @@ pub fn add_matrix(page: &mut Page, m: &Matrix, source: &str) {
 pub fn add_run(page: &mut Page, r: &RunResults, source: &str) {
     let name = run_name(r);
     let mut body = format!("<h2>Benchmarks: {}</h2>", esc(&name));
-    let _ = write!(
-        body,
-        "<div class=\"facts\"><span>from: <b>{}</b></span><span>where: <b>{}</b></span><span>CPU features: <b>{}</b></span></div>",
-        esc(source),
-        esc(&r.location),
-        esc(&r.cpu_features.join(" "))
-    );
+    body.push_str(&facts(&[
+        ("from", source.to_string()),
+        ("where", r.location.clone()),
+        ("CPU features", r.cpu_features.join(" ")),
+    ]));
     let mut notes = r.failures.clone();
     if r.emulated {
         notes.push(format!("ran under emulation ({}): the timings say nothing about a board", r.location));
     }
-    body.push_str(&warnings(&notes));
+    body.push_str(&warning_list(&notes));
     let rows: Vec<Vec<String>> = r
         .benches
         .iter()
@@ -236,7 +211,7 @@ pub fn add_run(page: &mut Page, r: &RunResults, source: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use armtune_bench_arm64::{compare::compare, matrix::matrix, results::Estimate};
+    use armtune_bench_arm64::{matrix::matrix, results::Estimate};
 
     fn run(host: &str, scale: f64) -> RunResults {
         let est = |id: &str, mean: f64| Estimate {

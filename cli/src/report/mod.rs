@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use armtune_bench_arm64::{
-    compare::{compare, Comparison},
+    compare::Comparison,
     matrix::{self, Matrix},
     results::RunResults,
 };
@@ -110,8 +110,7 @@ pub fn page_of_run(report: &Report, title: &str) -> String {
 /// The page `armtune bench compare --format html` writes for two runs.
 pub fn page_of_comparison(a: &RunResults, b: &RunResults) -> String {
     let mut page = Page::new("armtune bench compare");
-    let names = [bench::run_name(a), bench::run_name(b)];
-    bench::add_comparison(&mut page, &compare(a, b), [&names[0], &names[1]], "bench compare");
+    bench::add_two_runs(&mut page, a, b, "bench compare");
     page.render()
 }
 
@@ -161,18 +160,13 @@ fn read_input(path: &Path) -> Result<Input> {
 /// Stored bench runs, gathered from every input: one run alone, two compared, more (or with a
 /// baseline) as a matrix, as `armtune bench compare` does.
 fn add_runs(page: &mut Page, runs: Vec<(RunResults, String)>, baseline: Option<&str>) -> Result<()> {
-    let sources: Vec<&str> = runs.iter().map(|(_, s)| s.as_str()).collect();
-    let mut sources_said = sources.clone();
-    sources_said.dedup();
-    let source = sources_said.join(", ");
-    let runs: Vec<RunResults> = runs.iter().map(|(r, _)| r.clone()).collect();
-    match (runs.len(), baseline) {
-        (0, _) => {}
-        (1, None) => bench::add_run(page, &runs[0], &source),
-        (2, None) => {
-            let names = [bench::run_name(&runs[0]), bench::run_name(&runs[1])];
-            bench::add_comparison(page, &compare(&runs[0], &runs[1]), [&names[0], &names[1]], &source);
-        }
+    let (runs, mut sources): (Vec<RunResults>, Vec<String>) = runs.into_iter().unzip();
+    sources.dedup();
+    let source = sources.join(", ");
+    match (runs.as_slice(), baseline) {
+        ([], _) => {}
+        ([run], None) => bench::add_run(page, run, &source),
+        ([a, b], None) => bench::add_two_runs(page, a, b, &source),
         _ => {
             let m = matrix::matrix(&runs, baseline).map_err(anyhow::Error::msg)?;
             bench::add_matrix(page, &m, &source);

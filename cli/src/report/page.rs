@@ -117,6 +117,29 @@ pub fn sortable_table(class: &str, head: &[&str], rows: &[Vec<String>]) -> Strin
     out
 }
 
+/// Facts about a report in one line: `name: value` pairs.
+pub fn facts(list: &[(&str, String)]) -> String {
+    let mut out = String::from("<div class=\"facts\">");
+    for (name, value) in list {
+        let _ = write!(out, "<span>{}: <b>{}</b></span>", esc(name), esc(value));
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// What makes a report's numbers doubtful, as a list; nothing when there is nothing to say.
+pub fn warning_list(warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<ul class=\"warnings\">");
+    for w in warnings {
+        let _ = write!(out, "<li>{}</li>", esc(w));
+    }
+    out.push_str("</ul>");
+    out
+}
+
 /// A text cell.
 pub fn cell(text: &str) -> String {
     format!("<td>{}</td>", esc(text))

@@ -8,7 +8,7 @@ use armtune_probes::{histogram::Log2Histogram, report::Report, Profile};
 
 use super::{
     charts::{self, Scale},
-    page::{cell, esc, num, sortable_table, Page},
+    page::{self, cell, esc, num, sortable_table, warning_list, Page},
 };
 use crate::flame::{self, Labels, View};
 
@@ -44,13 +44,7 @@ pub fn add(page: &mut Page, report: &Report, source: &str, icicle: bool) {
     let meta = &report.meta;
     let mut body = format!("<h2>Profile: {}</h2>", esc(&meta.target));
     body.push_str(&facts(report, source));
-    if !report.warnings.is_empty() {
-        body.push_str("<ul class=\"warnings\">");
-        for w in &report.warnings {
-            let _ = write!(body, "<li>{}</li>", esc(w));
-        }
-        body.push_str("</ul>");
-    }
+    body.push_str(&warning_list(&report.warnings));
     let graphs = report.flame_graphs();
     if graphs.is_empty() {
         body.push_str("<p class=\"muted\">The recorded events draw no flame graph.</p>");
@@ -78,28 +72,20 @@ pub fn add(page: &mut Page, report: &Report, source: &str, icicle: bool) {
 /// The run's facts in one line: duration, events, samples, losses.
 fn facts(report: &Report, source: &str) -> String {
     let meta = &report.meta;
-    let mut out = String::from("<div class=\"facts\">");
-    let mut fact = |name: &str, value: String| {
-        let _ = write!(out, "<span>{}: <b>{}</b></span>", esc(name), esc(&value));
+    let duration = if meta.duration_secs < 1.0 {
+        format!("{:.0} ms", meta.duration_secs * 1000.0)
+    } else {
+        format!("{:.1} s", meta.duration_secs)
     };
-    fact("from", source.to_string());
-    fact(
-        "duration",
-        if meta.duration_secs < 1.0 {
-            format!("{:.0} ms", meta.duration_secs * 1000.0)
-        } else {
-            format!("{:.1} s", meta.duration_secs)
-        },
-    );
-    fact("events", meta.events.join(", "));
+    let mut list = vec![("from", source.to_string()), ("duration", duration), ("events", meta.events.join(", "))];
     if meta.frequency_hz > 0 {
-        fact("sampling", format!("{} Hz, {} samples", meta.frequency_hz, meta.samples));
+        list.push(("sampling", format!("{} Hz, {} samples", meta.frequency_hz, meta.samples)));
     }
     if meta.switches > 0 {
-        fact("context switches", meta.switches.to_string());
+        list.push(("context switches", meta.switches.to_string()));
     }
     if meta.sched_sample > 1 {
-        fact("scheduler events", format!("one in {} recorded", meta.sched_sample));
+        list.push(("scheduler events", format!("one in {} recorded", meta.sched_sample)));
     }
     let lost: Vec<String> = serde_json::to_value(&meta.lost)
         .ok()
@@ -110,10 +96,9 @@ fn facts(report: &Report, source: &str) -> String {
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     if !lost.is_empty() {
-        fact("lost", lost.join(", "));
+        list.push(("lost", lost.join(", ")));
     }
-    out.push_str("</div>");
-    out
+    page::facts(&list)
 }
 
 /// A flame graph block: the search box, the view switch, and one frame per view.
@@ -186,6 +171,11 @@ fn percentiles(h: &Log2Histogram) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
+/// A measured value's cell (a percentile, a maximum), "–" when there is none.
+fn measured(value: Option<f64>, scale: Scale) -> String {
+    value.map_or_else(|| num(0.0, "–"), |v| num(v, &scale.show(v)))
+}
+
 fn chart(caption: &str, svg: String) -> String {
     if svg.is_empty() {
         return String::new();
@@ -207,7 +197,7 @@ fn runq(report: &Report) -> String {
         out.push_str(&chart(&caption, charts::histogram(&h.histogram, Scale::Micros, &percentiles(&h.histogram))));
     }
     out.push_str("</div>");
-    let us = |v: Option<f64>| v.map_or_else(|| num(0.0, "–"), |v| num(v, &Scale::Micros.show(v)));
+    let us = |v: Option<f64>| measured(v, Scale::Micros);
     let (heading, busiest) = busiest("Run-queue latency per process", &report.runq, |h| h.histogram.count());
     out.push_str(&heading);
     let rows: Vec<Vec<String>> = busiest
@@ -239,21 +229,19 @@ fn gc(report: &Report) -> String {
     if report.gc.is_empty() {
         return String::new();
     }
+    let (heading, busiest) = busiest("Collections per process", &report.gc, |g| g.pauses);
     let mut out = String::from("<h3>Garbage collection pauses</h3><div class=\"charts\">");
-    let mut by_pauses: Vec<_> = report.gc.iter().collect();
-    by_pauses.sort_by_key(|g| std::cmp::Reverse(g.pauses));
-    for g in by_pauses.iter().take(GC_CHARTS) {
+    for g in busiest.iter().take(GC_CHARTS) {
         let caption = format!("{} ({}): {} pauses", g.comm, g.tgid, g.pauses);
         out.push_str(&chart(&caption, charts::histogram(&g.histogram, Scale::Micros, &percentiles(&g.histogram))));
     }
     out.push_str("</div>");
-    let (heading, busiest) = busiest("Collections per process", &report.gc, |g| g.pauses);
     out.push_str(&heading);
     let rows: Vec<Vec<String>> = busiest
         .into_iter()
         .map(|g| {
             let total_ms = g.pause_total_ns as f64 / 1e6;
-            let p = |q| g.histogram.percentile_us(q).map_or_else(|| num(0.0, "–"), |v| num(v, &Scale::Micros.show(v)));
+            let p = |q| measured(g.histogram.percentile_us(q), Scale::Micros);
             vec![
                 cell(&g.comm),
                 num(g.tgid.into(), &g.tgid.to_string()),
@@ -262,7 +250,7 @@ fn gc(report: &Report) -> String {
                 num(total_ms, &format!("{total_ms:.2} ms")),
                 p(50.0),
                 p(99.0),
-                num(g.histogram.max_ns as f64 / 1000.0, &Scale::Micros.show(g.histogram.max_ns as f64 / 1000.0)),
+                measured(Some(g.histogram.max_ns as f64 / 1000.0), Scale::Micros),
                 num(g.assists as f64, &g.assists.to_string()),
             ]
         })
@@ -285,10 +273,9 @@ fn sizes(report: &Report) -> String {
     if report.sizes.is_empty() {
         return String::new();
     }
+    let (heading, busiest) = busiest("Allocation sizes per process", &report.sizes, |s| s.histogram.count());
     let mut out = String::from("<h3>Allocation sizes</h3><div class=\"charts\">");
-    let mut by_count: Vec<_> = report.sizes.iter().collect();
-    by_count.sort_by_key(|s| std::cmp::Reverse(s.histogram.count()));
-    for s in by_count.iter().take(SIZE_CHARTS) {
+    for s in busiest.iter().take(SIZE_CHARTS) {
         let marks: Vec<_> = [("p50", 50.0), ("p99", 99.0)]
             .into_iter()
             .filter_map(|(l, p)| size_percentile(&s.histogram, p).map(|v| (l, v)))
@@ -297,8 +284,7 @@ fn sizes(report: &Report) -> String {
         out.push_str(&chart(&caption, charts::histogram(&s.histogram, Scale::Bytes, &marks)));
     }
     out.push_str("</div>");
-    let bytes = |v: Option<f64>| v.map_or_else(|| num(0.0, "–"), |v| num(v, &Scale::Bytes.show(v)));
-    let (heading, busiest) = busiest("Allocation sizes per process", &report.sizes, |s| s.histogram.count());
+    let bytes = |v: Option<f64>| measured(v, Scale::Bytes);
     out.push_str(&heading);
     let rows: Vec<Vec<String>> = busiest
         .into_iter()
