@@ -65,9 +65,27 @@ fn elf_has_no_interp(data: &[u8]) -> Option<bool> {
 
 /// Whether the file at `path` is a Go program (it carries Go's build-info header). Go moves
 /// goroutine stacks, so no return probe may ever be placed in one.
+///
+/// The header is looked for where Go's own `debug/buildinfo` looks: at the start of the
+/// `.go.buildinfo` section, or (sections stripped) 16-byte aligned in a writable segment. A
+/// search of the whole file would also find the magic in any program that looks for it (armtune
+/// itself), as a constant in its read-only data.
 pub fn is_go(path: &Path) -> bool {
+    use object::{Object, ObjectSection, ObjectSegment, SegmentFlags};
     const MAGIC: &[u8] = b"\xff Go buildinf:";
-    std::fs::read(path).map(|data| data.windows(MAGIC.len()).any(|w| w == MAGIC)).unwrap_or(false)
+    const ALIGN: usize = 16;
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    // SAFETY: the map is only read, and nothing of it outlives this call.
+    let Ok(data) = (unsafe { memmap2::Mmap::map(&file) }) else { return false };
+    let Ok(elf) = object::File::parse(&*data) else { return false };
+    if let Some(section) = elf.section_by_name(".go.buildinfo") {
+        return section.data().is_ok_and(|d| d.starts_with(MAGIC));
+    }
+    let writable = |flags| matches!(flags, SegmentFlags::Elf { p_flags } if p_flags & object::elf::PF_W != 0);
+    elf.segments()
+        .filter(|seg| writable(seg.flags()))
+        .filter_map(|seg| seg.data().ok())
+        .any(|d| (0..d.len()).step_by(ALIGN).any(|at| d[at..].starts_with(MAGIC)))
 }
 
 /// The C library mapped by process `pid`, from its maps.
@@ -217,6 +235,30 @@ mod tests {
         let mapped = libc_of(std::process::id()).unwrap();
         assert_eq!(std::fs::canonicalize(libc).unwrap(), std::fs::canonicalize(mapped).unwrap());
         assert_eq!(needed_libc(Path::new("/nonexistent")), None);
+    }
+
+    #[test]
+    fn knows_go_programs_by_their_build_info_not_by_the_magic_anywhere() {
+        // armtune's tests carry the magic as a constant in read-only data: not Go.
+        assert!(!is_go(&std::env::current_exe().unwrap()));
+        assert!(!is_go(Path::new("/nonexistent")));
+        // A C program with the magic 16-aligned in its writable data, in a section of another name,
+        // looks like a stripped Go program to Go's own reader too; in read-only data it does not.
+        let dir = tempfile::tempdir().unwrap();
+        let build = |name: &str, qualifier: &str| {
+            let c = dir.path().join(format!("{name}.c"));
+            let source = format!(
+                "{qualifier} char header[32] __attribute__((aligned(16), used)) = \"\\xff Go buildinf:\";\n\
+                 int main(void) {{ return header[1]; }}\n"
+            );
+            std::fs::write(&c, source).unwrap();
+            let exe = dir.path().join(name);
+            let status = std::process::Command::new("cc").arg(&c).arg("-o").arg(&exe).status().unwrap();
+            assert!(status.success());
+            exe
+        };
+        assert!(!is_go(&build("readonly", "const")));
+        assert!(is_go(&build("writable", "")));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod cgroups;
 pub mod debug_files;
 pub mod debuginfod;
 pub mod doctor;
+pub mod dwarf_budget;
 pub mod error;
 pub mod events;
 pub mod families;

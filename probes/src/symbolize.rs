@@ -20,6 +20,7 @@ use crate::{
     capture::{Capture, RawSample},
     debug_files::{hex, DebugFiles, DebugLinks},
     debuginfod::{Debuginfod, Outcome as DebuginfodOutcome},
+    dwarf_budget::DwarfBudget,
     perf_map::PerfMap,
     procmaps::{Backing, Mapping, MapsStore, ProcessMaps},
     profile::{CodeLocation, Frame, Meta, Profile, Unit},
@@ -68,6 +69,8 @@ pub struct Symbolizer {
     perf_maps: HashMap<u32, Option<PerfMap>>,
     /// The debuginfod client `DEBUGINFOD_URLS` asks for.
     debuginfod: Option<Debuginfod>,
+    /// Which files are named with their DWARF (see [`DwarfBudget`]).
+    dwarf: DwarfBudget,
 }
 
 impl Default for Symbolizer {
@@ -87,7 +90,15 @@ impl Symbolizer {
 
     /// A symbolizer using `kernel` for kernel addresses (a saved kallsyms, say).
     pub fn with_kernel(kernel_source: Kernel) -> Symbolizer {
-        let blaze = Blaze::builder().enable_inlined_fns(true).enable_code_info(true).enable_demangling(true).build();
+        // No debug directories: `DebugFiles` finds detached debug files (in more places than
+        // blazesym looks), and blazesym following a file's debug link itself would load that file's
+        // DWARF a second time, outside the DWARF budget.
+        let blaze = Blaze::builder()
+            .enable_inlined_fns(true)
+            .enable_code_info(true)
+            .enable_demangling(true)
+            .set_debug_dirs(Some::<[&Path; 0]>([]))
+            .build();
         Symbolizer {
             blaze,
             files: HashMap::new(),
@@ -98,6 +109,7 @@ impl Symbolizer {
             cfi: HashMap::new(),
             perf_maps: HashMap::new(),
             debuginfod: Debuginfod::from_env(crate::debuginfod::DEFAULT_BUDGET),
+            dwarf: DwarfBudget::unlimited(),
         }
     }
 
@@ -354,7 +366,13 @@ impl Symbolizer {
 
     /// Fills the unnamed entries of `names` from `debug`, the detached debug file of `path`: it
     /// keeps the program's addresses but not its file layout, so offsets go by address.
-    fn resolve_by_address(&self, debug: &Path, segments: &[Segment], offsets: &[u64], names: &mut [Option<Symbol>]) {
+    fn resolve_by_address(
+        &mut self,
+        debug: &Path,
+        segments: &[Segment],
+        offsets: &[u64],
+        names: &mut [Option<Symbol>],
+    ) {
         let addrs: Vec<Option<u64>> = offsets
             .iter()
             .zip(names.iter())
@@ -402,8 +420,22 @@ impl Symbolizer {
     pub fn drop_caches(&mut self) {
         let kernel_source = self.kernel_source.clone();
         let debuginfod = self.debuginfod.take();
+        let limit = self.dwarf.limit();
         *self = Symbolizer::with_kernel(kernel_source);
         self.debuginfod = debuginfod;
+        self.dwarf = DwarfBudget::new(limit);
+    }
+
+    /// Names files with their DWARF only while the DWARF of all of them stays within `limit`
+    /// bytes; the others are named from their symbol tables. Starts afresh with every
+    /// [`Symbolizer::drop_caches`], when the parsed files are let go.
+    pub fn set_dwarf_limit(&mut self, limit: u64) {
+        self.dwarf = DwarfBudget::new(limit);
+    }
+
+    /// The files named from their symbol tables because their DWARF did not fit, with its size.
+    pub fn dwarf_refused(&self) -> Vec<(PathBuf, u64)> {
+        self.dwarf.refused().map(|(path, size)| (path.to_path_buf(), size)).collect()
     }
 
     /// How many addresses have cached names.
@@ -426,15 +458,16 @@ impl Symbolizer {
     ///
     /// blazesym fails a whole batch when DWARF it cannot read is hit for one address, so a failed
     /// batch is retried address by address, and a failed address once more with ELF symbols
-    /// only: a name without inlining beats no name.
-    fn resolve(&self, path: &Path, input: Input<&[u64]>) -> Vec<Option<Symbol>> {
-        let with_debug = Source::Elf(Elf::new(path));
-        if let Ok(results) = self.blaze.symbolize(&with_debug, input) {
-            return results.iter().map(symbol_of).collect();
-        }
+    /// only: a name without inlining beats no name. A file whose DWARF is over the budget is named
+    /// from its ELF symbols alone.
+    fn resolve(&mut self, path: &Path, input: Input<&[u64]>) -> Vec<Option<Symbol>> {
         let mut elf_only = Elf::new(path);
         elf_only.debug_syms = false;
         let elf_only = Source::Elf(elf_only);
+        let with_debug = if self.dwarf.admits(path) { Source::Elf(Elf::new(path)) } else { elf_only.clone() };
+        if let Ok(results) = self.blaze.symbolize(&with_debug, input) {
+            return results.iter().map(symbol_of).collect();
+        }
         let (addrs, single): (&[u64], OneInput) = match input {
             Input::FileOffset(a) => (a, Input::FileOffset),
             Input::VirtOffset(a) => (a, Input::VirtOffset),
@@ -627,6 +660,60 @@ mod tests {
         assert_eq!(symbolizer.cached_addresses(), 0);
         // And named as before from scratch.
         assert_eq!(symbolizer.profile(&capture_of_self(vec![addr], vec![])).folded_lines(), first.folded_lines());
+    }
+
+    #[test]
+    fn a_file_over_the_dwarf_limit_is_named_from_its_symbols_without_inlined_frames() {
+        use object::{Object, ObjectSymbol};
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("inlined.c");
+        std::fs::write(
+            &source,
+            "static inline __attribute__((always_inline)) int inner(int x) {\n\
+               int s = 0; for (int i = 0; i < x; i++) s += i * x; return s;\n}\n\
+             __attribute__((noinline)) int outer(int x) { return inner(x) + 1; }\n\
+             int main(int argc, char **argv) { (void)argv; return outer(argc); }\n",
+        )
+        .unwrap();
+        let exe = dir.path().join("inlined");
+        let built = std::process::Command::new("cc").args(["-O2", "-g", "-o"]).arg(&exe).arg(&source).status();
+        assert!(built.unwrap().success());
+        let data = std::fs::read(&exe).unwrap();
+        let elf = object::File::parse(&*data).unwrap();
+        let outer = elf.symbols().find(|s| s.name() == Ok("outer")).unwrap();
+        // A process that maps the program's code 1 MiB above its link addresses.
+        let (seg_addr, seg_offset, seg_size, _) = load_segments(&exe)[0];
+        let base = 0x10_0000;
+        let mapping = Mapping {
+            start: base + seg_addr,
+            end: base + seg_addr + seg_size,
+            file_offset: seg_offset,
+            backing: Backing::File(exe.clone()),
+            build_id: None,
+        };
+        let mut capture = capture_of_self(vec![], vec![]);
+        capture.maps = MapsStore::new();
+        capture.maps.insert(capture.samples[0].tgid, ProcessMaps::from_mappings(vec![mapping]));
+        let mut names_at = |symbolizer: &mut Symbolizer, addr: u64| {
+            capture.samples[0].user = vec![addr];
+            let profile = symbolizer.profile(&capture);
+            let stack = profile.stacks.keys().next().unwrap().clone();
+            stack[1..].iter().map(|f| f.name.clone()).collect::<Vec<_>>()
+        };
+        let inside = (outer.address()..outer.address() + outer.size())
+            .map(|a| base + a)
+            .find(|&addr| names_at(&mut Symbolizer::new(), addr) == ["outer", "inner"])
+            .expect("an address of outer where inner was inlined");
+        let mut symbolizer = Symbolizer::new();
+        symbolizer.set_dwarf_limit(0);
+        assert_eq!(names_at(&mut symbolizer, inside), ["outer"], "from the symbol table");
+        let refused = symbolizer.dwarf_refused();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].0, exe);
+        assert!(refused[0].1 > 0);
+        // The limit outlives dropped caches.
+        symbolizer.drop_caches();
+        assert_eq!(names_at(&mut symbolizer, inside), ["outer"]);
     }
 
     #[test]

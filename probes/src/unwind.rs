@@ -238,7 +238,6 @@ struct ImageUnwinder {
     /// libraries (or another image in the same slot), so it is built again.
     fingerprint: u64,
     unwinder: ArchUnwinder<Bytes, MayAllocateDuringUnwind>,
-    cache: Cache<MayAllocateDuringUnwind>,
 }
 
 /// Unwinds copied user stacks, caching files and per-image unwinders.
@@ -247,6 +246,10 @@ pub struct StackUnwinder {
     files: HashMap<PathBuf, Option<Arc<ElfUnwindInfo>>>,
     vdso: Option<Option<Arc<ElfUnwindInfo>>>,
     images: HashMap<(u32, usize), ImageUnwinder>,
+    /// framehop's rule cache, one for every image: its entries carry a generation no other
+    /// unwinder shares, and one per image (tens of KiB each) grew with every process a busy host
+    /// started in a window.
+    cache: Cache<MayAllocateDuringUnwind>,
     /// What happened to the stacks unwound so far.
     pub stats: UnwindStats,
 }
@@ -288,8 +291,8 @@ impl StackUnwinder {
             let built = self.build(image);
             self.images.insert(key, built);
         }
-        let image_unwinder = self.images.get_mut(&key).expect("built above");
-        let (frames, end) = walk(image_unwinder, regs, stack);
+        let image_unwinder = self.images.get(&key).expect("built above");
+        let (frames, end) = walk(image_unwinder, &mut self.cache, regs, stack);
         match end {
             End::Complete => {}
             End::BeyondWindow if flags & stack_copy::UNREADABLE != 0 => self.stats.truncated_unreadable += 1,
@@ -334,7 +337,7 @@ impl StackUnwinder {
             };
             unwinder.add_module(info.module(name, avma, bias));
         }
-        ImageUnwinder { fingerprint: image.fingerprint(), unwinder, cache: Cache::new() }
+        ImageUnwinder { fingerprint: image.fingerprint(), unwinder }
     }
 
     /// The unwind information of the file at `path`, opened once and shared.
@@ -364,7 +367,12 @@ enum End {
 }
 
 /// Walks one stack: the frames (leaf first, raw return addresses) and how the walk ended.
-fn walk(image: &mut ImageUnwinder, regs: &UserRegs, stack: &[u8]) -> (Vec<u64>, End) {
+fn walk(
+    image: &ImageUnwinder,
+    cache: &mut Cache<MayAllocateDuringUnwind>,
+    regs: &UserRegs,
+    stack: &[u8],
+) -> (Vec<u64>, End) {
     let sp = regs.sp;
     let top = sp.saturating_add(stack.len() as u64);
     let mut read_stack = |addr: u64| -> Result<u64, ()> {
@@ -375,7 +383,7 @@ fn walk(image: &mut ImageUnwinder, regs: &UserRegs, stack: &[u8]) -> (Vec<u64>, 
         Ok(u64::from_le_bytes(stack[at..at + 8].try_into().expect("eight bytes")))
     };
     let unwind_regs = start_regs(&image.unwinder, regs);
-    let mut iter = image.unwinder.iter_frames(regs.pc, unwind_regs, &mut image.cache, &mut read_stack);
+    let mut iter = image.unwinder.iter_frames(regs.pc, unwind_regs, cache, &mut read_stack);
     let mut frames = Vec::new();
     let end = loop {
         if frames.len() >= MAX_STACK_DEPTH {

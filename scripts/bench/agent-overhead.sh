@@ -2,7 +2,8 @@
 # What `armtune agent` costs while it runs host-wide at 99 Hz beside a busy workload, in one run
 # against the anchor tool: its own CPU time per wall second (utime + stime from /proc, in % of
 # one CPU) and its RSS sampled every 5 s, with processes starting and exiting all the time
-# (a shell loop of short demo runs), then the same for `perf record -a -g -F 99` over as long.
+# (a shell loop of short demo runs and python3 starts), then the same for `perf record -a -g
+# -F 99` over as long.
 #
 # Usage: sudo bash scripts/bench/agent-overhead.sh [SECONDS] [INTERVAL]
 # Targets (issue 17): at most 1 % of one CPU; RSS flat after warm-up and at most 60 MB over a
@@ -14,7 +15,7 @@ seconds=${1:-60}
 interval=${2:-10s}
 build
 
-busy_host "$seconds"
+busy_host "$seconds" python
 
 # Prints "CPU% peak_rss_mb first_rss_mb last_rss_mb" for PID over SECONDS; the RSS every minute
 # goes to $WORK/rss-PID.
@@ -51,7 +52,7 @@ perf=$!
 read -r p_cpu p_peak _ _ < <(measure "$perf" "$seconds")
 kill -INT "$perf" && wait "$perf" || true
 
-echo "host-wide at 99 Hz for ${seconds} s, $(nproc) CPUs, a busy demo and a process every 50 ms:"
+echo "host-wide at 99 Hz for ${seconds} s, $(nproc) CPUs, a busy demo, a demo and a python3 started in a loop:"
 printf "  %-28s %6s %% of one CPU   RSS peak %6s MB (first %s, last %s)   %s windows\n" \
     "armtune agent ($interval)" "$a_cpu" "$a_peak" "$a_first" "$a_last" "$windows"
 printf "  %-28s %6s %% of one CPU   RSS peak %6s MB\n" "perf record -a -g -F 99" "$p_cpu" "$p_peak"

@@ -9,6 +9,7 @@ pub mod spool;
 pub mod tls;
 
 use std::{
+    collections::HashSet,
     path::PathBuf,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -109,7 +110,9 @@ pub struct Args {
     max_dir_size: u64,
     /// Soft limit on the agent's resident memory, MiB: when a window ends above it, the symbol
     /// caches are dropped (files are read again as samples need them). Naming a sample in a huge
-    /// binary (a compiler, a browser) can take far more for a moment; this brings it back.
+    /// binary (a compiler, a browser) can take far more for a moment; this brings it back. Files
+    /// are named with their DWARF (inlined functions) while all of it stays within a tenth of this;
+    /// the others are named from their symbol tables.
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     memory_limit: u64,
 }
@@ -117,6 +120,11 @@ pub struct Args {
 /// Addresses whose names the agent keeps between windows, at most (about 200 bytes each with
 /// their names); a host running many programs reaches it in hours, then the caches start over.
 const MAX_CACHED_ADDRESSES: usize = 200_000;
+
+/// The DWARF files are named with is at most this fraction of `--memory-limit`: blazesym holds
+/// about four bytes of caches per byte of it (pyenv's libpython3.11: 13 MiB of DWARF, 50 MiB
+/// held), and the agent's own baseline is near half the default limit.
+const DWARF_SHARE: u64 = 10;
 
 /// Where the windows go.
 struct Sinks {
@@ -163,6 +171,8 @@ pub fn run(args: Args) -> Result<Outcome> {
     );
     // Names are cached across windows: a long-running agent reads each file once.
     let mut symbolizer = Symbolizer::new();
+    symbolizer.set_dwarf_limit((args.memory_limit << 20) / DWARF_SHARE);
+    let mut told_refused = HashSet::new();
     let started = Instant::now();
     let mut window_from = SystemTime::now();
     let mut next = started + args.interval;
@@ -171,6 +181,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         let (capture, evicted) = session.window()?;
         let until = SystemTime::now();
         let report = Report::build(&capture, &mut symbolizer);
+        tell_refused(&symbolizer, &mut told_refused);
         let samples = capture.meta.samples;
         deliver(&report, (window_from, until), &mut sinks);
         drop((report, capture));
@@ -190,6 +201,21 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprintln!("armtune agent: stopped; pushed {}, dropped {}{failing}", tally.pushed, tally.dropped);
     }
     Ok(Outcome(0))
+}
+
+/// Logs, once each, the files named from their symbol tables because their DWARF was over
+/// the budget.
+fn tell_refused(symbolizer: &Symbolizer, told: &mut HashSet<PathBuf>) {
+    for (path, size) in symbolizer.dwarf_refused() {
+        if told.insert(path.clone()) {
+            eprintln!(
+                "armtune agent: {} has {} MiB of DWARF, over the agent's budget of a tenth of --memory-limit: \
+                 its frames are named from its symbol table, without the functions inlined into them",
+                armtune_probes::roots::shown(&path.to_string_lossy()),
+                size.div_ceil(1 << 20)
+            );
+        }
+    }
 }
 
 /// Keeps the agent's memory bounded between windows: past [`MAX_CACHED_ADDRESSES`] names, or
