@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use armtune_probes::{
     btf::SchedPath,
     events::EventSet,
-    options::{Stacks, TaskStates, Unwind},
+    options::{SchedSample, Stacks, TaskStates, Unwind},
     report::{AllocWeight, Report},
     session::Ended,
     spawn::ExitStatus,
@@ -115,12 +115,13 @@ pub struct Args {
     /// Off-CPU: ignore blocks shorter than this (e.g. 100us, 1ms).
     #[arg(long, value_parser = parse_duration_or_zero, value_name = "DURATION", default_value = "0")]
     min_block: Duration,
-    /// Scheduler events (off-cpu, runq, wakeup): record one in N, chosen at random, and weigh
-    /// each by N, so totals per stack stay unbiased estimates. Cuts the cost in a
-    /// context-switch storm about tenfold at 16; blocks that happen only a few times are then
-    /// often missed.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    sched_sample: u32,
+    /// Scheduler events (off-cpu, runq, wakeup): N records one in N, chosen at random, and
+    /// weighs each by N, so totals per stack stay unbiased estimates; R/s records about R per
+    /// CPU-second, each weighed by the events it stands for, however fast the CPU switches
+    /// (every event while it switches less); auto is 1000/s. Sampling cuts the cost of a
+    /// context-switch storm; blocks that happen only a few times are then often missed.
+    #[arg(long, value_name = "N|R/s|auto", default_value_t = SchedSample::Every(1))]
+    sched_sample: SchedSample,
     /// Off-CPU: task states to record: S (sleeping), D (uninterruptible), R (preempted), all.
     #[arg(long, default_value = "S,D", value_name = "STATES")]
     off_cpu_state: String,

@@ -517,16 +517,51 @@ fn short_lived_processes_keep_their_names_in_the_windows() {
     let _ = processes.kill();
     let _ = processes.wait();
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut stacks = Vec::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let folded = dir.path().join("w.folded");
-        assert!(run(armtune().arg("flame").arg(entry.unwrap().path()).arg("-o").arg(&folded)).status.success());
-        stacks.extend(read_folded(&folded));
-    }
+    let stacks = windows_folded(dir.path());
     let demo_weight: u64 = stacks.iter().filter(|(f, _)| f.first().is_some_and(|r| r == "demo")).map(|(_, w)| w).sum();
     let named = weight_under(&stacks, "main", "work_major") + weight_under(&stacks, "main", "work_minor");
     assert!(demo_weight >= 50, "the demos were sampled: {demo_weight}");
     assert!(named * 10 >= demo_weight * 8, "at least 80 % of the demos' samples named: {named} of {demo_weight}");
+}
+
+/// The folded stacks of every window the agent wrote to `dir`.
+fn windows_folded(dir: &Path) -> Vec<(Vec<String>, u64)> {
+    let mut stacks = Vec::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let folded = scratch.path().join("window.folded");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        assert!(run(armtune().arg("flame").arg(entry.unwrap().path()).arg("-o").arg(&folded)).status.success());
+        stacks.extend(read_folded(&folded));
+    }
+    stacks
+}
+
+#[test]
+fn a_program_whose_dwarf_is_over_the_budget_is_named_from_its_symbol_table() {
+    let Some(_kernel) = kernel_test() else { return };
+    let running = busy("6");
+    let pid = running.0.id().to_string();
+    let windows = |limit: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ["agent", "--pid", &pid, "--interval", "1", "--duration", "2", "--memory-limit", limit];
+        let out = run(armtune().args(args).arg("--output-dir").arg(dir.path()));
+        assert!(out.status.success(), "{}", stderr(&out));
+        (windows_folded(dir.path()), stderr(&out))
+    };
+    let inlined = |stacks: &[(Vec<String>, u64)]| weight_under(stacks, "work_major", "lcg_step");
+    let demo_path = demo().to_string_lossy().into_owned();
+    let told =
+        |log: &str| log.lines().filter(|l| l.contains("named from its symbol table") && l.contains(&demo_path)).count();
+    // The default budget holds the demo's DWARF: the helper inlined into work_major is a frame.
+    // (Other files may be over it: libc's detached debug file, where libc6-dbg is installed.)
+    let (stacks, log) = windows("64");
+    assert_eq!(told(&log), 0, "{log}");
+    assert!(inlined(&stacks) > 0, "{stacks:?}");
+    // A budget of nothing: the demo's functions are named from its symbol table, said once.
+    let (stacks, log) = windows("0");
+    assert_eq!(told(&log), 1, "{log}");
+    assert!(weight_under(&stacks, "main", "work_major") >= 50, "{stacks:?}");
+    assert_eq!(inlined(&stacks), 0, "no inlined frames without DWARF");
 }
 
 #[test]

@@ -165,6 +165,11 @@ impl UnwindStats {
     }
 }
 
+/// Whether no `--sched-sample R/s` rate was set.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Whether `--sched-sample` left every scheduler event recorded (0 in files from before it).
 fn is_unsampled(n: &u32) -> bool {
     *n <= 1
@@ -196,6 +201,10 @@ pub struct Meta {
     /// all recorded).
     #[serde(default, skip_serializing_if = "is_unsampled")]
     pub sched_sample: u32,
+    /// `--sched-sample R/s`: about this many scheduler events recorded per CPU-second, each
+    /// weighted by the events it stands for (0: no rate set).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sched_rate: u32,
     /// Program type of the scheduler events: `btf` (tp_btf) or `classic`; empty without them.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sched_tracepoints: String,

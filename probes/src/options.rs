@@ -256,8 +256,83 @@ pub struct Options {
     pub sdt_libs: Vec<PathBuf>,
     /// Program type for the scheduler events.
     pub sched_path: SchedPath,
-    /// Record one in this many scheduler events, chosen at random and weighted by it (1: all).
-    pub sched_sample: u32,
+    /// Which scheduler events are recorded.
+    pub sched_sample: SchedSample,
+}
+
+/// Which scheduler events are recorded (`--sched-sample`): each recorded one is weighted by the
+/// one-in-N it was chosen at, so totals per stack stay unbiased estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedSample {
+    /// One in N, chosen at random (1: every one). Written `N`.
+    Every(u32),
+    /// About this many per CPU-second: each CPU records the event that ends a random gap whose
+    /// mean follows the CPU's event rate (every event while the rate is below this), weighted by
+    /// the gap's length. Written `R/s`, or `auto` for [`SchedSample::AUTO_RATE`].
+    PerCpuSecond(u32),
+}
+
+impl SchedSample {
+    /// `auto`'s events per CPU-second. Stacks recorded at 2–3 µs each cost about 0.3 % of a CPU
+    /// at this rate, however fast the CPU switches; below it, every event is recorded.
+    pub const AUTO_RATE: u32 = 1000;
+
+    /// The fixed one-in-N (1 under a rate).
+    pub fn every(self) -> u32 {
+        match self {
+            SchedSample::Every(n) => n.max(1),
+            SchedSample::PerCpuSecond(_) => 1,
+        }
+    }
+
+    /// Events per CPU-second under a rate (0 for a fixed one-in-N).
+    pub fn per_cpu_second(self) -> u32 {
+        match self {
+            SchedSample::Every(_) => 0,
+            SchedSample::PerCpuSecond(r) => r,
+        }
+    }
+
+    /// Whether every event is recorded.
+    pub fn is_all(self) -> bool {
+        self == SchedSample::Every(1)
+    }
+}
+
+impl Default for SchedSample {
+    fn default() -> Self {
+        SchedSample::Every(1)
+    }
+}
+
+impl std::str::FromStr for SchedSample {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s}: give N (one in N recorded, 1 to 1000000), R/s (about R a CPU-second), or auto");
+        if s == "auto" {
+            return Ok(SchedSample::PerCpuSecond(SchedSample::AUTO_RATE));
+        }
+        let (number, rate) = match s.strip_suffix("/s") {
+            Some(r) => (r, true),
+            None => (s, false),
+        };
+        let n: u32 = number.trim().parse().map_err(|_| bad())?;
+        if !(1..=1_000_000).contains(&n) {
+            return Err(bad());
+        }
+        Ok(if rate { SchedSample::PerCpuSecond(n) } else { SchedSample::Every(n) })
+    }
+}
+
+impl std::fmt::Display for SchedSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchedSample::Every(n) => write!(f, "{n}"),
+            SchedSample::PerCpuSecond(r) if *r == SchedSample::AUTO_RATE => f.write_str("auto"),
+            SchedSample::PerCpuSecond(r) => write!(f, "{r}/s"),
+        }
+    }
 }
 
 impl Default for Options {
@@ -282,7 +357,7 @@ impl Default for Options {
             sdt_libs: Vec::new(),
             alloc_sample: 0,
             sched_path: SchedPath::Auto,
-            sched_sample: 1,
+            sched_sample: SchedSample::default(),
         }
     }
 }
@@ -296,5 +371,24 @@ mod tests {
         assert_eq!(Target::Command(vec!["./demo".into(), "-n".into(), "3".into()]).describe(), "./demo -n 3");
         assert_eq!(Target::Pids(vec![1, 22]).describe(), "pid 1, 22");
         assert_eq!(Target::All.describe(), "all processes");
+    }
+
+    #[test]
+    fn reads_and_writes_sched_sample() {
+        for (text, sample) in [
+            ("16", SchedSample::Every(16)),
+            ("1", SchedSample::Every(1)),
+            ("auto", SchedSample::PerCpuSecond(SchedSample::AUTO_RATE)),
+            ("500/s", SchedSample::PerCpuSecond(500)),
+        ] {
+            assert_eq!(text.parse::<SchedSample>(), Ok(sample));
+            assert_eq!(sample.to_string(), text);
+        }
+        for bad in ["0", "0/s", "x", "16/m", "", "2000000"] {
+            assert!(bad.parse::<SchedSample>().unwrap_err().contains("auto"), "{bad}");
+        }
+        assert_eq!((SchedSample::Every(16).every(), SchedSample::Every(16).per_cpu_second()), (16, 0));
+        assert_eq!((SchedSample::PerCpuSecond(500).every(), SchedSample::PerCpuSecond(500).per_cpu_second()), (1, 500));
+        assert!(SchedSample::default().is_all() && !SchedSample::PerCpuSecond(500).is_all());
     }
 }

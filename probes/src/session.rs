@@ -532,7 +532,8 @@ impl Session {
             events: self.options.events.names().into_iter().map(String::from).collect(),
             switches: 0,
             alloc_sample_bytes: self.options.alloc_sample,
-            sched_sample: self.options.sched_sample,
+            sched_sample: self.options.sched_sample.every(),
+            sched_rate: self.options.sched_sample.per_cpu_second(),
             sched_tracepoints: String::new(),
             unwinding: self.user_stacks.is_some().then(|| self.unwinder.stats.clone()),
         }

@@ -4,10 +4,11 @@
 # `perf record -e sched:sched_switch -g`, interleaved over several rounds in one run. The workload
 # times its own fixed work, so tool start-up and post-processing are not counted.
 #
-# Usage: sudo bash scripts/bench/sched-overhead.sh [ROUNDS] [ROUND_TRIPS]
+# Usage: sudo [ONLY="sampled rate"] bash scripts/bench/sched-overhead.sh [ROUNDS] [ROUND_TRIPS]
 # Target (issue 3): armtune at most 5 % slowdown and below perf's. Also measured: `--unwind
-# dwarf` (a stack copied at every switch-out) against `perf record --call-graph dwarf`, and
-# `--sched-sample 16` (target, issue 17: at most 10 % slowdown).
+# dwarf` (a stack copied at every switch-out) against `perf record --call-graph dwarf`,
+# `--sched-sample 16`, and `--sched-sample auto`, the agent's default (target, issue 17: at most
+# 10 % slowdown).
 source "$(dirname "$0")/common.sh"
 need_root
 rounds=${1:-7}
@@ -23,34 +24,36 @@ elapsed() { grep -o 'elapsed [0-9.]*' | awk '{print $2}'; }
 FLOOR="$ROOT/target/release/examples/sched_floor"
 kind=classic
 [ -e /sys/kernel/btf/vmlinux ] && kind=btf
-runs=(alone floor armtune fp classic nostack perf dwarf perfdwarf sampled sampledoff)
+runs=(alone floor armtune fp classic nostack perf dwarf perfdwarf sampled sampledoff rate rateoff)
+# ONLY="sampled rate" measures those (and the workload alone) and nothing else.
+[ -n "${ONLY:-}" ] && read -r -a runs <<<"alone $ONLY"
 for r in "${runs[@]}"; do : >"$WORK/$r"; done
+profile() { "$ARMTUNE" profile -q -o "$WORK/a.svg" "$@" -- "$PP" "$trips" 2>/dev/null; }
 for i in $(seq "$rounds"); do
-    "$PP" "$trips" | elapsed >>"$WORK/alone"
-    "$FLOOR" "$kind" "$PP" "$trips" | elapsed >>"$WORK/floor"
-    "$ARMTUNE" profile -q --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null | elapsed >>"$WORK/armtune"
-    "$ARMTUNE" profile -q --unwind fp --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/fp"
-    "$ARMTUNE" profile -q --tracepoints classic --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/classic"
-    "$ARMTUNE" profile -q --stacks none --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/nostack"
-    "$PERF" record -q -e sched:sched_switch -g -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null | elapsed >>"$WORK/perf"
-    "$ARMTUNE" profile -q --unwind dwarf --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/dwarf"
-    "$PERF" record -q -e sched:sched_switch --call-graph dwarf -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/perfdwarf"
-    "$ARMTUNE" profile -q --sched-sample 16 --event off-cpu,runq -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/sampled"
-    "$ARMTUNE" profile -q --sched-sample 16 --event off-cpu -o "$WORK/a.svg" -- "$PP" "$trips" 2>/dev/null |
-        elapsed >>"$WORK/sampledoff"
+    for r in "${runs[@]}"; do
+        case $r in
+            alone) "$PP" "$trips" ;;
+            floor) "$FLOOR" "$kind" "$PP" "$trips" ;;
+            armtune) profile --event off-cpu,runq ;;
+            fp) profile --unwind fp --event off-cpu,runq ;;
+            classic) profile --tracepoints classic --event off-cpu,runq ;;
+            nostack) profile --stacks none --event off-cpu,runq ;;
+            perf) "$PERF" record -q -e sched:sched_switch -g -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null ;;
+            dwarf) profile --unwind dwarf --event off-cpu,runq ;;
+            perfdwarf) "$PERF" record -q -e sched:sched_switch --call-graph dwarf -o "$WORK/perf.data" -- "$PP" "$trips" 2>/dev/null ;;
+            sampled) profile --sched-sample 16 --event off-cpu,runq ;;
+            sampledoff) profile --sched-sample 16 --event off-cpu ;;
+            rate) profile --sched-sample auto --event off-cpu,runq ;;
+            rateoff) profile --sched-sample auto --event off-cpu ;;
+        esac | elapsed >>"$WORK/$r"
+    done
     echo -n "round $i:" >&2
     for r in "${runs[@]}"; do echo -n " $r $(tail -1 "$WORK/$r") s" >&2; done
     echo >&2
 done
 alone=$(median <"$WORK/alone")
 echo "median of $rounds rounds of $trips round trips ($(awk -v a="$alone" -v n="$trips" 'BEGIN {printf "%.0f", 2*n/a}') switches/s alone, $alone s):"
-for r in floor armtune fp classic nostack perf dwarf perfdwarf sampled sampledoff; do
+for r in "${runs[@]:1}"; do
     m=$(median <"$WORK/$r")
     case $r in
         floor) what="empty $kind programs on switch+wakeup (the floor)" ;;
@@ -63,7 +66,9 @@ for r in floor armtune fp classic nostack perf dwarf perfdwarf sampled sampledof
         perfdwarf) what="perf record -e sched:sched_switch --call-graph dwarf" ;;
         sampled) what="armtune --event off-cpu,runq --sched-sample 16" ;;
         sampledoff) what="armtune --event off-cpu --sched-sample 16" ;;
+        rate) what="armtune --event off-cpu,runq --sched-sample auto (1000/s)" ;;
+        rateoff) what="armtune --event off-cpu --sched-sample auto (the agent's --off-cpu)" ;;
     esac
     awk -v a="$alone" -v b="$m" -v w="$what" 'BEGIN {printf "  %-58s %.3f s  slowdown %+.1f %%\n", w, b, (b/a-1)*100}'
 done
-echo "target (issue 3): armtune at most 5 % slowdown and below perf's; --sched-sample 16 (issue 17): at most 10 %"
+echo "target (issue 3): armtune at most 5 % slowdown and below perf's; the agent's default sampling (issue 17): at most 10 %"

@@ -20,7 +20,7 @@ use std::{
 
 use anyhow::{bail, Result};
 use armtune_probes::{
-    options::{EventSet, Options, Target},
+    options::{EventSet, Options, SchedSample, Target},
     report::Report,
     session::Session,
     symbolize::Symbolizer,
@@ -47,10 +47,12 @@ pub struct Args {
     /// profile per window: a block comes in the window it ends.
     #[arg(long)]
     off_cpu: bool,
-    /// With --off-cpu: record one in N context switches at random and weigh each by N (see
-    /// `armtune profile --sched-sample`); 1 records every one.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    sched_sample: u32,
+    /// With --off-cpu: which context switches are recorded, each weighed by the switches it
+    /// stands for (see `armtune profile --sched-sample`): N (one in N), R/s (about R per
+    /// CPU-second), or auto (1000/s: every switch on a quiet host, few enough in a context-switch
+    /// storm); 1 records every one.
+    #[arg(long, value_name = "N|R/s|auto", default_value_t = SchedSample::PerCpuSecond(SchedSample::AUTO_RATE))]
+    sched_sample: SchedSample,
     /// Also record allocations (the C library's malloc family, as `armtune profile --event alloc`
     /// does), as a third profile per window: objects and bytes allocated in it, by stack.
     #[arg(long)]
@@ -224,7 +226,10 @@ fn tell_refused(symbolizer: &Symbolizer, told: &mut HashSet<PathBuf>) {
 fn families_told(args: &Args) -> String {
     let mut told = String::new();
     if args.off_cpu {
-        told += &format!(", off-CPU time (one switch in {})", args.sched_sample);
+        told += &match args.sched_sample {
+            SchedSample::Every(n) => format!(", off-CPU time (one switch in {n})"),
+            SchedSample::PerCpuSecond(r) => format!(", off-CPU time (about {r} switches a CPU-second)"),
+        };
     }
     if args.alloc {
         told += &match args.alloc_sample {

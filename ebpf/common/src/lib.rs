@@ -584,6 +584,10 @@ pub struct TaskInfo {
     pub stacks: StackRef,
     /// Thread name when first seen.
     pub comm: [u8; TASK_COMM_LEN],
+    /// What the open off-CPU interval stands for: the one-in-N its switch-out was chosen at.
+    pub off_weight: u32,
+    /// The same for the open run-queue interval.
+    pub runq_weight: u32,
 }
 
 /// The `proc` family's values.

@@ -21,7 +21,7 @@ use aya_ebpf::{
         bpf_ktime_get_ns, bpf_probe_read_kernel,
     },
     macros::{btf_tracepoint, map, tracepoint},
-    maps::{Array, HashMap, LruHashMap},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
     programs::{BtfTracePointContext, TracePointContext},
     EbpfContext,
 };
@@ -69,27 +69,76 @@ static RUNQ_PER_CPU: u8 = 0;
 /// 1 to record the waker's stacks for the wakeup flame graph.
 #[no_mangle]
 static WAKEUP_STACKS: u8 = 0;
-/// Record one in this many scheduler events (`--sched-sample`; 1: all), chosen at random, each
+/// Record one in this many scheduler events (`--sched-sample N`; 1: all), chosen at random, each
 /// weighted by it. Decided before any map is touched: an event not chosen costs a random number.
 #[no_mangle]
 static SCHED_SAMPLE: u32 = 1;
+/// `--sched-sample R/s`: record about this many scheduler events per CPU-second; 0: one in
+/// `SCHED_SAMPLE`. See [`choose`].
+#[no_mangle]
+static SCHED_RATE: u32 = 0;
 
-/// Whether to record this event (always when not sampling).
-#[inline(always)]
-fn chosen() -> bool {
-    let n = read_global(&SCHED_SAMPLE);
-    n <= 1 || unsafe { bpf_get_prandom_u32() } % n == 0
+/// Events a CPU counts before it works out its mean gap again.
+const RATE_WINDOW: u32 = 256;
+
+/// One CPU's sampling under a rate: events seen since `since_ns`, the mean gap between recorded
+/// events they set, and the gap being counted down.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SamplerState {
+    since_ns: u64,
+    seen: u32,
+    mean_gap: u32,
+    left: u32,
+    gap: u32,
 }
 
-/// What one recorded event stands for: the sampling rate.
+/// Each CPU's [`SamplerState`] (`--sched-sample R/s`).
+#[map]
+static SAMPLER: PerCpuArray<SamplerState> = PerCpuArray::with_max_entries(1, 0);
+
+/// Whether to record this event: the weight it carries when chosen, 0 when not.
+///
+/// One in `SCHED_SAMPLE`: each event chosen at random, weighted by N. Under a rate, a CPU counts
+/// events down a random gap (uniform on 1 to 2M - 1, mean M) and records the one that ends it,
+/// weighted by the gap's length: the events it stands for. M follows the CPU's event rate over
+/// its last [`RATE_WINDOW`] events, so that about `SCHED_RATE` a second are recorded (all of them
+/// below that rate). A gap is drawn before the durations of its events are known, so totals stay
+/// unbiased, and counts are exact but for the last gap. An event not chosen costs a decrement.
 #[inline(always)]
-fn weight() -> u64 {
-    let n = read_global(&SCHED_SAMPLE);
-    if n <= 1 {
-        1
-    } else {
-        n as u64
+fn choose() -> u64 {
+    let rate = read_global(&SCHED_RATE);
+    if rate == 0 {
+        let n = read_global(&SCHED_SAMPLE);
+        return if n <= 1 {
+            1
+        } else if unsafe { bpf_get_prandom_u32() } % n == 0 {
+            n as u64
+        } else {
+            0
+        };
     }
+    let Some(state) = SAMPLER.get_ptr_mut(0) else { return 1 };
+    let state = unsafe { &mut *state };
+    state.seen += 1;
+    if state.seen >= RATE_WINDOW {
+        let now = unsafe { bpf_ktime_get_ns() };
+        let elapsed = now.saturating_sub(state.since_ns).max(1);
+        let per_second = state.seen as u64 * 1_000_000_000 / elapsed;
+        let rate = rate as u64;
+        state.mean_gap = ((per_second + rate - 1) / rate).min(1_000_000) as u32;
+        state.seen = 0;
+        state.since_ns = now;
+    }
+    if state.left > 1 {
+        state.left -= 1;
+        return 0;
+    }
+    let weight = state.gap.max(1) as u64;
+    let gap = if state.mean_gap <= 1 { 1 } else { 1 + unsafe { bpf_get_prandom_u32() } % (2 * state.mean_gap - 1) };
+    state.left = gap;
+    state.gap = gap;
+    weight
 }
 
 /// Every target thread seen: process, counters, open off-CPU and run-queue intervals. LRU so a
@@ -184,8 +233,9 @@ pub fn armtune_switch_btf(ctx: BtfTracePointContext) -> u32 {
 #[inline(always)]
 fn switched<C: EbpfContext>(ctx: &C, prev: u32, next: u32, class: u32) {
     // Sampling chooses switch-outs: the interval a chosen one opens is closed at its switch-in.
-    if prev != 0 && chosen() {
-        switched_out(ctx, prev, class, unsafe { bpf_ktime_get_ns() });
+    let weight = if prev != 0 { choose() } else { 0 };
+    if weight != 0 {
+        switched_out(ctx, prev, class, unsafe { bpf_ktime_get_ns() }, weight);
     } else if prev != 0 && enabled(events::RUNQ) && class != task_state::RUNNABLE && maybe_open(prev) {
         // Not chosen, going to sleep: a run-queue start a wakeup left while it was still on its
         // CPU is void all the same (its sleep is not run-queue latency).
@@ -204,7 +254,7 @@ fn switched<C: EbpfContext>(ctx: &C, prev: u32, next: u32, class: u32) {
 }
 
 #[inline(always)]
-fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
+fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64, weight: u64) {
     let task = match TASKS.get_ptr_mut(&tid) {
         Some(t) => t,
         None => {
@@ -225,15 +275,17 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
         task.comm = bpf_get_current_comm().unwrap_or([0; 16]);
     }
     task.state = class;
-    count_switch(task, class);
+    count_switch(task, class, weight);
     if enabled(events::OFF_CPU) && read_global(&OFF_CPU_STATES) & class != 0 {
         task.stacks = off_cpu_stacks(ctx, task, tid, class);
         task.off_since_ns = now;
+        task.off_weight = weight as u32;
     }
     if enabled(events::RUNQ) {
         // Preempted while runnable: it waits in the run queue from now on. Asleep: any start a
         // wakeup left while the task was still on its CPU is void.
         task.runq_since_ns = if class == task_state::RUNNABLE { now } else { 0 };
+        task.runq_weight = weight as u32;
     }
     if task.off_since_ns != 0 || task.runq_since_ns != 0 {
         mark_open(tid, true);
@@ -243,11 +295,11 @@ fn switched_out<C: EbpfContext>(ctx: &C, tid: u32, class: u32, now: u64) {
 /// Counts a switch-out of `task`, voluntary or not. Only this CPU switches this task out: plain
 /// adds suffice.
 #[inline(always)]
-fn count_switch(task: &mut TaskInfo, class: u32) {
+fn count_switch(task: &mut TaskInfo, class: u32, weight: u64) {
     if class == task_state::RUNNABLE {
-        task.involuntary += weight();
+        task.involuntary += weight;
     } else {
-        task.voluntary += weight();
+        task.voluntary += weight;
     }
 }
 
@@ -279,13 +331,14 @@ fn off_cpu_stacks<C: EbpfContext>(ctx: &C, task: &TaskInfo, tid: u32, class: u32
 fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
     if task.off_since_ns != 0 {
         let delta = now.saturating_sub(task.off_since_ns);
+        let weight = task.off_weight.max(1) as u64;
         task.off_since_ns = 0;
         if delta >= read_global(&MIN_BLOCK_NS) && task.stacks.user == StackRef::UNWOUND {
             let header = StackSample {
                 tgid: task.tgid,
                 tid,
                 family: events::OFF_CPU,
-                weight: delta * weight(),
+                weight: delta * weight,
                 tag: task.state as u64,
                 comm: task.comm,
                 ..StackSample::default()
@@ -299,7 +352,7 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
                 state: task.state,
                 comm: task.comm,
             };
-            if !add_totals(&OFF_CPU, &key, delta * weight(), weight()) {
+            if !add_totals(&OFF_CPU, &key, delta * weight, weight) {
                 bump(counter::OFF_CPU_LOST);
             }
         }
@@ -310,15 +363,15 @@ fn switched_in(tid: u32, task: &mut TaskInfo, now: u64) {
         if delta > task.runq_max_ns {
             task.runq_max_ns = delta;
         }
-        record_runq(task.tgid, delta);
+        record_runq(task.tgid, delta, task.runq_weight.max(1) as u64);
     }
 }
 
 #[inline(always)]
-fn record_runq(tgid: u32, delta_ns: u64) {
+fn record_runq(tgid: u32, delta_ns: u64, weight: u64) {
     let cpu = if read_global(&RUNQ_PER_CPU) != 0 { unsafe { bpf_get_smp_processor_id() } } else { ALL_CPUS };
     let key = HistKey { tgid, cpu, slot: crate::log2_slot(delta_ns / 1000) };
-    if !add_n(&RUNQ_HIST, &key, weight()) {
+    if !add_n(&RUNQ_HIST, &key, weight) {
         bump(counter::RUNQ_LOST);
     }
 }
@@ -371,8 +424,8 @@ fn btf_task_comm(task: *const u8) -> [u8; 16] {
 #[inline(always)]
 fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce() -> [u8; 16]) {
     // A new task's entry starts here (below) whether or not its wakeup is chosen.
-    let pick = chosen();
-    if wakee == 0 || !(new || pick) {
+    let weight = choose();
+    if wakee == 0 || !(new || weight != 0) {
         return;
     }
     let waker_tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
@@ -391,11 +444,12 @@ fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce
         None => return,
     };
     let task = unsafe { &mut *task };
-    if !pick {
+    if weight == 0 {
         return;
     }
     if enabled(events::RUNQ) {
         task.runq_since_ns = unsafe { bpf_ktime_get_ns() };
+        task.runq_weight = weight as u32;
         mark_open(wakee, true);
     }
     if enabled(events::WAKEUP) {
@@ -412,7 +466,7 @@ fn woken<C: EbpfContext>(ctx: &C, wakee: u32, new: bool, wakee_comm: impl FnOnce
             waker_comm: bpf_get_current_comm().unwrap_or([0; 16]),
             wakee_comm,
         };
-        if !add_n(&WAKEUPS, &key, weight()) {
+        if !add_n(&WAKEUPS, &key, weight) {
             bump(counter::WAKEUP_LOST);
         }
     }
@@ -434,10 +488,11 @@ pub fn armtune_migrate_btf(ctx: BtfTracePointContext) -> u32 {
 
 #[inline(always)]
 fn migrated(tid: u32) {
-    if !chosen() {
+    let weight = choose();
+    if weight == 0 {
         return;
     }
     if let Some(task) = TASKS.get_ptr_mut(&tid) {
-        atomic_add(unsafe { core::ptr::addr_of_mut!((*task).migrations) }, weight());
+        atomic_add(unsafe { core::ptr::addr_of_mut!((*task).migrations) }, weight);
     }
 }

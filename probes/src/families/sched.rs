@@ -226,7 +226,8 @@ fn sched_globals(setup: &Setup) -> Result<Vec<(&'static str, Global)>> {
     out.push(("MIN_BLOCK_NS", Global::U64(options.min_block.as_nanos().min(u64::MAX as u128) as u64)));
     out.push(("RUNQ_PER_CPU", Global::U8(options.runq_per_cpu.into())));
     out.push(("WAKEUP_STACKS", Global::U8(options.events.wakeup.into())));
-    out.push(("SCHED_SAMPLE", Global::U32(options.sched_sample.max(1))));
+    out.push(("SCHED_SAMPLE", Global::U32(options.sched_sample.every())));
+    out.push(("SCHED_RATE", Global::U32(options.sched_sample.per_cpu_second())));
     Ok(out)
 }
 
@@ -299,8 +300,12 @@ fn threads_if_last(report: &Report, me: u32) -> String {
     if later != 0 {
         return String::new();
     }
-    let mut s = match report.meta.sched_sample {
-        n if n > 1 => format!(
+    let mut s = match (report.meta.sched_sample, report.meta.sched_rate) {
+        (_, r) if r > 0 => format!(
+            "scheduler events sampled: about {r} a CPU-second recorded, each weighted by the events it stands for; \
+             times, counts and histograms are estimates\n"
+        ),
+        (n, _) if n > 1 => format!(
             "scheduler events sampled: one in {n} recorded and weighted by {n}; times, counts and histograms are estimates\n"
         ),
         _ => String::new(),
@@ -364,7 +369,7 @@ fn drain_off_cpu(ebpf: &Ebpf, ctx: &Drain, tasks: &[(u32, TaskInfo)]) -> Result<
             continue;
         }
         // Weighted as the kernel weighs finished ones.
-        let ns = ns * u64::from(ctx.setup.options.sched_sample.max(1));
+        let ns = ns * u64::from(task.off_weight.max(1));
         if task.stacks.user == StackRef::UNWOUND {
             // None open: its switch-out record was lost (ring buffer full, counted).
             out.extend(ctx.unwound.open(*tid).map(|key| unwound_off_sample(ctx, key, ns, true)));
