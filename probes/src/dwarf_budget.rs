@@ -1,9 +1,9 @@
 //! How much DWARF the symbolizer may hold parsed at once.
 //!
 //! blazesym keeps a file's parsed DWARF (units, line tables, inlined-function trees) for as long
-//! as it lives, at about four bytes of heap per byte of debug sections. One big file can then
-//! outweigh everything else a long-running agent holds: pyenv's `libpython3.11.so` carries 13 MB of
-//! DWARF and cost 50 MB of caches, so an agent on a host starting python every second went over
+//! as it lives, at about three bytes of heap per byte of debug sections. One big file can then
+//! outweigh everything else a long-running agent holds: pyenv's `libpython3.11.so` carries 16 MiB
+//! of DWARF and cost 50 MB of caches, so an agent on a host starting python every second went over
 //! its memory limit, dropped its caches, and parsed the same file again in every window. A budget
 //! decides once per file, before it is parsed: a file whose DWARF fits in what is left is named
 //! with it (inlined frames included); one that does not is named from its symbol table (its

@@ -281,12 +281,15 @@ impl Session {
         let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: valid pollfds for the length given; EINTR (Ctrl-C) just returns early.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        self.read_process_events();
+        // The records first: a new process's fork record gives it its parent's mappings, so its
+        // first event finds it known and /proc is not read for it (a host starting dozens of
+        // processes a second spent a fifth of the agent's time there).
         match &mut self.recorder {
             Some(recorder) => self.maps.apply(recorder.read(false)),
             None if self.last_refresh.elapsed() >= MAPS_REFRESH => self.refresh_maps(),
             None => {}
         }
+        self.read_process_events();
         let seen = self.unwind_user_stacks();
         if self.options.unwind == crate::options::Unwind::Auto {
             self.judge_frame_pointers(seen);

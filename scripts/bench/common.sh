@@ -56,9 +56,11 @@ busy_host() {
     BUSY_PIDS=($!)
     # python3 stands for the interpreters a host starts all day: each start maps a dozen
     # libraries (pyenv's libpython carries 16 MiB of DWARF) for a few tens of milliseconds.
-    local python=:
-    [ "${2:-}" = python ] && python='python3 -c "import json, re, ssl"'
-    ( while :; do "$DEMO" 0.02 >/dev/null; eval "$python"; sleep 0.03; done ) &
+    # The interpreter itself, not a version manager's shim (pyenv's starts dozens of shell
+    # processes per run).
+    local python=(true)
+    [ "${2:-}" = python ] && python=("$(python3 -c 'import sys; print(sys.executable)')" -c "import json, re, ssl")
+    ( while :; do "$DEMO" 0.02 >/dev/null; "${python[@]}"; sleep 0.03; done ) &
     BUSY_PIDS+=($!)
     trap stop_busy EXIT
 }

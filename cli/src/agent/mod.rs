@@ -115,7 +115,7 @@ pub struct Args {
     /// binary (a compiler, a browser) can take far more for a moment; this brings it back. Files
     /// are named with their DWARF (inlined functions) while all of it stays within a tenth of this;
     /// the others are named from their symbol tables.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    #[arg(long, default_value_t = 52, value_name = "MIB")]
     memory_limit: u64,
 }
 
@@ -124,8 +124,9 @@ pub struct Args {
 const MAX_CACHED_ADDRESSES: usize = 200_000;
 
 /// The DWARF files are named with is at most this fraction of `--memory-limit`: blazesym holds
-/// about four bytes of caches per byte of it (pyenv's libpython3.11: 13 MiB of DWARF, 50 MiB
-/// held), and the agent's own baseline is near half the default limit.
+/// about three bytes of caches per byte of it (pyenv's libpython3.11: 16 MiB of DWARF, 50 MiB
+/// held), and the agent's own baseline (its code, the kernel's symbols, the maps of live
+/// processes) is over half the default limit.
 const DWARF_SHARE: u64 = 10;
 
 /// Where the windows go.
