@@ -134,6 +134,19 @@ fn sampled_off_cpu_time_is_an_unbiased_estimate() {
         assert_eq!(v["meta"][key], value, "the rate is in the report");
         assert!(stderr(&out).contains(said), "the summary says it estimates: {}", stderr(&out));
     }
+    // The agent's default, `auto`, on the held-out check: a thread blocking 500 ms in one
+    // function (ten sleeps of 50 ms). A host switching less than 1,000 times a CPU-second has
+    // every block recorded; a busier one, the blocks' share at the rate.
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("auto.folded");
+    let out = run(armtune()
+        .args(["profile", "-q", "--event", "off-cpu", "--off-cpu-state", "all", "--sched-sample", "auto", "-o"])
+        .arg(&folded)
+        .arg("--")
+        .arg(blocker()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let slept = off_cpu_us(&read_folded(&folded), "sleep_in_nanosleep");
+    assert!((425_000..=575_000).contains(&slept), "auto: sleep_in_nanosleep off-CPU {slept} us, expected 500 ms ±15 %");
     assert_no_programs_left();
 }
 
