@@ -74,10 +74,10 @@ pub fn is_go(path: &Path) -> bool {
     use object::{Object, ObjectSection, ObjectSegment, SegmentFlags};
     const MAGIC: &[u8] = b"\xff Go buildinf:";
     const ALIGN: usize = 16;
+    // Only the headers and the data looked at are read, not the whole file.
     let Ok(file) = std::fs::File::open(path) else { return false };
-    // SAFETY: the map is only read, and nothing of it outlives this call.
-    let Ok(data) = (unsafe { memmap2::Mmap::map(&file) }) else { return false };
-    let Ok(elf) = object::File::parse(&*data) else { return false };
+    let cache = object::ReadCache::new(file);
+    let Ok(elf) = object::File::parse(&cache) else { return false };
     if let Some(section) = elf.section_by_name(".go.buildinfo") {
         return section.data().is_ok_and(|d| d.starts_with(MAGIC));
     }

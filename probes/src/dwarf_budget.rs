@@ -94,10 +94,11 @@ impl DwarfBudget {
 /// uncompressed (0 when it has none, or cannot be read).
 pub fn dwarf_size(path: &Path) -> u64 {
     use object::{Object, ObjectSection};
+    // Headers only (and a compressed section's own small header): read as needed, as
+    // `symbolize::load_segments` reads segments.
     let Ok(file) = std::fs::File::open(path) else { return 0 };
-    // SAFETY: the map is only read, and nothing of it outlives this call.
-    let Ok(data) = (unsafe { memmap2::Mmap::map(&file) }) else { return 0 };
-    let Ok(elf) = object::File::parse(&*data) else { return 0 };
+    let cache = object::ReadCache::new(file);
+    let Ok(elf) = object::File::parse(&cache) else { return 0 };
     elf.sections()
         .filter(|s| {
             let name = s.name().unwrap_or("");

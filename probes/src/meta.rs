@@ -213,3 +213,15 @@ pub struct Meta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unwinding: Option<UnwindStats>,
 }
+
+impl Meta {
+    /// The `--sched-sample` its `sched_sample` and `sched_rate` say (every event for files from
+    /// before either).
+    pub fn sched_sampling(&self) -> crate::options::SchedSample {
+        use crate::options::SchedSample;
+        match self.sched_rate {
+            0 => SchedSample::Every(self.sched_sample.max(1)),
+            rate => SchedSample::PerCpuSecond(rate),
+        }
+    }
+}

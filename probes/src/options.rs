@@ -297,6 +297,16 @@ impl SchedSample {
     pub fn is_all(self) -> bool {
         self == SchedSample::Every(1)
     }
+
+    /// How a report says which events were recorded (`one in 8 recorded`, `about 1000 a
+    /// CPU-second recorded`); `None` when every one was.
+    pub fn recorded(self) -> Option<String> {
+        match self {
+            _ if self.is_all() => None,
+            SchedSample::Every(n) => Some(format!("one in {n} recorded")),
+            SchedSample::PerCpuSecond(r) => Some(format!("about {r} a CPU-second recorded")),
+        }
+    }
 }
 
 impl Default for SchedSample {
@@ -390,5 +400,8 @@ mod tests {
         assert_eq!((SchedSample::Every(16).every(), SchedSample::Every(16).per_cpu_second()), (16, 0));
         assert_eq!((SchedSample::PerCpuSecond(500).every(), SchedSample::PerCpuSecond(500).per_cpu_second()), (1, 500));
         assert!(SchedSample::default().is_all() && !SchedSample::PerCpuSecond(500).is_all());
+        assert_eq!(SchedSample::Every(1).recorded(), None);
+        assert_eq!(SchedSample::Every(8).recorded().as_deref(), Some("one in 8 recorded"));
+        assert_eq!(SchedSample::PerCpuSecond(300).recorded().as_deref(), Some("about 300 a CPU-second recorded"));
     }
 }

@@ -221,8 +221,6 @@ fn tell_refused(symbolizer: &Symbolizer, told: &mut HashSet<PathBuf>) {
     }
 }
 
-/// Keeps the agent's memory bounded between windows: past [`MAX_CACHED_ADDRESSES`] names, or
-/// above `limit_mib` resident, the symbol caches start over; freed heap goes back to the kernel.
 /// What the agent records besides CPU samples, for its first log line.
 fn families_told(args: &Args) -> String {
     let mut told = String::new();
@@ -259,6 +257,8 @@ fn target_of(args: &Args) -> Result<(Target, String)> {
     Ok((target, scope))
 }
 
+/// Keeps the agent's memory bounded between windows: past [`MAX_CACHED_ADDRESSES`] names, or
+/// above `limit_mib` resident, the symbol caches start over; freed heap goes back to the kernel.
 fn bound_memory(symbolizer: &mut Symbolizer, limit_mib: u64) {
     if symbolizer.next_window(MAX_CACHED_ADDRESSES) {
         eprintln!("armtune agent: symbol caches dropped (over {MAX_CACHED_ADDRESSES} addresses)");

@@ -84,10 +84,8 @@ fn facts(report: &Report, source: &str) -> String {
     if meta.switches > 0 {
         list.push(("context switches", meta.switches.to_string()));
     }
-    if meta.sched_rate > 0 {
-        list.push(("scheduler events", format!("about {} a CPU-second recorded", meta.sched_rate)));
-    } else if meta.sched_sample > 1 {
-        list.push(("scheduler events", format!("one in {} recorded", meta.sched_sample)));
+    if let Some(recorded) = meta.sched_sampling().recorded() {
+        list.push(("scheduler events", recorded));
     }
     let lost: Vec<String> = serde_json::to_value(&meta.lost)
         .ok()

@@ -16,7 +16,7 @@ use crate::{
     error::Context as _,
     histogram::Log2Histogram,
     mmap_records::monotonic_ns,
-    options::{EventSet, Options},
+    options::{EventSet, Options, SchedSample},
     profile::Unit,
     report::Report,
     stacks::StackReader,
@@ -300,12 +300,12 @@ fn threads_if_last(report: &Report, me: u32) -> String {
     if later != 0 {
         return String::new();
     }
-    let mut s = match (report.meta.sched_sample, report.meta.sched_rate) {
-        (_, r) if r > 0 => format!(
+    let mut s = match report.meta.sched_sampling() {
+        SchedSample::PerCpuSecond(r) => format!(
             "scheduler events sampled: about {r} a CPU-second recorded, each weighted by the events it stands for; \
              times, counts and histograms are estimates\n"
         ),
-        (n, _) if n > 1 => format!(
+        SchedSample::Every(n) if n > 1 => format!(
             "scheduler events sampled: one in {n} recorded and weighted by {n}; times, counts and histograms are estimates\n"
         ),
         _ => String::new(),
