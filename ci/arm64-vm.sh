@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Proves `armtune profile` on an ARM64 kernel: builds a static aarch64 armtune (its eBPF object built
-# for aarch64 and embedded) and the test workloads for aarch64, packs them with busybox into an
+# Proves `armtune profile` on an ARM64 kernel: builds the aarch64 armtune (its eBPF object built
+# for aarch64 and embedded; the same build scripts/test.sh makes) and the test workloads for aarch64, packs them with busybox into an
 # initramfs, boots Debian's arm64 kernel in qemu-system-aarch64 (-cpu cortex-a72, the Pi 4's core),
 # runs the profile scenarios inside, and copies what they wrote out of the serial console.
 #
@@ -36,19 +36,24 @@ KERNEL_DIR=$(bash "$ROOT/ci/debian-arm64.sh" "${kernel_pkg:-linux-image-6.1.0-56
 BUSYBOX_DIR=$(bash "$ROOT/ci/debian-arm64.sh" busybox-static)
 VMLINUZ=$(ls "$KERNEL_DIR"/boot/vmlinuz-* | head -1)
 
-# armtune for aarch64, static (the initramfs has no libc for it), with the aarch64 eBPF object.
-(cd "$ROOT" && RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/aarch64-static \
-    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+# armtune for aarch64 with the aarch64 eBPF object: the build scripts/test.sh makes, linked against
+# the cross glibc copied into the guest below. (A static build was a second copy of every
+# dependency, 2.7 GB of target/, on CI machines whose disk has run out.)
+(cd "$ROOT" && RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/aarch64 \
     cargo build --locked -q --target aarch64-unknown-linux-gnu -p armtune)
-ARMTUNE="$ROOT/target/aarch64-static/aarch64-unknown-linux-gnu/debug/armtune"
+ARMTUNE="$ROOT/target/aarch64/aarch64-unknown-linux-gnu/debug/armtune"
 
 GUEST="$CACHE/root-$MODE"
 rm -rf "$GUEST" && mkdir -p "$GUEST"/{bin,proc,sys,dev,tmp,lib,w,out}
 cp "$BUSYBOX_DIR/bin/busybox" "$GUEST/bin/"
 for a in sh mount umount sleep cat poweroff mkdir ls echo grep wc dd sync uname; do ln -s busybox "$GUEST/bin/$a"; done
-cp "$ARMTUNE" "$GUEST/bin/armtune"
-# The dynamically linked workload needs the cross glibc and its loader.
-cp /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 /usr/aarch64-linux-gnu/lib/libc.so.6 "$GUEST/lib/"
+# Without its DWARF (240 MB of a debug build; nothing in the guest reads armtune's own), so the
+# initramfs stays small.
+aarch64-linux-gnu-objcopy --strip-debug "$ARMTUNE" "$GUEST/bin/armtune"
+# armtune and the dynamically linked workloads need the cross glibc and its loader.
+for lib in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1; do
+    cp "/usr/aarch64-linux-gnu/lib/$lib" "$GUEST/lib/"
+done
 CC=(aarch64-linux-gnu-gcc -O2 -g -fno-omit-frame-pointer -pthread)
 "${CC[@]}" -static -o "$GUEST/w/demo" "$ROOT/workloads/demo.c"
 "${CC[@]}" -static -o "$GUEST/w/blocker" "$ROOT/workloads/blocker.c"

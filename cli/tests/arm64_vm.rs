@@ -1,5 +1,5 @@
 //! `armtune profile` on an ARM64 kernel: `ci/arm64-vm.sh` boots Debian's arm64 6.1 kernel in
-//! qemu-system-aarch64 (Cortex-A72, the Pi 4's core) with a static aarch64 armtune and aarch64
+//! qemu-system-aarch64 (Cortex-A72, the Pi 4's core) with the aarch64 armtune and aarch64
 //! workloads, runs the profile scenarios inside, and brings the results out; this test holds them
 //! to the same expectations as the x86_64 tests. A second boot hides the kernel's BTF (the Raspberry
 //! Pi OS case). Root is not needed; the test skips with a reason when qemu-system-aarch64 is
