@@ -123,6 +123,84 @@ impl Language {
     }
 }
 
+/// Preprocessor directives of C and C++ (C23's `elifdef`, `embed`; GCC's `ident`, `sccs`,
+/// `assert`, `include_next`, `import`).
+const C_DIRECTIVES: &[&str] = &[
+    "define",
+    "undef",
+    "include",
+    "include_next",
+    "import",
+    "embed",
+    "if",
+    "ifdef",
+    "ifndef",
+    "elif",
+    "elifdef",
+    "elifndef",
+    "else",
+    "endif",
+    "line",
+    "error",
+    "warning",
+    "pragma",
+    "ident",
+    "sccs",
+    "assert",
+    "unassert",
+];
+
+/// Preprocessor directives of C# (`r` and `load` are C# scripts' references).
+const CSHARP_DIRECTIVES: &[&str] = &[
+    "if",
+    "elif",
+    "else",
+    "endif",
+    "define",
+    "undef",
+    "line",
+    "error",
+    "warning",
+    "region",
+    "endregion",
+    "pragma",
+    "nullable",
+    "r",
+    "load",
+];
+
+impl Language {
+    /// Why `text` cannot be a file in this language although its name says so, or `None`.
+    ///
+    /// Some extensions are shared with other formats, as GitHub's linguist knows: capstone's
+    /// assembler test vectors are `*.s.cs` (`# CS_ARCH_ARM, ...` then `0x.. = mnemonic` lines), Qt's
+    /// translation files are XML named `*.ts`. Parsed as C# or TypeScript, such a file is all
+    /// syntax errors, and tree-sitter's error recovery on it costs about fifty times a real
+    /// file's parse. Only the first non-blank line is looked at, where no comment or string can
+    /// have started: a C-family file's `#` there must be a directive, a TypeScript file does not
+    /// open with an XML declaration.
+    pub fn foreign(self, text: &[u8]) -> Option<&'static str> {
+        let first = text.split(|&b| b == b'\n').map(|line| line.trim_ascii()).find(|line| !line.is_empty())?;
+        let first = first.strip_prefix(b"\xef\xbb\xbf").unwrap_or(first);
+        match self {
+            Language::C | Language::Cpp | Language::CSharp => {
+                let rest = first.strip_prefix(b"#")?.trim_ascii_start();
+                let word_len = rest.iter().position(|b| !b.is_ascii_alphanumeric() && *b != b'_').unwrap_or(rest.len());
+                let word = &rest[..word_len];
+                let directives = if self == Language::CSharp { CSHARP_DIRECTIVES } else { C_DIRECTIVES };
+                let ok = word.is_empty() && (rest.is_empty() || rest[0] == b'!')
+                    || directives.iter().any(|d| d.as_bytes() == word)
+                    // `# 12 "file.c"`: a line marker, as cpp writes them and C compilers take.
+                    || (self != Language::CSharp && word.iter().all(u8::is_ascii_digit));
+                (!ok).then_some("its first line starts with `#` but is not a preprocessor directive")
+            }
+            Language::TypeScript => (first.starts_with(b"<?xml") || first.starts_with(b"<!DOCTYPE TS"))
+                .then_some("it is XML (a Qt translation file?)"),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +221,35 @@ mod tests {
         );
         assert_eq!(Language::of(Path::new("Makefile")), None);
         assert_eq!(Language::of(Path::new("x.txt")), None);
+    }
+
+    #[test]
+    fn text_in_another_format_under_a_shared_extension_is_told_apart() {
+        let foreign = |lang: Language, text: &str| lang.foreign(text.as_bytes()).is_some();
+        // capstone's assembler test vectors (suite/MC/*/*.s.cs).
+        assert!(foreign(Language::CSharp, "# CS_ARCH_PPC, CS_MODE_BIG_ENDIAN, None\n0xc0,0x44 = lfs 2, 128(4)\n"));
+        assert!(foreign(Language::C, "\n  # not a directive\nint x;\n"));
+        assert!(foreign(
+            Language::TypeScript,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE TS>\n<TS version=\"2.1\">"
+        ));
+        // Real sources, whatever their first line.
+        for (lang, text) in [
+            (Language::CSharp, "#region License\n// MIT\n#endregion\nusing System;"),
+            (Language::CSharp, "\u{feff}#nullable enable\nnamespace A;"),
+            (Language::CSharp, "#!/usr/bin/env dotnet-script\n#r \"nuget: X, 1.0\"\n"),
+            (Language::CSharp, "using System;\n#if DEBUG\n#endif\n"),
+            (Language::C, "#include <stdio.h>\nint main(void) { return 0; }\n"),
+            (Language::C, "# 1 \"x.c\"\nint x;\n"),
+            (Language::C, "#\n#  define X 1\n"),
+            (Language::Cpp, "#pragma once\nclass A {};\n"),
+            (Language::C, "/* # not a directive */\nint x;\n"),
+            (Language::TypeScript, "import { a } from \"./a\";\nconst b = <T>(x: T) => x;\n"),
+            (Language::Python, "# a comment\nx = 1\n"),
+            (Language::CSharp, ""),
+        ] {
+            assert_eq!(lang.foreign(text.as_bytes()), None, "{lang:?}: {text:?}");
+        }
     }
 
     #[test]

@@ -165,6 +165,10 @@ impl FileScanner<'_> {
         if is_generated(text) {
             return;
         }
+        if let Some(why) = lang.foreign(text) {
+            result.notes.push(format!("{}: not measured: not {}: {why}", rel.display(), lang.name()));
+            return;
+        }
         let measured = complexity::analyze(lang, text);
         if measured.abandoned {
             result.notes.push(format!(

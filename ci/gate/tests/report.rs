@@ -187,6 +187,18 @@ fn bad_input_is_noted_and_the_scan_goes_on() {
     elf.extend_from_slice(format!("\x01\x02{}\x00\x00", token()).as_bytes());
     std::fs::write(p.join("tool.bin"), &elf).unwrap();
     std::fs::write(p.join("bad-utf8.go"), b"package svc\n// \xff\xfe\nfunc F() {}\n").unwrap();
+    // Text in another format under a language's extension: capstone's assembler test vectors,
+    // a Qt translation file. Not measured (said so), but still scanned for secrets.
+    std::fs::write(
+        p.join("ppc64.s.cs"),
+        format!("# CS_ARCH_PPC, CS_MODE_BIG_ENDIAN, None\n0xc0,0x44,0x00,0x80 = lfs 2, 128(4)\n// {}\n", token()),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("app_de.ts"),
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE TS>\n<TS version=\"2.1\" language=\"de\"></TS>\n",
+    )
+    .unwrap();
     let huge = std::fs::File::create(p.join("huge.log")).unwrap();
     huge.set_len(3 << 20).unwrap();
     let mut opts = options(p, Config::default());
@@ -198,8 +210,14 @@ fn bad_input_is_noted_and_the_scan_goes_on() {
         report.notes
     );
     assert!(report.notes.iter().any(|n| n.contains("win.env") && n.contains("UTF-16")), "{:?}", report.notes);
+    for (file, lang) in [("ppc64.s.cs", "C#"), ("app_de.ts", "TypeScript")] {
+        let note = format!("{file}: not measured: not {lang}: ");
+        assert!(report.notes.iter().any(|n| n.starts_with(&note)), "{note}: {:?}", report.notes);
+        assert!(!report.notes.iter().any(|n| n.starts_with(file) && n.contains("syntax error")), "{:?}", report.notes);
+    }
     let found = rules(&report);
     assert!(found.contains(&("win.env".into(), "github-pat".into())), "{found:?}");
+    assert!(found.contains(&("ppc64.s.cs".into(), "github-pat".into())), "{found:?}");
     let binary = report.findings.iter().find(|f| f.path == Path::new("tool.bin")).expect("text run in a binary");
     assert_eq!(binary.byte_offset, Some(12));
     assert!(
