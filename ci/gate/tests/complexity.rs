@@ -326,3 +326,63 @@ fn go_standard_library_matches_reference_tools() {
     }
     assert!(checked > 3000, "{checked}");
 }
+
+#[test]
+fn suppressions_sit_above_attributes_decorators_and_wrappers_but_not_across_a_gap() {
+    let suppressed = |lang: Language, src: &str| -> Vec<(String, bool)> {
+        complexity::analyze(lang, src.as_bytes())
+            .functions
+            .into_iter()
+            .map(|f| (f.name, f.suppression.cyclomatic && f.suppression.cognitive))
+            .collect()
+    };
+    let rust = "\
+// armtune:allow complexity -- generated
+#[inline]
+#[allow(dead_code)]
+fn attributed() {}
+
+// armtune:allow complexity
+
+fn after_a_gap() {}
+
+impl T {
+    fn plain() {}
+    /// Docs first.
+    // armtune:allow complexity -- a table
+    fn in_impl() {}
+    fn next_one() {}
+}
+";
+    assert_eq!(
+        suppressed(Language::Rust, rust),
+        [
+            ("attributed".into(), true),
+            ("after_a_gap".into(), false),
+            ("T::plain".into(), false),
+            ("T::in_impl".into(), true),
+            ("T::next_one".into(), false),
+        ]
+    );
+    let python = "\
+class C:
+    # armtune:allow complexity -- dispatch table
+    @staticmethod
+    @cache
+    def decorated(a):
+        return a
+
+    def plain(self):  # armtune:allow complexity -- on its line
+        return 1
+";
+    assert_eq!(suppressed(Language::Python, python), [("C.decorated".into(), true), ("C.plain".into(), true)]);
+    let cpp = "\
+namespace n {
+// armtune:allow complexity -- templated
+template <typename T>
+T twice(T x) { return x + x; }
+int other(int x) { return x; }
+}
+";
+    assert_eq!(suppressed(Language::Cpp, cpp), [("n::twice".into(), true), ("n::other".into(), false)]);
+}

@@ -109,6 +109,7 @@ pub struct Grammar {
     identifier: Vec<bool>,
     label: Vec<bool>,
     comment: Vec<bool>,
+    leading: Vec<bool>,
     /// Field ids.
     pub fields: Fields,
 }
@@ -442,6 +443,7 @@ impl Grammar {
             identifier: Vec::with_capacity(count),
             label: Vec::with_capacity(count),
             comment: Vec::with_capacity(count),
+            leading: Vec::with_capacity(count),
             fields: Fields::default(),
         };
         for id in 0..count as u16 {
@@ -453,6 +455,7 @@ impl Grammar {
             g.identifier.push(named && name == identifier_kind(lang));
             g.label.push(named && name == label_kind(lang));
             g.comment.push(name.contains("comment"));
+            g.leading.push(name.contains("comment") || (named && matches!(name, "attribute_item" | "decorator")));
         }
         let field = |n: &str| ts.field_id_for_name(n);
         g.fields = Fields {
@@ -550,6 +553,12 @@ impl Grammar {
     /// Whether the node is a comment.
     pub fn is_comment(&self, node: Node) -> bool {
         self.comment.get(node.kind_id() as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether the node is a comment or an attribute, which a suppression above a function can
+    /// sit among.
+    pub fn is_leading(&self, node: Node) -> bool {
+        self.leading.get(node.kind_id() as usize).copied().unwrap_or(false)
     }
 
     /// Whether the node is a plain identifier.

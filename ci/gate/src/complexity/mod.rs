@@ -63,7 +63,16 @@ pub fn analyze(lang: Language, src: &[u8]) -> FileComplexity {
     };
     let root = tree.root_node();
     let file_scope = if lang == Language::Go { go_file_scope(root, src) } else { HashSet::new() };
-    let mut walker = Walker { lang, g: Grammar::of(lang), src, units: Vec::new(), open: Vec::new(), file_scope };
+    let mut walker = Walker {
+        lang,
+        g: Grammar::of(lang),
+        src,
+        units: Vec::new(),
+        open: Vec::new(),
+        file_scope,
+        path: Vec::new(),
+        trail: Vec::new(),
+    };
     walker.walk(&mut root.walk(), 0, Ctx::default());
     let mut syntax_errors = Vec::new();
     if root.has_error() {
@@ -117,6 +126,15 @@ fn parse(lang: Language, src: &[u8]) -> Option<tree_sitter::Tree> {
     thread_local! {
         static PARSERS: std::cell::RefCell<Vec<(Language, Parser)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    static ALLOC: std::sync::Once = std::sync::Once::new();
+    ALLOC.call_once(|| unsafe {
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator {
+            malloc: libmimalloc_sys::mi_malloc,
+            calloc: libmimalloc_sys::mi_calloc,
+            realloc: libmimalloc_sys::mi_realloc,
+            free: libmimalloc_sys::mi_free,
+        }))
+    });
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let i = match parsers.iter().position(|(l, _)| *l == lang) {
@@ -132,7 +150,13 @@ fn parse(lang: Language, src: &[u8]) -> Option<tree_sitter::Tree> {
         let budget = PARSE_BUDGET_BASE + PARSE_BUDGET_PER_KIB * (src.len() / 1024) as u32;
         let start = std::time::Instant::now();
         // tree-sitter calls this every hundred parse operations; a clean parse is never stopped.
-        let mut over_budget = |state: &tree_sitter::ParseState| state.has_error() && start.elapsed() > budget;
+        let mut over_budget = |state: &tree_sitter::ParseState| {
+            if state.has_error() && start.elapsed() > budget {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        };
         let options = tree_sitter::ParseOptions::new().progress_callback(&mut over_budget);
         let mut read = |at: usize, _: tree_sitter::Point| src.get(at..).unwrap_or_default();
         let tree = parser.parse_with_options(&mut read, None, Some(options));
@@ -172,6 +196,12 @@ struct Walker<'a, 't> {
     open: Vec<(usize, String, Node<'t>)>,
     /// Go: names declared at the top level of the file (functions, types, variables, constants).
     file_scope: HashSet<String>,
+    /// The nodes the walk is inside, the root first, each with the length `trail` had when its
+    /// children began.
+    path: Vec<(Node<'t>, usize)>,
+    /// At each level of `path`, the comments and attributes met since the last other sibling,
+    /// in order: what sits right before the child being walked.
+    trail: Vec<Node<'t>>,
 }
 
 /// What a node's parent tells about it.
@@ -199,18 +229,62 @@ impl<'t> Walker<'_, 't> {
         c: &mut TreeCursor<'t>,
         mut place: impl FnMut(&Grammar, Option<u16>, Node<'t>) -> (u32, Ctx),
     ) {
-        if !c.goto_first_child() {
+        if !self.enter(c) {
             return;
         }
         loop {
             let field = c.field_id().map(|f| f.get());
-            let (nesting, ctx) = place(self.g, field, c.node());
+            let child = c.node();
+            let (nesting, ctx) = place(self.g, field, child);
             self.walk(c, nesting, ctx);
-            if !c.goto_next_sibling() {
+            if !self.next(c, child) {
                 break;
             }
         }
+        self.leave(c);
+    }
+
+    /// Moves to the first child of the cursor's node, if it has one, and records the node in
+    /// `path`.
+    fn enter(&mut self, c: &mut TreeCursor<'t>) -> bool {
+        let node = c.node();
+        if !c.goto_first_child() {
+            return false;
+        }
+        self.path.push((node, self.trail.len()));
+        true
+    }
+
+    /// Moves past `child`, just walked, to its next sibling if there is one.
+    fn next(&mut self, c: &mut TreeCursor<'t>, child: Node<'t>) -> bool {
+        if self.g.is_leading(child) {
+            self.trail.push(child);
+        } else if let Some(&(_, start)) = self.path.last() {
+            self.trail.truncate(start);
+        }
+        c.goto_next_sibling()
+    }
+
+    /// Back to the parent, after [`Walker::enter`].
+    fn leave(&mut self, c: &mut TreeCursor<'t>) {
+        if let Some((_, start)) = self.path.pop() {
+            self.trail.truncate(start);
+        }
         c.goto_parent();
+    }
+
+    /// The ancestors of the node being walked, the root first.
+    fn ancestors(&self) -> Vec<Node<'t>> {
+        self.path.iter().map(|&(n, _)| n).collect()
+    }
+
+    /// The comments and attributes right before the node at `depth` (an index into `path`, or
+    /// `path.len()` for the node being walked) among its siblings.
+    fn leading(&self, depth: usize) -> &[Node<'t>] {
+        let Some(depth) = depth.checked_sub(1) else { return &[] };
+        let from = self.path[depth].1;
+        let to = self.path.get(depth + 1).map_or(self.trail.len(), |&(_, start)| start);
+        &self.trail[from..to]
     }
 
     fn walk(&mut self, c: &mut TreeCursor<'t>, nesting: u32, ctx: Ctx) {
@@ -221,24 +295,24 @@ impl<'t> Walker<'_, 't> {
             // An abstract or interface method declares, it has no code (lizard skips it too).
             Role::Function if self.is_declaration_only(node) => self.children(c, flat),
             Role::Function => {
-                let name = names::function_name(self.lang, node, self.src);
-                self.unit(node, node, name);
+                let name = names::function_name(self.lang, node, &self.ancestors(), self.src);
+                self.unit(node, 0, name);
                 self.children(c, |_, _, _| (0, Ctx::default()));
                 self.open.pop();
             }
             Role::Closure => {
                 if !self.open.is_empty() {
                     self.children(c, |_, _, _| (nesting + 1, Ctx::default()));
-                } else if let Some(name) = names::closure_name(self.lang, node, self.src) {
-                    let anchor = names::declaration_of(node);
-                    self.unit(node, anchor, name);
+                } else if let Some(name) = names::closure_name(self.lang, &self.ancestors(), self.src) {
+                    let up = names::declaration_levels(&self.ancestors());
+                    self.unit(node, up, name);
                     self.children(c, |_, _, _| (0, Ctx::default()));
                     self.open.pop();
                 } else if self.lang == Language::Go {
                     // gocyclo reports only functions and function literals assigned to variables.
                     self.children(c, |_, _, _| (0, Ctx::default()));
                 } else {
-                    self.unit(node, node, "<anonymous>".into());
+                    self.unit(node, 0, "<anonymous>".into());
                     self.children(c, |_, _, _| (0, Ctx::default()));
                     self.open.pop();
                 }
@@ -294,9 +368,27 @@ impl<'t> Walker<'_, 't> {
         }
     }
 
-    /// Opens a unit for `node` named `name`, reported at `anchor` (the declaration, for a
-    /// function literal assigned to a variable); the caller walks the body and pops it.
-    fn unit(&mut self, node: Node<'t>, anchor: Node<'t>, name: String) {
+    /// Opens a unit for `node` (the node being walked) named `name`, reported at its ancestor `up`
+    /// levels above (the declaration, for a function literal assigned to a variable); the caller
+    /// walks the body and pops it.
+    fn unit(&mut self, node: Node<'t>, up: usize, name: String) {
+        let depth = self.path.len() - up;
+        let anchor = if up == 0 { node } else { self.path[depth].0 };
+        // Comments sit above the outermost wrapper (`export`, decorators, a template).
+        let mut start = depth;
+        while start > 0 && suppress::is_wrapper(self.path[start - 1].0.kind()) {
+            start -= 1;
+        }
+        let at_depth = |d: usize| if d == self.path.len() { node } else { self.path[d].0 };
+        // A block that begins with the function (Python's, in a class) has the comments before
+        // the function outside it, before the block.
+        while start > 0
+            && self.leading(start).is_empty()
+            && self.path[start - 1].0.start_byte() == at_depth(start).start_byte()
+        {
+            start -= 1;
+        }
+        let suppression = suppress::attached(anchor, at_depth(start), self.leading(start), self.src);
         let at = if self.lang == Language::Go { node.start_position() } else { anchor.start_position() };
         let base = names::base_name(&name).to_string();
         self.units.push(FunctionComplexity {
@@ -306,7 +398,7 @@ impl<'t> Walker<'_, 't> {
             end_line: node.end_position().row as u32 + 1,
             cyclomatic: 1,
             cognitive: 0,
-            suppression: suppress::attached(anchor, self.src),
+            suppression,
         });
         self.open.push((self.units.len() - 1, base, node));
     }
@@ -317,7 +409,7 @@ impl<'t> Walker<'_, 't> {
         let alternative = self.g.fields.alternative.map(|x| x.get());
         // Kotlin and Swift name neither branch: what follows the `else` keyword is the alternative.
         let mut after_else = false;
-        if !c.goto_first_child() {
+        if !self.enter(c) {
             return;
         }
         loop {
@@ -344,11 +436,11 @@ impl<'t> Walker<'_, 't> {
             } else {
                 self.walk(c, nesting, Ctx::default());
             }
-            if !c.goto_next_sibling() {
+            if !self.next(c, child) {
                 break;
             }
         }
-        c.goto_parent();
+        self.leave(c);
     }
 
     /// Whether a child of an `if` (with its field) is the branch taken: its `consequence` or

@@ -18,25 +18,26 @@ pub fn base_name(name: &str) -> &str {
     after_dot.rsplit("::").next().unwrap_or(after_dot)
 }
 
-/// Name of a function-defining node.
-pub fn function_name(lang: Language, node: Node, src: &[u8]) -> String {
+/// Name of a function-defining node; `ancestors` are its ancestors, the root first (the walk's
+/// path: tree-sitter's `parent()` searches down from the root at each call).
+pub fn function_name(lang: Language, node: Node, ancestors: &[Node], src: &[u8]) -> String {
     match lang {
         Language::Go => go_name(node, src),
-        Language::Rust => qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("?"), "::"),
+        Language::Rust => qualify(scopes(lang, ancestors, src), field_text(node, "name", src).unwrap_or("?"), "::"),
         Language::C | Language::Cpp => {
             let own = c_declarator_name(node, src).unwrap_or_else(|| "?".into());
-            qualify(scopes(lang, node, src), &own, "::")
+            qualify(scopes(lang, ancestors, src), &own, "::")
         }
-        Language::Python => qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("?"), "."),
+        Language::Python => qualify(scopes(lang, ancestors, src), field_text(node, "name", src).unwrap_or("?"), "."),
         Language::JavaScript | Language::TypeScript | Language::Tsx => {
-            qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("<anonymous>"), ".")
+            qualify(scopes(lang, ancestors, src), field_text(node, "name", src).unwrap_or("<anonymous>"), ".")
         }
         // lizard's form: `Class::method`.
         Language::Kotlin | Language::Swift | Language::Scala => {
-            qualify(scopes(lang, node, src), keyword_or_name(node, src), "::")
+            qualify(scopes(lang, ancestors, src), keyword_or_name(node, src), "::")
         }
         Language::Java | Language::CSharp | Language::Php => {
-            qualify(scopes(lang, node, src), field_text(node, "name", src).unwrap_or("?"), "::")
+            qualify(scopes(lang, ancestors, src), field_text(node, "name", src).unwrap_or("?"), "::")
         }
         Language::Ruby => {
             let own = field_text(node, "name", src).unwrap_or("?");
@@ -44,7 +45,7 @@ pub fn function_name(lang: Language, node: Node, src: &[u8]) -> String {
                 Some(object) => format!("{object}.{own}"),
                 None => own.to_string(),
             };
-            qualify(scopes(lang, node, src), &own, "::")
+            qualify(scopes(lang, ancestors, src), &own, "::")
         }
         // As written: `f`, `M.f`, `obj:m`.
         Language::Lua | Language::Shell => field_text(node, "name", src).unwrap_or("?").to_string(),
@@ -113,11 +114,11 @@ fn c_declarator_name(node: Node, src: &[u8]) -> Option<String> {
     None
 }
 
-/// Names of the enclosing classes, impls, namespaces and functions, outermost first.
-fn scopes(lang: Language, node: Node, src: &[u8]) -> Vec<String> {
+/// Names of the enclosing classes, impls, namespaces and functions among `ancestors`, outermost
+/// first.
+fn scopes(lang: Language, ancestors: &[Node], src: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    let mut current = node.parent();
-    while let Some(n) = current {
+    for &n in ancestors {
         let name = match (lang, n.kind()) {
             (Language::Rust, "impl_item") => n.child_by_field_name("type").map(|t| rust_type_name(t, src)),
             (Language::Rust, "trait_item") => field_text(n, "name", src).map(String::from),
@@ -174,9 +175,7 @@ fn scopes(lang: Language, node: Node, src: &[u8]) -> Vec<String> {
         if let Some(name) = name {
             out.push(name);
         }
-        current = n.parent();
     }
-    out.reverse();
     out
 }
 
@@ -187,40 +186,38 @@ fn rust_type_name(ty: Node, src: &[u8]) -> String {
     }
 }
 
-/// The node a function literal assigned to a name is declared by (the variable declaration), or
-/// the literal itself.
-pub fn declaration_of(node: Node) -> Node {
-    let mut current = node;
-    for _ in 0..4 {
-        match current.parent() {
-            Some(p)
-                if matches!(
-                    p.kind(),
-                    "expression_list"
-                        | "var_spec"
-                        | "var_declaration"
-                        | "variable_declarator"
-                        | "lexical_declaration"
-                        | "variable_declaration"
-                        | "export_statement"
-                ) =>
-            {
-                current = p
-            }
-            _ => break,
-        }
-    }
-    current
+/// How many of `ancestors` (the innermost last) declare the function literal they hold: the
+/// variable declaration a literal assigned to a name is reported at is that many levels up.
+pub fn declaration_levels(ancestors: &[Node]) -> usize {
+    ancestors
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|p| {
+            matches!(
+                p.kind(),
+                "expression_list"
+                    | "var_spec"
+                    | "var_declaration"
+                    | "variable_declarator"
+                    | "lexical_declaration"
+                    | "variable_declaration"
+                    | "export_statement"
+            )
+        })
+        .count()
 }
 
 /// The name a top-level anonymous function is bound to: `var f = func...` (gocyclo names it by
 /// the first variable of the spec), `const f = () => ...`, `obj.f = function...`, a class field.
-pub fn closure_name(lang: Language, node: Node, src: &[u8]) -> Option<String> {
-    let parent = node.parent()?;
+/// `ancestors` are the literal's, the root first.
+pub fn closure_name(lang: Language, ancestors: &[Node], src: &[u8]) -> Option<String> {
+    let (&parent, above) = ancestors.split_last()?;
+    let grandparent = above.last().copied();
     match lang {
         Language::Go => {
             // var_spec: name(s), [type], value: expression_list(func_literal, ...)
-            let spec = if parent.kind() == "expression_list" { parent.parent()? } else { parent };
+            let spec = if parent.kind() == "expression_list" { grandparent? } else { parent };
             if spec.kind() != "var_spec" && spec.kind() != "const_spec" {
                 return None;
             }
@@ -236,7 +233,7 @@ pub fn closure_name(lang: Language, node: Node, src: &[u8]) -> Option<String> {
             "pair" => field_text(parent, "key", src).map(String::from),
             "public_field_definition" | "field_definition" => {
                 let own = field_text(parent, "name", src).or_else(|| field_text(parent, "property", src))?;
-                Some(qualify(scopes(lang, parent, src), own, "."))
+                Some(qualify(scopes(lang, above, src), own, "."))
             }
             _ => None,
         },
@@ -256,7 +253,7 @@ pub fn closure_name(lang: Language, node: Node, src: &[u8]) -> Option<String> {
         // `local f = function() ... end`, `M.f = function() ... end`.
         Language::Lua => match parent.kind() {
             "expression_list" => {
-                let statement = parent.parent()?;
+                let statement = grandparent?;
                 let names = statement.child_by_field_name("name").or_else(|| {
                     let mut cursor = statement.walk();
                     let list = statement.named_children(&mut cursor).find(|c| c.kind() == "variable_list");

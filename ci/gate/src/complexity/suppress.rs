@@ -49,35 +49,27 @@ impl Suppression {
     }
 }
 
-/// Wrappers a function's comments sit above (`export`, decorators, templates).
-fn outer(mut node: Node) -> Node {
-    while let Some(p) = node.parent() {
-        if matches!(p.kind(), "export_statement" | "decorated_definition" | "template_declaration") {
-            node = p;
-        } else {
-            break;
-        }
-    }
-    node
+/// Whether a node of this kind wraps a function its comments sit above (`export`, decorators,
+/// templates).
+pub fn is_wrapper(kind: &str) -> bool {
+    matches!(kind, "export_statement" | "decorated_definition" | "template_declaration")
 }
 
-/// The suppression of the function declared by `node`.
-pub fn attached(node: Node, src: &[u8]) -> Suppression {
-    let start = outer(node);
+/// The suppression of the function declared by `node`. `start` is `node` or the outermost
+/// wrapper around it; `leading` are the comments and attributes right before `start` among its
+/// siblings, in source order (the walk collects them as it goes: tree-sitter's `prev_sibling`
+/// searches down from the root at each call).
+pub fn attached(node: Node, start: Node, leading: &[Node], src: &[u8]) -> Suppression {
     let mut comments = Vec::new();
     let mut expected_row = start.start_position().row;
-    let mut sibling = start.prev_sibling();
-    while let Some(s) = sibling {
-        let is_comment = s.kind().contains("comment");
-        let is_attribute = matches!(s.kind(), "attribute_item" | "decorator");
-        if !(is_comment || is_attribute) || s.end_position().row + 1 < expected_row {
+    for s in leading.iter().rev() {
+        if s.end_position().row + 1 < expected_row {
             break;
         }
-        if is_comment {
+        if s.kind().contains("comment") {
             comments.push((s.utf8_text(src).unwrap_or(""), s.start_position().row as u32 + 1));
         }
         expected_row = s.start_position().row;
-        sibling = s.prev_sibling();
     }
     // A trailing comment on the first line (`func f() { // armtune:allow ...`).
     let first_row = node.start_position().row;
