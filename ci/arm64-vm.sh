@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves `armtune profile` on an ARM64 kernel: builds the aarch64 armtune (its eBPF object built
-# for aarch64 and embedded; the same build scripts/test.sh makes) and the test workloads for aarch64, packs them with busybox into an
-# initramfs, boots Debian's arm64 kernel in qemu-system-aarch64 (-cpu cortex-a72, the Pi 4's core),
-# runs the profile scenarios inside, and copies what they wrote out of the serial console.
+# for aarch64 and embedded; the same build scripts/test.sh makes) and the test workloads for
+# aarch64, packs them with busybox into an initramfs, boots Debian's arm64 kernel in
+# qemu-system-aarch64 (-cpu cortex-a72, the Pi 4's core), runs the profile scenarios inside, and
+# copies what they wrote out of the serial console.
 #
 # Usage: bash ci/arm64-vm.sh OUT_DIR [btf|nobtf]
 #   OUT_DIR/console.log     the whole serial console

@@ -75,21 +75,28 @@ fn off_cpu_time_lands_on_the_blocking_functions() {
     }
 }
 
+/// The folded stacks of `armtune profile -q ARGS` on the blocker workload.
+fn blocker_folded(args: &[&str]) -> Vec<(Vec<String>, u64)> {
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("blocker.folded");
+    let out = run(armtune()
+        .args(["profile", "-q"])
+        .args(args)
+        .args(["--format", "folded", "-o"])
+        .arg(&folded)
+        .arg("--")
+        .arg(blocker()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    read_folded(&folded)
+}
+
 #[test]
 fn min_block_drops_short_blocks() {
     let Some(_kernel) = kernel_test() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let folded = dir.path().join("off.folded");
     // Each nanosleep is 50 ms; the lock wait 300 ms: a 100 ms floor keeps only the lock wait.
-    let out = run(armtune()
-        .args(["profile", "-q", "--event", "off-cpu", "--min-block", "100ms", "--format", "folded", "-o"])
-        .arg(&folded)
-        .arg("--")
-        .arg(blocker()));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let stacks = read_folded(&folded);
+    let stacks = blocker_folded(&["--event", "off-cpu", "--min-block", "100ms"]);
     assert_eq!(off_cpu_us(&stacks, "sleep_in_nanosleep"), 0, "{stacks:?}");
     assert!(off_cpu_us(&stacks, "wait_for_lock") > 280_000, "{stacks:?}");
 }
@@ -137,15 +144,8 @@ fn sampled_off_cpu_time_is_an_unbiased_estimate() {
     // The agent's default, `auto`, on the held-out check: a thread blocking 500 ms in one
     // function (ten sleeps of 50 ms). A host switching less than 1,000 times a CPU-second has
     // every block recorded; a busier one, the blocks' share at the rate.
-    let dir = tempfile::tempdir().unwrap();
-    let folded = dir.path().join("auto.folded");
-    let out = run(armtune()
-        .args(["profile", "-q", "--event", "off-cpu", "--off-cpu-state", "all", "--sched-sample", "auto", "-o"])
-        .arg(&folded)
-        .arg("--")
-        .arg(blocker()));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let slept = off_cpu_us(&read_folded(&folded), "sleep_in_nanosleep");
+    let stacks = blocker_folded(&["--event", "off-cpu", "--off-cpu-state", "all", "--sched-sample", "auto"]);
+    let slept = off_cpu_us(&stacks, "sleep_in_nanosleep");
     assert!((425_000..=575_000).contains(&slept), "auto: sleep_in_nanosleep off-CPU {slept} us, expected 500 ms ±15 %");
     assert_no_programs_left();
 }

@@ -454,8 +454,9 @@ impl Grammar {
             g.logical_op.push(!named && logical_ops(lang).contains(&name));
             g.identifier.push(named && name == identifier_kind(lang));
             g.label.push(named && name == label_kind(lang));
-            g.comment.push(name.contains("comment"));
-            g.leading.push(name.contains("comment") || (named && matches!(name, "attribute_item" | "decorator")));
+            let comment = name.contains("comment");
+            g.comment.push(comment);
+            g.leading.push(comment || (named && matches!(name, "attribute_item" | "decorator")));
         }
         let field = |n: &str| ts.field_id_for_name(n);
         g.fields = Fields {

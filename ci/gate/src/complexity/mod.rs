@@ -71,6 +71,7 @@ pub fn analyze(lang: Language, src: &[u8]) -> FileComplexity {
         open: Vec::new(),
         file_scope,
         path: Vec::new(),
+        trail_starts: Vec::new(),
         trail: Vec::new(),
     };
     walker.walk(&mut root.walk(), 0, Ctx::default());
@@ -207,9 +208,10 @@ struct Walker<'a, 't> {
     open: Vec<(usize, String, Node<'t>)>,
     /// Go: names declared at the top level of the file (functions, types, variables, constants).
     file_scope: HashSet<String>,
-    /// The nodes the walk is inside, the root first, each with the length `trail` had when its
-    /// children began.
-    path: Vec<(Node<'t>, usize)>,
+    /// The nodes the walk is inside, the root first: the ancestors of the node being walked.
+    path: Vec<Node<'t>>,
+    /// For each node of `path`, the length `trail` had when its children began.
+    trail_starts: Vec<usize>,
     /// At each level of `path`, the comments and attributes met since the last other sibling,
     /// in order: what sits right before the child being walked.
     trail: Vec<Node<'t>>,
@@ -262,7 +264,8 @@ impl<'t> Walker<'_, 't> {
         if !c.goto_first_child() {
             return false;
         }
-        self.path.push((node, self.trail.len()));
+        self.path.push(node);
+        self.trail_starts.push(self.trail.len());
         true
     }
 
@@ -270,7 +273,7 @@ impl<'t> Walker<'_, 't> {
     fn next(&mut self, c: &mut TreeCursor<'t>, child: Node<'t>) -> bool {
         if self.g.is_leading(child) {
             self.trail.push(child);
-        } else if let Some(&(_, start)) = self.path.last() {
+        } else if let Some(&start) = self.trail_starts.last() {
             self.trail.truncate(start);
         }
         c.goto_next_sibling()
@@ -278,23 +281,19 @@ impl<'t> Walker<'_, 't> {
 
     /// Back to the parent, after [`Walker::enter`].
     fn leave(&mut self, c: &mut TreeCursor<'t>) {
-        if let Some((_, start)) = self.path.pop() {
+        self.path.pop();
+        if let Some(start) = self.trail_starts.pop() {
             self.trail.truncate(start);
         }
         c.goto_parent();
-    }
-
-    /// The ancestors of the node being walked, the root first.
-    fn ancestors(&self) -> Vec<Node<'t>> {
-        self.path.iter().map(|&(n, _)| n).collect()
     }
 
     /// The comments and attributes right before the node at `depth` (an index into `path`, or
     /// `path.len()` for the node being walked) among its siblings.
     fn leading(&self, depth: usize) -> &[Node<'t>] {
         let Some(depth) = depth.checked_sub(1) else { return &[] };
-        let from = self.path[depth].1;
-        let to = self.path.get(depth + 1).map_or(self.trail.len(), |&(_, start)| start);
+        let from = self.trail_starts[depth];
+        let to = self.trail_starts.get(depth + 1).copied().unwrap_or(self.trail.len());
         &self.trail[from..to]
     }
 
@@ -306,7 +305,7 @@ impl<'t> Walker<'_, 't> {
             // An abstract or interface method declares, it has no code (lizard skips it too).
             Role::Function if self.is_declaration_only(node) => self.children(c, flat),
             Role::Function => {
-                let name = names::function_name(self.lang, node, &self.ancestors(), self.src);
+                let name = names::function_name(self.lang, node, &self.path, self.src);
                 self.unit(node, 0, name);
                 self.children(c, |_, _, _| (0, Ctx::default()));
                 self.open.pop();
@@ -314,8 +313,8 @@ impl<'t> Walker<'_, 't> {
             Role::Closure => {
                 if !self.open.is_empty() {
                     self.children(c, |_, _, _| (nesting + 1, Ctx::default()));
-                } else if let Some(name) = names::closure_name(self.lang, &self.ancestors(), self.src) {
-                    let up = names::declaration_levels(&self.ancestors());
+                } else if let Some(name) = names::closure_name(self.lang, &self.path, self.src) {
+                    let up = names::declaration_levels(&self.path);
                     self.unit(node, up, name);
                     self.children(c, |_, _, _| (0, Ctx::default()));
                     self.open.pop();
@@ -383,19 +382,19 @@ impl<'t> Walker<'_, 't> {
     /// levels above (the declaration, for a function literal assigned to a variable); the caller
     /// walks the body and pops it.
     fn unit(&mut self, node: Node<'t>, up: usize, name: String) {
+        let at_depth = |d: usize| self.path.get(d).copied().unwrap_or(node);
         let depth = self.path.len() - up;
-        let anchor = if up == 0 { node } else { self.path[depth].0 };
+        let anchor = at_depth(depth);
         // Comments sit above the outermost wrapper (`export`, decorators, a template).
         let mut start = depth;
-        while start > 0 && suppress::is_wrapper(self.path[start - 1].0.kind()) {
+        while start > 0 && suppress::is_wrapper(self.path[start - 1].kind()) {
             start -= 1;
         }
-        let at_depth = |d: usize| if d == self.path.len() { node } else { self.path[d].0 };
         // A block that begins with the function (Python's, in a class) has the comments before
         // the function outside it, before the block.
         while start > 0
             && self.leading(start).is_empty()
-            && self.path[start - 1].0.start_byte() == at_depth(start).start_byte()
+            && self.path[start - 1].start_byte() == at_depth(start).start_byte()
         {
             start -= 1;
         }
